@@ -1,0 +1,88 @@
+//! The shared lossy primitive for line-oriented text: keep some lines verbatim, replace each
+//! run of dropped lines with one exact marker line.
+
+use crate::marker::{Marker, Unit};
+
+/// Runs shorter than this are kept verbatim: a marker line would cost about as much.
+pub const MIN_ELIDED_RUN: usize = 3;
+
+/// Split into lines without terminators. `"a\nb\n"` gives `["a", "b"]` and `ends_with_newline`
+/// tells the caller to put the final newline back.
+pub fn split(text: &str) -> (Vec<&str>, bool) {
+    let ends = text.ends_with('\n');
+    let body = if ends { &text[..text.len() - 1] } else { text };
+    (body.split('\n').collect(), ends)
+}
+
+/// Render `lines` keeping those with `keep[i]`; every dropped run of at least
+/// [`MIN_ELIDED_RUN`] lines becomes one marker line citing `key` (shorter runs are kept).
+/// Line numbers in markers are 1-based positions in `lines` plus `line_offset`.
+/// Returns `None` when nothing would be dropped.
+pub fn render_kept(lines: &[&str], keep: &[bool], key: &str, ends_with_newline: bool) -> Option<String> {
+    render_kept_with(lines, keep, key, ends_with_newline, |_, _| None)
+}
+
+/// Like [`render_kept`], with a note for each elided run: `note(first, last)` receives the
+/// 0-based inclusive indices of the run.
+pub fn render_kept_with(
+    lines: &[&str],
+    keep: &[bool],
+    key: &str,
+    ends_with_newline: bool,
+    mut note: impl FnMut(usize, usize) -> Option<String>,
+) -> Option<String> {
+    let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() / 2);
+    let mut dropped_any = false;
+    let mut i = 0;
+    while i < lines.len() {
+        if keep.get(i).copied().unwrap_or(true) {
+            out.push_str(lines[i]);
+            out.push('\n');
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < lines.len() && !keep.get(i).copied().unwrap_or(true) {
+            i += 1;
+        }
+        if i - start < MIN_ELIDED_RUN {
+            for line in &lines[start..i] {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        dropped_any = true;
+        let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
+        if let Some(n) = note(start, i - 1) {
+            marker = marker.with_note(&n);
+        }
+        out.push_str(&marker.render());
+        out.push('\n');
+    }
+    if !dropped_any {
+        return None;
+    }
+    if !ends_with_newline {
+        out.pop();
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elides_long_runs_only() {
+        let text = "a\nb\nc\nd\ne\nf\ng\n";
+        let (lines, nl) = split(text);
+        let keep = [true, false, false, false, true, false, true];
+        let out = render_kept(&lines, &keep, "h:k", nl).expect("dropped");
+        assert_eq!(
+            out,
+            "a\n[... 3 lines elided (lines 2-4), retrieve: headroom_retrieve(\"h:k\") ...]\ne\nf\ng\n"
+        );
+        assert!(render_kept(&lines, &[true; 7], "h:k", nl).is_none());
+    }
+}
