@@ -197,7 +197,7 @@ mod tests {
     fn notes_and_multiple_ranges_round_trip() {
         let m = Marker::new(Unit::Items, vec![(3, 3), (5, 9)], "h:aa").with_note("2 errors kept (x]");
         let s = m.render();
-        assert!(s.starts_with("[... 6 items elided (items 3, 5-9); 2 errors kept  x  , retrieve"));
+        assert!(s.starts_with("[... 6 items elided (items 3, 5-9); 2 errors kept  x , retrieve"));
         let (p, _) = Marker::parse(&s).expect("parses");
         assert_eq!(p.ranges, vec![(3, 3), (5, 9)]);
         assert_eq!(p.count, 6);
