@@ -46,10 +46,18 @@ pub struct Rewrite {
 impl Rewrite {
     /// A lossless rewrite.
     pub fn lossless(text: String, transform: impl Into<String>) -> Self {
-        Self { text, transform: transform.into(), lossy: false }
+        Self {
+            text,
+            transform: transform.into(),
+            lossy: false,
+        }
     }
     /// A lossy rewrite (its text must carry at least one marker).
     pub fn lossy(text: String, transform: impl Into<String>) -> Self {
-        Self { text, transform: transform.into(), lossy: true }
+        Self {
+            text,
+            transform: transform.into(),
+            lossy: true,
+        }
     }
 }

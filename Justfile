@@ -1,0 +1,49 @@
+# Every task by name. CI runs `tests/all.sh`, which installs what is missing and runs `just ci`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+wasm_out := "target/wasm/headroom-core.wasm"
+
+@_default:
+    just --list
+
+# Install the wasm target (idempotent).
+setup:
+    rustup target add wasm32-unknown-unknown
+
+# Build the core component to target/wasm/headroom-core.wasm (fails on any wasi import).
+component: setup
+    cargo build -q -p headroom-core-component --target wasm32-unknown-unknown --profile wasm
+    mkdir -p target/wasm
+    cargo run -q --release -p headroom-componentize -- target/wasm32-unknown-unknown/wasm/headroom_core_component.wasm {{wasm_out}}
+    @echo "size: $(stat -c %s {{wasm_out}}) bytes raw, $(gzip -9c {{wasm_out}} | wc -c) bytes gzipped"
+
+# Compress a request body or a tool output through the component: `just compress FILE [--mode token]`.
+compress FILE *ARGS: component
+    cargo run -q --release --bin headroom -- compress {{FILE}} {{ARGS}}
+
+# Every Rust test (unit, golden through native and component, properties), release profile
+# so wasmtime is built once for tests and the CLI.
+test-rust: component
+    cargo nextest run --release --workspace --no-fail-fast
+
+# The golden corpus only.
+golden: component
+    cargo nextest run --release -p headroom-tests --test golden
+
+# Rewrite the golden corpus's expected files from the native engine.
+bless: component
+    HEADROOM_BLESS=1 cargo nextest run --release -p headroom-tests --test golden
+
+# Formatting and lints (host crates and the wasm adapter).
+lint: setup
+    cargo fmt --all --check
+    cargo clippy -q --release --workspace --all-targets -- -D warnings
+    cargo clippy -q -p headroom-core-component --target wasm32-unknown-unknown --profile wasm -- -D warnings
+
+# The trajectory benchmark (token savings by mode and kind, next-step fidelity, throughput, size).
+bench: component
+    cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
+
+# Everything CI checks.
+ci: lint test-rust

@@ -1,0 +1,227 @@
+//! The trajectory benchmark: every step of every agent run in the corpus, compressed as the
+//! whole request an agent would send (messages 0..=k), in cache and token mode.
+//!
+//! Reports tokens before/after, the bill under prompt caching versus sending directly, the
+//! share of consecutive requests whose forwarded prefix is unchanged, next-step fidelity,
+//! savings by content kind, throughput natively and through the component, and the
+//! component's size. `--out FILE` writes the Markdown report.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use headroom_benches::fidelity::{command_of, contains_word, facts_read_from};
+use headroom_benches::trajectory::{Trajectory, contents, corpus_dir, load_all};
+use headroom_core::{Dialect, Mode, Options};
+use headroom_runtime::{Runtime, RuntimeConfig, wit};
+use headroom_tokenizer::O200k;
+
+/// Anthropic's prices relative to base input: cache reads 0.1x, cache writes 1.25x.
+const CACHE_READ: f64 = 0.1;
+const CACHE_WRITE: f64 = 1.25;
+
+#[derive(Default)]
+struct ModeTotals {
+    tokens_before: u64,
+    tokens_after: u64,
+    bill_direct: f64,
+    bill_proxy: f64,
+    requests: u64,
+    prefix_kept: u64,
+    facts: u64,
+    facts_kept: u64,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let component = PathBuf::from(arg("--component").unwrap_or_else(|| "target/wasm/headroom-core.wasm".into()));
+    let out = arg("--out");
+    let limit: usize = arg("--limit").and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+
+    let trajectories = load_all(&corpus_dir())?;
+    let trajectories: Vec<&Trajectory> = trajectories.iter().take(limit).collect();
+    let counter = |s: &str| O200k::count(s);
+
+    let mut report = String::new();
+    let mut modes = Vec::new();
+    for mode in [Mode::Cache, Mode::Token] {
+        let totals = run_mode(&trajectories, mode, &counter);
+        modes.push((mode, totals));
+    }
+    let kinds = by_kind(&trajectories, &counter);
+    let (native_mbs, component_mbs, bytes) = throughput(&trajectories, &component)?;
+    let raw_size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
+    let gz_size = gzip_size(&component);
+
+    report.push_str("# Trajectory benchmark\n\n");
+    report.push_str(&format!(
+        "Corpus: {} mini-swe-agent trajectories (`shared/corpus/swe-agent-trajectories`), every step k sent as \
+         the OpenAI Chat request messages[0..=k]. Tokens are exact o200k_base counts of message contents.\n\n",
+        trajectories.len()
+    ));
+    report.push_str("## Whole-request savings and fidelity\n\n");
+    report.push_str("| mode | requests | tokens before | tokens after | saved | billed vs direct (cache 0.1x read, 1.25x write) | prefix kept | next-step fidelity |\n|---|---|---|---|---|---|---|---|\n");
+    for (mode, t) in &modes {
+        report.push_str(&format!(
+            "| {} | {} | {} | {} | {:.1}% | {:.1}% fewer | {:.1}% | {:.2}% ({} of {}) |\n",
+            if *mode == Mode::Cache { "cache" } else { "token" },
+            t.requests,
+            t.tokens_before,
+            t.tokens_after,
+            pct(t.tokens_before - t.tokens_after, t.tokens_before),
+            100.0 * (1.0 - t.bill_proxy / t.bill_direct),
+            pct(t.prefix_kept, t.requests.saturating_sub(trajectories.len() as u64)),
+            pct(t.facts_kept, t.facts),
+            t.facts_kept,
+            t.facts
+        ));
+    }
+    report.push_str("\n## By content kind (each command output alone, cache-mode rules, query = the command)\n\n");
+    report.push_str("| kind | outputs | compressed | tokens before | tokens after | saved |\n|---|---|---|---|---|---|\n");
+    for (kind, (n, compressed, before, after)) in &kinds {
+        report.push_str(&format!(
+            "| {kind} | {n} | {compressed} | {before} | {after} | {:.1}% |\n",
+            pct(before - after, *before)
+        ));
+    }
+    report.push_str(&format!(
+        "\n## Throughput (cache mode, {:.1} MB of request bodies, median of 3 runs, side by side)\n\n\
+         | engine | MB/s |\n|---|---|\n| native library | {native_mbs:.1} |\n| component in wasmtime | {component_mbs:.1} ({:.0}% of native) |\n",
+        bytes as f64 / 1e6,
+        100.0 * component_mbs / native_mbs
+    ));
+    report.push_str(&format!(
+        "\n## Component size\n\n{} bytes raw, {} bytes gzipped (`{}`).\n",
+        raw_size,
+        gz_size,
+        component.display()
+    ));
+    println!("{report}");
+    if let Some(path) = out {
+        std::fs::write(&path, &report).with_context(|| format!("writing {path}"))?;
+    }
+    Ok(())
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
+}
+
+fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> u32) -> ModeTotals {
+    let opts = Options { mode, ..Options::default() };
+    let mut t = ModeTotals::default();
+    for traj in trajectories {
+        let mut previous_sent: Vec<String> = Vec::new();
+        let mut previous_direct: Vec<String> = Vec::new();
+        let mut token_cache: BTreeMap<String, u32> = BTreeMap::new();
+        let mut count = |s: &str| -> u64 {
+            if let Some(n) = token_cache.get(s) {
+                return u64::from(*n);
+            }
+            let n = counter(s);
+            token_cache.insert(s.to_owned(), n);
+            u64::from(n)
+        };
+        for k in traj.steps() {
+            if k + 1 >= traj.messages.len() {
+                continue;
+            }
+            let body = traj.openai_request(k);
+            let outcome =
+                headroom_core::compress_request(Dialect::OpenAiChat, &body, &opts, &|s: &str| counter(s)).unwrap_or_else(
+                    |e| panic!("{} step {k}: {e}", traj.name),
+                );
+            let direct = contents(&body);
+            let sent = outcome.body.as_deref().map(contents).unwrap_or_else(|| direct.clone());
+            let before: u64 = direct.iter().map(|m| count(m)).sum();
+            let after: u64 = sent.iter().map(|m| count(m)).sum();
+            t.tokens_before += before;
+            t.tokens_after += after;
+            t.requests += 1;
+            t.bill_direct += bill(&previous_direct, &direct, &mut count);
+            t.bill_proxy += bill(&previous_sent, &sent, &mut count);
+            if !previous_sent.is_empty() && sent.len() >= previous_sent.len() && sent[..previous_sent.len()] == previous_sent[..] {
+                t.prefix_kept += 1;
+            }
+            let facts = facts_read_from(&direct[k], command_of(&direct[k - 1]), command_of(&traj.messages[k + 1].1));
+            t.facts += facts.len() as u64;
+            t.facts_kept += facts.iter().filter(|f| contains_word(&sent[k], f)).count() as u64;
+            previous_sent = sent;
+            previous_direct = direct;
+        }
+    }
+    t
+}
+
+/// Cost of one request given the previous one: the common prefix of messages is read from
+/// cache, the rest is written to it.
+fn bill(previous: &[String], current: &[String], count: &mut dyn FnMut(&str) -> u64) -> f64 {
+    let common = previous.iter().zip(current).take_while(|(a, b)| a == b).count();
+    let cached: u64 = current[..common].iter().map(|m| count(m)).sum();
+    let fresh: u64 = current[common..].iter().map(|m| count(m)).sum();
+    CACHE_READ * cached as f64 + CACHE_WRITE * fresh as f64
+}
+
+type KindRow = (u64, u64, u64, u64);
+
+fn by_kind(trajectories: &[&Trajectory], counter: &dyn Fn(&str) -> u32) -> BTreeMap<String, KindRow> {
+    let mut rows: BTreeMap<String, KindRow> = BTreeMap::new();
+    for traj in trajectories {
+        for k in traj.steps() {
+            let text = &traj.messages[k].1;
+            for range in headroom_core::request::machine_output::find(text) {
+                let opts = Options { query: Some(traj.messages[k - 1].1.clone()), ..Options::default() };
+                let outcome = headroom_core::compress_content(&text[range], None, &opts, &|s: &str| counter(s));
+                let row = rows.entry(outcome.kind.name().to_owned()).or_default();
+                row.0 += 1;
+                row.1 += u64::from(outcome.text.is_some());
+                row.2 += u64::from(outcome.tokens_before);
+                row.3 += u64::from(outcome.tokens_after);
+            }
+        }
+    }
+    rows
+}
+
+fn throughput(trajectories: &[&Trajectory], component: &std::path::Path) -> Result<(f64, f64, usize)> {
+    let bodies: Vec<Vec<u8>> = trajectories
+        .iter()
+        .flat_map(|t| t.steps().into_iter().step_by(4).map(|k| t.openai_request(k)).collect::<Vec<_>>())
+        .collect();
+    let bytes: usize = bodies.iter().map(Vec::len).sum();
+    let runtime = Runtime::from_file(component, &RuntimeConfig::default())?;
+    let opts = Options::default();
+    let wopts = headroom_runtime::default_options();
+    let counter = |s: &str| O200k::count(s);
+    let mut native = Vec::new();
+    let mut wasm = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        for b in &bodies {
+            let _ = headroom_core::compress_request(Dialect::OpenAiChat, b, &opts, &counter);
+        }
+        native.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        for b in &bodies {
+            let _ = runtime.compress_request(wit::Dialect::OpenaiChat, b, &wopts)?;
+        }
+        wasm.push(start.elapsed().as_secs_f64());
+    }
+    native.sort_by(f64::total_cmp);
+    wasm.sort_by(f64::total_cmp);
+    let mb = bytes as f64 / 1e6;
+    Ok((mb / native[1], mb / wasm[1], bytes))
+}
+
+fn gzip_size(path: &std::path::Path) -> u64 {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -9c '{}' | wc -c", path.display()))
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}

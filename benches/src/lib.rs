@@ -1,0 +1,5 @@
+//! Shared pieces of the benchmark drivers: loading the agent trajectories and building
+//! provider requests from them.
+
+pub mod fidelity;
+pub mod trajectory;

@@ -1,0 +1,115 @@
+//! WIT <-> headroom-core conversions. Defaults live in headroom-core's `Options::default`.
+
+use crate::exports::headroom::compress::compressor::{ContentOutcome, RequestOutcome};
+use crate::headroom::compress::types as wit;
+
+pub fn options(o: wit::Options) -> headroom_core::Options {
+    let d = headroom_core::Options::default();
+    headroom_core::Options {
+        mode: match o.mode {
+            Some(wit::Mode::Token) => headroom_core::Mode::Token,
+            Some(wit::Mode::Cache) => headroom_core::Mode::Cache,
+            None => d.mode,
+        },
+        frozen_count: o.frozen_count.unwrap_or(d.frozen_count),
+        min_tokens: o.min_tokens.unwrap_or(d.min_tokens),
+        protected_tools: o.protected_tools.unwrap_or(d.protected_tools),
+        query: o.query.or(d.query),
+        offload_after_turns: o.offload_after_turns.unwrap_or(d.offload_after_turns),
+        lossy: o.lossy.unwrap_or(d.lossy),
+    }
+}
+
+pub fn dialect(d: wit::Dialect) -> headroom_core::Dialect {
+    match d {
+        wit::Dialect::AnthropicMessages => headroom_core::Dialect::AnthropicMessages,
+        wit::Dialect::OpenaiChat => headroom_core::Dialect::OpenAiChat,
+        wit::Dialect::OpenaiResponses => headroom_core::Dialect::OpenAiResponses,
+    }
+}
+
+pub fn kind_in(k: wit::ContentKind) -> headroom_core::ContentKind {
+    use headroom_core::ContentKind as K;
+    match k {
+        wit::ContentKind::Json => K::Json,
+        wit::ContentKind::Log => K::Log,
+        wit::ContentKind::Search => K::Search,
+        wit::ContentKind::Diff => K::Diff,
+        wit::ContentKind::Code => K::Code,
+        wit::ContentKind::StackTrace => K::StackTrace,
+        wit::ContentKind::TestOutput => K::TestOutput,
+        wit::ContentKind::Listing => K::Listing,
+        wit::ContentKind::Prose => K::Prose,
+        wit::ContentKind::Other(s) => K::Other(s),
+    }
+}
+
+pub fn kind_out(k: headroom_core::ContentKind) -> wit::ContentKind {
+    use headroom_core::ContentKind as K;
+    match k {
+        K::Json => wit::ContentKind::Json,
+        K::Log => wit::ContentKind::Log,
+        K::Search => wit::ContentKind::Search,
+        K::Diff => wit::ContentKind::Diff,
+        K::Code => wit::ContentKind::Code,
+        K::StackTrace => wit::ContentKind::StackTrace,
+        K::TestOutput => wit::ContentKind::TestOutput,
+        K::Listing => wit::ContentKind::Listing,
+        K::Prose => wit::ContentKind::Prose,
+        K::Other(s) => wit::ContentKind::Other(s),
+    }
+}
+
+fn reason(r: headroom_core::DeclineReason) -> wit::DeclineReason {
+    use headroom_core::DeclineReason as R;
+    match r {
+        R::BelowThreshold => wit::DeclineReason::BelowThreshold,
+        R::Protected => wit::DeclineReason::Protected,
+        R::NoTransform => wit::DeclineReason::NoTransform,
+        R::NotSmaller => wit::DeclineReason::NotSmaller,
+    }
+}
+
+fn offload(o: headroom_core::Offload) -> wit::Offload {
+    wit::Offload { key: o.key, original: o.original }
+}
+
+pub fn request_outcome(o: headroom_core::RequestOutcome) -> RequestOutcome {
+    RequestOutcome {
+        body: o.body,
+        report: o
+            .report
+            .into_iter()
+            .map(|b| wit::BlockReport {
+                message_index: b.message_index,
+                block_index: b.block_index,
+                kind: kind_out(b.kind),
+                status: match b.status {
+                    headroom_core::Status::Compressed(t) => wit::BlockStatus::Compressed(t),
+                    headroom_core::Status::Declined(r) => wit::BlockStatus::Declined(reason(r)),
+                },
+                tokens_before: b.tokens_before,
+                tokens_after: b.tokens_after,
+            })
+            .collect(),
+        offloads: o.offloads.into_iter().map(offload).collect(),
+    }
+}
+
+pub fn content_outcome(o: headroom_core::ContentOutcome) -> ContentOutcome {
+    ContentOutcome {
+        text: o.text,
+        kind: kind_out(o.kind),
+        transform: o.transform,
+        tokens_before: o.tokens_before,
+        tokens_after: o.tokens_after,
+        offloads: o.offloads.into_iter().map(offload).collect(),
+    }
+}
+
+pub fn error(e: headroom_core::CompressError) -> wit::CompressError {
+    match e {
+        headroom_core::CompressError::MalformedRequest(m) => wit::CompressError::MalformedRequest(m),
+        headroom_core::CompressError::Internal(m) => wit::CompressError::Internal(m),
+    }
+}

@@ -1,0 +1,192 @@
+//! The engine's entry points, mirroring the WIT `compressor` interface.
+
+use crate::error::CompressError;
+use crate::kind::ContentKind;
+use crate::offload::Offload;
+use crate::options::Options;
+use crate::pipeline::{self, BlockInput, Status};
+use crate::request::{self, Dialect, machine_output, raw};
+use crate::tokens::TokenCounter;
+
+/// Why a block was left as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclineReason {
+    /// Smaller than `min_tokens`.
+    BelowThreshold,
+    /// Frozen, protected tool, or already carrying markers.
+    Protected,
+    /// No transform applies.
+    NoTransform,
+    /// The rewrite was not smaller in real tokens.
+    NotSmaller,
+}
+
+/// One line of the per-block report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockReport {
+    /// Message (or Responses input item) index.
+    pub message_index: u32,
+    /// Block index within the message.
+    pub block_index: u32,
+    /// Detected kind.
+    pub kind: ContentKind,
+    /// What was done.
+    pub status: Status,
+    /// Tokens as received.
+    pub tokens_before: u32,
+    /// Tokens as forwarded.
+    pub tokens_after: u32,
+}
+
+/// Result of [`compress_request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOutcome {
+    /// The new body; `None` when nothing changed.
+    pub body: Option<Vec<u8>>,
+    /// Blocks considered (those of at least `min_tokens` bytes outside the frozen prefix).
+    pub report: Vec<BlockReport>,
+    /// Originals of lossy edits, one per key.
+    pub offloads: Vec<Offload>,
+}
+
+/// Result of [`compress_content`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentOutcome {
+    /// New text, or `None` when unchanged.
+    pub text: Option<String>,
+    /// Detected or hinted kind.
+    pub kind: ContentKind,
+    /// Transform name, or the decline reason.
+    pub transform: String,
+    /// Tokens before.
+    pub tokens_before: u32,
+    /// Tokens after.
+    pub tokens_after: u32,
+    /// Originals to store.
+    pub offloads: Vec<Offload>,
+}
+
+/// Compress a provider request body.
+pub fn compress_request(
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+) -> Result<RequestOutcome, CompressError> {
+    let body = std::str::from_utf8(body)
+        .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
+    let candidates = request::candidates(dialect, body, opts)?;
+    let mut edits = Vec::new();
+    let mut report = Vec::new();
+    let mut offloads: Vec<Offload> = Vec::new();
+    for c in candidates {
+        if c.protected {
+            continue;
+        }
+        let Some(text) = raw::as_str(c.raw) else {
+            continue;
+        };
+        let ranges = if c.machine_output {
+            machine_output::find(&text)
+        } else {
+            vec![0..text.len()]
+        };
+        let mut new_text = String::new();
+        let mut copied = 0;
+        let mut changed = false;
+        for range in ranges {
+            let input = BlockInput {
+                text: &text[range.clone()],
+                kind: None,
+                query: &c.query,
+                age: c.age,
+            };
+            let Some(result) = pipeline::process(&input, opts, counter) else {
+                continue;
+            };
+            if let Some(new_inner) = &result.text {
+                new_text.push_str(&text[copied..range.start]);
+                new_text.push_str(new_inner);
+                copied = range.end;
+                changed = true;
+            }
+            if let Some(off) = result.offload
+                && !offloads.iter().any(|o| o.key == off.key)
+            {
+                offloads.push(off);
+            }
+            report.push(BlockReport {
+                message_index: c.message_index,
+                block_index: c.block_index,
+                kind: result.kind,
+                status: result.status,
+                tokens_before: result.tokens_before,
+                tokens_after: result.tokens_after,
+            });
+        }
+        if changed {
+            new_text.push_str(&text[copied..]);
+            let encoded = serde_json::to_string(&new_text)
+                .map_err(|e| CompressError::Internal(format!("re-encoding a block failed: {e}")))?;
+            edits.push((raw::span(body, c.raw), encoded));
+        }
+    }
+    let body = (!edits.is_empty()).then(|| request::splice(body, edits));
+    Ok(RequestOutcome {
+        body,
+        report,
+        offloads,
+    })
+}
+
+/// Compress one piece of text (a single tool output).
+pub fn compress_content(
+    text: &str,
+    kind: Option<ContentKind>,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+) -> ContentOutcome {
+    let query = opts.query.clone().unwrap_or_default();
+    let input = BlockInput {
+        text,
+        kind: kind.clone(),
+        query: &query,
+        age: 0,
+    };
+    match pipeline::process(&input, opts, counter) {
+        Some(r) => ContentOutcome {
+            transform: match &r.status {
+                Status::Compressed(t) => t.clone(),
+                Status::Declined(reason) => format!("declined:{}", reason.name()),
+            },
+            text: r.text,
+            kind: r.kind,
+            tokens_before: r.tokens_before,
+            tokens_after: r.tokens_after,
+            offloads: r.offload.into_iter().collect(),
+        },
+        None => {
+            let n = counter.count(text);
+            ContentOutcome {
+                text: None,
+                kind: kind.unwrap_or_else(|| crate::detect::detect(text)),
+                transform: format!("declined:{}", DeclineReason::BelowThreshold.name()),
+                tokens_before: n,
+                tokens_after: n,
+                offloads: Vec::new(),
+            }
+        }
+    }
+}
+
+impl DeclineReason {
+    /// Stable kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::BelowThreshold => "below-threshold",
+            Self::Protected => "protected",
+            Self::NoTransform => "no-transform",
+            Self::NotSmaller => "not-smaller",
+        }
+    }
+}

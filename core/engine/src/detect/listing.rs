@@ -1,0 +1,72 @@
+//! Directory listings: `ls -l`, `tree`, and bare path lists from `find`, `ls` or `grep -l`.
+
+use super::{Sample, is_path_like};
+
+/// Mostly `ls -l` entries or tree lines, or nothing but paths and file names.
+pub(super) fn is_listing(sample: &Sample) -> bool {
+    let structured = sample.count(|l| is_ls_long(l) || is_ls_total(l) || is_tree_line(l));
+    if structured >= 2 && sample.share(structured, 0.6) {
+        return true;
+    }
+    let names = sample.count(is_name_line);
+    let pathy = sample.count(|l| is_path_like(l.trim_end_matches(':')));
+    names >= 1 && pathy >= 1 && sample.share(names, 0.85)
+}
+
+/// `drwxr-xr-x  2 root root 4096 Oct 24  2024 name`.
+pub(crate) fn is_ls_long(line: &str) -> bool {
+    let b = line.as_bytes();
+    if b.len() < 12 || !b"-dlcbpsD".contains(&b[0]) {
+        return false;
+    }
+    if !b[1..10].iter().all(|c| b"rwxsStT-".contains(c)) {
+        return false;
+    }
+    let rest = line[10..].trim_start_matches(['.', '@', '+']);
+    rest.starts_with(' ') && rest.trim_start().starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `total 160`.
+pub(crate) fn is_ls_total(line: &str) -> bool {
+    line.strip_prefix("total ").is_some_and(|n| {
+        n.trim()
+            .trim_end_matches(['K', 'M', 'G'])
+            .parse::<f64>()
+            .is_ok()
+    })
+}
+
+/// A `tree` line: box-drawing prefix, or the `N directories, M files` summary.
+pub(crate) fn is_tree_line(line: &str) -> bool {
+    line.contains("├── ")
+        || line.contains("└── ")
+        || line.starts_with("│   ")
+        || (line.contains(" director") && line.trim_end().ends_with(" files"))
+}
+
+/// One file name or path alone on a line (or an `ls -R` `dir:` heading).
+pub(crate) fn is_name_line(line: &str) -> bool {
+    let t = line.trim_end().trim_end_matches(':');
+    !t.is_empty()
+        && !line.starts_with(char::is_whitespace)
+        && t.chars().any(char::is_alphabetic)
+        && t.chars()
+            .all(|c| c.is_alphanumeric() || "._-/+@~#%,=".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_ls_lines() {
+        assert!(is_ls_long("drwxr-xr-x  2 root root 4096 Oct 24  2024 name"));
+        assert!(is_ls_long("-rw-r--r--. 1 u g 12 Jan  1 00:00 a.txt"));
+        assert!(is_ls_long(
+            "lrwxrwxrwx  1 root root    7 Oct 24  2024 bin -> usr/bin"
+        ));
+        assert!(!is_ls_long("-rw this is prose"));
+        assert!(is_ls_total("total 160"));
+        assert!(is_tree_line("├── src"));
+    }
+}

@@ -1,0 +1,82 @@
+//! Engine options and their defaults (the WIT `options` record, with every field resolved).
+
+/// How older history may be rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Each block is rewritten once, the same way on every turn: the upstream history stays
+    /// append-only and the provider's prompt cache keeps hitting.
+    #[default]
+    Cache,
+    /// Also offload tool outputs the agent has acted on, as they age.
+    Token,
+}
+
+/// Resolved options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// See [`Mode`].
+    pub mode: Mode,
+    /// Leading messages reproduced as they are (already forwarded untouched by the host).
+    pub frozen_count: u32,
+    /// Blocks below this many tokens are left alone.
+    pub min_tokens: u32,
+    /// Tool names whose results are never rewritten (case-insensitive; trailing `*` = prefix).
+    pub protected_tools: Vec<String>,
+    /// Relevance hint for `compress_content`.
+    pub query: Option<String>,
+    /// In token mode, tool outputs this many assistant turns old are offloaded.
+    pub offload_after_turns: u32,
+    /// Whether lossy steps are allowed.
+    pub lossy: bool,
+}
+
+/// Blocks under this many tokens rarely pay for a rewrite and are often what an agent reads
+/// most closely (short `ls`, short errors).
+pub const DEFAULT_MIN_TOKENS: u32 = 300;
+
+/// Outputs older than this many assistant turns have been acted on; token mode offloads them.
+pub const DEFAULT_OFFLOAD_AFTER_TURNS: u32 = 2;
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            mode: Mode::Cache,
+            frozen_count: 0,
+            min_tokens: DEFAULT_MIN_TOKENS,
+            protected_tools: Vec::new(),
+            query: None,
+            offload_after_turns: DEFAULT_OFFLOAD_AFTER_TURNS,
+            lossy: true,
+        }
+    }
+}
+
+impl Options {
+    /// True when results of `tool` must not be rewritten.
+    pub fn is_protected_tool(&self, tool: &str) -> bool {
+        self.protected_tools
+            .iter()
+            .any(|p| match p.strip_suffix('*') {
+                Some(prefix) => {
+                    tool.len() >= prefix.len() && tool[..prefix.len()].eq_ignore_ascii_case(prefix)
+                }
+                None => p.eq_ignore_ascii_case(tool),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_tools_match_case_insensitively_and_by_prefix() {
+        let o = Options {
+            protected_tools: vec!["Read".into(), "mcp__*".into()],
+            ..Options::default()
+        };
+        assert!(o.is_protected_tool("read"));
+        assert!(o.is_protected_tool("mcp__github__search"));
+        assert!(!o.is_protected_tool("Bash"));
+    }
+}

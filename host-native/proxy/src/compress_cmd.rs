@@ -1,0 +1,151 @@
+//! `headroom compress FILE`: run the component on a request body or a tool output.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use headroom_runtime::{Runtime, RuntimeConfig, wit};
+
+/// Arguments of `headroom compress`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A request body (Anthropic Messages, OpenAI Chat or Responses JSON) or any tool output.
+    /// `-` reads standard input.
+    file: PathBuf,
+    /// `cache` rewrites each block once and the same way every turn; `token` also offloads
+    /// tool outputs the agent has acted on.
+    #[arg(long, value_parser = ["cache", "token"], default_value = "cache", env = "HEADROOM_MODE")]
+    mode: String,
+    /// Treat the file as this request dialect instead of detecting it.
+    #[arg(long, value_parser = ["anthropic", "openai-chat", "openai-responses", "text"])]
+    dialect: Option<String>,
+    /// Blocks below this many tokens are left alone.
+    #[arg(long, env = "HEADROOM_MIN_TOKENS")]
+    min_tokens: Option<u32>,
+    /// Relevance hint for a single tool output: lines mentioning its words are kept.
+    #[arg(long)]
+    query: Option<String>,
+    /// Keep every transform lossless.
+    #[arg(long)]
+    lossless: bool,
+    /// The core component.
+    #[arg(long, env = "HEADROOM_COMPONENT", default_value_os_t = crate::default_component_path())]
+    component: PathBuf,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let input = if args.file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        buf
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
+    };
+    if !args.component.exists() {
+        bail!("component not found at {} (build it with `just component`)", args.component.display());
+    }
+    let runtime = Runtime::from_file(&args.component, &RuntimeConfig::default())?;
+    let mut opts = headroom_runtime::default_options();
+    opts.mode = Some(if args.mode == "token" { wit::Mode::Token } else { wit::Mode::Cache });
+    opts.min_tokens = args.min_tokens;
+    opts.query = args.query.clone();
+    opts.lossy = args.lossless.then_some(false);
+
+    let dialect = match args.dialect.as_deref() {
+        Some("anthropic") => Some(wit::Dialect::AnthropicMessages),
+        Some("openai-chat") => Some(wit::Dialect::OpenaiChat),
+        Some("openai-responses") => Some(wit::Dialect::OpenaiResponses),
+        Some(_) => None,
+        None => sniff_dialect(&input),
+    };
+    let mut out = std::io::stdout().lock();
+    match dialect {
+        Some(dialect) => {
+            let outcome = runtime.compress_request(dialect, &input, &opts)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            out.write_all(outcome.body.as_deref().unwrap_or(&input))?;
+            let (mut before, mut after) = (0u64, 0u64);
+            for b in &outcome.report {
+                before += u64::from(b.tokens_before);
+                after += u64::from(b.tokens_after);
+                eprintln!(
+                    "message {} block {}: {} {} tokens {} -> {}",
+                    b.message_index,
+                    b.block_index,
+                    kind_name(&b.kind),
+                    status_name(&b.status),
+                    b.tokens_before,
+                    b.tokens_after
+                );
+            }
+            eprintln!(
+                "blocks considered: {}; tokens {before} -> {after} ({} saved); originals to store: {}",
+                outcome.report.len(),
+                before - after,
+                outcome.offloads.len()
+            );
+        }
+        None => {
+            let text = String::from_utf8(input).context("the input is not UTF-8 text")?;
+            let outcome = runtime.compress_content(&text, None, &opts)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            out.write_all(outcome.text.as_deref().unwrap_or(&text).as_bytes())?;
+            let saved = outcome.tokens_before - outcome.tokens_after;
+            eprintln!(
+                "{}: {} tokens {} -> {} ({saved} saved, {:.1}%); originals to store: {}",
+                kind_name(&outcome.kind),
+                outcome.transform,
+                outcome.tokens_before,
+                outcome.tokens_after,
+                100.0 * f64::from(saved) / f64::from(outcome.tokens_before.max(1)),
+                outcome.offloads.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Guess a request's dialect from its shape; `None` for anything that is not a request.
+fn sniff_dialect(input: &[u8]) -> Option<wit::Dialect> {
+    let value: serde_json::Value = serde_json::from_slice(input).ok()?;
+    let obj = value.as_object()?;
+    if obj.contains_key("input") && !obj.contains_key("messages") {
+        return Some(wit::Dialect::OpenaiResponses);
+    }
+    let messages = obj.get("messages")?.as_array()?;
+    let anthropic_blocks = messages.iter().any(|m| {
+        m.get("content").and_then(|c| c.as_array()).is_some_and(|blocks| {
+            blocks.iter().any(|b| {
+                matches!(b.get("type").and_then(|t| t.as_str()), Some("tool_result" | "tool_use" | "thinking"))
+            })
+        })
+    });
+    let openai_roles = messages
+        .iter()
+        .any(|m| matches!(m.get("role").and_then(|r| r.as_str()), Some("system" | "developer" | "tool")));
+    if anthropic_blocks || (obj.contains_key("system") && !openai_roles) {
+        Some(wit::Dialect::AnthropicMessages)
+    } else {
+        Some(wit::Dialect::OpenaiChat)
+    }
+}
+
+fn kind_name(k: &wit::ContentKind) -> String {
+    match k {
+        wit::ContentKind::Json => "json".into(),
+        wit::ContentKind::Log => "log".into(),
+        wit::ContentKind::Search => "search".into(),
+        wit::ContentKind::Diff => "diff".into(),
+        wit::ContentKind::Code => "code".into(),
+        wit::ContentKind::StackTrace => "stack-trace".into(),
+        wit::ContentKind::TestOutput => "test-output".into(),
+        wit::ContentKind::Listing => "listing".into(),
+        wit::ContentKind::Prose => "prose".into(),
+        wit::ContentKind::Other(s) => s.clone(),
+    }
+}
+
+fn status_name(s: &wit::BlockStatus) -> String {
+    match s {
+        wit::BlockStatus::Compressed(t) => t.clone(),
+        wit::BlockStatus::Declined(r) => format!("declined ({r:?})"),
+    }
+}

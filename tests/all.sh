@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The one test command: installs what is missing (idempotent), then runs every check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-unknown-unknown >/dev/null
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+command -v just >/dev/null || cargo install --locked just || cargo install just
+command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest || cargo install cargo-nextest
+
+exec just ci
