@@ -25,7 +25,10 @@ pub fn contains_word(text: &str, word: &str) -> bool {
     while let Some(pos) = text[at..].find(word) {
         let start = at + pos;
         let end = start + word.len();
-        let before_ok = text[..start].chars().next_back().is_none_or(|c| !is_ident(c));
+        let before_ok = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_ident(c));
         let after_ok = text[end..].chars().next().is_none_or(|c| !is_ident(c));
         if before_ok && after_ok {
             return true;
@@ -42,7 +45,10 @@ pub fn contains_word(text: &str, word: &str) -> bool {
 pub fn facts_read_from(output: &str, previous_command: &str, next_command: &str) -> Vec<String> {
     let mut facts: Vec<String> = Vec::new();
     for w in words(next_command) {
-        if contains_word(output, w) && !contains_word(previous_command, w) && !facts.iter().any(|f| f == w) {
+        if contains_word(output, w)
+            && !contains_word(previous_command, w)
+            && !facts.iter().any(|f| f == w)
+        {
             facts.push(w.to_owned());
         }
     }
@@ -56,7 +62,11 @@ mod tests {
     #[test]
     fn finds_facts_read_from_the_output() {
         let out = "sympy/matrices/sparse.py:1159:    def row_join(self, other):\n";
-        let facts = facts_read_from(out, "grep -rn row_join sympy", "sed -n '1150,1180p' sympy/matrices/sparse.py");
+        let facts = facts_read_from(
+            out,
+            "grep -rn row_join sympy",
+            "sed -n '1150,1180p' sympy/matrices/sparse.py",
+        );
         assert_eq!(facts, vec!["sympy/matrices/sparse.py".to_owned()]);
         assert!(contains_word("a 1159: b", "1159"));
         assert!(!contains_word("a 11590 b", "1159"));

@@ -18,14 +18,18 @@ impl Trajectory {
     /// issued another command at k+1: the points where a request is sent upstream.
     pub fn steps(&self) -> Vec<usize> {
         (2..self.messages.len())
-            .filter(|&k| self.messages[k].0 == "user" && self.messages[k].1.starts_with("<returncode>"))
+            .filter(|&k| {
+                self.messages[k].0 == "user" && self.messages[k].1.starts_with("<returncode>")
+            })
             .collect()
     }
 
     /// The OpenAI Chat request an agent sends at step k (messages 0..=k).
     pub fn openai_request(&self, k: usize) -> Vec<u8> {
-        let messages: Vec<Value> =
-            self.messages[..=k].iter().map(|(role, content)| json!({"role": role, "content": content})).collect();
+        let messages: Vec<Value> = self.messages[..=k]
+            .iter()
+            .map(|(role, content)| json!({"role": role, "content": content}))
+            .collect();
         serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages})).unwrap_or_default()
     }
 }
@@ -59,7 +63,10 @@ fn load(path: &Path) -> Result<Trajectory> {
             )
         })
         .collect();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(Trajectory { name, messages })
 }
 
@@ -68,6 +75,10 @@ pub fn contents(body: &[u8]) -> Vec<String> {
     let value: Value = serde_json::from_slice(body).unwrap_or_default();
     value["messages"]
         .as_array()
-        .map(|ms| ms.iter().map(|m| m["content"].as_str().unwrap_or_default().to_owned()).collect())
+        .map(|ms| {
+            ms.iter()
+                .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }

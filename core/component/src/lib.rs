@@ -2,6 +2,7 @@
 //! and headroom-core's, and counts tokens through the host's `tokenizer` import.
 
 #![allow(unsafe_code, reason = "wit-bindgen's generated export glue")]
+#![allow(missing_docs, reason = "the generated bindings are documented in wit/")]
 
 mod convert;
 
@@ -10,7 +11,7 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-use exports::headroom::compress::compressor::{self, ContentOutcome, Guest, RequestOutcome};
+use exports::headroom::compress::compressor::{ContentOutcome, Guest, RequestOutcome};
 use headroom::compress::types;
 
 struct HostCounter;
@@ -41,7 +42,8 @@ impl Guest for Engine {
         opts: types::Options,
     ) -> Result<ContentOutcome, types::CompressError> {
         let opts = convert::options(opts);
-        let outcome = headroom_core::compress_content(&text, kind.map(convert::kind_in), &opts, &HostCounter);
+        let outcome =
+            headroom_core::compress_content(&text, kind.map(convert::kind_in), &opts, &HostCounter);
         Ok(convert::content_outcome(outcome))
     }
 
@@ -51,4 +53,3 @@ impl Guest for Engine {
 }
 
 export!(Engine);
-

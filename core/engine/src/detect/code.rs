@@ -129,7 +129,7 @@ pub(crate) fn strip_number(line: &str) -> Option<&str> {
     }
     t[digits..]
         .strip_prefix('\t')
-        .or_else(|| if t.len() == digits { Some("") } else { None })
+        .or(if t.len() == digits { Some("") } else { None })
 }
 
 /// 1 for a line that is clearly code, 0.5 for a line with code punctuation only, 0 otherwise.

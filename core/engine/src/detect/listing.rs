@@ -10,7 +10,7 @@ pub(super) fn is_listing(sample: &Sample) -> bool {
     }
     let names = sample.count(is_name_line);
     let pathy = sample.count(|l| is_path_like(l.trim_end_matches(':')));
-    names >= 1 && pathy >= 1 && sample.share(names, 0.85)
+    names >= 1 && pathy >= 1 && sample.share(names, 0.8)
 }
 
 /// `drwxr-xr-x  2 root root 4096 Oct 24  2024 name`.

@@ -47,19 +47,19 @@ fn classify(line: &str) -> Hit {
     if leading_number(line).is_some() {
         return Hit::Numbered;
     }
-    if let Some((path, rest)) = line.split_once(':') {
-        if is_path_like(path) {
-            if is_warning(rest) {
-                return Hit::No;
-            }
-            if leading_number(rest).is_some()
-                || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-            {
-                return Hit::Numbered;
-            }
-            if !rest.trim().is_empty() {
-                return Hit::PathText;
-            }
+    if let Some((path, rest)) = line.split_once(':')
+        && is_path_like(path)
+    {
+        if is_warning(rest) {
+            return Hit::No;
+        }
+        if leading_number(rest).is_some()
+            || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Hit::Numbered;
+        }
+        if !rest.trim().is_empty() {
+            return Hit::PathText;
         }
     }
     if context_line(line) {

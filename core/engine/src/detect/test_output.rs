@@ -50,7 +50,7 @@ fn is_pytest_summary(inner: &str) -> bool {
     (counted || inner.starts_with("no tests ran")) && inner.contains(" in ") && inner.ends_with('s')
 }
 
-/// `ok  	example.com/pkg	0.012s` or `FAIL	example.com/pkg	0.3s`.
+/// `ok <TAB> example.com/pkg <TAB> 0.012s` or `FAIL <TAB> example.com/pkg <TAB> 0.3s`.
 fn is_go_package_result(t: &str) -> bool {
     let mut parts = t.split_whitespace();
     let (Some(status), Some(_pkg), Some(time)) = (parts.next(), parts.next(), parts.next()) else {

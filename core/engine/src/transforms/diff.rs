@@ -11,6 +11,8 @@ use super::{Ctx, Rewrite};
 
 /// Unchanged lines kept on each side of a change, as `git diff` does by default.
 const CONTEXT: usize = 3;
+/// A marker line with the context note, without its key.
+const MARKER_BYTES: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
@@ -54,17 +56,14 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     }
     let trimmed = trim_context(&lines, &roles, &mut keep, ctx);
 
-    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |first, last| {
+    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |first, _| {
         let file = owner[first].map(|f| &files[f]);
         match file {
             Some(f) if owner[first].is_some_and(|i| generated[i]) => Some(format!(
                 "generated file {}: {} hunks, +{} -{} lines",
                 f.path, f.hunks, f.added, f.removed
             )),
-            Some(f) => {
-                let n = last + 1 - first;
-                Some(format!("{n} unchanged context lines of {}", f.path))
-            }
+            Some(_) => Some("unchanged context".to_owned()),
             None => None,
         }
     })?;
@@ -182,6 +181,14 @@ fn trim_context(lines: &[&str], roles: &[Role], keep: &mut [bool], ctx: &Ctx) ->
         if i - start <= head + tail {
             continue;
         }
+        // The marker costs about as much as a few short lines: only elide what it saves.
+        let bytes: usize = lines[start + head..i - tail]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum();
+        if bytes <= MARKER_BYTES + ctx.key.len() {
+            continue;
+        }
         for (j, kept) in keep
             .iter_mut()
             .enumerate()
@@ -216,10 +223,10 @@ fn hunk_counts(line: &str) -> Option<(usize, usize)> {
 
 /// The new-side path of a `diff --git a/x b/y` (or `diff -u x y`) line.
 fn header_path(line: &str) -> String {
-    if let Some(rest) = line.strip_prefix("diff --git ") {
-        if let Some(at) = rest.rfind(" b/") {
-            return rest[at + 3..].to_owned();
-        }
+    if let Some(rest) = line.strip_prefix("diff --git ")
+        && let Some(at) = rest.rfind(" b/")
+    {
+        return rest[at + 3..].to_owned();
     }
     line.rsplit(' ').next().unwrap_or("").to_owned()
 }
@@ -300,11 +307,11 @@ mod tests {
             String::from("diff --git a/src/app.py b/src/app.py\nindex 1111111..2222222 100644\n");
         d.push_str("--- a/src/app.py\n+++ b/src/app.py\n@@ -1,30 +1,30 @@\n");
         for i in 0..12 {
-            d.push_str(&format!(" line {i}\n"));
+            d.push_str(&format!(" line {i} of the unchanged function body\n"));
         }
         d.push_str("-old_call()\n+new_call()\n");
         for i in 13..30 {
-            d.push_str(&format!(" line {i}\n"));
+            d.push_str(&format!(" line {i} of the unchanged function body\n"));
         }
         d
     }
@@ -322,11 +329,11 @@ mod tests {
         {
             assert!(r.text.contains(line), "{line}");
         }
-        assert!(r.text.contains(" line 9\n line 10\n line 11\n-old_call()"));
         assert!(
             r.text
-                .contains("+new_call()\n line 13\n line 14\n line 15\n[...")
+                .contains(" line 11 of the unchanged function body\n-old_call()")
         );
+        assert!(r.text.contains("+new_call()\n line 13 of the unchanged function body\n line 14 of the unchanged function body\n line 15 of the unchanged function body\n[..."));
         let m = Marker::find_all(&r.text);
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].ranges, vec![(6, 14)]);
@@ -337,7 +344,7 @@ mod tests {
     #[test]
     fn query_mentioned_context_survives() {
         let q = Query::new("where is line 4 used");
-        let d = wide_context_diff().replace(" line 4\n", " special_marker_fn()\n");
+        let d = wide_context_diff().replace(" line 4 of", " special_marker_fn() of");
         let q2 = Query::new("special_marker_fn");
         let r = compress(&d, &ctx(&q2)).expect("trimmed");
         assert!(r.text.contains(" special_marker_fn()"));

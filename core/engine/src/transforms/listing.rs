@@ -27,25 +27,15 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     let tree = lines.iter().filter(|l| is_tree_line(l)).count();
     let long = lines.iter().filter(|l| is_ls_long(l)).count();
     if tree * 3 >= nonblank {
-        let keep = select(
-            ctx,
-            &lines,
-            MAX_TREE_LINES,
-            |l| is_tree_line(l),
-            |l| l.starts_with("├── ") || l.starts_with("└── ") || !is_tree_line(l),
-        )?;
-        let out = render(&lines, &keep, ctx, ends_with_newline, |l| is_tree_line(l))?;
+        let keep = select(ctx, &lines, MAX_TREE_LINES, is_tree_line, |l| {
+            l.starts_with("├── ") || l.starts_with("└── ") || !is_tree_line(l)
+        })?;
+        let out = render(&lines, &keep, ctx, ends_with_newline, is_tree_line)?;
         return Some(Rewrite::lossy(out, "listing:tree-cut"));
     }
     if long * 2 >= nonblank {
-        let keep = select(
-            ctx,
-            &lines,
-            MAX_ENTRIES,
-            |l| is_ls_long(l),
-            |l| l.starts_with('d'),
-        )?;
-        let out = render(&lines, &keep, ctx, ends_with_newline, |l| is_ls_long(l))?;
+        let keep = select(ctx, &lines, MAX_ENTRIES, is_ls_long, |l| l.starts_with('d'))?;
+        let out = render(&lines, &keep, ctx, ends_with_newline, is_ls_long)?;
         return Some(Rewrite::lossy(out, "listing:ls-cut"));
     }
     paths(&lines, ctx, ends_with_newline)
@@ -149,4 +139,85 @@ fn render(
         let n = lines[a..=b].iter().filter(|l| entry(l)).count();
         Some(format!("{n} entr{}", if n == 1 { "y" } else { "ies" }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transforms::query::Query;
+    use crate::transforms::stack_trace::check;
+
+    fn run(text: &str, query: &str, lossy: bool) -> Option<Rewrite> {
+        let q = Query::new(query);
+        compress(
+            text,
+            &Ctx {
+                query: &q,
+                key: "h:k",
+                lossy,
+            },
+        )
+    }
+
+    // Cut from corpus/swe-agent-trajectories/sympy__sympy-*.traj.json: `find sympy/geometry -name "test_*.py"`.
+    const FIND: &str = "sympy/geometry/tests/test_curve.py\nsympy/geometry/tests/test_geometrysets.py\nsympy/geometry/tests/test_point.py\nsympy/geometry/tests/test_line.py\nsympy/geometry/tests/test_parabola.py\nsympy/geometry/tests/test_entity.py\nsympy/geometry/tests/test_util.py\n";
+
+    #[test]
+    fn factors_a_shared_prefix_losslessly() {
+        let out = run(FIND, "", false).expect("factored");
+        assert!(!out.lossy);
+        let mut lines = out.text.lines();
+        let header = lines.next().expect("header");
+        let prefix = header
+            .strip_prefix("[paths below are under ")
+            .and_then(|h| h.strip_suffix(']'))
+            .expect("header");
+        assert_eq!(prefix, "sympy/geometry/tests/");
+        let rebuilt: String = lines.map(|l| format!("{prefix}{l}\n")).collect();
+        assert_eq!(rebuilt, FIND);
+        assert!(run("a/b/c.py\nd/e.py\n", "", false).is_none());
+    }
+
+    fn ls_la(n: usize) -> String {
+        let mut text = String::from("total 4242\ndrwxr-xr-x  1 root root  4096 Oct 24  2024 .\n");
+        for i in 0..n {
+            let kind = if i % 25 == 0 { 'd' } else { '-' };
+            text.push_str(&format!(
+                "{kind}rw-r--r--  1 root root  {:>5} Oct 24  2024 file_{i:03}.py\n",
+                100 + i
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn cuts_only_long_ls_listings_and_keeps_rows_whole() {
+        assert!(run(&ls_la(60), "", true).is_none());
+        let text = ls_la(200);
+        let out = run(&text, "ls -la file_123.py", true).expect("cut");
+        assert!(out.lossy);
+        check::accounts(&text, &out.text, "h:k", 0);
+        for kept in out.text.lines().filter(|l| !l.starts_with("[... ")) {
+            assert!(text.lines().any(|o| o == kept), "row changed: {kept}");
+        }
+        assert!(
+            out.text.contains("file_123.py")
+                && out.text.contains("file_199.py")
+                && out.text.contains("file_150.py")
+        );
+        assert!(out.text.contains("entries"));
+        assert_eq!(run(&text, "ls -la file_123.py", true), Some(out));
+        assert!(run(&text, "", false).is_none());
+    }
+
+    #[test]
+    fn cuts_long_path_lists_after_factoring() {
+        let text: String = (0..300)
+            .map(|i| format!("./sympy/matrices/m{i}.py\n"))
+            .collect();
+        let out = run(&text, "find sympy -name m77.py", true).expect("cut");
+        assert_eq!(out.transform, "listing:prefix+cut");
+        check::accounts(&text, &out.text, "h:k", 1);
+        assert!(out.text.lines().any(|l| l == "m77.py"));
+    }
 }

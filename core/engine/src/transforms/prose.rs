@@ -111,3 +111,71 @@ fn repeated_paragraphs(lines: &[&str], keep: &mut [bool], notes: &mut BTreeMap<u
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transforms::query::Query;
+    use crate::transforms::stack_trace::check;
+
+    fn run(text: &str, query: &str) -> Option<Rewrite> {
+        let q = Query::new(query);
+        compress(
+            text,
+            &Ctx {
+                query: &q,
+                key: "h:k",
+                lossy: true,
+            },
+        )
+    }
+
+    const PARA: &str = "The caplog fixture keeps its records per test phase.\nClearing it replaces the list instead of emptying it.\n";
+
+    #[test]
+    fn removes_repeated_paragraphs_only() {
+        let text = format!("Intro line.\n\n{PARA}\nMiddle.\n\n{PARA}\nEnd.\n");
+        let out = run(&text, "").expect("deduped");
+        check::accounts(&text, &out.text, "h:k", 0);
+        assert!(out.text.contains("repeat of lines 3-4"), "{}", out.text);
+        assert_eq!(out.text.matches("Clearing it replaces").count(), 1);
+        assert!(run("One paragraph.\n\nAnother one.\n", "").is_none());
+    }
+
+    #[test]
+    fn collapses_a_line_repeated_back_to_back() {
+        let text = format!(
+            "start\n{}end\n",
+            "Warning: retrying connection\n".repeat(12)
+        );
+        let out = run(&text, "").expect("deduped");
+        check::accounts(&text, &out.text, "h:k", 0);
+        assert!(out.text.contains("line 2 repeated 11 more times"));
+    }
+
+    #[test]
+    fn huge_text_keeps_ends_and_query() {
+        let text: String = (0..1000)
+            .map(|i| format!("Sentence number {i} of a long report.\n"))
+            .collect();
+        let out = run(&text, "number 640").expect("cut");
+        check::accounts(&text, &out.text, "h:k", 0);
+        assert!(
+            out.text.contains("Sentence number 640 of")
+                && out.text.contains("number 999 of")
+                && out.text.contains("number 0 of")
+        );
+        assert!(!out.text.contains("number 500 of"));
+        assert!(
+            compress(
+                &text,
+                &Ctx {
+                    query: &Query::new(""),
+                    key: "h:k",
+                    lossy: false
+                }
+            )
+            .is_none()
+        );
+    }
+}

@@ -14,6 +14,7 @@
 //! multi-line literals, each run replaced by one marker line at the body's indentation.
 
 mod brace;
+mod classify;
 mod python;
 mod source;
 #[cfg(test)]
@@ -122,7 +123,11 @@ fn plan(src: &Source, blocks: &[Block], ctx: &Ctx, lang: Lang) -> (Vec<bool>, Ve
     };
     // Blocks are sorted by start, so an outer function comes before those nested in it.
     let mut elided_until = 0;
-    for (idx, b) in blocks.iter().enumerate().filter(|(_, b)| b.kind == Kind::Function) {
+    for (idx, b) in blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.kind == Kind::Function)
+    {
         let (s, e) = b.body;
         if b.head.0 < elided_until || protect[b.head.0] || s > e {
             continue;
@@ -142,10 +147,8 @@ fn plan(src: &Source, blocks: &[Block], ctx: &Ctx, lang: Lang) -> (Vec<bool>, Ve
         if code_from <= e {
             keep_first(&mut keep, code_from, e, first);
         }
-        for i in s..=e {
-            if raises(src.code(i), lang) {
-                keep[i] = true;
-            }
+        for i in (s..=e).filter(|&i| raises(src.code(i), lang)) {
+            keep[i] = true;
         }
         let nested = blocks[idx + 1..].iter().take_while(|x| x.head.0 <= e);
         for inner in nested.filter(|x| x.named && x.kind != Kind::Span && x.head.0 >= s) {
@@ -204,10 +207,10 @@ fn render(src: &Source, keep: &[bool], anchor: &[usize], key: &str) -> Option<St
         }
         dropped = true;
         let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
-        if let (Some(a), Some(b)) = (src.number(start), src.number(i - 1)) {
-            if (a, b) != (start + 1, i) {
-                marker = marker.with_note(&format!("source lines {a}-{b}"));
-            }
+        if let (Some(a), Some(b)) = (src.number(start), src.number(i - 1))
+            && (a, b) != (start + 1, i)
+        {
+            marker = marker.with_note(&format!("source lines {a}-{b}"));
         }
         let at = anchor[start];
         out.push_str(&src.blank_prefix(at));

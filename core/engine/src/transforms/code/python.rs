@@ -70,11 +70,13 @@ pub(super) fn blocks(src: &Source) -> Vec<Block> {
             }
         }
         let mut last = end;
-        for k in end + 1..n {
-            if lex[k].stmt && indent(src.code(k)) <= ind {
+        for (k, l) in lex.iter().enumerate().skip(end + 1) {
+            let outdented = indent(src.code(k)) <= ind;
+            if l.stmt && outdented {
                 break;
             }
-            if !lex[k].blank && !(lex[k].comment && indent(src.code(k)) <= ind) {
+            // Comments at or left of the header's indentation are not part of the body.
+            if !(l.blank || l.comment && outdented) {
                 last = k;
             }
         }
@@ -138,13 +140,26 @@ fn is_string_start(t: &str) -> bool {
 fn lex(src: &Source) -> Vec<Lex> {
     let n = src.len();
     let mut out = vec![Lex::default(); n];
-    let mut triple = starts_inside_docstring(src);
+    let mut triple = starts_inside_docstring(src, 0);
     let mut depth = 0i32;
     let mut cont = false;
     let mut open: Option<usize> = None;
     for i in 0..n {
         let code = src.code(i);
         let t = code.trim();
+        if src.is_wrapper(i) {
+            // Whatever was open when a tool cut its output does not go on after the cut.
+            (triple, depth, cont) = (starts_inside_docstring(src, i + 1), 0, false);
+            if let Some(s) = open.take() {
+                out[s].end = i.saturating_sub(1).max(s);
+            }
+            out[i] = Lex {
+                stmt: true,
+                end: i,
+                ..Lex::default()
+            };
+            continue;
+        }
         let fresh = triple.is_none() && depth == 0 && !cont;
         let blank = t.is_empty();
         let comment = fresh && t.starts_with('#');
@@ -164,10 +179,12 @@ fn lex(src: &Source) -> Vec<Lex> {
             colon,
             open: false,
         };
-        if triple.is_none() && depth == 0 && !cont {
-            if let Some(s) = open.take() {
-                out[s].end = i;
-            }
+        if triple.is_none()
+            && depth == 0
+            && !cont
+            && let Some(s) = open.take()
+        {
+            out[s].end = i;
         }
     }
     if let Some(s) = open {
@@ -215,27 +232,27 @@ fn scan(code: &str, triple: &mut Option<u8>, depth: &mut i32) -> usize {
     b.len()
 }
 
-/// An excerpt (`sed -n 70,180p`) may begin inside a docstring. Its first triple quote then
-/// closes rather than opens: it comes after prose (no code keywords above it), not after a
-/// `def ...:` header, and nothing but the quotes (or a bracket) follows it.
-fn starts_inside_docstring(src: &Source) -> Option<u8> {
-    const CODE: &[&str] = &[
-        "def ", "class ", "import ", "from ", "@", "return", "if ", "for ", "while ", "with ",
-        "try:", "elif ", "else:", "except", "raise ", "#",
-    ];
+/// An excerpt (`sed -n 70,180p`, or the tail of a cut output) may begin inside a
+/// docstring. Its first triple quote then closes rather than opens: it comes after prose
+/// (nothing above it reads as code), not after a `def ...:` header, and nothing but the
+/// quotes (or a bracket) follows it.
+fn starts_inside_docstring(src: &Source, from: usize) -> Option<u8> {
     let mut seen = false;
     let mut prev_colon = false;
-    for i in 0..src.len() {
+    for i in from..src.len() {
         let t = src.code(i).trim();
         if t.is_empty() {
             continue;
+        }
+        if src.is_wrapper(i) {
+            return None;
         }
         let (q, pat) = if t.contains("\"\"\"") {
             (b'"', "\"\"\"")
         } else if t.contains("'''") {
             (b'\'', "'''")
         } else {
-            if CODE.iter().any(|k| t.starts_with(k)) {
+            if looks_like_code(t) {
                 return None;
             }
             seen = true;
@@ -255,4 +272,45 @@ fn starts_inside_docstring(src: &Source) -> Option<u8> {
         return closing.then_some(q);
     }
     None
+}
+
+/// Statements prose does not look like (docstrings are full of `with`, `for` and `if`).
+fn looks_like_code(t: &str) -> bool {
+    let word = |kw: &str| t.strip_prefix(kw).and_then(|r| r.strip_prefix(' '));
+    if let Some(rest) = word("def").or_else(|| word("async def")).and_then(ident) {
+        return rest.starts_with('(');
+    }
+    if let Some(rest) = word("class").and_then(ident) {
+        return rest.starts_with(['(', ':']);
+    }
+    if let Some(rest) = word("from") {
+        return rest.contains(" import ") && !rest.contains(", ") || rest.ends_with(" import (");
+    }
+    if let Some(rest) = word("import") {
+        return rest
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ',' | ' '));
+    }
+    if let Some(name) = t.strip_prefix('@') {
+        return ident(name).is_some();
+    }
+    if matches!(
+        t,
+        "else:" | "try:" | "finally:" | "return" | "pass" | "break" | "continue"
+    ) {
+        return true;
+    }
+    let compound = ["if", "elif", "while", "for", "with", "except"]
+        .iter()
+        .any(|k| word(k).is_some());
+    compound && t.ends_with(':')
+        || (word("return").is_some() || word("raise").is_some()) && !t.ends_with('.')
+}
+
+/// The text after a leading identifier, if there is one.
+fn ident(s: &str) -> Option<&str> {
+    let n = s
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    (n > 0).then(|| &s[n..])
 }

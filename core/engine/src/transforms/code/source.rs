@@ -58,6 +58,19 @@ impl<'a> Source<'a> {
         &self.lines[i][self.prefix_len[i]..]
     }
 
+    /// A line of the tool's wrapper rather than of the file: `<returncode>0</returncode>`,
+    /// `</warning><output_head>`, `<elided_chars>`. Outputs cut in the middle resume
+    /// anywhere, so lexers start afresh after one.
+    pub fn is_wrapper(&self, i: usize) -> bool {
+        let t = self.lines[i].trim();
+        t.len() > 2
+            && t.starts_with('<')
+            && t.ends_with('>')
+            && t.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '<' | '>' | '/')
+            })
+    }
+
     pub fn number(&self, i: usize) -> Option<usize> {
         self.number[i]
     }
@@ -103,6 +116,9 @@ pub(super) fn detect(src: &Source) -> Option<Lang> {
             continue;
         }
         let starts = |ps: &[&str]| ps.iter().any(|p| t.starts_with(p));
+        if foreign(t) {
+            return None;
+        }
         if starts(&["def ", "async def ", "elif ", "except", "from ", "import "])
             || (starts(&["class "]) && t.ends_with(':'))
             || matches!(t, "else:" | "try:" | "finally:")
@@ -175,6 +191,17 @@ pub(super) fn detect(src: &Source) -> Option<Lang> {
         |acc, (n, l)| if n > acc.0 { (n, l) } else { acc },
     );
     Some(best.1)
+}
+
+/// Lines that only diffs, test runners and tracebacks print: such output quotes code but
+/// is not a source file, and its own transform knows what to keep.
+fn foreign(t: &str) -> bool {
+    let banner = |c: char| t.len() > 10 && t.starts_with(c) && t.ends_with(c) && t.contains(' ');
+    t.starts_with("diff --git ")
+        || t.starts_with("@@ -")
+        || (t.starts_with("File \"") && t.contains("\", line "))
+        || banner('=')
+        || banner('_')
 }
 
 /// Indentation width of a code line (tabs to the next multiple of 8, as Python does).

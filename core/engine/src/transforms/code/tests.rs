@@ -48,12 +48,16 @@ fn assert_faithful(orig: &str, out: &str) {
     assert_eq!(orig.ends_with('\n'), out.ends_with('\n'));
 }
 
-/// The code of a line without a `nl -ba` number prefix.
+/// The code of a line without a `nl -ba` or `grep -n` number prefix.
 fn code_of(line: &str) -> &str {
-    match line.split_once('\t') {
-        Some((n, code)) if n.trim().parse::<usize>().is_ok() => code,
-        _ => line,
+    for sep in ['\t', ':'] {
+        if let Some((n, code)) = line.split_once(sep)
+            && n.trim().parse::<usize>().is_ok()
+        {
+            return code;
+        }
     }
+    line
 }
 
 /// Lines (whole, with prefix) that start a definition.
@@ -235,19 +239,41 @@ fn report_sizes() {
 }
 
 #[test]
-fn dump_outputs() {
-    if std::env::var("CODE_DUMP").is_err() {
-        return;
+fn grep_numbered_lines_get_source_ranges() {
+    let text: String = REPR_PY
+        .lines()
+        .enumerate()
+        .map(|(i, l)| format!("{}:{l}\n", i + 500))
+        .collect();
+    let out = outline(&text, PY_DEFS);
+    assert!(out.contains("529:    def emptyPrinter(self, expr):\n"));
+    let markers = Marker::find_all(&out);
+    assert!(!markers.is_empty());
+    for m in markers {
+        let (a, b) = m.ranges[0];
+        assert_eq!(
+            m.note,
+            Some(format!("source lines {}-{}", a + 499, b + 499))
+        );
     }
-    for (name, text) in [
-        ("repr", REPR_PY),
-        ("blockmatrix", BLOCKMATRIX_NL),
-        ("symbol", SYMBOL_NL),
-        ("rs", CACHE_RS),
-        ("ts", API_TS),
-        ("go", SERVER_GO),
-    ] {
-        let out = run(text, "").map(|r| r.text).unwrap_or_default();
-        std::fs::write(format!("/tmp/code_samples/out_{name}.txt"), out).expect("write");
+}
+
+#[test]
+fn output_cut_inside_a_bracket_resumes_after_the_cut() {
+    // Shaped like mini-swe-agent's cut of a long `cat`: the head stops inside an open
+    // bracket and a string, the tail resumes mid-function.
+    let lines: Vec<&str> = REPR_PY.lines().collect();
+    let mut text = String::from("<returncode>0</returncode>\n<output_head>\n");
+    for l in &lines[..60] {
+        text.push_str(l);
+        text.push('\n');
     }
+    text.push_str("        x = (\"unterminated\n</output_head>\n<elided_chars>\n713 characters elided\n</elided_chars>\n<output_tail>\n");
+    for l in &lines[100..] {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text.push_str("</output_tail>\n");
+    let out = outline(&text, PY_DEFS);
+    assert!(out.contains("<elided_chars>\n713 characters elided\n</elided_chars>\n"));
 }

@@ -2,8 +2,10 @@
 //!
 //! Lossless first: arrays of similar records become tables (constant fields hoisted, one row
 //! of cells per record, see [`table`]) and everything else is laid out compactly, one member
-//! or record per line when it does not fit on one. Values are re-emitted exactly: numbers keep
-//! their source text (`arbitrary_precision`) and keys their order (`preserve_order`). When
+//! or record per line when it does not fit on one. Values are re-emitted as the same JSON:
+//! numbers keep their source digits (`arbitrary_precision`; serde_json only respells `1e3` as
+//! `1e+3`), keys their order (`preserve_order`), strings their text (escapes like `\u4e2d` come
+//! out as the character, which is cheaper). When
 //! lossy steps are allowed, arrays of more than [`select::LOSSY_MIN_ITEMS`] items keep their
 //! ends, anomalies, errors, rare values and query matches; each dropped run becomes one marker
 //! line standing where the items were.

@@ -276,5 +276,3 @@ fn is_continuation(line: &str) -> bool {
     .iter()
     .any(|p| line.starts_with(p))
 }
-#[cfg(test)]
-mod measure_tmp;

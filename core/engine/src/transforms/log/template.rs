@@ -39,14 +39,15 @@ fn mask_token(tok: &str) -> String {
         t.bytes().any(|b| b.is_ascii_digit())
             || (t.len() >= 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
     };
-    if let Some((key, value)) = tok.split_once('=') {
-        if !key.is_empty() && !variable(key) {
-            return if variable(value) || value.starts_with(['"', '\'']) {
-                format!("{key}={WILD}")
-            } else {
-                tok.to_owned()
-            };
-        }
+    if let Some((key, value)) = tok.split_once('=')
+        && !key.is_empty()
+        && !variable(key)
+    {
+        return if variable(value) || value.starts_with(['"', '\'']) {
+            format!("{key}={WILD}")
+        } else {
+            tok.to_owned()
+        };
     }
     if variable(tok) {
         WILD.to_owned()

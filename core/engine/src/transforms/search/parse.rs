@@ -53,8 +53,12 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
     let (mut numbered, mut pathless, mut unnumbered, mut total) = (0usize, 0usize, 0usize, 0usize);
     // grep's own complaints (`grep: x.pyc: binary file matches`) neither count for nor
     // against a shape: outputs of `grep -r` in source trees are often mostly those.
-    let noise = |l: &str| l.starts_with("grep: ") || l.starts_with("Binary file ") || l.starts_with("rg: ");
-    for line in lines.iter().filter(|l| !l.is_empty() && **l != "--" && !noise(l)) {
+    let noise =
+        |l: &str| l.starts_with("grep: ") || l.starts_with("Binary file ") || l.starts_with("rg: ");
+    for line in lines
+        .iter()
+        .filter(|l| !l.is_empty() && **l != "--" && !noise(l))
+    {
         total += 1;
         if split_numbered(line).is_some() || split_context(line, &known.index).is_some() {
             numbered += 1;
