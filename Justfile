@@ -25,7 +25,7 @@ compress FILE *ARGS: component
 # Every Rust test (unit, golden through native and component, properties), release profile
 # so wasmtime is built once for tests and the CLI.
 test-rust: component
-    cargo nextest run --release --workspace --no-fail-fast
+    cargo nextest run --release --no-fail-fast
 
 # The golden corpus only.
 golden: component

@@ -41,14 +41,23 @@ pub fn contains_word(text: &str, word: &str) -> bool {
     false
 }
 
-/// Words of `next_command` that appear in `output` but not in `previous_command`.
-pub fn facts_read_from(output: &str, previous_command: &str, next_command: &str) -> Vec<String> {
+/// Language keywords are not facts read from an output, even when an output contains them.
+const KEYWORDS: &[&str] = &[
+    "and", "assert", "break", "class", "continue", "def", "del", "elif", "else", "except",
+    "finally", "for", "from", "global", "import", "lambda", "not", "pass", "print", "raise",
+    "return", "try", "while", "with", "yield", "None", "True", "False", "self", "len", "str",
+    "int",
+];
+
+/// Words of `next_command` that appear in `output` and not in `earlier`
+/// (`earlier`: the task and the command that produced the output): what it read there.
+pub fn facts_read_from(output: &str, earlier: &str, next_command: &str) -> Vec<String> {
     let mut facts: Vec<String> = Vec::new();
     for w in words(next_command) {
-        if contains_word(output, w)
-            && !contains_word(previous_command, w)
-            && !facts.iter().any(|f| f == w)
-        {
+        if KEYWORDS.contains(&w) {
+            continue;
+        }
+        if contains_word(output, w) && !contains_word(earlier, w) && !facts.iter().any(|f| f == w) {
             facts.push(w.to_owned());
         }
     }
@@ -68,6 +77,7 @@ mod tests {
             "sed -n '1150,1180p' sympy/matrices/sparse.py",
         );
         assert_eq!(facts, vec!["sympy/matrices/sparse.py".to_owned()]);
+        assert!(facts_read_from("try:\n    x()\n", "", "cat <<EOF\ntry:\nEOF").is_empty());
         assert!(contains_word("a 1159: b", "1159"));
         assert!(!contains_word("a 11590 b", "1159"));
     }

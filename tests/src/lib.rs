@@ -125,6 +125,10 @@ fn load_case(dir: &Path) -> GoldenCase {
             Mode::Cache
         },
         query: meta["query"].as_str().map(str::to_owned),
+        min_tokens: meta["min_tokens"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(headroom_core::DEFAULT_MIN_TOKENS),
         ..Options::default()
     };
     let input = read(dir.join(if dialect.is_some() {

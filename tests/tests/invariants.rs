@@ -7,7 +7,7 @@ use headroom_tests::{
     component_request, corpus_conversation, count, native_request, openai_body, raw_messages,
 };
 
-const TRAJ: &str = "sympy__sympy-13031.traj.json";
+const TRAJ: &str = "pytest-dev__pytest-7571.traj.json";
 
 fn steps(conv: &[(String, String)]) -> Vec<usize> {
     (2..conv.len())
@@ -21,7 +21,7 @@ fn i1_byte_faithful_passthrough() {
     let conv = corpus_conversation(TRAJ);
     let k = steps(&conv)
         .into_iter()
-        .find(|&k| conv[k].1.len() > 4000)
+        .find(|&k| conv[k].1.len() > 3000)
         .expect("a big output");
     let messages: Vec<serde_json::Value> = conv[..=k]
         .iter()
@@ -130,7 +130,7 @@ fn i5_structure_roles_pairing_and_signed_blocks_kept() {
         .map(|i| {
             format!(
                 "src/mod_{}.py:{}:    value = compute_{}(x)\n",
-                i % 7,
+                i / 60,
                 i * 3 + 1,
                 i
             )
