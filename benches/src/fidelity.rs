@@ -25,10 +25,7 @@ pub fn contains_word(text: &str, word: &str) -> bool {
     while let Some(pos) = text[at..].find(word) {
         let start = at + pos;
         let end = start + word.len();
-        let before_ok = text[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !is_ident(c));
+        let before_ok = text[..start].chars().next_back().is_none_or(|c| !is_ident(c));
         let after_ok = text[end..].chars().next().is_none_or(|c| !is_ident(c));
         if before_ok && after_ok {
             return true;
@@ -43,10 +40,9 @@ pub fn contains_word(text: &str, word: &str) -> bool {
 
 /// Language keywords are not facts read from an output, even when an output contains them.
 const KEYWORDS: &[&str] = &[
-    "and", "assert", "break", "class", "continue", "def", "del", "elif", "else", "except",
-    "finally", "for", "from", "global", "import", "lambda", "not", "pass", "print", "raise",
-    "return", "try", "while", "with", "yield", "None", "True", "False", "self", "len", "str",
-    "int",
+    "and", "assert", "break", "class", "continue", "def", "del", "elif", "else", "except", "finally", "for",
+    "from", "global", "import", "lambda", "not", "pass", "print", "raise", "return", "try", "while", "with",
+    "yield", "None", "True", "False", "self", "len", "str", "int",
 ];
 
 /// Words of `next_command` that appear in `output` and not in `earlier`
@@ -71,11 +67,8 @@ mod tests {
     #[test]
     fn finds_facts_read_from_the_output() {
         let out = "sympy/matrices/sparse.py:1159:    def row_join(self, other):\n";
-        let facts = facts_read_from(
-            out,
-            "grep -rn row_join sympy",
-            "sed -n '1150,1180p' sympy/matrices/sparse.py",
-        );
+        let facts =
+            facts_read_from(out, "grep -rn row_join sympy", "sed -n '1150,1180p' sympy/matrices/sparse.py");
         assert_eq!(facts, vec!["sympy/matrices/sparse.py".to_owned()]);
         assert!(facts_read_from("try:\n    x()\n", "", "cat <<EOF\ntry:\nEOF").is_empty());
         assert!(contains_word("a 1159: b", "1159"));

@@ -18,9 +18,7 @@ impl Trajectory {
     /// issued another command at k+1: the points where a request is sent upstream.
     pub fn steps(&self) -> Vec<usize> {
         (2..self.messages.len())
-            .filter(|&k| {
-                self.messages[k].0 == "user" && self.messages[k].1.starts_with("<returncode>")
-            })
+            .filter(|&k| self.messages[k].0 == "user" && self.messages[k].1.starts_with("<returncode>"))
             .collect()
     }
 
@@ -63,10 +61,7 @@ fn load(path: &Path) -> Result<Trajectory> {
             )
         })
         .collect();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Trajectory { name, messages })
 }
 
@@ -75,10 +70,6 @@ pub fn contents(body: &[u8]) -> Vec<String> {
     let value: Value = serde_json::from_slice(body).unwrap_or_default();
     value["messages"]
         .as_array()
-        .map(|ms| {
-            ms.iter()
-                .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
+        .map(|ms| ms.iter().map(|m| m["content"].as_str().unwrap_or_default().to_owned()).collect())
         .unwrap_or_default()
 }

@@ -56,8 +56,8 @@ pub fn wit_dialect(d: Dialect) -> wit::Dialect {
 
 /// Compress a request natively; returns the forwarded bytes.
 pub fn native_request(d: Dialect, body: &[u8], o: &Options) -> Vec<u8> {
-    let outcome = headroom_core::compress_request(d, body, o, &count)
-        .unwrap_or_else(|e| panic!("native: {e}"));
+    let outcome =
+        headroom_core::compress_request(d, body, o, &count).unwrap_or_else(|e| panic!("native: {e}"));
     outcome.body.unwrap_or_else(|| body.to_vec())
 }
 
@@ -88,11 +88,7 @@ pub struct GoldenCase {
 impl GoldenCase {
     /// The expected-output file.
     pub fn expected_path(&self) -> PathBuf {
-        self.dir.join(if self.dialect.is_some() {
-            "expected.json"
-        } else {
-            "expected.txt"
-        })
+        self.dir.join(if self.dialect.is_some() { "expected.json" } else { "expected.txt" })
     }
 }
 
@@ -119,11 +115,7 @@ fn load_case(dir: &Path) -> GoldenCase {
         _ => None,
     };
     let options = Options {
-        mode: if meta["mode"].as_str() == Some("token") {
-            Mode::Token
-        } else {
-            Mode::Cache
-        },
+        mode: if meta["mode"].as_str() == Some("token") { Mode::Token } else { Mode::Cache },
         query: meta["query"].as_str().map(str::to_owned),
         min_tokens: meta["min_tokens"]
             .as_u64()
@@ -131,16 +123,9 @@ fn load_case(dir: &Path) -> GoldenCase {
             .unwrap_or(headroom_core::DEFAULT_MIN_TOKENS),
         ..Options::default()
     };
-    let input = read(dir.join(if dialect.is_some() {
-        "input.json"
-    } else {
-        "input.txt"
-    }));
+    let input = read(dir.join(if dialect.is_some() { "input.json" } else { "input.txt" }));
     GoldenCase {
-        name: dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         dir: dir.to_owned(),
         dialect,
         options,
@@ -177,13 +162,10 @@ pub fn corpus_outputs(limit: usize) -> Vec<String> {
 
 /// An OpenAI Chat conversation as (role, content) pairs, from one trajectory.
 pub fn corpus_conversation(name: &str) -> Vec<(String, String)> {
-    let path = root()
-        .join("../shared/corpus/swe-agent-trajectories")
-        .join(name);
-    let v: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap_or_default();
+    let path = root().join("../shared/corpus/swe-agent-trajectories").join(name);
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+            .unwrap_or_default();
     v["messages"]
         .as_array()
         .into_iter()
@@ -199,10 +181,8 @@ pub fn corpus_conversation(name: &str) -> Vec<(String, String)> {
 
 /// An OpenAI Chat body for the given messages.
 pub fn openai_body(messages: &[(String, String)]) -> Vec<u8> {
-    let ms: Vec<serde_json::Value> = messages
-        .iter()
-        .map(|(r, c)| serde_json::json!({"role": r, "content": c}))
-        .collect();
+    let ms: Vec<serde_json::Value> =
+        messages.iter().map(|(r, c)| serde_json::json!({"role": r, "content": c})).collect();
     serde_json::to_vec(&serde_json::json!({"model": "gpt-4o", "messages": ms})).unwrap_or_default()
 }
 
@@ -210,13 +190,7 @@ pub fn openai_body(messages: &[(String, String)]) -> Vec<u8> {
 pub fn raw_messages(body: &[u8]) -> Vec<String> {
     let v: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(body).unwrap_or_else(|e| panic!("body is not a JSON object: {e}"));
-    let list = v
-        .get("messages")
-        .or_else(|| v.get("input"))
-        .and_then(|m| m.as_array())
-        .cloned()
-        .unwrap_or_default();
-    list.iter()
-        .map(|m| serde_json::to_string(m).unwrap_or_default())
-        .collect()
+    let list =
+        v.get("messages").or_else(|| v.get("input")).and_then(|m| m.as_array()).cloned().unwrap_or_default();
+    list.iter().map(|m| serde_json::to_string(m).unwrap_or_default()).collect()
 }

@@ -3,9 +3,7 @@
 //! files from the native engine (the component must still agree with it).
 
 use headroom_core::ContentKind;
-use headroom_tests::{
-    component_request, count, golden_cases, native_request, runtime, wit_options,
-};
+use headroom_tests::{component_request, count, golden_cases, native_request, runtime, wit_options};
 
 fn native_text(input: &str, opts: &headroom_core::Options) -> String {
     let o = headroom_core::compress_content(input, None::<ContentKind>, opts, &count);
@@ -24,11 +22,7 @@ fn component_text(input: &str, opts: &headroom_core::Options) -> String {
 fn golden_corpus_native_and_component_agree_with_expected() {
     let bless = std::env::var_os("HEADROOM_BLESS").is_some();
     let cases = golden_cases();
-    assert!(
-        cases.len() >= 8,
-        "the golden corpus has {} cases",
-        cases.len()
-    );
+    assert!(cases.len() >= 8, "the golden corpus has {} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let (native, component) = match case.dialect {
@@ -37,8 +31,8 @@ fn golden_corpus_native_and_component_agree_with_expected() {
                 component_request(d, &case.input, &case.options),
             ),
             None => {
-                let text = String::from_utf8(case.input.clone())
-                    .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+                let text =
+                    String::from_utf8(case.input.clone()).unwrap_or_else(|e| panic!("{}: {e}", case.name));
                 (
                     native_text(&text, &case.options).into_bytes(),
                     component_text(&text, &case.options).into_bytes(),
@@ -46,10 +40,7 @@ fn golden_corpus_native_and_component_agree_with_expected() {
             }
         };
         if native != component {
-            failures.push(format!(
-                "{}: native and component outputs differ",
-                case.name
-            ));
+            failures.push(format!("{}: native and component outputs differ", case.name));
             continue;
         }
         let path = case.expected_path();

@@ -10,54 +10,33 @@ use headroom_tests::{
 const TRAJ: &str = "pytest-dev__pytest-7571.traj.json";
 
 fn steps(conv: &[(String, String)]) -> Vec<usize> {
-    (2..conv.len())
-        .filter(|&k| conv[k].0 == "user" && conv[k].1.starts_with("<returncode>"))
-        .collect()
+    (2..conv.len()).filter(|&k| conv[k].0 == "user" && conv[k].1.starts_with("<returncode>")).collect()
 }
 
 #[test]
 fn i1_byte_faithful_passthrough() {
     // Odd number formats, key order and unknown fields must survive, also when a block changes.
     let conv = corpus_conversation(TRAJ);
-    let k = steps(&conv)
-        .into_iter()
-        .find(|&k| conv[k].1.len() > 3000)
-        .expect("a big output");
-    let messages: Vec<serde_json::Value> = conv[..=k]
-        .iter()
-        .map(|(r, c)| serde_json::json!({"role": r, "content": c}))
-        .collect();
-    let prefix = r#"{"zeta":1.50,"model":"gpt-4o","temperature":1e0,"x_unknown":{"b":1,"a":[1.0,2]},"messages":"#;
-    let body = format!(
-        "{prefix}{}{}",
-        serde_json::to_string(&messages).expect("json"),
-        r#","n":1}"#
-    );
+    let k = steps(&conv).into_iter().find(|&k| conv[k].1.len() > 3000).expect("a big output");
+    let messages: Vec<serde_json::Value> =
+        conv[..=k].iter().map(|(r, c)| serde_json::json!({"role": r, "content": c})).collect();
+    let prefix =
+        r#"{"zeta":1.50,"model":"gpt-4o","temperature":1e0,"x_unknown":{"b":1,"a":[1.0,2]},"messages":"#;
+    let body = format!("{prefix}{}{}", serde_json::to_string(&messages).expect("json"), r#","n":1}"#);
     let out = native_request(Dialect::OpenAiChat, body.as_bytes(), &Options::default());
-    assert_ne!(
-        out,
-        body.as_bytes(),
-        "the big output should have been compressed"
-    );
+    assert_ne!(out, body.as_bytes(), "the big output should have been compressed");
     let out = String::from_utf8(out).expect("utf8");
     assert!(out.starts_with(prefix));
     assert!(out.ends_with(r#","n":1}"#));
     let (before, after) = (raw_messages(body.as_bytes()), raw_messages(out.as_bytes()));
     assert_eq!(before.len(), after.len());
-    let changed: Vec<usize> = (0..before.len())
-        .filter(|&i| before[i] != after[i])
-        .collect();
-    assert!(
-        changed
-            .iter()
-            .all(|&i| conv[i].0 == "user" && conv[i].1.starts_with("<returncode>"))
-    );
+    let changed: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
+    assert!(changed.iter().all(|&i| conv[i].0 == "user" && conv[i].1.starts_with("<returncode>")));
 
     // Nothing to compress: no new body at all.
     let small = openai_body(&conv[..3]);
-    let outcome =
-        headroom_core::compress_request(Dialect::OpenAiChat, &small, &Options::default(), &count)
-            .expect("valid");
+    let outcome = headroom_core::compress_request(Dialect::OpenAiChat, &small, &Options::default(), &count)
+        .expect("valid");
     assert!(outcome.body.is_none());
 }
 
@@ -67,17 +46,9 @@ fn i2_cache_safety_history_is_append_only() {
     let opts = Options::default();
     let mut previous: Option<Vec<String>> = None;
     for k in steps(&conv) {
-        let sent = raw_messages(&native_request(
-            Dialect::OpenAiChat,
-            &openai_body(&conv[..=k]),
-            &opts,
-        ));
+        let sent = raw_messages(&native_request(Dialect::OpenAiChat, &openai_body(&conv[..=k]), &opts));
         if let Some(prev) = &previous {
-            assert_eq!(
-                &sent[..prev.len()],
-                &prev[..],
-                "step {k} rewrote history the provider already saw"
-            );
+            assert_eq!(&sent[..prev.len()], &prev[..], "step {k} rewrote history the provider already saw");
         }
         previous = Some(sent);
     }
@@ -87,10 +58,7 @@ fn i2_cache_safety_history_is_append_only() {
 fn i3_determinism_across_runs_and_hosts() {
     let conv = corpus_conversation(TRAJ);
     for mode in [Mode::Cache, Mode::Token] {
-        let opts = Options {
-            mode,
-            ..Options::default()
-        };
+        let opts = Options { mode, ..Options::default() };
         for k in steps(&conv).into_iter().step_by(5) {
             let body = openai_body(&conv[..=k]);
             let a = native_request(Dialect::OpenAiChat, &body, &opts);
@@ -106,14 +74,11 @@ fn i3_determinism_across_runs_and_hosts() {
 fn i4_never_worse_in_real_tokens() {
     let conv = corpus_conversation(TRAJ);
     for mode in [Mode::Cache, Mode::Token] {
-        let opts = Options {
-            mode,
-            ..Options::default()
-        };
+        let opts = Options { mode, ..Options::default() };
         let k = *steps(&conv).last().expect("steps");
         let body = openai_body(&conv[..=k]);
-        let outcome = headroom_core::compress_request(Dialect::OpenAiChat, &body, &opts, &count)
-            .expect("valid");
+        let outcome =
+            headroom_core::compress_request(Dialect::OpenAiChat, &body, &opts, &count).expect("valid");
         for b in &outcome.report {
             if let Status::Compressed(_) = b.status {
                 assert!(b.tokens_after < b.tokens_before, "{b:?}");
@@ -127,14 +92,7 @@ fn i4_never_worse_in_real_tokens() {
 #[test]
 fn i5_structure_roles_pairing_and_signed_blocks_kept() {
     let big: String = (0..400)
-        .map(|i| {
-            format!(
-                "src/mod_{}.py:{}:    value = compute_{}(x)\n",
-                i / 60,
-                i * 3 + 1,
-                i
-            )
-        })
+        .map(|i| format!("src/mod_{}.py:{}:    value = compute_{}(x)\n", i / 60, i * 3 + 1, i))
         .collect();
     let body = serde_json::json!({
         "model": "claude-sonnet-4-5",
@@ -161,14 +119,8 @@ fn i5_structure_roles_pairing_and_signed_blocks_kept() {
     for i in 0..3 {
         assert_eq!(a["messages"][i]["role"], b["messages"][i]["role"]);
     }
-    assert_eq!(
-        a["messages"][1], b["messages"][1],
-        "assistant turn (signed thinking, tool_use) untouched"
-    );
-    let (ra, rb) = (
-        &a["messages"][2]["content"][0],
-        &b["messages"][2]["content"][0],
-    );
+    assert_eq!(a["messages"][1], b["messages"][1], "assistant turn (signed thinking, tool_use) untouched");
+    let (ra, rb) = (&a["messages"][2]["content"][0], &b["messages"][2]["content"][0]);
     assert_eq!(ra["tool_use_id"], rb["tool_use_id"]);
     assert_eq!(ra["cache_control"], rb["cache_control"]);
     assert_eq!(ra["type"], rb["type"]);
@@ -177,65 +129,35 @@ fn i5_structure_roles_pairing_and_signed_blocks_kept() {
 #[test]
 fn i6_markers_exact_and_originals_retrievable() {
     let conv = corpus_conversation(TRAJ);
-    let opts = Options {
-        mode: Mode::Token,
-        ..Options::default()
-    };
+    let opts = Options { mode: Mode::Token, ..Options::default() };
     let k = *steps(&conv).last().expect("steps");
-    let outcome = headroom_core::compress_request(
-        Dialect::OpenAiChat,
-        &openai_body(&conv[..=k]),
-        &opts,
-        &count,
-    )
-    .expect("valid");
+    let outcome =
+        headroom_core::compress_request(Dialect::OpenAiChat, &openai_body(&conv[..=k]), &opts, &count)
+            .expect("valid");
     let sent = String::from_utf8(outcome.body.expect("compressed")).expect("utf8");
     let markers = Marker::find_all(&sent.replace("\\n", "\n").replace("\\\"", "\""));
     assert!(!markers.is_empty(), "token mode offloads old outputs");
     for m in &markers {
-        let off = outcome
-            .offloads
-            .iter()
-            .find(|o| o.key == m.key)
-            .expect("every marker's original is offloaded");
-        assert_eq!(
-            key_for(&off.original),
-            off.key,
-            "keys are content addresses"
-        );
+        let off =
+            outcome.offloads.iter().find(|o| o.key == m.key).expect("every marker's original is offloaded");
+        assert_eq!(key_for(&off.original), off.key, "keys are content addresses");
         let total = match m.unit {
             Unit::Lines => off.original.trim_end_matches('\n').split('\n').count(),
             Unit::Items => usize::MAX,
         };
-        assert_eq!(
-            m.count,
-            m.ranges.iter().map(|(a, b)| b + 1 - a).sum::<usize>()
-        );
-        assert!(
-            m.ranges
-                .iter()
-                .all(|&(a, b)| a >= 1 && a <= b && b <= total),
-            "{m:?} beyond {total} lines"
-        );
+        assert_eq!(m.count, m.ranges.iter().map(|(a, b)| b + 1 - a).sum::<usize>());
+        assert!(m.ranges.iter().all(|&(a, b)| a >= 1 && a <= b && b <= total), "{m:?} beyond {total} lines");
     }
 }
 
 #[test]
 fn i7_text_a_person_typed_is_never_rewritten() {
-    let prose: String = (0..300)
-        .map(|i| format!("Please also check case {i} of the parser, it fails.\n"))
-        .collect();
+    let prose: String =
+        (0..300).map(|i| format!("Please also check case {i} of the parser, it fails.\n")).collect();
     let conv = vec![("user".to_owned(), prose)];
     let body = openai_body(&conv);
     for mode in [Mode::Cache, Mode::Token] {
-        let out = native_request(
-            Dialect::OpenAiChat,
-            &body,
-            &Options {
-                mode,
-                ..Options::default()
-            },
-        );
+        let out = native_request(Dialect::OpenAiChat, &body, &Options { mode, ..Options::default() });
         assert_eq!(out, body);
     }
 }
@@ -250,10 +172,7 @@ fn i8_malformed_requests_are_typed_errors_not_panics() {
         (Dialect::AnthropicMessages, b"\xff\xfe"),
     ] {
         let r = headroom_core::compress_request(dialect, body, &Options::default(), &count);
-        assert!(
-            matches!(r, Err(headroom_core::CompressError::MalformedRequest(_))),
-            "{r:?}"
-        );
+        assert!(matches!(r, Err(headroom_core::CompressError::MalformedRequest(_))), "{r:?}");
     }
     let r = headroom_tests::runtime()
         .compress_request(
@@ -262,28 +181,17 @@ fn i8_malformed_requests_are_typed_errors_not_panics() {
             &headroom_runtime::default_options(),
         )
         .expect("no trap");
-    assert!(matches!(
-        r,
-        Err(headroom_runtime::wit::CompressError::MalformedRequest(_))
-    ));
+    assert!(matches!(r, Err(headroom_runtime::wit::CompressError::MalformedRequest(_))));
 }
 
 #[test]
 fn lossless_option_keeps_every_transform_lossless() {
     let conv = corpus_conversation(TRAJ);
-    let opts = Options {
-        mode: Mode::Token,
-        lossy: false,
-        ..Options::default()
-    };
+    let opts = Options { mode: Mode::Token, lossy: false, ..Options::default() };
     let k = *steps(&conv).last().expect("steps");
-    let outcome = headroom_core::compress_request(
-        Dialect::OpenAiChat,
-        &openai_body(&conv[..=k]),
-        &opts,
-        &count,
-    )
-    .expect("valid");
+    let outcome =
+        headroom_core::compress_request(Dialect::OpenAiChat, &openai_body(&conv[..=k]), &opts, &count)
+            .expect("valid");
     assert!(outcome.offloads.is_empty());
     if let Some(body) = outcome.body {
         assert!(Marker::find_all(&String::from_utf8(body).expect("utf8")).is_empty());

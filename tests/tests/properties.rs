@@ -23,23 +23,14 @@ fn conversation() -> impl Strategy<Value = Vec<(String, String)>> {
     let n = pool().len();
     prop::collection::vec((0..n, "[a-z_]{3,12}", 0u8..3), 1..8).prop_map(|turns| {
         let mut conv = vec![
-            (
-                "system".to_owned(),
-                "You are a helpful assistant.".to_owned(),
-            ),
+            ("system".to_owned(), "You are a helpful assistant.".to_owned()),
             ("user".to_owned(), "Fix the bug described below.".to_owned()),
         ];
         for (i, word, rc) in turns {
-            conv.push((
-                "assistant".to_owned(),
-                format!("THOUGHT: look.\n\n```bash\ngrep -rn {word} .\n```"),
-            ));
+            conv.push(("assistant".to_owned(), format!("THOUGHT: look.\n\n```bash\ngrep -rn {word} .\n```")));
             conv.push((
                 "user".to_owned(),
-                format!(
-                    "<returncode>{rc}</returncode>\n<output>\n{}</output>",
-                    pool()[i]
-                ),
+                format!("<returncode>{rc}</returncode>\n<output>\n{}</output>", pool()[i]),
             ));
         }
         conv

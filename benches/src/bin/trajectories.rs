@@ -31,23 +31,16 @@ struct ModeTotals {
     prefix_kept: u64,
     facts: u64,
     facts_kept: u64,
+    facts_in_view: u64,
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let component = PathBuf::from(
-        arg("--component").unwrap_or_else(|| "target/wasm/headroom-core.wasm".into()),
-    );
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let component =
+        PathBuf::from(arg("--component").unwrap_or_else(|| "target/wasm/headroom-core.wasm".into()));
     let out = arg("--out");
-    let limit: usize = arg("--limit")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(usize::MAX);
+    let limit: usize = arg("--limit").and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
 
     let trajectories = load_all(&corpus_dir())?;
     let trajectories: Vec<&Trajectory> = trajectories.iter().take(limit).collect();
@@ -71,31 +64,29 @@ fn main() -> Result<()> {
         trajectories.len()
     ));
     report.push_str("## Whole-request savings and fidelity\n\n");
-    report.push_str("| mode | requests | tokens before | tokens after | saved | billed vs direct (cache 0.1x read, 1.25x write) | prefix kept | next-step fidelity |\n|---|---|---|---|---|---|---|---|\n");
+    report.push_str("| mode | requests | tokens before | tokens after | saved | billed vs direct (cache 0.1x read, 1.25x write) | prefix kept | next-step fidelity: in the block | in view |\n|---|---|---|---|---|---|---|---|---|\n");
     for (mode, t) in &modes {
         report.push_str(&format!(
-            "| {} | {} | {} | {} | {:.1}% | {:.1}% fewer | {:.1}% | {:.2}% ({} of {}) |\n",
-            if *mode == Mode::Cache {
-                "cache"
-            } else {
-                "token"
-            },
+            "| {} | {} | {} | {} | {:.1}% | {:.1}% fewer | {:.1}% | {:.2}% ({} of {}) | {:.2}% |\n",
+            if *mode == Mode::Cache { "cache" } else { "token" },
             t.requests,
             t.tokens_before,
             t.tokens_after,
             pct(t.tokens_before - t.tokens_after, t.tokens_before),
             100.0 * (1.0 - t.bill_proxy / t.bill_direct),
-            pct(
-                t.prefix_kept,
-                t.requests.saturating_sub(trajectories.len() as u64)
-            ),
+            pct(t.prefix_kept, t.requests.saturating_sub(trajectories.len() as u64)),
             pct(t.facts_kept, t.facts),
             t.facts_kept,
-            t.facts
+            t.facts,
+            pct(t.facts_in_view, t.facts)
         ));
     }
-    report.push_str("\n## By content kind (each command output alone, cache-mode rules, query = the command)\n\n");
-    report.push_str("| kind | outputs | compressed | tokens before | tokens after | saved |\n|---|---|---|---|---|---|\n");
+    report.push_str(
+        "\n## By content kind (each command output alone, cache-mode rules, query = the command)\n\n",
+    );
+    report.push_str(
+        "| kind | outputs | compressed | tokens before | tokens after | saved |\n|---|---|---|---|---|---|\n",
+    );
     for (kind, (n, compressed, before, after)) in &kinds {
         report.push_str(&format!(
             "| {kind} | {n} | {compressed} | {before} | {after} | {:.1}% |\n",
@@ -122,18 +113,11 @@ fn main() -> Result<()> {
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
+    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
 }
 
 fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> u32) -> ModeTotals {
-    let opts = Options {
-        mode,
-        ..Options::default()
-    };
+    let opts = Options { mode, ..Options::default() };
     let mut t = ModeTotals::default();
     for traj in trajectories {
         let mut previous_sent: Vec<String> = Vec::new();
@@ -153,16 +137,10 @@ fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> 
             }
             let body = traj.openai_request(k);
             let outcome =
-                headroom_core::compress_request(Dialect::OpenAiChat, &body, &opts, &|s: &str| {
-                    counter(s)
-                })
-                .unwrap_or_else(|e| panic!("{} step {k}: {e}", traj.name));
+                headroom_core::compress_request(Dialect::OpenAiChat, &body, &opts, &|s: &str| counter(s))
+                    .unwrap_or_else(|e| panic!("{} step {k}: {e}", traj.name));
             let direct = contents(&body);
-            let sent = outcome
-                .body
-                .as_deref()
-                .map(contents)
-                .unwrap_or_else(|| direct.clone());
+            let sent = outcome.body.as_deref().map(contents).unwrap_or_else(|| direct.clone());
             let before: u64 = direct.iter().map(|m| count(m)).sum();
             let after: u64 = sent.iter().map(|m| count(m)).sum();
             t.tokens_before += before;
@@ -180,11 +158,18 @@ fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> 
             let earlier = format!("{}\n{}", direct[1], command_of(&direct[k - 1]));
             let facts = facts_read_from(&direct[k], &earlier, command_of(&traj.messages[k + 1].1));
             t.facts += facts.len() as u64;
+            let view = sent[..k].join("\n");
             for f in &facts {
                 if contains_word(&sent[k], f) {
                     t.facts_kept += 1;
-                } else if std::env::var_os("HEADROOM_BENCH_MISSES").is_some() {
-                    eprintln!("miss: {} step {k}: {f:?}", traj.name);
+                    t.facts_in_view += 1;
+                } else {
+                    if contains_word(&view, f) {
+                        t.facts_in_view += 1;
+                    }
+                    if std::env::var_os("HEADROOM_BENCH_MISSES").is_some() {
+                        eprintln!("miss: {} step {k}: {f:?}", traj.name);
+                    }
                 }
             }
             previous_sent = sent;
@@ -197,11 +182,7 @@ fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> 
 /// Cost of one request given the previous one: the common prefix of messages is read from
 /// cache, the rest is written to it.
 fn bill(previous: &[String], current: &[String], count: &mut dyn FnMut(&str) -> u64) -> f64 {
-    let common = previous
-        .iter()
-        .zip(current)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let common = previous.iter().zip(current).take_while(|(a, b)| a == b).count();
     let cached: u64 = current[..common].iter().map(|m| count(m)).sum();
     let fresh: u64 = current[common..].iter().map(|m| count(m)).sum();
     CACHE_READ * cached as f64 + CACHE_WRITE * fresh as f64
@@ -209,23 +190,15 @@ fn bill(previous: &[String], current: &[String], count: &mut dyn FnMut(&str) -> 
 
 type KindRow = (u64, u64, u64, u64);
 
-fn by_kind(
-    trajectories: &[&Trajectory],
-    counter: &dyn Fn(&str) -> u32,
-) -> BTreeMap<String, KindRow> {
+fn by_kind(trajectories: &[&Trajectory], counter: &dyn Fn(&str) -> u32) -> BTreeMap<String, KindRow> {
     let mut rows: BTreeMap<String, KindRow> = BTreeMap::new();
     for traj in trajectories {
         for k in traj.steps() {
             let text = &traj.messages[k].1;
             for range in headroom_core::request::machine_output::find(text) {
-                let opts = Options {
-                    query: Some(traj.messages[k - 1].1.clone()),
-                    ..Options::default()
-                };
+                let opts = Options { query: Some(traj.messages[k - 1].1.clone()), ..Options::default() };
                 let outcome =
-                    headroom_core::compress_content(&text[range], None, &opts, &|s: &str| {
-                        counter(s)
-                    });
+                    headroom_core::compress_content(&text[range], None, &opts, &|s: &str| counter(s));
                 let row = rows.entry(outcome.kind.name().to_owned()).or_default();
                 row.0 += 1;
                 row.1 += u64::from(outcome.text.is_some());
@@ -237,19 +210,10 @@ fn by_kind(
     rows
 }
 
-fn throughput(
-    trajectories: &[&Trajectory],
-    component: &std::path::Path,
-) -> Result<(f64, f64, usize)> {
+fn throughput(trajectories: &[&Trajectory], component: &std::path::Path) -> Result<(f64, f64, usize)> {
     let bodies: Vec<Vec<u8>> = trajectories
         .iter()
-        .flat_map(|t| {
-            t.steps()
-                .into_iter()
-                .step_by(4)
-                .map(|k| t.openai_request(k))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|t| t.steps().into_iter().step_by(4).map(|k| t.openai_request(k)).collect::<Vec<_>>())
         .collect();
     let bytes: usize = bodies.iter().map(Vec::len).sum();
     let runtime = Runtime::from_file(component, &RuntimeConfig::default())?;

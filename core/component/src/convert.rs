@@ -71,10 +71,7 @@ fn reason(r: headroom_core::DeclineReason) -> wit::DeclineReason {
 }
 
 fn offload(o: headroom_core::Offload) -> wit::Offload {
-    wit::Offload {
-        key: o.key,
-        original: o.original,
-    }
+    wit::Offload { key: o.key, original: o.original }
 }
 
 pub fn request_outcome(o: headroom_core::RequestOutcome) -> RequestOutcome {
@@ -112,9 +109,7 @@ pub fn content_outcome(o: headroom_core::ContentOutcome) -> ContentOutcome {
 
 pub fn error(e: headroom_core::CompressError) -> wit::CompressError {
     match e {
-        headroom_core::CompressError::MalformedRequest(m) => {
-            wit::CompressError::MalformedRequest(m)
-        }
+        headroom_core::CompressError::MalformedRequest(m) => wit::CompressError::MalformedRequest(m),
         headroom_core::CompressError::Internal(m) => wit::CompressError::Internal(m),
     }
 }

@@ -42,8 +42,7 @@ impl Guest for Engine {
         opts: types::Options,
     ) -> Result<ContentOutcome, types::CompressError> {
         let opts = convert::options(opts);
-        let outcome =
-            headroom_core::compress_content(&text, kind.map(convert::kind_in), &opts, &HostCounter);
+        let outcome = headroom_core::compress_content(&text, kind.map(convert::kind_in), &opts, &HostCounter);
         Ok(convert::content_outcome(outcome))
     }
 

@@ -36,11 +36,7 @@ fn run() -> Result<()> {
         bail!("the core component must not import WASI, but imports {wasi:?}");
     }
     std::fs::write(output, &component).with_context(|| format!("writing {output}"))?;
-    println!(
-        "{output}: {} bytes; imports: {}",
-        component.len(),
-        imports.join(", ")
-    );
+    println!("{output}: {} bytes; imports: {}", component.len(), imports.join(", "));
     Ok(())
 }
 

@@ -1,11 +1,12 @@
 //! The engine's entry points, mirroring the WIT `compressor` interface.
 
 use crate::error::CompressError;
+use crate::history::History;
 use crate::kind::ContentKind;
 use crate::offload::Offload;
 use crate::options::Options;
 use crate::pipeline::{self, BlockInput, Status};
-use crate::request::{self, Dialect, machine_output, raw};
+use crate::request::{self, Dialect, Origin, Segment, machine_output, raw};
 use crate::tokens::TokenCounter;
 
 /// Why a block was left as it was.
@@ -75,22 +76,29 @@ pub fn compress_request(
 ) -> Result<RequestOutcome, CompressError> {
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
-    let candidates = request::candidates(dialect, body, opts)?;
+    let segments = request::segments(dialect, body, opts)?;
+    let mut history = History::default();
     let mut edits = Vec::new();
     let mut report = Vec::new();
     let mut offloads: Vec<Offload> = Vec::new();
-    for c in candidates {
-        if c.protected {
+    for segment in segments {
+        let c = match segment {
+            Segment::Seen { message_index, age, text } => {
+                history.add(message_index, age, &text);
+                continue;
+            }
+            Segment::Block(c) => c,
+        };
+        let Some(text) = raw::as_str(c.raw) else { continue };
+        let ranges = match c.origin {
+            Origin::UserText => machine_output::find(&text),
+            Origin::ToolOutput | Origin::AssistantText => std::iter::once(0..text.len()).collect(),
+        };
+        if ranges.is_empty() || c.protected {
+            // Typed by a person, or forwarded untouched: shown to the model as it is.
+            history.add(c.message_index, c.age, &text);
             continue;
         }
-        let Some(text) = raw::as_str(c.raw) else {
-            continue;
-        };
-        let ranges = if c.machine_output {
-            machine_output::find(&text)
-        } else {
-            vec![0..text.len()]
-        };
         let mut new_text = String::new();
         let mut copied = 0;
         let mut changed = false;
@@ -100,10 +108,13 @@ pub fn compress_request(
                 kind: None,
                 query: &c.query,
                 age: c.age,
+                origin: c.origin,
             };
-            let Some(result) = pipeline::process(&input, opts, counter) else {
-                continue;
-            };
+            let processed = pipeline::process(&input, opts, counter, &history);
+            if let Some(shown) = &processed.first_sight {
+                history.add(c.message_index, c.age, shown);
+            }
+            let Some(result) = processed.result else { continue };
             if let Some(new_inner) = &result.text {
                 new_text.push_str(&text[copied..range.start]);
                 new_text.push_str(new_inner);
@@ -132,11 +143,7 @@ pub fn compress_request(
         }
     }
     let body = (!edits.is_empty()).then(|| request::splice(body, edits));
-    Ok(RequestOutcome {
-        body,
-        report,
-        offloads,
-    })
+    Ok(RequestOutcome { body, report, offloads })
 }
 
 /// Compress one piece of text (a single tool output).
@@ -147,13 +154,8 @@ pub fn compress_content(
     counter: &dyn TokenCounter,
 ) -> ContentOutcome {
     let query = opts.query.clone().unwrap_or_default();
-    let input = BlockInput {
-        text,
-        kind: kind.clone(),
-        query: &query,
-        age: 0,
-    };
-    match pipeline::process(&input, opts, counter) {
+    let input = BlockInput { text, kind: kind.clone(), query: &query, age: 0, origin: Origin::ToolOutput };
+    match pipeline::process(&input, opts, counter, &History::default()).result {
         Some(r) => ContentOutcome {
             transform: match &r.status {
                 Status::Compressed(t) => t.clone(),

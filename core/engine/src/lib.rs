@@ -18,6 +18,7 @@
 mod api;
 pub mod detect;
 mod error;
+pub mod history;
 pub mod kind;
 pub mod marker;
 pub mod offload;

@@ -52,26 +52,14 @@ impl Marker {
     /// Build a marker for the given removed ranges; `count` is derived from them.
     pub fn new(unit: Unit, ranges: Vec<(usize, usize)>, key: &str) -> Self {
         let count = ranges.iter().map(|(a, b)| b + 1 - a).sum();
-        Self {
-            count,
-            unit,
-            ranges,
-            note: None,
-            key: key.to_owned(),
-        }
+        Self { count, unit, ranges, note: None, key: key.to_owned() }
     }
 
     /// Attach a note. Characters that would end the marker early are replaced.
     pub fn with_note(mut self, note: &str) -> Self {
         let clean: String = note
             .chars()
-            .map(|c| {
-                if matches!(c, '[' | ']' | '\n' | '\r' | '(' | ')') {
-                    ' '
-                } else {
-                    c
-                }
-            })
+            .map(|c| if matches!(c, '[' | ']' | '\n' | '\r' | '(' | ')') { ' ' } else { c })
             .collect();
         self.note = Some(clean);
         self
@@ -79,19 +67,13 @@ impl Marker {
 
     /// Render the marker (no trailing newline).
     pub fn render(&self) -> String {
-        let unit = if self.count == 1 {
+        let unit = if self.count == 1 { self.unit.singular() } else { self.unit.plural() };
+        let mut out = format!("[... {} {} elided (", self.count, unit);
+        out.push_str(if self.ranges.len() == 1 && self.ranges[0].0 == self.ranges[0].1 {
             self.unit.singular()
         } else {
             self.unit.plural()
-        };
-        let mut out = format!("[... {} {} elided (", self.count, unit);
-        out.push_str(
-            if self.ranges.len() == 1 && self.ranges[0].0 == self.ranges[0].1 {
-                self.unit.singular()
-            } else {
-                self.unit.plural()
-            },
-        );
+        });
         out.push(' ');
         for (i, (a, b)) in self.ranges.iter().enumerate() {
             if i > 0 {
@@ -117,15 +99,9 @@ impl Marker {
         let rest = text.strip_prefix("[... ")?;
         let (count, rest) = split_number(rest)?;
         let rest = rest.strip_prefix(' ')?;
-        let (unit, rest) = if let Some(r) = rest
-            .strip_prefix("lines")
-            .or_else(|| rest.strip_prefix("line"))
-        {
+        let (unit, rest) = if let Some(r) = rest.strip_prefix("lines").or_else(|| rest.strip_prefix("line")) {
             (Unit::Lines, r)
-        } else if let Some(r) = rest
-            .strip_prefix("items")
-            .or_else(|| rest.strip_prefix("item"))
-        {
+        } else if let Some(r) = rest.strip_prefix("items").or_else(|| rest.strip_prefix("item")) {
             (Unit::Items, r)
         } else {
             return None;
@@ -159,16 +135,7 @@ impl Marker {
         let key = after[..key_end].to_owned();
         let end = after[key_end..].strip_prefix("\") ...]")?;
         let consumed = text.len() - end.len();
-        Some((
-            Marker {
-                count,
-                unit,
-                ranges,
-                note,
-                key,
-            },
-            consumed,
-        ))
+        Some((Marker { count, unit, ranges, note, key }, consumed))
     }
 
     /// Every marker found anywhere in `text`, in order.
@@ -228,8 +195,7 @@ mod tests {
 
     #[test]
     fn notes_and_multiple_ranges_round_trip() {
-        let m =
-            Marker::new(Unit::Items, vec![(3, 3), (5, 9)], "h:aa").with_note("2 errors kept (x]");
+        let m = Marker::new(Unit::Items, vec![(3, 3), (5, 9)], "h:aa").with_note("2 errors kept (x]");
         let s = m.render();
         assert!(s.starts_with("[... 6 items elided (items 3, 5-9); 2 errors kept  x , retrieve"));
         let (p, _) = Marker::parse(&s).expect("parses");

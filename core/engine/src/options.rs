@@ -54,14 +54,10 @@ impl Default for Options {
 impl Options {
     /// True when results of `tool` must not be rewritten.
     pub fn is_protected_tool(&self, tool: &str) -> bool {
-        self.protected_tools
-            .iter()
-            .any(|p| match p.strip_suffix('*') {
-                Some(prefix) => {
-                    tool.len() >= prefix.len() && tool[..prefix.len()].eq_ignore_ascii_case(prefix)
-                }
-                None => p.eq_ignore_ascii_case(tool),
-            })
+        self.protected_tools.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => tool.len() >= prefix.len() && tool[..prefix.len()].eq_ignore_ascii_case(prefix),
+            None => p.eq_ignore_ascii_case(tool),
+        })
     }
 }
 
@@ -71,10 +67,7 @@ mod tests {
 
     #[test]
     fn protected_tools_match_case_insensitively_and_by_prefix() {
-        let o = Options {
-            protected_tools: vec!["Read".into(), "mcp__*".into()],
-            ..Options::default()
-        };
+        let o = Options { protected_tools: vec!["Read".into(), "mcp__*".into()], ..Options::default() };
         assert!(o.is_protected_tool("read"));
         assert!(o.is_protected_tool("mcp__github__search"));
         assert!(!o.is_protected_tool("Bash"));

@@ -42,18 +42,11 @@ pub fn run(args: &Args) -> Result<()> {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
     };
     if !args.component.exists() {
-        bail!(
-            "component not found at {} (build it with `just component`)",
-            args.component.display()
-        );
+        bail!("component not found at {} (build it with `just component`)", args.component.display());
     }
     let runtime = Runtime::from_file(&args.component, &RuntimeConfig::default())?;
     let mut opts = headroom_runtime::default_options();
-    opts.mode = Some(if args.mode == "token" {
-        wit::Mode::Token
-    } else {
-        wit::Mode::Cache
-    });
+    opts.mode = Some(if args.mode == "token" { wit::Mode::Token } else { wit::Mode::Cache });
     opts.min_tokens = args.min_tokens;
     opts.query = args.query.clone();
     opts.lossy = args.lossless.then_some(false);
@@ -68,9 +61,8 @@ pub fn run(args: &Args) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match dialect {
         Some(dialect) => {
-            let outcome = runtime
-                .compress_request(dialect, &input, &opts)?
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let outcome =
+                runtime.compress_request(dialect, &input, &opts)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             out.write_all(outcome.body.as_deref().unwrap_or(&input))?;
             let (mut before, mut after) = (0u64, 0u64);
             for b in &outcome.report {
@@ -95,9 +87,8 @@ pub fn run(args: &Args) -> Result<()> {
         }
         None => {
             let text = String::from_utf8(input).context("the input is not UTF-8 text")?;
-            let outcome = runtime
-                .compress_content(&text, None, &opts)?
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let outcome =
+                runtime.compress_content(&text, None, &opts)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             out.write_all(outcome.text.as_deref().unwrap_or(&text).as_bytes())?;
             let saved = outcome.tokens_before - outcome.tokens_after;
             eprintln!(
@@ -123,23 +114,18 @@ fn sniff_dialect(input: &[u8]) -> Option<wit::Dialect> {
     }
     let messages = obj.get("messages")?.as_array()?;
     let anthropic_blocks = messages.iter().any(|m| {
-        m.get("content")
-            .and_then(|c| c.as_array())
-            .is_some_and(|blocks| {
-                blocks.iter().any(|b| {
-                    matches!(
-                        b.get("type").and_then(|t| t.as_str()),
-                        Some("tool_result" | "tool_use" | "thinking")
-                    )
-                })
+        m.get("content").and_then(|c| c.as_array()).is_some_and(|blocks| {
+            blocks.iter().any(|b| {
+                matches!(
+                    b.get("type").and_then(|t| t.as_str()),
+                    Some("tool_result" | "tool_use" | "thinking")
+                )
             })
+        })
     });
-    let openai_roles = messages.iter().any(|m| {
-        matches!(
-            m.get("role").and_then(|r| r.as_str()),
-            Some("system" | "developer" | "tool")
-        )
-    });
+    let openai_roles = messages
+        .iter()
+        .any(|m| matches!(m.get("role").and_then(|r| r.as_str()), Some("system" | "developer" | "tool")));
     if anthropic_blocks || (obj.contains_key("system") && !openai_roles) {
         Some(wit::Dialect::AnthropicMessages)
     } else {

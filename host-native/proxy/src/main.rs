@@ -8,11 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "headroom",
-    version,
-    about = "Context compression for AI agents"
-)]
+#[command(name = "headroom", version, about = "Context compression for AI agents")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

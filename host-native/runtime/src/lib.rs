@@ -36,11 +36,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_memory_bytes: 512 << 20,
-            fuel: None,
-            max_instances: 64,
-        }
+        Self { max_memory_bytes: 512 << 20, fuel: None, max_instances: 64 }
     }
 }
 
@@ -73,8 +69,8 @@ pub struct Runtime {
 impl Runtime {
     /// Load the component from a file.
     pub fn from_file(path: &Path, config: &RuntimeConfig) -> Result<Self, RuntimeError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| RuntimeError::Load(format!("{}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| RuntimeError::Load(format!("{}: {e}", path.display())))?;
         Self::from_bytes(&bytes, config)
     }
 
@@ -93,8 +89,8 @@ impl Runtime {
         if let Some(dir) = &config.cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(dir);
-            let cache = wasmtime::Cache::new(cache)
-                .map_err(|e| RuntimeError::Load(format!("code cache: {e}")))?;
+            let cache =
+                wasmtime::Cache::new(cache).map_err(|e| RuntimeError::Load(format!("code cache: {e}")))?;
             wasm_config.cache(Some(cache));
         }
         let engine = Engine::new(&wasm_config).map_err(|e| RuntimeError::Load(e.to_string()))?;
@@ -106,29 +102,19 @@ impl Runtime {
             wasmtime::component::HasSelf<HostState>,
         >(&mut linker, |s| s)
         .map_err(|e| RuntimeError::Load(e.to_string()))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
-        let pre = bindings::EnginePre::new(pre)
-            .map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
+        let pre =
+            linker.instantiate_pre(&component).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
+        let pre = bindings::EnginePre::new(pre).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
         headroom_tokenizer::O200k::warm_up();
-        Ok(Self {
-            engine,
-            pre,
-            limits: config.limits.clone(),
-        })
+        Ok(Self { engine, pre, limits: config.limits.clone() })
     }
 
     fn store(&self) -> Result<Store<HostState>, RuntimeError> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.max_memory_bytes)
-            .build();
+        let limits = StoreLimitsBuilder::new().memory_size(self.limits.max_memory_bytes).build();
         let mut store = Store::new(&self.engine, HostState { limits });
         store.limiter(|s| &mut s.limits);
         if let Some(fuel) = self.limits.fuel {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| RuntimeError::Trap(e.to_string()))?;
+            store.set_fuel(fuel).map_err(|e| RuntimeError::Trap(e.to_string()))?;
         }
         Ok(store)
     }
@@ -141,10 +127,7 @@ impl Runtime {
         opts: &wit::Options,
     ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
         let mut store = self.store()?;
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(RuntimeError::trap)?;
+        let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
         instance
             .headroom_compress_compressor()
             .call_compress_request(&mut store, dialect, body, opts)
@@ -159,10 +142,7 @@ impl Runtime {
         opts: &wit::Options,
     ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
         let mut store = self.store()?;
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(RuntimeError::trap)?;
+        let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
         instance
             .headroom_compress_compressor()
             .call_compress_content(&mut store, text, kind, opts)
@@ -172,14 +152,8 @@ impl Runtime {
     /// Detect a text's kind.
     pub fn detect(&self, text: &str) -> Result<wit::ContentKind, RuntimeError> {
         let mut store = self.store()?;
-        let instance = self
-            .pre
-            .instantiate(&mut store)
-            .map_err(RuntimeError::trap)?;
-        instance
-            .headroom_compress_compressor()
-            .call_detect(&mut store, text)
-            .map_err(RuntimeError::trap)
+        let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
+        instance.headroom_compress_compressor().call_detect(&mut store, text).map_err(RuntimeError::trap)
     }
 }
 

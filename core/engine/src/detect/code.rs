@@ -96,11 +96,7 @@ fn judge(sample: &Sample, strip: bool, starts_in_docstring: bool) -> bool {
     let mut content = 0usize;
     let mut in_docstring = starts_in_docstring;
     for line in &sample.lines {
-        let body = if strip {
-            strip_number(line).unwrap_or(line)
-        } else {
-            line
-        };
+        let body = if strip { strip_number(line).unwrap_or(line) } else { line };
         if body.trim().is_empty() {
             continue;
         }
@@ -127,25 +123,18 @@ pub(crate) fn strip_number(line: &str) -> Option<&str> {
     if digits == 0 {
         return None;
     }
-    t[digits..]
-        .strip_prefix('\t')
-        .or(if t.len() == digits { Some("") } else { None })
+    t[digits..].strip_prefix('\t').or(if t.len() == digits { Some("") } else { None })
 }
 
 /// 1 for a line that is clearly code, 0.5 for a line with code punctuation only, 0 otherwise.
 fn line_score(line: &str) -> f64 {
     let t = line.trim();
-    let first = t
-        .split(|c: char| c.is_whitespace() || c == '(' || c == ':')
-        .next()
-        .unwrap_or("");
+    let first = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
     let keyword = KEYWORDS.contains(&first) && t.len() > first.len();
     let ends = t.ends_with(['{', '}', ';', ':', '(', ')', ',', '[', ']']);
-    let symbols = [
-        "()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this.",
-    ]
-    .iter()
-    .any(|s| t.contains(s));
+    let symbols = ["()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this."]
+        .iter()
+        .any(|s| t.contains(s));
     let comment = t.starts_with("//")
         || t.starts_with("/*")
         || t.starts_with("* ")

@@ -6,13 +6,9 @@ use super::Sample;
 pub(super) fn is_diff(sample: &Sample) -> bool {
     let lines = &sample.lines;
     let git_header = lines.iter().any(|l| {
-        l.starts_with("diff --git ")
-            || l.starts_with("diff --cc ")
-            || l.starts_with("diff --combined ")
+        l.starts_with("diff --git ") || l.starts_with("diff --cc ") || l.starts_with("diff --combined ")
     });
-    let file_pair = lines
-        .windows(2)
-        .any(|w| w[0].starts_with("--- ") && w[1].starts_with("+++ "));
+    let file_pair = lines.windows(2).any(|w| w[0].starts_with("--- ") && w[1].starts_with("+++ "));
     let hunk = lines.iter().any(|l| is_hunk_header(l));
     hunk && (git_header || file_pair)
 }

@@ -28,12 +28,8 @@ pub(crate) fn is_ls_long(line: &str) -> bool {
 
 /// `total 160`.
 pub(crate) fn is_ls_total(line: &str) -> bool {
-    line.strip_prefix("total ").is_some_and(|n| {
-        n.trim()
-            .trim_end_matches(['K', 'M', 'G'])
-            .parse::<f64>()
-            .is_ok()
-    })
+    line.strip_prefix("total ")
+        .is_some_and(|n| n.trim().trim_end_matches(['K', 'M', 'G']).parse::<f64>().is_ok())
 }
 
 /// A `tree` line: box-drawing prefix, or the `N directories, M files` summary.
@@ -50,8 +46,7 @@ pub(crate) fn is_name_line(line: &str) -> bool {
     !t.is_empty()
         && !line.starts_with(char::is_whitespace)
         && t.chars().any(char::is_alphabetic)
-        && t.chars()
-            .all(|c| c.is_alphanumeric() || "._-/+@~#%,=".contains(c))
+        && t.chars().all(|c| c.is_alphanumeric() || "._-/+@~#%,=".contains(c))
 }
 
 #[cfg(test)]
@@ -62,9 +57,7 @@ mod tests {
     fn recognises_ls_lines() {
         assert!(is_ls_long("drwxr-xr-x  2 root root 4096 Oct 24  2024 name"));
         assert!(is_ls_long("-rw-r--r--. 1 u g 12 Jan  1 00:00 a.txt"));
-        assert!(is_ls_long(
-            "lrwxrwxrwx  1 root root    7 Oct 24  2024 bin -> usr/bin"
-        ));
+        assert!(is_ls_long("lrwxrwxrwx  1 root root    7 Oct 24  2024 bin -> usr/bin"));
         assert!(!is_ls_long("-rw this is prose"));
         assert!(is_ls_total("total 160"));
         assert!(is_tree_line("├── src"));

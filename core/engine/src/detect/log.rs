@@ -1,12 +1,9 @@
 //! Log lines: a timestamp, a severity level, or a bracketed prefix at the start.
 
-const LEVELS: [&str; 11] = [
-    "TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "FATAL", "CRITICAL",
-    "SEVERE",
-];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const LEVELS: [&str; 11] =
+    ["TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "ERR", "FATAL", "CRITICAL", "SEVERE"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// True when the line starts like a log record.
 pub(super) fn is_log_line(line: &str) -> bool {
@@ -17,9 +14,7 @@ pub(super) fn is_log_line(line: &str) -> bool {
     // A level word among the first few tokens: `INFO msg`, `[WARN] msg`, `INFO:root:msg`,
     // `app | ERROR | msg`.
     let head: String = line.chars().take(60).collect();
-    head.split(|c: char| !c.is_ascii_alphabetic())
-        .take(6)
-        .any(|w| LEVELS.contains(&w))
+    head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w))
 }
 
 fn starts_with_date(t: &str) -> bool {
@@ -64,12 +59,7 @@ pub(super) fn is_warning_line(line: &str) -> bool {
     if digits == 0 || !super::is_path_like(path) {
         return false;
     }
-    let kind = rest[digits..]
-        .trim_start_matches(':')
-        .trim_start()
-        .split(':')
-        .next()
-        .unwrap_or("");
+    let kind = rest[digits..].trim_start_matches(':').trim_start().split(':').next().unwrap_or("");
     !kind.contains(' ') && kind.ends_with("Warning")
 }
 

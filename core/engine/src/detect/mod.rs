@@ -144,9 +144,7 @@ pub(crate) fn is_path_like(s: &str) -> bool {
     if s.len() < 2 || s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return false;
     }
-    if s.chars()
-        .any(|c| c.is_whitespace() || "\"'()<>[]{}=,;*|`$!?".contains(c))
-    {
+    if s.chars().any(|c| c.is_whitespace() || "\"'()<>[]{}=,;*|`$!?".contains(c)) {
         return false;
     }
     if s.contains('/') {

@@ -53,9 +53,7 @@ fn classify(line: &str) -> Hit {
         if is_warning(rest) {
             return Hit::No;
         }
-        if leading_number(rest).is_some()
-            || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if leading_number(rest).is_some() || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())) {
             return Hit::Numbered;
         }
         if !rest.trim().is_empty() {
@@ -85,9 +83,7 @@ fn leading_number(s: &str) -> Option<usize> {
     // `12:30:01` and `2024-01-31` are times and dates, not line numbers.
     let two_digits_then =
         |c: u8| after.len() >= 3 && after[..2].iter().all(u8::is_ascii_digit) && after[2] == c;
-    if two_digits_then(sep)
-        || (sep == b':' && after.len() == 2 && after.iter().all(u8::is_ascii_digit))
-    {
+    if two_digits_then(sep) || (sep == b':' && after.len() == 2 && after.iter().all(u8::is_ascii_digit)) {
         return None;
     }
     s[..digits].parse().ok()
@@ -97,20 +93,14 @@ fn leading_number(s: &str) -> Option<usize> {
 fn context_line(line: &str) -> bool {
     let b = line.as_bytes();
     line.match_indices('-').any(|(at, _)| {
-        let digits = b[at + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        let digits = b[at + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
         at > 0 && digits > 0 && b.get(at + 1 + digits) == Some(&b'-') && is_path_like(&line[..at])
     })
 }
 
 /// `path:3: DeprecationWarning: ...` is Python warning output, not a search hit.
 fn is_warning(rest: &str) -> bool {
-    let rest = rest
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start_matches(':')
-        .trim_start();
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches(':').trim_start();
     let word = rest.split(':').next().unwrap_or("");
     !word.contains(' ') && word.ends_with("Warning")
 }
@@ -123,20 +113,11 @@ mod tests {
     fn classifies_grep_forms() {
         assert_eq!(classify("src/a.py:12:    def f():"), Hit::Numbered);
         assert_eq!(classify("src/a.py-13-    pass"), Hit::Numbered);
-        assert_eq!(
-            classify("1159:    def row_join(self, other):"),
-            Hit::Numbered
-        );
-        assert_eq!(
-            classify("testing/test_collection.py:        assert x"),
-            Hit::PathText
-        );
+        assert_eq!(classify("1159:    def row_join(self, other):"), Hit::Numbered);
+        assert_eq!(classify("testing/test_collection.py:        assert x"), Hit::PathText);
         assert_eq!(classify("12:30:01 INFO started"), Hit::No);
         assert_eq!(classify("2024-01-31 started"), Hit::No);
-        assert_eq!(
-            classify("/testbed/sympy/core/basic.py:3: DeprecationWarning: x"),
-            Hit::No
-        );
+        assert_eq!(classify("/testbed/sympy/core/basic.py:3: DeprecationWarning: x"), Hit::No);
         assert_eq!(classify("INFO:root:hello"), Hit::No);
         assert_eq!(classify("src/a.py"), Hit::Heading);
         assert_eq!(classify("./data/TeXmacs:"), Hit::Heading);

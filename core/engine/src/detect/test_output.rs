@@ -34,19 +34,10 @@ pub(crate) fn is_banner(line: &str) -> bool {
 
 /// `1 failed, 3 passed in 0.12s` (the inside of pytest's last line).
 fn is_pytest_summary(inner: &str) -> bool {
-    let counted = [
-        "passed",
-        "failed",
-        "error",
-        "errors",
-        "skipped",
-        "xfailed",
-        "xpassed",
-        "deselected",
-        "warnings",
-    ]
-    .iter()
-    .any(|w| inner.contains(&format!(" {w}")));
+    let counted =
+        ["passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed", "deselected", "warnings"]
+            .iter()
+            .any(|w| inner.contains(&format!(" {w}")));
     (counted || inner.starts_with("no tests ran")) && inner.contains(" in ") && inner.ends_with('s')
 }
 
@@ -72,17 +63,12 @@ pub(crate) fn is_result_line(line: &str) -> bool {
         if STATUSES.contains(&first) {
             return true;
         }
-        if t.split_whitespace()
-            .nth(1)
-            .is_some_and(|w| STATUSES.contains(&w))
-        {
+        if t.split_whitespace().nth(1).is_some_and(|w| STATUSES.contains(&w)) {
             return true;
         }
     }
     if let Some(rest) = t.strip_prefix("test ") {
-        return [" ... ok", " ... FAILED", " ... ignored", " ... bench"]
-            .iter()
-            .any(|s| rest.contains(s));
+        return [" ... ok", " ... FAILED", " ... ignored", " ... bench"].iter().any(|s| rest.contains(s));
     }
     if t.starts_with("--- PASS: ")
         || t.starts_with("--- FAIL: ")
@@ -94,9 +80,7 @@ pub(crate) fn is_result_line(line: &str) -> bool {
     for prefix in ["PASS ", "FAIL "] {
         if let Some(rest) = t.strip_prefix(prefix) {
             let file = rest.split_whitespace().next().unwrap_or("");
-            return [".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"]
-                .iter()
-                .any(|e| file.ends_with(e));
+            return [".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"].iter().any(|e| file.ends_with(e));
         }
     }
     false

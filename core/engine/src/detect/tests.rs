@@ -30,10 +30,7 @@ fn headroom_fixtures() {
             Code,
         ),
         // 3a0b14d2dea7c876, 4efe946303371867, 70fbb444a583fe3c
-        (
-            "Just some prose text without any structure or special markers.",
-            Prose,
-        ),
+        ("Just some prose text without any structure or special markers.", Prose),
         ("", Prose),
         ("   \n\t  \n", Prose),
         // 53400da2b7dd2428
@@ -70,10 +67,7 @@ fn headroom_fixtures() {
         // (Headroom calls a lone object text).
         ("[]", Json),
         ("[1, 2, 3, 4, 5]", Json),
-        (
-            "[{\"id\":1,\"name\":\"a\"},{\"id\":2,\"name\":\"b\"},{\"id\":3,\"name\":\"c\"}]",
-            Json,
-        ),
+        ("[{\"id\":1,\"name\":\"a\"},{\"id\":2,\"name\":\"b\"},{\"id\":3,\"name\":\"c\"}]", Json),
         ("{\"foo\": \"bar\"}", Json),
         // 837b272f1604eaaa
         (
@@ -126,10 +120,7 @@ fn other_trace_and_test_shapes() {
             "=== RUN   TestA\n--- PASS: TestA (0.00s)\n=== RUN   TestB\n--- FAIL: TestB (0.00s)\nFAIL\nFAIL\texample.com/x\t0.002s\n",
             TestOutput,
         ),
-        (
-            "PASS src/a.test.js\nFAIL src/b.test.js\n\nTests:       1 failed, 3 passed, 4 total\n",
-            TestOutput,
-        ),
+        ("PASS src/a.test.js\nFAIL src/b.test.js\n\nTests:       1 failed, 3 passed, 4 total\n", TestOutput),
         (
             "2024-01-31 10:00:00 INFO start\n2024-01-31 10:00:01 ERROR fail\nTraceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nValueError: x\n2024-01-31 10:00:02 INFO end\n2024-01-31 10:00:03 INFO bye\n",
             Log,
@@ -140,14 +131,8 @@ fn other_trace_and_test_shapes() {
 #[test]
 fn listings() {
     check(&[
-        (
-            ".\n├── Cargo.toml\n└── src\n    └── lib.rs\n\n1 directory, 2 files\n",
-            Listing,
-        ),
-        (
-            "./sympy/matrices/dense.py\n./sympy/matrices/sparse.py\n./sympy/matrices/tests\n",
-            Listing,
-        ),
+        (".\n├── Cargo.toml\n└── src\n    └── lib.rs\n\n1 directory, 2 files\n", Listing),
+        ("./sympy/matrices/dense.py\n./sympy/matrices/sparse.py\n./sympy/matrices/tests\n", Listing),
         (
             "total 8\ndrwxr-xr-x 2 root root 4096 Oct 24  2024 .\n-rw-r--r-- 1 root root   12 Oct 24  2024 a.txt\n",
             Listing,

@@ -35,17 +35,11 @@ pub(crate) struct Frame {
 /// True when the sample holds a stack trace of a known shape.
 pub(super) fn is_stack_trace(sample: &Sample) -> bool {
     let lines = &sample.lines;
-    let python = lines
-        .iter()
-        .any(|l| l.trim_end() == "Traceback (most recent call last):")
+    let python = lines.iter().any(|l| l.trim_end() == "Traceback (most recent call last):")
         && lines.iter().any(|l| is_python_frame(l));
-    let rust = lines
-        .iter()
-        .any(|l| l.starts_with("thread '") && l.contains("' panicked at"));
+    let rust = lines.iter().any(|l| l.starts_with("thread '") && l.contains("' panicked at"));
     let go = lines.iter().any(|l| is_goroutine_header(l))
-        && lines
-            .iter()
-            .any(|l| l.starts_with('\t') && l.contains(".go:"));
+        && lines.iter().any(|l| l.starts_with('\t') && l.contains(".go:"));
     if python || rust || go {
         return true;
     }
@@ -54,9 +48,8 @@ pub(super) fn is_stack_trace(sample: &Sample) -> bool {
 }
 
 fn is_goroutine_header(line: &str) -> bool {
-    line.strip_prefix("goroutine ").is_some_and(|r| {
-        r.starts_with(|c: char| c.is_ascii_digit()) && r.contains(" [") && r.ends_with("]:")
-    })
+    line.strip_prefix("goroutine ")
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()) && r.contains(" [") && r.ends_with("]:"))
 }
 
 fn is_python_frame(line: &str) -> bool {
@@ -74,8 +67,7 @@ fn is_at_frame(line: &str) -> bool {
 
 /// `file:12` or `file:12:5` somewhere in `s`.
 fn has_line_col(s: &str) -> bool {
-    s.match_indices(':')
-        .any(|(i, _)| s.as_bytes().get(i + 1).is_some_and(u8::is_ascii_digit))
+    s.match_indices(':').any(|(i, _)| s.as_bytes().get(i + 1).is_some_and(u8::is_ascii_digit))
 }
 
 fn is_rust_frame(line: &str) -> bool {
@@ -106,9 +98,7 @@ pub(crate) fn frames(lines: &[&str]) -> Vec<Frame> {
             Some(Style::At)
         } else if !line.starts_with(char::is_whitespace)
             && line.trim_end().ends_with(')')
-            && lines
-                .get(i + 1)
-                .is_some_and(|n| n.starts_with('\t') && n.contains(".go:"))
+            && lines.get(i + 1).is_some_and(|n| n.starts_with('\t') && n.contains(".go:"))
         {
             Some(Style::Go)
         } else {
@@ -125,23 +115,15 @@ pub(crate) fn frames(lines: &[&str]) -> Vec<Frame> {
             let detail = match style {
                 Style::Go => end == i + 1,
                 Style::At => false,
-                Style::Python => {
-                    !next.trim().is_empty() && indent(next) > base && !is_python_frame(next)
-                }
-                Style::Rust => {
-                    !next.trim().is_empty() && indent(next) > base && !is_rust_frame(next)
-                }
+                Style::Python => !next.trim().is_empty() && indent(next) > base && !is_python_frame(next),
+                Style::Rust => !next.trim().is_empty() && indent(next) > base && !is_rust_frame(next),
             };
             if !detail {
                 break;
             }
             end += 1;
         }
-        out.push(Frame {
-            start: i,
-            end,
-            style,
-        });
+        out.push(Frame { start: i, end, style });
         i = end;
     }
     out
@@ -159,19 +141,9 @@ mod tests {
             "    f()",
             "ValueError: x",
         ];
-        assert_eq!(
-            frames(&py),
-            vec![Frame {
-                start: 1,
-                end: 3,
-                style: Style::Python
-            }]
-        );
-        let java = [
-            "java.lang.IllegalStateException: boom",
-            "\tat a.B.c(B.java:3)",
-            "\tat a.B.main(B.java:9)",
-        ];
+        assert_eq!(frames(&py), vec![Frame { start: 1, end: 3, style: Style::Python }]);
+        let java =
+            ["java.lang.IllegalStateException: boom", "\tat a.B.c(B.java:3)", "\tat a.B.main(B.java:9)"];
         assert_eq!(frames(&java).len(), 2);
         let go = [
             "goroutine 1 [running]:",
@@ -189,12 +161,6 @@ mod tests {
             "             at /rustc/x/panicking.rs:1:2",
             "   1: app::main",
         ];
-        assert_eq!(
-            frames(&rust)
-                .iter()
-                .map(|f| (f.start, f.end))
-                .collect::<Vec<_>>(),
-            vec![(1, 3), (3, 4)]
-        );
+        assert_eq!(frames(&rust).iter().map(|f| (f.start, f.end)).collect::<Vec<_>>(), vec![(1, 3), (3, 4)]);
     }
 }

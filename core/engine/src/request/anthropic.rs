@@ -1,134 +1,83 @@
-//! Anthropic Messages: tool_result contents, and command output sent as user text.
+//! Anthropic Messages: tool_result contents, command output sent as user text, and assistant
+//! text blocks. Thinking and redacted_thinking blocks (signed) and tool_use inputs are never
+//! blocks.
 
 use std::collections::BTreeMap;
 
 use super::raw::{self, Object};
-use super::{Candidate, ages, clip_query};
+use super::{Origin, Segment, Walk, plain_text};
 use crate::Options;
 use crate::error::CompressError;
 
-pub(super) fn candidates<'a>(
-    root: &Object<'a>,
-    opts: &Options,
-) -> Result<Vec<Candidate<'a>>, CompressError> {
-    let Some(messages) = root.get("messages") else {
-        return Err(CompressError::MalformedRequest(
-            "missing field `messages`".into(),
-        ));
-    };
+pub(super) fn segments<'a>(root: &Object<'a>, opts: &Options) -> Result<Vec<Segment<'a>>, CompressError> {
+    let messages = root
+        .get("messages")
+        .ok_or_else(|| CompressError::MalformedRequest("missing field `messages`".into()))?;
     let messages = raw::array(messages)
         .ok_or_else(|| CompressError::MalformedRequest("`messages` is not an array".into()))?;
     let parsed: Vec<Object<'a>> = messages
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            Object::parse(m).ok_or_else(|| {
-                CompressError::MalformedRequest(format!("messages[{i}] is not an object"))
-            })
+            Object::parse(m)
+                .ok_or_else(|| CompressError::MalformedRequest(format!("messages[{i}] is not an object")))
         })
         .collect::<Result<_, _>>()?;
-    let roles: Vec<bool> = parsed
-        .iter()
-        .map(|m| m.str("role").as_deref() == Some("assistant"))
-        .collect();
-    let ages = ages(&roles);
+    let is_assistant: Vec<bool> =
+        parsed.iter().map(|m| m.str("role").as_deref() == Some("assistant")).collect();
+    let mut walk = Walk::new(&is_assistant, opts);
+    walk.seen(None, plain_text(root.get("system")));
 
-    let mut out = Vec::new();
     // tool_use id -> (tool name, the call's text: assistant prose + tool input)
     let mut calls: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut previous_text = String::new();
     for (i, msg) in parsed.iter().enumerate() {
-        let frozen = (i as u32) < opts.frozen_count;
-        let role = msg.str("role");
-        let Some(content) = msg.get("content") else {
-            continue;
-        };
-        if role.as_deref() == Some("assistant") {
-            previous_text = assistant_text(content, &mut calls);
-            continue;
-        }
-        if role.as_deref() != Some("user") {
-            continue;
-        }
-        if raw::as_str(content).is_some() {
-            out.push(Candidate {
-                message_index: i as u32,
-                block_index: 0,
-                raw: content,
-                query: clip_query(previous_text.clone()),
-                age: ages[i],
-                protected: frozen,
-                machine_output: true,
-            });
-            continue;
-        }
-        let Some(blocks) = raw::array(content) else {
-            continue;
-        };
-        for (b, block) in blocks.iter().enumerate() {
-            let Some(block_obj) = Object::parse(block) else {
-                continue;
-            };
-            match block_obj.str("type").as_deref() {
-                Some("tool_result") => {
-                    let id = block_obj.str("tool_use_id").unwrap_or_default();
-                    let (name, query) = calls.get(id.as_ref()).cloned().unwrap_or_default();
-                    let protected = frozen || opts.is_protected_tool(&name);
-                    let Some(inner) = block_obj.get("content") else {
-                        continue;
-                    };
-                    if raw::as_str(inner).is_some() {
-                        out.push(candidate(i, b, inner, &query, ages[i], protected, false));
-                    } else if let Some(parts) = raw::array(inner) {
-                        for part in parts {
-                            if let Some(text) = text_of_block(part) {
-                                out.push(candidate(i, b, text, &query, ages[i], protected, false));
+        let Some(content) = msg.get("content") else { continue };
+        match msg.str("role").as_deref() {
+            Some("assistant") => {
+                walk.texts(i, Some(content), &["text"], "", Origin::AssistantText, false);
+                previous_text = record_calls(content, &mut calls);
+                walk.seen(Some(i), previous_text.clone());
+            }
+            Some("user") => {
+                if raw::as_str(content).is_some() {
+                    walk.block(i, 0, content, &previous_text, Origin::UserText, false);
+                    continue;
+                }
+                for (b, block) in raw::array(content).unwrap_or_default().into_iter().enumerate() {
+                    let Some(obj) = Object::parse(block) else { continue };
+                    match obj.str("type").as_deref() {
+                        Some("tool_result") => {
+                            let id = obj.str("tool_use_id").unwrap_or_default();
+                            let (name, query) = calls.get(id.as_ref()).cloned().unwrap_or_default();
+                            let protected = opts.is_protected_tool(&name);
+                            let inner = obj.get("content");
+                            if inner.is_some_and(|c| raw::as_str(c).is_some()) {
+                                if let Some(inner) = inner {
+                                    walk.block(i, b, inner, &query, Origin::ToolOutput, protected);
+                                }
+                            } else {
+                                walk.texts(i, inner, &["text"], &query, Origin::ToolOutput, protected);
                             }
                         }
+                        Some("text") => {
+                            if let Some(text) = obj.get("text") {
+                                walk.block(i, b, text, &previous_text, Origin::UserText, false);
+                            }
+                        }
+                        _ => {}
                     }
                 }
-                Some("text") => {
-                    if let Some(text) = block_obj.get("text") {
-                        out.push(candidate(i, b, text, &previous_text, ages[i], frozen, true));
-                    }
-                }
-                _ => {}
             }
+            _ => {}
         }
     }
-    Ok(out)
+    Ok(walk.out)
 }
 
-fn candidate<'a>(
-    i: usize,
-    b: usize,
-    raw: &'a serde_json::value::RawValue,
-    query: &str,
-    age: u32,
-    protected: bool,
-    machine_output: bool,
-) -> Candidate<'a> {
-    Candidate {
-        message_index: i as u32,
-        block_index: b as u32,
-        raw,
-        query: clip_query(query.to_owned()),
-        age,
-        protected,
-        machine_output,
-    }
-}
-
-/// The `text` value of a `{"type":"text"}` block.
-fn text_of_block(block: &serde_json::value::RawValue) -> Option<&serde_json::value::RawValue> {
-    let obj = Object::parse(block)?;
-    (obj.str("type").as_deref() == Some("text"))
-        .then(|| obj.get("text"))
-        .flatten()
-}
-
-/// The assistant's words and calls, recorded per tool_use id; returns the whole turn's text.
-fn assistant_text(
+/// Record each tool_use of an assistant turn by id; returns the turn's text and tool inputs,
+/// the relevance hint for what answers it.
+fn record_calls(
     content: &serde_json::value::RawValue,
     calls: &mut BTreeMap<String, (String, String)>,
 ) -> String {
@@ -137,9 +86,7 @@ fn assistant_text(
     }
     let mut text = String::new();
     for block in raw::array(content).unwrap_or_default() {
-        let Some(obj) = Object::parse(block) else {
-            continue;
-        };
+        let Some(obj) = Object::parse(block) else { continue };
         match obj.str("type").as_deref() {
             Some("text") => {
                 if let Some(t) = obj.str("text") {

@@ -11,10 +11,7 @@ pub fn find(text: &str) -> Vec<Range<usize>> {
     if !text.trim_start().starts_with("<returncode>") {
         return Vec::new();
     }
-    ["output", "output_head", "output_tail"]
-        .iter()
-        .filter_map(|tag| element(text, tag))
-        .collect()
+    ["output", "output_head", "output_tail"].iter().filter_map(|tag| element(text, tag)).collect()
 }
 
 fn element(text: &str, tag: &str) -> Option<Range<usize>> {

@@ -84,6 +84,5 @@ pub fn span(body: &str, raw: &RawValue) -> std::ops::Range<usize> {
 pub fn root(body: &str) -> Result<Object<'_>, CompressError> {
     let raw: &RawValue = serde_json::from_str(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not valid JSON: {e}")))?;
-    Object::parse(raw)
-        .ok_or_else(|| CompressError::MalformedRequest("body is not a JSON object".into()))
+    Object::parse(raw).ok_or_else(|| CompressError::MalformedRequest("body is not a JSON object".into()))
 }

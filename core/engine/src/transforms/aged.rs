@@ -26,10 +26,33 @@ pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
         .map(|(i, line)| i < HEAD || i + TAIL >= lines.len() || is_error_line(line))
         .collect();
     let note = format!("{} output of an earlier step", kind.name());
-    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| {
-        Some(note.clone())
-    })?;
+    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| Some(note.clone()))?;
     Some(Rewrite::lossy(out, format!("{}:offloaded", kind.name())))
+}
+
+/// Offload the prose of an aged assistant turn, keeping its first line and every fenced
+/// block (the commands it ran) verbatim: what the agent did stays in view, the reasoning that
+/// led there is one retrieval away.
+pub fn reasoning(text: &str, ctx: &Ctx) -> Option<Rewrite> {
+    let (lines, ends_with_newline) = split(text);
+    let first = lines.iter().position(|l| !l.trim().is_empty()).unwrap_or(0);
+    let mut in_fence = false;
+    let keep: Vec<bool> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let fence = line.trim_start().starts_with("```");
+            let kept = i <= first || in_fence || fence;
+            if fence {
+                in_fence = !in_fence;
+            }
+            kept
+        })
+        .collect();
+    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| {
+        Some("reasoning of an earlier step".to_owned())
+    })?;
+    Some(Rewrite::lossy(out, "prose:offloaded"))
 }
 
 /// Error lines survive offloading: they are what a later step most often needs.
@@ -61,11 +84,7 @@ mod tests {
             }
         }
         let q = Query::default();
-        let ctx = Ctx {
-            query: &q,
-            key: "h:k",
-            lossy: true,
-        };
+        let ctx = Ctx { query: &q, key: "h:k", lossy: true };
         let out = compress(&text, &ContentKind::Prose, &ctx).expect("offloaded");
         assert!(out.lossy);
         assert!(out.text.contains("ValueError: bad thing"));
@@ -73,5 +92,21 @@ mod tests {
         assert_eq!(markers.len(), 2);
         assert_eq!(markers[0].ranges, vec![(4, 19)]);
         assert_eq!(markers[1].ranges, vec![(21, 38)]);
+    }
+
+    #[test]
+    fn reasoning_keeps_first_line_and_commands() {
+        let mut text = String::from("THOUGHT: the bug is in the parser.\n");
+        for i in 0..10 {
+            text.push_str(&format!("Reason {i} about why.\n"));
+        }
+        text.push_str("```bash\nsed -n '10,20p' a.py\n```");
+        let q = Query::default();
+        let ctx = Ctx { query: &q, key: "h:k", lossy: true };
+        let out = reasoning(&text, &ctx).expect("offloaded");
+        assert!(
+            out.text.starts_with("THOUGHT: the bug is in the parser.\n[... 10 lines elided (lines 2-11)")
+        );
+        assert!(out.text.ends_with("```bash\nsed -n '10,20p' a.py\n```"));
     }
 }

@@ -41,10 +41,8 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     if files.is_empty() {
         return None;
     }
-    let generated: Vec<bool> = files
-        .iter()
-        .map(|f| is_generated(&f.path) && !ctx.query.mentions(&f.path))
-        .collect();
+    let generated: Vec<bool> =
+        files.iter().map(|f| is_generated(&f.path) && !ctx.query.mentions(&f.path)).collect();
 
     let mut keep = vec![true; lines.len()];
     let mut summarised = false;
@@ -118,14 +116,8 @@ fn parse(lines: &[&str]) -> (Vec<Role>, Vec<Option<usize>>, Vec<File>) {
             (old_left, new_left) = (0, 0);
         }
         let next = lines.get(i + 1).copied().unwrap_or("");
-        if line.starts_with("diff --git ")
-            || line.starts_with("diff -")
-            || line.starts_with("Index: ")
-        {
-            files.push(File {
-                path: header_path(line),
-                ..File::default()
-            });
+        if line.starts_with("diff --git ") || line.starts_with("diff -") || line.starts_with("Index: ") {
+            files.push(File { path: header_path(line), ..File::default() });
             header_open = true;
         } else if line.starts_with("--- ") && next.starts_with("+++ ") {
             if !header_open {
@@ -134,11 +126,7 @@ fn parse(lines: &[&str]) -> (Vec<Role>, Vec<Option<usize>>, Vec<File>) {
             }
             if let Some(f) = files.last_mut() {
                 let new = side_path(&next[4..]);
-                f.path = if new == "/dev/null" {
-                    side_path(&line[4..])
-                } else {
-                    new
-                };
+                f.path = if new == "/dev/null" { side_path(&line[4..]) } else { new };
             }
         } else if let Some((old, new)) = hunk_counts(line).filter(|_| cur.is_some()) {
             (old_left, new_left) = (old, new);
@@ -182,19 +170,11 @@ fn trim_context(lines: &[&str], roles: &[Role], keep: &mut [bool], ctx: &Ctx) ->
             continue;
         }
         // The marker costs about as much as a few short lines: only elide what it saves.
-        let bytes: usize = lines[start + head..i - tail]
-            .iter()
-            .map(|l| l.len() + 1)
-            .sum();
+        let bytes: usize = lines[start + head..i - tail].iter().map(|l| l.len() + 1).sum();
         if bytes <= MARKER_BYTES + ctx.key.len() {
             continue;
         }
-        for (j, kept) in keep
-            .iter_mut()
-            .enumerate()
-            .take(i - tail)
-            .skip(start + head)
-        {
+        for (j, kept) in keep.iter_mut().enumerate().take(i - tail).skip(start + head) {
             if !ctx.query.mentions(lines[j]) {
                 *kept = false;
                 any = true;
@@ -234,10 +214,7 @@ fn header_path(line: &str) -> String {
 /// The path on a `---`/`+++` line, without its timestamp and `a/`/`b/` prefix.
 fn side_path(s: &str) -> String {
     let p = s.split('\t').next().unwrap_or(s).trim_end();
-    p.strip_prefix("a/")
-        .or_else(|| p.strip_prefix("b/"))
-        .unwrap_or(p)
-        .to_owned()
+    p.strip_prefix("a/").or_else(|| p.strip_prefix("b/")).unwrap_or(p).to_owned()
 }
 
 /// Lock files and build output: their line-level content is noise for an agent.
@@ -258,9 +235,7 @@ fn is_generated(path: &str) -> bool {
     ];
     let name = path.rsplit('/').next().unwrap_or(path);
     LOCKS.contains(&name)
-        || [".min.js", ".min.css", ".js.map", ".css.map"]
-            .iter()
-            .any(|s| name.ends_with(s))
+        || [".min.js", ".min.css", ".js.map", ".css.map"].iter().any(|s| name.ends_with(s))
         || path.starts_with("dist/")
         || path.contains("/dist/")
 }
@@ -272,11 +247,7 @@ mod tests {
     use crate::transforms::query::Query;
 
     fn ctx(q: &Query) -> Ctx<'_> {
-        Ctx {
-            query: q,
-            key: "h:test",
-            lossy: true,
-        }
+        Ctx { query: q, key: "h:test", lossy: true }
     }
 
     /// Kept lines plus marker counts must account for every original line.
@@ -287,24 +258,15 @@ mod tests {
         assert_eq!(kept + dropped, original.lines().count(), "{out}");
         let orig: Vec<&str> = original.lines().collect();
         for m in &markers {
-            let generated = m
-                .note
-                .as_deref()
-                .is_some_and(|n| n.starts_with("generated"));
+            let generated = m.note.as_deref().is_some_and(|n| n.starts_with("generated"));
             for &(a, b) in &m.ranges {
-                assert!(
-                    generated
-                        || orig[a - 1..b]
-                            .iter()
-                            .all(|l| l.is_empty() || l.starts_with(' '))
-                );
+                assert!(generated || orig[a - 1..b].iter().all(|l| l.is_empty() || l.starts_with(' ')));
             }
         }
     }
 
     fn wide_context_diff() -> String {
-        let mut d =
-            String::from("diff --git a/src/app.py b/src/app.py\nindex 1111111..2222222 100644\n");
+        let mut d = String::from("diff --git a/src/app.py b/src/app.py\nindex 1111111..2222222 100644\n");
         d.push_str("--- a/src/app.py\n+++ b/src/app.py\n@@ -1,30 +1,30 @@\n");
         for i in 0..12 {
             d.push_str(&format!(" line {i} of the unchanged function body\n"));
@@ -323,16 +285,10 @@ mod tests {
         let r = compress(&d, &ctx(&q)).expect("trimmed");
         assert!(r.lossy);
         assert_eq!(r.transform, "diff:context");
-        for line in d
-            .lines()
-            .filter(|l| l.starts_with(['+', '-', '@', 'd', 'i']))
-        {
+        for line in d.lines().filter(|l| l.starts_with(['+', '-', '@', 'd', 'i'])) {
             assert!(r.text.contains(line), "{line}");
         }
-        assert!(
-            r.text
-                .contains(" line 11 of the unchanged function body\n-old_call()")
-        );
+        assert!(r.text.contains(" line 11 of the unchanged function body\n-old_call()"));
         assert!(r.text.contains("+new_call()\n line 13 of the unchanged function body\n line 14 of the unchanged function body\n line 15 of the unchanged function body\n[..."));
         let m = Marker::find_all(&r.text);
         assert_eq!(m.len(), 2);
@@ -349,17 +305,7 @@ mod tests {
         let r = compress(&d, &ctx(&q2)).expect("trimmed");
         assert!(r.text.contains(" special_marker_fn()"));
         check_accounting(&d, &r.text);
-        assert!(
-            compress(
-                &d,
-                &Ctx {
-                    query: &q,
-                    key: "h:k",
-                    lossy: false
-                }
-            )
-            .is_none()
-        );
+        assert!(compress(&d, &Ctx { query: &q, key: "h:k", lossy: false }).is_none());
     }
 
     #[test]
@@ -369,7 +315,9 @@ mod tests {
         );
         d.push_str(" [[package]]\n name = \"a\"\n-version = \"1.0\"\n+version = \"1.1\"\n+checksum = \"x\"\n+dep = \"y\"\n+z = 1\n");
         d.push_str(" a\n b\n");
-        d.push_str("diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-a\n+b\n");
+        d.push_str(
+            "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-a\n+b\n",
+        );
         let q = Query::default();
         let r = compress(&d, &ctx(&q)).expect("summarised");
         assert_eq!(r.transform, "diff:generated");

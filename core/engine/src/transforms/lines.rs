@@ -18,12 +18,7 @@ pub fn split(text: &str) -> (Vec<&str>, bool) {
 /// [`MIN_ELIDED_RUN`] lines becomes one marker line citing `key` (shorter runs are kept).
 /// Line numbers in markers are 1-based positions in `lines` plus `line_offset`.
 /// Returns `None` when nothing would be dropped.
-pub fn render_kept(
-    lines: &[&str],
-    keep: &[bool],
-    key: &str,
-    ends_with_newline: bool,
-) -> Option<String> {
+pub fn render_kept(lines: &[&str], keep: &[bool], key: &str, ends_with_newline: bool) -> Option<String> {
     render_kept_with(lines, keep, key, ends_with_newline, |_, _| None)
 }
 

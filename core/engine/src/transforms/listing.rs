@@ -50,11 +50,7 @@ fn paths(lines: &[&str], ctx: &Ctx, ends_with_newline: bool) -> Option<Rewrite> 
         None => lines.to_vec(),
     };
     let header = prefix.map(|p| format!("[paths below are under {p}]\n"));
-    let cut = if ctx.lossy {
-        select(ctx, lines, MAX_ENTRIES, entry, |_| false)
-    } else {
-        None
-    };
+    let cut = if ctx.lossy { select(ctx, lines, MAX_ENTRIES, entry, |_| false) } else { None };
     let body = match &cut {
         Some(keep) => render(&rel, keep, ctx, ends_with_newline, |l| !l.trim().is_empty())?,
         None => {
@@ -71,11 +67,7 @@ fn paths(lines: &[&str], ctx: &Ctx, ends_with_newline: bool) -> Option<Rewrite> 
         (None, true) => (body, "listing:cut"),
         (None, false) => return None,
     };
-    Some(if cut.is_some() {
-        Rewrite::lossy(text, step)
-    } else {
-        Rewrite::lossless(text, step)
-    })
+    Some(if cut.is_some() { Rewrite::lossy(text, step) } else { Rewrite::lossless(text, step) })
 }
 
 /// The longest directory prefix (ending in `/`) every line starts with, when all lines are
@@ -87,13 +79,7 @@ fn shared_prefix<'a>(lines: &[&'a str]) -> Option<&'a str> {
     let first = lines[0];
     let mut len = first.len();
     for l in &lines[1..] {
-        len = len.min(
-            first
-                .bytes()
-                .zip(l.bytes())
-                .take_while(|(a, b)| a == b)
-                .count(),
-        );
+        len = len.min(first.bytes().zip(l.bytes()).take_while(|(a, b)| a == b).count());
     }
     let cut = first[..len].rfind('/')? + 1;
     // Every remaining path must stay non-empty, or a line would vanish into the header.
@@ -149,14 +135,7 @@ mod tests {
 
     fn run(text: &str, query: &str, lossy: bool) -> Option<Rewrite> {
         let q = Query::new(query);
-        compress(
-            text,
-            &Ctx {
-                query: &q,
-                key: "h:k",
-                lossy,
-            },
-        )
+        compress(text, &Ctx { query: &q, key: "h:k", lossy })
     }
 
     // Cut from corpus/swe-agent-trajectories/sympy__sympy-*.traj.json: `find sympy/geometry -name "test_*.py"`.
@@ -168,10 +147,8 @@ mod tests {
         assert!(!out.lossy);
         let mut lines = out.text.lines();
         let header = lines.next().expect("header");
-        let prefix = header
-            .strip_prefix("[paths below are under ")
-            .and_then(|h| h.strip_suffix(']'))
-            .expect("header");
+        let prefix =
+            header.strip_prefix("[paths below are under ").and_then(|h| h.strip_suffix(']')).expect("header");
         assert_eq!(prefix, "sympy/geometry/tests/");
         let rebuilt: String = lines.map(|l| format!("{prefix}{l}\n")).collect();
         assert_eq!(rebuilt, FIND);
@@ -212,9 +189,7 @@ mod tests {
 
     #[test]
     fn cuts_long_path_lists_after_factoring() {
-        let text: String = (0..300)
-            .map(|i| format!("./sympy/matrices/m{i}.py\n"))
-            .collect();
+        let text: String = (0..300).map(|i| format!("./sympy/matrices/m{i}.py\n")).collect();
         let out = run(&text, "find sympy -name m77.py", true).expect("cut");
         assert_eq!(out.transform, "listing:prefix+cut");
         check::accounts(&text, &out.text, "h:k", 1);

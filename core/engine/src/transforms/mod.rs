@@ -15,6 +15,7 @@ pub mod log;
 pub mod prose;
 pub mod query;
 pub mod search;
+pub mod seen;
 pub mod stack_trace;
 pub mod test_output;
 
@@ -46,18 +47,10 @@ pub struct Rewrite {
 impl Rewrite {
     /// A lossless rewrite.
     pub fn lossless(text: String, transform: impl Into<String>) -> Self {
-        Self {
-            text,
-            transform: transform.into(),
-            lossy: false,
-        }
+        Self { text, transform: transform.into(), lossy: false }
     }
     /// A lossy rewrite (its text must carry at least one marker).
     pub fn lossy(text: String, transform: impl Into<String>) -> Self {
-        Self {
-            text,
-            transform: transform.into(),
-            lossy: true,
-        }
+        Self { text, transform: transform.into(), lossy: true }
     }
 }

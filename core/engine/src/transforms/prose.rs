@@ -34,19 +34,14 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
         let query = narrow(ctx.query, &lines);
         for (i, line) in lines.iter().enumerate() {
             let end = i < HEAD || i + TAIL >= lines.len();
-            let heading =
-                line.starts_with('#') || line.starts_with("===") || line.starts_with("---");
+            let heading = line.starts_with('#') || line.starts_with("===") || line.starts_with("---");
             if !end && !heading && !query.mentions(line) {
                 keep[i] = false;
             }
         }
     }
     let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |a, b| {
-        let found: Vec<&str> = notes
-            .range(a..=b)
-            .map(|(_, n)| n.as_str())
-            .take(3)
-            .collect();
+        let found: Vec<&str> = notes.range(a..=b).map(|(_, n)| n.as_str()).take(3).collect();
         (!found.is_empty()).then(|| found.join("; "))
     })?;
     Some(Rewrite::lossy(out, step))
@@ -66,10 +61,7 @@ fn repeated_lines(lines: &[&str], keep: &mut [bool], notes: &mut BTreeMap<usize,
             keep[end] = false;
             end += 1;
         }
-        notes.insert(
-            i,
-            format!("line {} repeated {} more times", first + 1, end - i),
-        );
+        notes.insert(i, format!("line {} repeated {} more times", first + 1, end - i));
         i = end + 1;
     }
 }
@@ -99,10 +91,7 @@ fn repeated_paragraphs(lines: &[&str], keep: &mut [bool], notes: &mut BTreeMap<u
                     from -= 1;
                 }
                 keep[from..i].iter_mut().for_each(|k| *k = false);
-                notes.insert(
-                    from,
-                    format!("repeat of lines {}-{}", first + 1, first + para.len()),
-                );
+                notes.insert(from, format!("repeat of lines {}-{}", first + 1, first + para.len()));
             }
             Some(_) => {}
             None => {
@@ -120,14 +109,7 @@ mod tests {
 
     fn run(text: &str, query: &str) -> Option<Rewrite> {
         let q = Query::new(query);
-        compress(
-            text,
-            &Ctx {
-                query: &q,
-                key: "h:k",
-                lossy: true,
-            },
-        )
+        compress(text, &Ctx { query: &q, key: "h:k", lossy: true })
     }
 
     const PARA: &str = "The caplog fixture keeps its records per test phase.\nClearing it replaces the list instead of emptying it.\n";
@@ -144,10 +126,7 @@ mod tests {
 
     #[test]
     fn collapses_a_line_repeated_back_to_back() {
-        let text = format!(
-            "start\n{}end\n",
-            "Warning: retrying connection\n".repeat(12)
-        );
+        let text = format!("start\n{}end\n", "Warning: retrying connection\n".repeat(12));
         let out = run(&text, "").expect("deduped");
         check::accounts(&text, &out.text, "h:k", 0);
         assert!(out.text.contains("line 2 repeated 11 more times"));
@@ -155,9 +134,7 @@ mod tests {
 
     #[test]
     fn huge_text_keeps_ends_and_query() {
-        let text: String = (0..1000)
-            .map(|i| format!("Sentence number {i} of a long report.\n"))
-            .collect();
+        let text: String = (0..1000).map(|i| format!("Sentence number {i} of a long report.\n")).collect();
         let out = run(&text, "number 640").expect("cut");
         check::accounts(&text, &out.text, "h:k", 0);
         assert!(
@@ -166,16 +143,6 @@ mod tests {
                 && out.text.contains("number 0 of")
         );
         assert!(!out.text.contains("number 500 of"));
-        assert!(
-            compress(
-                &text,
-                &Ctx {
-                    query: &Query::new(""),
-                    key: "h:k",
-                    lossy: false
-                }
-            )
-            .is_none()
-        );
+        assert!(compress(&text, &Ctx { query: &Query::new(""), key: "h:k", lossy: false }).is_none());
     }
 }

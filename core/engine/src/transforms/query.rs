@@ -8,12 +8,11 @@ pub struct Query {
 
 /// Shell words and filler that say nothing about which lines matter.
 const STOP: &[&str] = &[
-    "the", "and", "for", "with", "that", "this", "from", "into", "then", "are", "was", "not",
-    "grep", "sed", "cat", "head", "tail", "find", "echo", "bash", "python", "python3", "git",
-    "diff", "show", "run", "let", "check", "file", "files", "line", "lines", "will", "now", "see",
-    "can", "what", "how", "why", "use", "look", "thought", "need", "let's", "its", "name", "type",
-    "print", "import", "def", "class", "return", "self", "true", "false", "none", "null", "pytest",
-    "testbed", "output", "command",
+    "the", "and", "for", "with", "that", "this", "from", "into", "then", "are", "was", "not", "grep", "sed",
+    "cat", "head", "tail", "find", "echo", "bash", "python", "python3", "git", "diff", "show", "run", "let",
+    "check", "file", "files", "line", "lines", "will", "now", "see", "can", "what", "how", "why", "use",
+    "look", "thought", "need", "let's", "its", "name", "type", "print", "import", "def", "class", "return",
+    "self", "true", "false", "none", "null", "pytest", "testbed", "output", "command",
 ];
 
 impl Query {
@@ -21,9 +20,7 @@ impl Query {
     /// without shell flags and stop words, de-duplicated, in first-seen order.
     pub fn new(text: &str) -> Self {
         let mut terms: Vec<String> = Vec::new();
-        for raw in
-            text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':')))
-        {
+        for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':'))) {
             let word = raw.trim_matches(|c: char| matches!(c, '.' | '/' | '-' | ':'));
             if word.len() < 3 || raw.starts_with('-') {
                 continue;
@@ -66,9 +63,8 @@ mod tests {
 
     #[test]
     fn extracts_identifiers_and_paths() {
-        let q = Query::new(
-            "THOUGHT: check it.\n```bash\ngrep -n \"def row_join\" sympy/matrices/sparse.py\n```",
-        );
+        let q =
+            Query::new("THOUGHT: check it.\n```bash\ngrep -n \"def row_join\" sympy/matrices/sparse.py\n```");
         assert!(q.terms().contains(&"row_join".to_owned()));
         assert!(q.terms().contains(&"sympy/matrices/sparse.py".to_owned()));
         assert!(!q.terms().iter().any(|t| t == "grep" || t.starts_with('-')));

@@ -30,9 +30,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     }
     let mut keep = vec![true; lines.len()];
     let notes = elide_frames(&lines, &mut keep, ctx.query);
-    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |a, b| {
-        notes.describe(a, b)
-    })?;
+    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |a, b| notes.describe(a, b))?;
     Some(Rewrite::lossy(out, "stack-trace:frames"))
 }
 
@@ -47,11 +45,7 @@ pub(crate) struct FrameNotes {
 impl FrameNotes {
     /// A note for the dropped lines `first..=last` (0-based).
     pub(crate) fn describe(&self, first: usize, last: usize) -> Option<String> {
-        let n = self
-            .frame_starts
-            .iter()
-            .filter(|&&s| s >= first && s <= last)
-            .count();
+        let n = self.frame_starts.iter().filter(|&&s| s >= first && s <= last).count();
         if n == 0 {
             return None;
         }
@@ -85,10 +79,7 @@ pub(crate) fn narrow(query: &Query, candidates: &[&str]) -> Query {
 /// test-output transform, which runs it over the tracebacks inside a test report.
 pub(crate) fn elide_frames(lines: &[&str], keep: &mut [bool], query: &Query) -> FrameNotes {
     let all = frames(lines);
-    let mut notes = FrameNotes {
-        frame_starts: all.iter().map(|f| f.start).collect(),
-        repeats: Vec::new(),
-    };
+    let mut notes = FrameNotes { frame_starts: all.iter().map(|f| f.start).collect(), repeats: Vec::new() };
     let frame_lines: Vec<&str> = all.iter().map(|f| lines[f.start]).collect();
     let query = narrow(query, &frame_lines);
     for stack in stacks(lines, &all) {
@@ -96,9 +87,7 @@ pub(crate) fn elide_frames(lines: &[&str], keep: &mut [bool], query: &Query) -> 
         collapse_recursion(lines, stack, &mut dropped, &mut notes);
         elide_middle(lines, stack, &mut dropped, &query);
         for (frame, _) in stack.iter().zip(&dropped).filter(|(_, d)| **d) {
-            keep[frame.start..frame.end]
-                .iter_mut()
-                .for_each(|k| *k = false);
+            keep[frame.start..frame.end].iter_mut().for_each(|k| *k = false);
         }
     }
     notes
@@ -109,9 +98,7 @@ pub(crate) fn elide_frames(lines: &[&str], keep: &mut [bool], query: &Query) -> 
 fn stacks<'f>(lines: &[&str], all: &'f [Frame]) -> Vec<&'f [Frame]> {
     let adjacent = |a: &Frame, b: &Frame| {
         a.style == b.style
-            && lines[a.end..b.start]
-                .iter()
-                .all(|l| l.trim_start().starts_with("[Previous line repeated "))
+            && lines[a.end..b.start].iter().all(|l| l.trim_start().starts_with("[Previous line repeated "))
     };
     let mut out = Vec::new();
     let mut from = 0;
@@ -133,12 +120,7 @@ fn same_block(lines: &[&str], stack: &[Frame], a: usize, b: usize, period: usize
 }
 
 /// Keep the first copy of a block of frames repeated back to back; drop the other copies.
-fn collapse_recursion(
-    lines: &[&str],
-    stack: &[Frame],
-    dropped: &mut [bool],
-    notes: &mut FrameNotes,
-) {
+fn collapse_recursion(lines: &[&str], stack: &[Frame], dropped: &mut [bool], notes: &mut FrameNotes) {
     let mut i = 0;
     while i < stack.len() {
         let mut best = None;
@@ -157,12 +139,8 @@ fn collapse_recursion(
         }
         match best {
             Some((period, copies)) => {
-                dropped[i + period..i + copies * period]
-                    .iter_mut()
-                    .for_each(|d| *d = true);
-                notes
-                    .repeats
-                    .push((stack[i + period].start, period, copies - 1));
+                dropped[i + period..i + copies * period].iter_mut().for_each(|d| *d = true);
+                notes.repeats.push((stack[i + period].start, period, copies - 1));
                 i += copies * period;
             }
             None => i += 1,
@@ -173,11 +151,8 @@ fn collapse_recursion(
 /// In a deep stack keep the outer and inner ends and the frames the query mentions.
 fn elide_middle(lines: &[&str], stack: &[Frame], dropped: &mut [bool], query: &Query) {
     let live: Vec<usize> = (0..stack.len()).filter(|&i| !dropped[i]).collect();
-    let (head, tail) = if stack[0].style.innermost_first() {
-        (INNER_KEPT, OUTER_KEPT)
-    } else {
-        (OUTER_KEPT, INNER_KEPT)
-    };
+    let (head, tail) =
+        if stack[0].style.innermost_first() { (INNER_KEPT, OUTER_KEPT) } else { (OUTER_KEPT, INNER_KEPT) };
     if live.len() <= head + tail + lines::MIN_ELIDED_RUN {
         return;
     }
@@ -203,17 +178,10 @@ pub(crate) mod check {
         assert!(markers.iter().all(|m| m.key == key));
         let kept: Vec<&str> = out.lines().filter(|l| Marker::parse(l).is_none()).collect();
         let dropped: usize = markers.iter().map(|m| m.count).sum();
-        assert_eq!(
-            kept.len() - extra + dropped,
-            original.lines().count(),
-            "{out}"
-        );
+        assert_eq!(kept.len() - extra + dropped, original.lines().count(), "{out}");
         let mut orig = original.lines();
         for line in &kept[extra..] {
-            assert!(
-                orig.any(|o| o.ends_with(line)),
-                "kept line not in original order: {line}"
-            );
+            assert!(orig.any(|o| o.ends_with(line)), "kept line not in original order: {line}");
         }
     }
 }
@@ -275,14 +243,7 @@ Reproducing issue...
 
     fn run(text: &str, query: &str) -> Option<Rewrite> {
         let q = Query::new(query);
-        compress(
-            text,
-            &Ctx {
-                query: &q,
-                key: "h:k",
-                lossy: true,
-            },
-        )
+        compress(text, &Ctx { query: &q, key: "h:k", lossy: true })
     }
 
     #[test]
@@ -303,27 +264,13 @@ Reproducing issue...
             assert!(out.text.contains(must), "lost {must}:\n{}", out.text);
         }
         assert!(
-            out.text
-                .contains("[... 14 lines elided (lines 15-28); 7 stack frames, retrieve"),
+            out.text.contains("[... 14 lines elided (lines 15-28); 7 stack frames, retrieve"),
             "{}",
             out.text
         );
-        assert_eq!(
-            run(SYMPY, "python reproduce_issue.py hyperbolic"),
-            Some(out)
-        );
+        assert_eq!(run(SYMPY, "python reproduce_issue.py hyperbolic"), Some(out));
         let q = Query::new("");
-        assert!(
-            compress(
-                SYMPY,
-                &Ctx {
-                    query: &q,
-                    key: "h:k",
-                    lossy: false
-                }
-            )
-            .is_none()
-        );
+        assert!(compress(SYMPY, &Ctx { query: &q, key: "h:k", lossy: false }).is_none());
     }
 
     #[test]
@@ -337,16 +284,8 @@ Reproducing issue...
         text.push_str("RecursionError: maximum recursion depth exceeded\n");
         let out = run(&text, "").expect("rewritten");
         check::accounts(&text, &out.text, "h:k", 0);
-        assert!(
-            out.text
-                .contains("the 2-frame block above repeated 39 more times"),
-            "{}",
-            out.text
-        );
-        assert!(
-            out.text
-                .ends_with("RecursionError: maximum recursion depth exceeded\n")
-        );
+        assert!(out.text.contains("the 2-frame block above repeated 39 more times"), "{}", out.text);
+        assert!(out.text.ends_with("RecursionError: maximum recursion depth exceeded\n"));
         assert!(out.text.len() < text.len() / 5);
     }
 
@@ -354,10 +293,7 @@ Reproducing issue...
     fn java_keeps_innermost_first_frames() {
         let mut text = String::from("java.lang.IllegalStateException: boom\n");
         for i in 0..60 {
-            text.push_str(&format!(
-                "\tat com.example.Layer{i}.call(Layer{i}.java:{})\n",
-                i + 10
-            ));
+            text.push_str(&format!("\tat com.example.Layer{i}.call(Layer{i}.java:{})\n", i + 10));
         }
         let out = run(&text, "").expect("rewritten");
         check::accounts(&text, &out.text, "h:k", 0);

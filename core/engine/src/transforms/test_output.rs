@@ -17,10 +17,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     let (lines, ends_with_newline) = lines::split(text);
     let candidates: Vec<&str> = lines.iter().copied().filter(|l| is_passing(l)).collect();
     let query = narrow(ctx.query, &candidates);
-    let passing: Vec<bool> = lines
-        .iter()
-        .map(|l| is_passing(l) && !query.mentions(l))
-        .collect();
+    let passing: Vec<bool> = lines.iter().map(|l| is_passing(l) && !query.mentions(l)).collect();
     let mut keep: Vec<bool> = passing.iter().map(|p| !p).collect();
     restore_short_runs(&mut keep, MIN_PASS_RUN);
     let frames = elide_frames(&lines, &mut keep, ctx.query);
@@ -28,10 +25,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
         let passed = passing[a..=b].iter().filter(|p| **p).count();
         let mut parts = Vec::new();
         if passed > 0 {
-            parts.push(format!(
-                "{passed} passing-test line{}",
-                if passed == 1 { "" } else { "s" }
-            ));
+            parts.push(format!("{passed} passing-test line{}", if passed == 1 { "" } else { "s" }));
         }
         parts.extend(frames.describe(a, b));
         (!parts.is_empty()).then(|| parts.join("; "))
@@ -72,10 +66,7 @@ fn is_passing(line: &str) -> bool {
         return true;
     }
     // go test -v
-    if ["--- PASS: ", "=== RUN ", "=== PAUSE ", "=== CONT "]
-        .iter()
-        .any(|p| t.starts_with(p))
-    {
+    if ["--- PASS: ", "=== RUN ", "=== PAUSE ", "=== CONT "].iter().any(|p| t.starts_with(p)) {
         return true;
     }
     // jest
@@ -105,8 +96,7 @@ fn is_progress_line(t: &str) -> bool {
     }
     let dots = dots.trim();
     let progress = dots.chars().filter(|c| !c.is_whitespace()).count();
-    dots.chars()
-        .all(|c| c.is_whitespace() || ".sxfw".contains(c))
+    dots.chars().all(|c| c.is_whitespace() || ".sxfw".contains(c))
         && (progress > 0 || head.is_some())
         && dots.contains('.')
 }
@@ -118,8 +108,7 @@ mod tests {
     use crate::transforms::stack_trace::check;
 
     // Cut from corpus/swe-agent-trajectories/sympy__sympy-16597.traj.json (`bin/test sympy/core`).
-    const SYMPY: &str =
-        "============================= test process starts ==============================
+    const SYMPY: &str = "============================= test process starts ==============================
 executable:         /opt/miniconda3/envs/testbed/bin/python  (3.9.20-final-0) [CPython]
 
 sympy/core/tests/test_arit.py[85] ...................f.f........................
@@ -148,14 +137,7 @@ in 21.61 seconds
 
     fn run(text: &str, query: &str) -> Option<Rewrite> {
         let q = Query::new(query);
-        compress(
-            text,
-            &Ctx {
-                query: &q,
-                key: "h:k",
-                lossy: true,
-            },
-        )
+        compress(text, &Ctx { query: &q, key: "h:k", lossy: true })
     }
 
     #[test]
@@ -206,20 +188,12 @@ in 21.61 seconds
 
     #[test]
     fn progress_lines() {
-        assert!(is_passing(
-            "testing/test_collection.py ......s..                      [ 42%]"
-        ));
-        assert!(!is_passing(
-            "testing/test_collection.py ....F..                        [ 42%]"
-        ));
-        assert!(is_passing(
-            "................................................................"
-        ));
+        assert!(is_passing("testing/test_collection.py ......s..                      [ 42%]"));
+        assert!(!is_passing("testing/test_collection.py ....F..                        [ 42%]"));
+        assert!(is_passing("................................................................"));
         assert!(!is_passing(
             "s.                                                                        [FAIL]"
         ));
-        assert!(!is_passing(
-            "E       Failed: nomatch: 'sub/test_file.py::test_file PASSED*'"
-        ));
+        assert!(!is_passing("E       Failed: nomatch: 'sub/test_file.py::test_file PASSED*'"));
     }
 }

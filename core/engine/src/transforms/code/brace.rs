@@ -62,9 +62,7 @@ pub(super) fn blocks(src: &Source, lang: Lang) -> Vec<Block> {
                     j += 1;
                     continue;
                 }
-                State::Str(_) | State::Tick
-                    if c == b'\\' && !(state == State::Tick && lang == Lang::Go) =>
-                {
+                State::Str(_) | State::Tick if c == b'\\' && !(state == State::Tick && lang == Lang::Go) => {
                     j += 2;
                     continue;
                 }
@@ -164,13 +162,7 @@ pub(super) fn blocks(src: &Source, lang: Lang) -> Vec<Block> {
                         }
                     } else {
                         let (kind, named) = classify(buf.trim(), lang);
-                        Frame {
-                            open: i,
-                            kind,
-                            head_start: start.unwrap_or(i),
-                            named,
-                            saved: None,
-                        }
+                        Frame { open: i, kind, head_start: start.unwrap_or(i), named, saved: None }
                     };
                     frames.push(frame);
                     buf.clear();
@@ -241,9 +233,7 @@ fn push(buf: &mut String, s: &str) {
 fn statement_ends(buf: &str) -> bool {
     let t = buf.trim_end();
     !t.is_empty()
-        && !t.ends_with([
-            ',', '(', '[', '=', '+', '-', '*', '/', '&', '|', '?', ':', '.', '<', '>', '!',
-        ])
+        && !t.ends_with([',', '(', '[', '=', '+', '-', '*', '/', '&', '|', '?', ':', '.', '<', '>', '!'])
 }
 
 /// `r"`, `r#"`, `br##"`: the number of `#` of a Rust raw string starting at `j`.

@@ -57,18 +57,14 @@ pub(super) fn classify(header: &str, lang: Lang) -> (Option<Kind>, bool) {
         if let Some(rest) = h.strip_prefix("#[").or_else(|| h.strip_prefix("#![")) {
             h = skip_group(rest, b'[', b']');
         } else if let Some(rest) = h.strip_prefix('@') {
-            let name = rest
-                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-                .unwrap_or(rest.len());
+            let name =
+                rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')).unwrap_or(rest.len());
             h = rest[name..].trim_start();
             if let Some(args) = h.strip_prefix('(') {
                 h = skip_group(args, b'(', b')');
             }
         } else if let Some(rest) = h.strip_prefix("template") {
-            h = rest
-                .trim_start()
-                .strip_prefix('<')
-                .map_or(rest, |r| skip_group(r, b'<', b'>'));
+            h = rest.trim_start().strip_prefix('<').map_or(rest, |r| skip_group(r, b'<', b'>'));
         } else {
             let w = first_word(h);
             let next = first_word(h[w.len()..].trim_start());
@@ -100,20 +96,12 @@ pub(super) fn classify(header: &str, lang: Lang) -> (Option<Kind>, bool) {
     }
     let arrow = lang == Lang::Js && h.ends_with("=>");
     if matches!(w, "let" | "const" | "var") {
-        return if arrow {
-            (Some(Kind::Function), true)
-        } else {
-            (None, false)
-        };
+        return if arrow { (Some(Kind::Function), true) } else { (None, false) };
     }
     if w.is_empty() || CONTROL.contains(&w) {
         return (None, false);
     }
-    if arrow
-        || (lang == Lang::Js
-            && h.split(|c: char| !c.is_alphanumeric())
-                .any(|x| x == "function"))
-    {
+    if arrow || (lang == Lang::Js && h.split(|c: char| !c.is_alphanumeric()).any(|x| x == "function")) {
         return (Some(Kind::Function), false);
     }
     // `Type name(args) qualifiers` or a JS method `name(args)`: a parameter list whose
@@ -123,17 +111,10 @@ pub(super) fn classify(header: &str, lang: Lang) -> (Option<Kind>, bool) {
     };
     let prefix_ok = h[..open].chars().all(|c| {
         c.is_alphanumeric()
-            || matches!(
-                c,
-                '_' | '$' | ' ' | ':' | '<' | '>' | ',' | '*' | '&' | '~' | '[' | ']' | '.' | '#'
-            )
+            || matches!(c, '_' | '$' | ' ' | ':' | '<' | '>' | ',' | '*' | '&' | '~' | '[' | ']' | '.' | '#')
     });
     let closed = h.contains(')') && !h[h.rfind(')').unwrap_or(0)..].contains(['=', ';']);
-    if prefix_ok && closed {
-        (Some(Kind::Function), true)
-    } else {
-        (None, false)
-    }
+    if prefix_ok && closed { (Some(Kind::Function), true) } else { (None, false) }
 }
 
 const CONTROL: &[&str] = &[
@@ -171,9 +152,7 @@ const CONTROL: &[&str] = &[
 ];
 
 fn first_word(s: &str) -> &str {
-    let end = s
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '"'))
-        .unwrap_or(s.len());
+    let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '"')).unwrap_or(s.len());
     &s[..end]
 }
 
@@ -200,49 +179,19 @@ mod tests {
     #[test]
     fn classifies_headers() {
         let f = |h: &str, l| classify(h, l).0;
-        assert_eq!(
-            f("pub(crate) async fn run(&self)", Lang::Rust),
-            Some(Kind::Function)
-        );
-        assert_eq!(
-            f("#[derive(Debug)] pub struct X", Lang::Rust),
-            Some(Kind::Container)
-        );
-        assert_eq!(
-            f("impl<T: Clone> Foo for Bar<T> where T: Fn()", Lang::Rust),
-            Some(Kind::Container)
-        );
+        assert_eq!(f("pub(crate) async fn run(&self)", Lang::Rust), Some(Kind::Function));
+        assert_eq!(f("#[derive(Debug)] pub struct X", Lang::Rust), Some(Kind::Container));
+        assert_eq!(f("impl<T: Clone> Foo for Bar<T> where T: Fn()", Lang::Rust), Some(Kind::Container));
         assert_eq!(f("Some(x) =>", Lang::Rust), None);
         assert_eq!(f("match x", Lang::Rust), None);
-        assert_eq!(
-            f(
-                "func (s *Server) Handle(w http.ResponseWriter) error",
-                Lang::Go
-            ),
-            Some(Kind::Function)
-        );
+        assert_eq!(f("func (s *Server) Handle(w http.ResponseWriter) error", Lang::Go), Some(Kind::Function));
         assert_eq!(f("if err != nil", Lang::Go), None);
-        assert_eq!(
-            f("export const handler = async (req, res) =>", Lang::Js),
-            Some(Kind::Function)
-        );
-        assert_eq!(
-            f("async load(id: string): Promise<User>", Lang::Js),
-            Some(Kind::Function)
-        );
-        assert_eq!(
-            f("export default class Store extends Base", Lang::Js),
-            Some(Kind::Container)
-        );
+        assert_eq!(f("export const handler = async (req, res) =>", Lang::Js), Some(Kind::Function));
+        assert_eq!(f("async load(id: string): Promise<User>", Lang::Js), Some(Kind::Function));
+        assert_eq!(f("export default class Store extends Base", Lang::Js), Some(Kind::Container));
         assert_eq!(f("} else if (x > 1)", Lang::Js), None);
-        assert_eq!(
-            f("@Override public String toString()", Lang::CLike),
-            Some(Kind::Function)
-        );
-        assert_eq!(
-            f("static int parse(const char *s, size_t n)", Lang::CLike),
-            Some(Kind::Function)
-        );
+        assert_eq!(f("@Override public String toString()", Lang::CLike), Some(Kind::Function));
+        assert_eq!(f("static int parse(const char *s, size_t n)", Lang::CLike), Some(Kind::Function));
         assert_eq!(f("for (int i = 0; i < n; i++)", Lang::CLike), None);
         assert_eq!(f("x = foo(1)", Lang::Js), None);
     }

@@ -101,10 +101,7 @@ fn plan(src: &Source, blocks: &[Block], ctx: &Ctx, lang: Lang) -> (Vec<bool>, Ve
         }
     }
     let mut in_function = vec![false; n];
-    for b in blocks
-        .iter()
-        .filter(|b| b.kind == Kind::Function && b.body.0 <= b.body.1)
-    {
+    for b in blocks.iter().filter(|b| b.kind == Kind::Function && b.body.0 <= b.body.1) {
         in_function[b.body.0..=b.body.1].fill(true);
     }
     let mut keep = vec![true; n];
@@ -123,11 +120,7 @@ fn plan(src: &Source, blocks: &[Block], ctx: &Ctx, lang: Lang) -> (Vec<bool>, Ve
     };
     // Blocks are sorted by start, so an outer function comes before those nested in it.
     let mut elided_until = 0;
-    for (idx, b) in blocks
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.kind == Kind::Function)
-    {
+    for (idx, b) in blocks.iter().enumerate().filter(|(_, b)| b.kind == Kind::Function) {
         let (s, e) = b.body;
         if b.head.0 < elided_until || protect[b.head.0] || s > e {
             continue;
@@ -171,9 +164,7 @@ fn raises(code: &str, lang: Lang) -> bool {
     let t = code.trim_start();
     match lang {
         Lang::Python => t == "raise" || t.starts_with("raise "),
-        Lang::Rust => ["panic!(", "unreachable!(", "bail!(", "unimplemented!("]
-            .iter()
-            .any(|p| t.contains(p)),
+        Lang::Rust => ["panic!(", "unreachable!(", "bail!(", "unimplemented!("].iter().any(|p| t.contains(p)),
         Lang::Go => t.starts_with("panic(") || t.contains("log.Fatal"),
         Lang::Js | Lang::CLike => t.starts_with("throw ") || t.contains(" throw "),
     }

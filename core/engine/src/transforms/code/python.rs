@@ -63,9 +63,7 @@ pub(super) fn blocks(src: &Source) -> Vec<Block> {
         let mut head_start = i;
         while head_start > 0 {
             match owner[head_start - 1] {
-                Some(p) if indent(src.code(p)) == ind && code_of(p).starts_with('@') => {
-                    head_start = p
-                }
+                Some(p) if indent(src.code(p)) == ind && code_of(p).starts_with('@') => head_start = p,
                 _ => break,
             }
         }
@@ -116,24 +114,13 @@ fn span(start: usize, head_end: usize, end: usize, keep_first: usize) -> Block {
 
 /// A docstring's head: its first line, plus the next when the first holds only the quotes.
 fn doc_head_end(src: &Source, start: usize, end: usize) -> usize {
-    let t = src
-        .code(start)
-        .trim()
-        .trim_start_matches(['r', 'R', 'u', 'U', 'b', 'B', 'f', 'F']);
-    if t.len() == 3 && start + 1 < end {
-        start + 1
-    } else {
-        start
-    }
+    let t = src.code(start).trim().trim_start_matches(['r', 'R', 'u', 'U', 'b', 'B', 'f', 'F']);
+    if t.len() == 3 && start + 1 < end { start + 1 } else { start }
 }
 
 fn is_string_start(t: &str) -> bool {
     let b = t.as_bytes();
-    let p = b
-        .iter()
-        .take(2)
-        .take_while(|c| b"rRuUbBfF".contains(c))
-        .count();
+    let p = b.iter().take(2).take_while(|c| b"rRuUbBfF".contains(c)).count();
     matches!(b.get(p), Some(b'"' | b'\''))
 }
 
@@ -153,11 +140,7 @@ fn lex(src: &Source) -> Vec<Lex> {
             if let Some(s) = open.take() {
                 out[s].end = i.saturating_sub(1).max(s);
             }
-            out[i] = Lex {
-                stmt: true,
-                end: i,
-                ..Lex::default()
-            };
+            out[i] = Lex { stmt: true, end: i, ..Lex::default() };
             continue;
         }
         let fresh = triple.is_none() && depth == 0 && !cont;
@@ -171,14 +154,7 @@ fn lex(src: &Source) -> Vec<Lex> {
         let body = code[..code_end].trim_end();
         cont = triple.is_none() && body.ends_with('\\');
         let colon = triple.is_none() && body.ends_with(':');
-        out[i] = Lex {
-            stmt,
-            blank,
-            comment,
-            end: i,
-            colon,
-            open: false,
-        };
+        out[i] = Lex { stmt, blank, comment, end: i, colon, open: false };
         if triple.is_none()
             && depth == 0
             && !cont
@@ -287,30 +263,20 @@ fn looks_like_code(t: &str) -> bool {
         return rest.contains(" import ") && !rest.contains(", ") || rest.ends_with(" import (");
     }
     if let Some(rest) = word("import") {
-        return rest
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ',' | ' '));
+        return rest.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ',' | ' '));
     }
     if let Some(name) = t.strip_prefix('@') {
         return ident(name).is_some();
     }
-    if matches!(
-        t,
-        "else:" | "try:" | "finally:" | "return" | "pass" | "break" | "continue"
-    ) {
+    if matches!(t, "else:" | "try:" | "finally:" | "return" | "pass" | "break" | "continue") {
         return true;
     }
-    let compound = ["if", "elif", "while", "for", "with", "except"]
-        .iter()
-        .any(|k| word(k).is_some());
-    compound && t.ends_with(':')
-        || (word("return").is_some() || word("raise").is_some()) && !t.ends_with('.')
+    let compound = ["if", "elif", "while", "for", "with", "except"].iter().any(|k| word(k).is_some());
+    compound && t.ends_with(':') || (word("return").is_some() || word("raise").is_some()) && !t.ends_with('.')
 }
 
 /// The text after a leading identifier, if there is one.
 fn ident(s: &str) -> Option<&str> {
-    let n = s
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(s.len());
+    let n = s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len());
     (n > 0).then(|| &s[n..])
 }

@@ -34,19 +34,11 @@ impl<'a> Source<'a> {
         // clear majority decides; the odd wrapper or `--` separator line stays opaque.
         let numbered = nonempty > 0 && with_prefix * 10 >= nonempty * 9;
         let (prefix_len, number) = if numbered {
-            parsed
-                .iter()
-                .map(|p| p.map_or((0, None), |(len, n)| (len, Some(n))))
-                .unzip()
+            parsed.iter().map(|p| p.map_or((0, None), |(len, n)| (len, Some(n)))).unzip()
         } else {
             (vec![0; lines.len()], vec![None; lines.len()])
         };
-        Self {
-            lines,
-            ends_with_newline,
-            prefix_len,
-            number,
-        }
+        Self { lines, ends_with_newline, prefix_len, number }
     }
 
     pub fn len(&self) -> usize {
@@ -66,9 +58,8 @@ impl<'a> Source<'a> {
         t.len() > 2
             && t.starts_with('<')
             && t.ends_with('>')
-            && t.chars().all(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '<' | '>' | '/')
-            })
+            && t.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '<' | '>' | '/'))
     }
 
     pub fn number(&self, i: usize) -> Option<usize> {
@@ -78,10 +69,7 @@ impl<'a> Source<'a> {
     /// What goes before a marker line so it lines up with the numbered code around it
     /// without looking like a numbered line itself.
     pub fn blank_prefix(&self, i: usize) -> String {
-        self.lines[i][..self.prefix_len[i]]
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect()
+        self.lines[i][..self.prefix_len[i]].chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect()
     }
 }
 
@@ -128,47 +116,24 @@ pub(super) fn detect(src: &Source) -> Option<Lang> {
         if t.ends_with('{') || t.starts_with('}') || t.ends_with(';') {
             brace += 1;
         }
-        if starts(&[
-            "fn ",
-            "pub fn ",
-            "pub(crate) ",
-            "impl ",
-            "impl<",
-            "let mut ",
-            "use ",
-            "#[",
-            "mod ",
-        ]) || t.contains("&self")
+        if starts(&["fn ", "pub fn ", "pub(crate) ", "impl ", "impl<", "let mut ", "use ", "#[", "mod "])
+            || t.contains("&self")
             || t.contains("::new(")
         {
             rust += 1;
         }
-        if starts(&["func ", "package ", "type "]) || t.contains(":= ") || t.contains("err != nil")
-        {
+        if starts(&["func ", "package ", "type "]) || t.contains(":= ") || t.contains("err != nil") {
             go += 1;
         }
-        if starts(&[
-            "function ",
-            "export ",
-            "const ",
-            "let ",
-            "var ",
-            "async function",
-        ]) || t.contains("=> ")
+        if starts(&["function ", "export ", "const ", "let ", "var ", "async function"])
+            || t.contains("=> ")
             || t.ends_with("=> {")
             || t.contains("require(")
         {
             js += 1;
         }
-        if starts(&[
-            "#include",
-            "#define",
-            "public ",
-            "private ",
-            "protected ",
-            "template<",
-            "namespace ",
-        ]) || t.contains("std::")
+        if starts(&["#include", "#define", "public ", "private ", "protected ", "template<", "namespace "])
+            || t.contains("std::")
         {
             clike += 1;
         }
@@ -179,17 +144,9 @@ pub(super) fn detect(src: &Source) -> Option<Lang> {
     if brace < 3 {
         return None;
     }
-    let best = [
-        (rust, Lang::Rust),
-        (go, Lang::Go),
-        (js, Lang::Js),
-        (clike, Lang::CLike),
-    ]
-    .into_iter()
-    .fold(
-        (0, Lang::CLike),
-        |acc, (n, l)| if n > acc.0 { (n, l) } else { acc },
-    );
+    let best = [(rust, Lang::Rust), (go, Lang::Go), (js, Lang::Js), (clike, Lang::CLike)]
+        .into_iter()
+        .fold((0, Lang::CLike), |acc, (n, l)| if n > acc.0 { (n, l) } else { acc });
     Some(best.1)
 }
 

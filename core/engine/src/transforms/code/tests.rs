@@ -16,14 +16,7 @@ const SERVER_GO: &str = include_str!("testdata/server_go.txt");
 
 fn run(text: &str, query: &str) -> Option<Rewrite> {
     let q = Query::new(query);
-    compress(
-        text,
-        &Ctx {
-            query: &q,
-            key: "h:test",
-            lossy: true,
-        },
-    )
+    compress(text, &Ctx { query: &q, key: "h:test", lossy: true })
 }
 
 /// Every output line is the next original line verbatim, or a marker that covers exactly
@@ -103,12 +96,7 @@ fn outline(text: &str, keywords: &[&str]) -> String {
     let (kept, total) = survival(text, &out.text, keywords);
     assert_eq!(kept, total, "every signature survives");
     assert!(total > 0);
-    assert!(
-        out.text.len() < text.len() * 9 / 10,
-        "{} -> {}",
-        text.len(),
-        out.text.len()
-    );
+    assert!(out.text.len() < text.len() * 9 / 10, "{} -> {}", text.len(), out.text.len());
     assert_eq!(run(text, "").expect("again"), out, "deterministic");
     out.text
 }
@@ -118,17 +106,7 @@ fn declines_small_or_lossless() {
     let short: String = REPR_PY.lines().take(60).map(|l| format!("{l}\n")).collect();
     assert!(run(&short, "").is_none());
     let q = Query::default();
-    assert!(
-        compress(
-            REPR_PY,
-            &Ctx {
-                query: &q,
-                key: "h:test",
-                lossy: false
-            }
-        )
-        .is_none()
-    );
+    assert!(compress(REPR_PY, &Ctx { query: &q, key: "h:test", lossy: false }).is_none());
     let prose = "The quick brown fox jumps over the lazy dog.\n".repeat(100);
     assert!(run(&prose, "").is_none());
 }
@@ -140,14 +118,9 @@ fn python_file_keeps_signatures_and_elides_long_bodies() {
     assert!(out.contains("from sympy.core.function import AppliedUndef\n"));
     assert!(out.contains("def srepr(expr, **settings):\n"));
     // A long method keeps its first lines, then a marker at the body's indentation.
-    let at = out
-        .find("    def emptyPrinter(self, expr):\n")
-        .expect("signature");
+    let at = out.find("    def emptyPrinter(self, expr):\n").expect("signature");
     let tail = &out[at..];
-    assert!(
-        tail.contains("        \"\"\"\n        The fallback printer.\n"),
-        "docstring head"
-    );
+    assert!(tail.contains("        \"\"\"\n        The fallback printer.\n"), "docstring head");
     assert!(tail.contains("\n        [... "), "indented marker");
 }
 
@@ -169,10 +142,7 @@ fn numbered_excerpt_starting_inside_a_docstring() {
     // and its long body outlined; its `raise` line survives.
     assert!(out.contains("    79\t    def __new__(cls, *args, **kwargs):\n"));
     assert!(out.contains("    86\t            raise ValueError(filldedent('''\n"));
-    let marker = out
-        .lines()
-        .find(|l| l.contains("source lines"))
-        .expect("numbered marker");
+    let marker = out.lines().find(|l| l.contains("source lines")).expect("numbered marker");
     assert!(marker.starts_with("      \t        [... "), "{marker:?}");
 }
 
@@ -189,9 +159,9 @@ fn numbered_file_keeps_number_prefixes() {
 #[test]
 fn rust_sample() {
     let out = outline(CACHE_RS, BRACE_DEFS);
-    assert!(out.contains(
-        "                None => panic!(\"cache accounting is broken: used={}\", self.used),\n"
-    ));
+    assert!(
+        out.contains("                None => panic!(\"cache accounting is broken: used={}\", self.used),\n")
+    );
     assert!(out.contains("    pub fn purge_prefix<'a>(&mut self, prefix: &'a str) -> usize {\n"));
     // Closing braces of elided bodies stay, and short bodies are untouched.
     assert!(out.contains("        doomed.len()\n    }\n}\n") || out.contains("...]\n    }\n}\n"));
@@ -203,10 +173,7 @@ fn typescript_sample() {
     let out = outline(API_TS, BRACE_DEFS);
     assert!(out.contains("      throw new ApiError(404, `no user ${id}`);\n"));
     assert!(out.contains("export const summarize = (users: User[]): string => {\n"));
-    assert!(
-        out.contains("  private cache = new Map<string, User>();\n"),
-        "class fields stay"
-    );
+    assert!(out.contains("  private cache = new Map<string, User>();\n"), "class fields stay");
 }
 
 #[test]
@@ -230,31 +197,20 @@ fn report_sizes() {
     for (name, text, keywords) in samples {
         let out = run(text, "").expect("outlined").text;
         let (kept, total) = survival(text, &out, keywords);
-        println!(
-            "{name}: {} -> {} bytes, definitions kept {kept}/{total}",
-            text.len(),
-            out.len()
-        );
+        println!("{name}: {} -> {} bytes, definitions kept {kept}/{total}", text.len(), out.len());
     }
 }
 
 #[test]
 fn grep_numbered_lines_get_source_ranges() {
-    let text: String = REPR_PY
-        .lines()
-        .enumerate()
-        .map(|(i, l)| format!("{}:{l}\n", i + 500))
-        .collect();
+    let text: String = REPR_PY.lines().enumerate().map(|(i, l)| format!("{}:{l}\n", i + 500)).collect();
     let out = outline(&text, PY_DEFS);
     assert!(out.contains("529:    def emptyPrinter(self, expr):\n"));
     let markers = Marker::find_all(&out);
     assert!(!markers.is_empty());
     for m in markers {
         let (a, b) = m.ranges[0];
-        assert_eq!(
-            m.note,
-            Some(format!("source lines {}-{}", a + 499, b + 499))
-        );
+        assert_eq!(m.note, Some(format!("source lines {}-{}", a + 499, b + 499)));
     }
 }
 

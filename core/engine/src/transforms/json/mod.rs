@@ -31,14 +31,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     let (mut out, mut dropped, mut tabled) = render(&value, ndjson, ctx);
     if dropped {
         // Dropping items must buy a real saving over the lossless form, else keep them all.
-        let full = render(
-            &value,
-            ndjson,
-            &Ctx {
-                lossy: false,
-                ..*ctx
-            },
-        );
+        let full = render(&value, ndjson, &Ctx { lossy: false, ..*ctx });
         if out.len() * 4 > full.0.len() * 3 {
             (out, dropped, tabled) = full;
         }
@@ -47,11 +40,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
         return None;
     }
     let step = if tabled { "json:table" } else { "json:compact" };
-    Some(if dropped {
-        Rewrite::lossy(out, format!("{step}+sample"))
-    } else {
-        Rewrite::lossless(out, step)
-    })
+    Some(if dropped { Rewrite::lossy(out, format!("{step}+sample")) } else { Rewrite::lossless(out, step) })
 }
 
 /// The rendered text, whether items were dropped, and whether a table was made.

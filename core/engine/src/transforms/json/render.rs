@@ -31,12 +31,7 @@ pub(super) struct Renderer<'a, 'c> {
 
 impl<'a, 'c> Renderer<'a, 'c> {
     pub(super) fn new(ctx: &'a Ctx<'c>) -> Self {
-        Self {
-            ctx,
-            tables: Vec::new(),
-            dropped: false,
-            tabled: false,
-        }
+        Self { ctx, tables: Vec::new(), dropped: false, tabled: false }
     }
 
     /// Render a whole document; `ndjson` when `value` is the array of an NDJSON text's lines.
@@ -45,11 +40,7 @@ impl<'a, 'c> Renderer<'a, 'c> {
             && (ndjson || !fits_width(value, false))
         {
             if let Some(table) = Table::detect(items) {
-                let noun = if ndjson {
-                    "records, one per NDJSON line"
-                } else {
-                    "records"
-                };
+                let noun = if ndjson { "records, one per NDJSON line" } else { "records" };
                 return self.table(&table, items, "table", noun);
             }
             if ndjson {
@@ -75,11 +66,7 @@ impl<'a, 'c> Renderer<'a, 'c> {
     }
 
     fn keep(&self, items: &[Value]) -> Vec<bool> {
-        if self.ctx.lossy {
-            select::keep_mask(items, self.ctx.query)
-        } else {
-            vec![true; items.len()]
-        }
+        if self.ctx.lossy { select::keep_mask(items, self.ctx.query) } else { vec![true; items.len()] }
     }
 
     /// NDJSON that is not a table: one compact record per line, as the format wants.
@@ -192,11 +179,8 @@ impl<'a, 'c> Renderer<'a, 'c> {
     /// Render `table` as a block after the document and leave a reference to it here.
     fn table_ref(&mut self, table: &Table, items: &[Value], path: &str, out: &mut String) {
         let id = self.tables.len() + 1;
-        let shown = if path.is_empty() || path.starts_with('[') {
-            format!(".{path}")
-        } else {
-            path.to_owned()
-        };
+        let shown =
+            if path.is_empty() || path.starts_with('[') { format!(".{path}") } else { path.to_owned() };
         let block = self.table(table, items, &format!("table {id} = {shown}"), "records");
         self.tables.push(block);
         let _ = write!(out, "<table {id}>");
@@ -248,9 +232,7 @@ fn pays<'v>(items: &'v [Value], key: &str) -> impl Fn(usize, usize) -> bool + 'v
     let key = key.to_owned();
     move |a, b| {
         let size: usize = items[a..=b].iter().map(|v| v.to_string().len() + 2).sum();
-        size > Marker::new(Unit::Items, vec![(a + 1, b + 1)], &key)
-            .render()
-            .len()
+        size > Marker::new(Unit::Items, vec![(a + 1, b + 1)], &key).render().len()
     }
 }
 
@@ -264,9 +246,7 @@ fn is_scalar(v: &Value) -> bool {
 
 fn is_identifier(key: &str) -> bool {
     let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -302,9 +282,7 @@ fn fits(v: &Value, budget: &mut usize, refs: bool) -> bool {
         }
         Value::Object(map) => {
             spend(2 + map.len().saturating_sub(1), budget)
-                && map
-                    .iter()
-                    .all(|(k, child)| spend(k.len() + 3, budget) && fits(child, budget, refs))
+                && map.iter().all(|(k, child)| spend(k.len() + 3, budget) && fits(child, budget, refs))
         }
         Value::String(s) if s.len() > *budget => false,
         scalar => spend(scalar.to_string().len(), budget),

@@ -99,8 +99,7 @@ pub(super) fn keep_mask(items: &[Value], query: &Query) -> Vec<bool> {
             let low_cardinality = (2..=(n / 10).max(3)).contains(&f.values.len());
             (f.present < n && f.present * 10 <= n)
                 || (low_cardinality && count * 20 <= n)
-                || (is_status(name)
-                    && ((is_errorish(name, v) && count * 2 <= n) || count * 10 <= n))
+                || (is_status(name) && ((is_errorish(name, v) && count * 2 <= n) || count * 10 <= n))
                 || (is_error_field(name) && !is_empty(v) && f.non_empty * 2 <= n)
         });
         if pinned || query.mentions(&item.to_string()) {
@@ -130,27 +129,19 @@ fn numeric_anomalies(numbers: &[(usize, f64)]) -> Vec<usize> {
     let iqr = q3 - q1;
     let sigma_out = |x: f64| sd > 0.0 && (x - mean).abs() > 3.0 * sd;
     let iqr_out = |x: f64| iqr > 0.0 && (x < q1 - 3.0 * iqr || x > q3 + 3.0 * iqr);
-    let mut out: Vec<usize> = numbers
-        .iter()
-        .filter(|(_, x)| sigma_out(*x) || iqr_out(*x))
-        .map(|(i, _)| *i)
-        .collect();
+    let mut out: Vec<usize> =
+        numbers.iter().filter(|(_, x)| sigma_out(*x) || iqr_out(*x)).map(|(i, _)| *i).collect();
     if out.len() * 10 > numbers.len() {
         // A heavy tail, not a few anomalies: keep only the extreme ones.
-        out = numbers
-            .iter()
-            .filter(|(_, x)| sigma_out(*x))
-            .map(|(i, _)| *i)
-            .collect();
+        out = numbers.iter().filter(|(_, x)| sigma_out(*x)).map(|(i, _)| *i).collect();
         if out.len() * 10 > numbers.len() {
             out.clear();
         }
     }
     let steps: Vec<f64> = numbers.windows(2).map(|w| w[1].1 - w[0].1).collect();
     let (step_mean, step_sd) = mean_sd(&steps);
-    let jumps: Vec<usize> = (0..steps.len())
-        .filter(|&j| step_sd > 0.0 && (steps[j] - step_mean).abs() > 3.0 * step_sd)
-        .collect();
+    let jumps: Vec<usize> =
+        (0..steps.len()).filter(|&j| step_sd > 0.0 && (steps[j] - step_mean).abs() > 3.0 * step_sd).collect();
     if jumps.len() * 10 <= steps.len() {
         for j in jumps {
             out.extend([numbers[j].0, numbers[j + 1].0]);
@@ -200,15 +191,7 @@ fn is_status(name: &str) -> bool {
         "statuscode",
         "loglevel",
     ];
-    const SUFFIX: &[&str] = &[
-        "_status",
-        "_state",
-        "_level",
-        "_code",
-        "_result",
-        "status",
-        "_severity",
-    ];
+    const SUFFIX: &[&str] = &["_status", "_state", "_level", "_code", "_result", "status", "_severity"];
     EXACT.contains(&n.as_str()) || SUFFIX.iter().any(|s| n.ends_with(s))
 }
 
@@ -266,9 +249,7 @@ fn is_errorish(name: &str, v: &Value) -> bool {
 /// Fields that carry an error when something went wrong and are empty otherwise.
 fn is_error_field(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "error" | "errors" | "err" | "exception" | "failure" | "fault"
-    ) || n.starts_with("error_")
+    matches!(n.as_str(), "error" | "errors" | "err" | "exception" | "failure" | "fault")
+        || n.starts_with("error_")
         || n.ends_with("_error")
 }

@@ -33,8 +33,7 @@ impl<'a> Table<'a> {
         if items.len() < MIN_RECORDS {
             return None;
         }
-        let records: Vec<&Map<String, Value>> =
-            items.iter().map(Value::as_object).collect::<Option<_>>()?;
+        let records: Vec<&Map<String, Value>> = items.iter().map(Value::as_object).collect::<Option<_>>()?;
         let union = merged_keys(&records);
         if union.is_empty() {
             return None;
@@ -49,29 +48,17 @@ impl<'a> Table<'a> {
         for key in union {
             let first = records[0].get(key);
             match first {
-                Some(v) if records.iter().all(|r| r.get(key) == Some(v)) => {
-                    constants.push((key, v))
-                }
+                Some(v) if records.iter().all(|r| r.get(key) == Some(v)) => constants.push((key, v)),
                 _ => columns.push(key),
             }
         }
-        Some(Self {
-            records,
-            constants,
-            columns,
-        })
+        Some(Self { records, constants, columns })
     }
 
     /// Render with `keep` choosing the records shown; dropped runs become markers citing
     /// `key`. `prefix` names the table (`table` or `table 2 = .results`). Returns the block
     /// and whether any record was dropped.
-    pub(super) fn render(
-        &self,
-        prefix: &str,
-        noun: &str,
-        keep: &[bool],
-        key: &str,
-    ) -> (String, bool) {
+    pub(super) fn render(&self, prefix: &str, noun: &str, keep: &[bool], key: &str) -> (String, bool) {
         let mut rows = String::new();
         let mut holes = false;
         let mut dropped = false;
@@ -79,8 +66,7 @@ impl<'a> Table<'a> {
             rows.push('\n');
             rows.push_str(&Value::from(self.columns.clone()).to_string());
             let cells: Vec<(String, bool)> = (0..self.records.len()).map(|i| self.row(i)).collect();
-            let marker =
-                |a: usize, b: usize| Marker::new(Unit::Items, vec![(a + 1, b + 1)], key).render();
+            let marker = |a: usize, b: usize| Marker::new(Unit::Items, vec![(a + 1, b + 1)], key).render();
             let pays = |a: usize, b: usize| {
                 cells[a..=b].iter().map(|(r, _)| r.len() + 1).sum::<usize>() > marker(a, b).len()
             };
@@ -100,11 +86,8 @@ impl<'a> Table<'a> {
         }
         let mut out = format!("[{prefix}: {} {noun}", self.records.len());
         let constants = || {
-            let map: Map<String, Value> = self
-                .constants
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).clone()))
-                .collect();
+            let map: Map<String, Value> =
+                self.constants.iter().map(|(k, v)| ((*k).to_owned(), (*v).clone())).collect();
             Value::Object(map).to_string()
         };
         if self.columns.is_empty() {

@@ -7,30 +7,18 @@ use crate::transforms::query::Query;
 
 fn run(text: &str, lossy: bool, query: &str) -> Option<crate::transforms::Rewrite> {
     let query = Query::new(query);
-    compress(
-        text,
-        &Ctx {
-            query: &query,
-            key: "h:test",
-            lossy,
-        },
-    )
+    compress(text, &Ctx { query: &query, key: "h:test", lossy })
 }
 
 /// Parse the rewritten form back into the value it stands for (lossless outputs only).
 fn decode(out: &str) -> Value {
     let lines: Vec<&str> = out.split('\n').collect();
-    let first = lines
-        .iter()
-        .position(|l| l.starts_with("[table"))
-        .unwrap_or(lines.len());
+    let first = lines.iter().position(|l| l.starts_with("[table")).unwrap_or(lines.len());
     let (skeleton, blocks) = lines.split_at(first);
     let mut tables = Vec::new();
     let mut i = 0;
     while i < blocks.len() {
-        let end = (i + 1..blocks.len())
-            .find(|&j| blocks[j].starts_with("[table"))
-            .unwrap_or(blocks.len());
+        let end = (i + 1..blocks.len()).find(|&j| blocks[j].starts_with("[table")).unwrap_or(blocks.len());
         tables.push(decode_table(&blocks[i..end]));
         i = end;
     }
@@ -39,8 +27,7 @@ fn decode(out: &str) -> Value {
     }
     // Replace each `<table N>` outside JSON strings with the decoded table.
     let text = skeleton.join("\n");
-    let (mut json, mut in_str, mut escaped, mut rest) =
-        (String::new(), false, false, text.as_str());
+    let (mut json, mut in_str, mut escaped, mut rest) = (String::new(), false, false, text.as_str());
     while let Some(c) = rest.chars().next() {
         if !in_str && rest.starts_with("<table ") {
             let close = rest.find('>').expect("closed reference");
@@ -63,17 +50,10 @@ fn decode(out: &str) -> Value {
 fn decode_table(block: &[&str]) -> Value {
     let header = block[0];
     let after = &header[header.find(": ").expect("count") + 2..];
-    let count: usize = after
-        .split(' ')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("count");
+    let count: usize = after.split(' ').next().and_then(|n| n.parse().ok()).expect("count");
     let constants = ["all identical: ", "same in all: "].iter().find_map(|tag| {
         let at = header.find(tag)? + tag.len();
-        serde_json::Deserializer::from_str(&header[at..])
-            .into_iter::<Map<String, Value>>()
-            .next()?
-            .ok()
+        serde_json::Deserializer::from_str(&header[at..]).into_iter::<Map<String, Value>>().next()?.ok()
     });
     let constants = constants.unwrap_or_default();
     if block.len() == 1 {
@@ -86,10 +66,7 @@ fn decode_table(block: &[&str]) -> Value {
             let mut record = Map::new();
             for (col, cell) in columns.iter().zip(cells(row)) {
                 if !cell.is_empty() {
-                    record.insert(
-                        col.clone(),
-                        serde_json::from_str(cell).expect("cell is JSON"),
-                    );
+                    record.insert(col.clone(), serde_json::from_str(cell).expect("cell is JSON"));
                 }
             }
             record.extend(constants.clone());
@@ -103,8 +80,7 @@ fn decode_table(block: &[&str]) -> Value {
 /// The top-level cells of one row `[a,b,...]`, empty where a key is absent.
 fn cells(row: &str) -> Vec<&str> {
     let inner = &row[1..row.len() - 1];
-    let (mut out, mut start, mut depth, mut in_str, mut escaped) =
-        (Vec::new(), 0, 0i32, false, false);
+    let (mut out, mut start, mut depth, mut in_str, mut escaped) = (Vec::new(), 0, 0i32, false, false);
     for (i, c) in inner.char_indices() {
         match c {
             _ if escaped => escaped = false,
@@ -166,18 +142,12 @@ fn absent_keys_differ_from_null_and_numbers_keep_their_text() {
         assert!(out.contains(n), "{n} in {out}");
     }
     // serde_json spells the exponent `e+3`: the same number, one byte more.
-    assert!(
-        out.contains("\n[2,1e+3,]\n") && out.contains("\n[5,,null]\n"),
-        "{out}"
-    );
+    assert!(out.contains("\n[2,1e+3,]\n") && out.contains("\n[5,,null]\n"), "{out}");
 }
 
 #[test]
 fn key_order_of_records_is_kept() {
-    let text = records(
-        8,
-        |i| json!({"z": i, "a": format!("n{i}"), "m": [i, i + 1]}),
-    );
+    let text = records(8, |i| json!({"z": i, "a": format!("n{i}"), "m": [i, i + 1]}));
     let out = lossless_round_trip(&text);
     let back = decode(&out);
     assert_eq!(back.to_string(), parse(&text).to_string());
@@ -188,22 +158,16 @@ fn identical_records_collapse_to_the_header() {
     // Shape of headroom-parity/smart_crusher/duplicate_dicts_40_40a0670dec17.json.
     let text = records(40, |_| json!({"event": "heartbeat", "ok": true}));
     let out = lossless_round_trip(&text);
-    assert_eq!(
-        out,
-        "[table: 40 records, all identical: {\"event\":\"heartbeat\",\"ok\":true}]"
-    );
+    assert_eq!(out, "[table: 40 records, all identical: {\"event\":\"heartbeat\",\"ok\":true}]");
 }
 
 #[test]
 fn ndjson_is_a_table_of_its_lines() {
-    let text: String = (0..6)
-        .map(|i| format!("{{\"ts\": {i}, \"level\": \"info\", \"msg\": \"tick {i}\"}}\n"))
-        .collect();
+    let text: String =
+        (0..6).map(|i| format!("{{\"ts\": {i}, \"level\": \"info\", \"msg\": \"tick {i}\"}}\n")).collect();
     let rw = run(&text, false, "").expect("rewritten");
     assert!(
-        rw.text.starts_with(
-            "[table: 6 records, one per NDJSON line; same in all: {\"level\":\"info\"}]"
-        )
+        rw.text.starts_with("[table: 6 records, one per NDJSON line; same in all: {\"level\":\"info\"}]")
     );
     let lines: Vec<Value> = text.lines().map(parse).collect();
     assert_eq!(decode(&rw.text), Value::Array(lines));
@@ -220,11 +184,7 @@ fn pretty_config_is_compacted_and_stays_json() {
     let text = serde_json::to_string_pretty(&value).expect("pretty");
     let rw = run(&text, false, "").expect("rewritten");
     assert_eq!(rw.transform, "json:compact");
-    assert!(
-        rw.text.len() < text.len() && rw.text.lines().count() > 1,
-        "{}",
-        rw.text
-    );
+    assert!(rw.text.len() < text.len() && rw.text.lines().count() > 1, "{}", rw.text);
     assert_eq!(parse(&rw.text), value);
 }
 
@@ -247,8 +207,7 @@ fn service_log(n: usize) -> String {
         }
         if i == 57 {
             r["status"] = json!("error");
-            r["msg"] =
-                json!("POST /charge 500 NullPointerException at PaymentService.charge line 88");
+            r["msg"] = json!("POST /charge 500 NullPointerException at PaymentService.charge line 88");
         }
         if i == 63 {
             r["msg"] = json!("GET /users/alice-7731 200");
@@ -264,23 +223,10 @@ fn service_log(n: usize) -> String {
 fn lossy_keeps_ends_anomalies_errors_rare_keys_and_query() {
     let text = service_log(100);
     let rw = run(&text, true, "curl /users/alice-7731").expect("rewritten");
-    assert!(
-        rw.lossy && rw.transform == "json:table+sample",
-        "{}",
-        rw.transform
-    );
+    assert!(rw.lossy && rw.transform == "json:table+sample", "{}", rw.transform);
     let out = &rw.text;
-    for kept in [
-        "[0,",
-        "[1,",
-        "[2,",
-        "[98,",
-        "[99,",
-        "99999",
-        "NullPointerException",
-        "alice-7731",
-        "abc123",
-    ] {
+    for kept in ["[0,", "[1,", "[2,", "[98,", "[99,", "99999", "NullPointerException", "alice-7731", "abc123"]
+    {
         assert!(out.contains(kept), "{kept} missing in\n{out}");
     }
     // "no error" in free text pins nothing.
@@ -292,21 +238,10 @@ fn lossy_keeps_ends_anomalies_errors_rare_keys_and_query() {
         .count();
     let dropped: usize = markers.iter().map(|m| m.count).sum();
     assert_eq!(rows - 1 + dropped, 100, "{out}");
-    assert!(
-        markers
-            .iter()
-            .all(|m| m.key == "h:test" && m.ranges.len() == 1)
-    );
+    assert!(markers.iter().all(|m| m.key == "h:test" && m.ranges.len() == 1));
     // Every marker is a line of its own.
-    assert_eq!(
-        out.lines().filter(|l| l.starts_with("[... ")).count(),
-        markers.len()
-    );
-    assert_eq!(
-        run(&text, true, "curl /users/alice-7731"),
-        Some(rw.clone()),
-        "deterministic"
-    );
+    assert_eq!(out.lines().filter(|l| l.starts_with("[... ")).count(), markers.len());
+    assert_eq!(run(&text, true, "curl /users/alice-7731"), Some(rw.clone()), "deterministic");
     // Same input without lossy permission: every record stays.
     let full = run(&text, false, "").expect("rewritten");
     assert!(!full.lossy && Marker::find_all(&full.text).is_empty());
@@ -316,31 +251,16 @@ fn lossy_keeps_ends_anomalies_errors_rare_keys_and_query() {
 #[test]
 fn lossy_markers_sit_where_items_were_in_plain_arrays() {
     // Shape of headroom-parity/smart_crusher/number_array_40_changepoint_8cd416c24d53.json, longer.
-    let values: Vec<u32> = (0..60)
-        .map(|i| 100 + i % 7)
-        .chain((0..60).map(|i| 400 + i % 5))
-        .collect();
+    let values: Vec<u32> = (0..60).map(|i| 100 + i % 7).chain((0..60).map(|i| 400 + i % 5)).collect();
     let text = Value::from(values.clone()).to_string();
     let rw = run(&text, true, "").expect("rewritten");
     assert!(rw.lossy);
     let markers = Marker::find_all(&rw.text);
-    let kept: Vec<&str> = rw
-        .text
-        .lines()
-        .filter(|l| !l.contains("[... ") && *l != "[" && *l != "]")
-        .collect();
-    assert_eq!(
-        kept.len() + markers.iter().map(|m| m.count).sum::<usize>(),
-        values.len(),
-        "{}",
-        rw.text
-    );
+    let kept: Vec<&str> =
+        rw.text.lines().filter(|l| !l.contains("[... ") && *l != "[" && *l != "]").collect();
+    assert_eq!(kept.len() + markers.iter().map(|m| m.count).sum::<usize>(), values.len(), "{}", rw.text);
     // The change point 103 -> 400 survives on both sides.
-    assert!(
-        kept.contains(&"  103,") && kept.contains(&"  400,"),
-        "{}",
-        rw.text
-    );
+    assert!(kept.contains(&"  103,") && kept.contains(&"  400,"), "{}", rw.text);
 }
 
 /// Sizes on Headroom's parity fixtures next to Headroom's own output, and whether the
@@ -349,53 +269,32 @@ fn lossy_markers_sit_where_items_were_in_plain_arrays() {
 #[test]
 #[ignore = "reads the shared corpus and prints a report"]
 fn measure() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus/headroom-parity");
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/headroom-parity");
     let Ok(dir) = std::fs::read_dir(root.join("smart_crusher")) else {
         return;
     };
     let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
-    println!(
-        "{:<45} {:>7} {:>9} {:>7} {:>8}",
-        "fixture", "input", "lossless", "lossy", "headroom"
-    );
+    println!("{:<45} {:>7} {:>9} {:>7} {:>8}", "fixture", "input", "lossless", "lossy", "headroom");
     for path in paths {
         let fixture = parse(&std::fs::read_to_string(&path).expect("fixture"));
         let input = fixture["input"]["content"].as_str().expect("content");
-        let headroom = fixture["output"]["compressed"]
-            .as_str()
-            .expect("output")
-            .len();
+        let headroom = fixture["output"]["compressed"].as_str().expect("output").len();
         let size = |lossy| run(input, lossy, "").map_or(input.len(), |rw| rw.text.len());
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        println!(
-            "{name:<45} {:>7} {:>9} {:>7} {headroom:>8}",
-            input.len(),
-            size(false),
-            size(true)
-        );
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        println!("{name:<45} {:>7} {:>9} {:>7} {headroom:>8}", input.len(), size(false), size(true));
         if std::env::var("SHOW").is_ok_and(|s| name.starts_with(&s)) {
-            println!(
-                "{}",
-                run(input, true, "").map(|rw| rw.text).unwrap_or_default()
-            );
+            println!("{}", run(input, true, "").map(|rw| rw.text).unwrap_or_default());
         }
     }
-    let cases =
-        parse(&std::fs::read_to_string(root.join("fidelity_golden_cases.json")).expect("cases"));
+    let cases = parse(&std::fs::read_to_string(root.join("fidelity_golden_cases.json")).expect("cases"));
     for case in cases.as_array().expect("cases") {
         let input = case["content"].to_string();
-        let rw =
-            run(&input, true, case["question"].as_str().unwrap_or_default()).expect("rewritten");
+        let rw = run(&input, true, case["question"].as_str().unwrap_or_default()).expect("rewritten");
         let evidence = case["answer_evidence"].as_array().expect("evidence");
-        let missing: Vec<&Value> = evidence
-            .iter()
-            .filter(|e| !rw.text.contains(e.as_str().unwrap_or("?")))
-            .collect();
+        let missing: Vec<&Value> =
+            evidence.iter().filter(|e| !rw.text.contains(e.as_str().unwrap_or("?"))).collect();
         println!(
             "{:<20} {:>6} -> {:>5} missing evidence: {missing:?}",
             case["id"],

@@ -71,11 +71,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
         let id = ids[i];
         let k = seen[id];
         seen[id] += 1;
-        keep[i] |= i == 0
-            || i + TAIL >= n
-            || k == 0
-            || counts[id] <= RARE
-            || mentions_any(&terms, lines[i]);
+        keep[i] |= i == 0 || i + TAIL >= n || k == 0 || counts[id] <= RARE || mentions_any(&terms, lines[i]);
         let important = match severity(lines[i]) {
             Some(Severity::Error) => true,
             Some(Severity::Warning) => k < WARN_HEAD || k + WARN_TAIL >= counts[id],
@@ -174,10 +170,7 @@ fn note(lines: &[&str], ids: &[usize], clusters: &Clusters, a: usize, b: usize) 
                 .collect();
             let rest: usize = by_count.iter().skip(shown).map(|(_, c)| c).sum();
             if rest > 0 {
-                parts.push(format!(
-                    "{rest} lines of {} other templates",
-                    by_count.len() - shown
-                ));
+                parts.push(format!("{rest} lines of {} other templates", by_count.len() - shown));
             }
             parts.join("; ")
         }
@@ -219,9 +212,7 @@ fn severity(line: &str) -> Option<Severity> {
     ];
     const WARNINGS: &[&str] = &["warn", "warning", "deprecated"];
     let lower = line.to_ascii_lowercase();
-    if ERRORS.iter().any(|w| has_word(&lower, w))
-        || lower.contains("error:")
-        || lower.contains("exception:")
+    if ERRORS.iter().any(|w| has_word(&lower, w)) || lower.contains("error:") || lower.contains("exception:")
     {
         Some(Severity::Error)
     } else if WARNINGS.iter().any(|w| has_word(&lower, w)) {
@@ -264,15 +255,5 @@ fn is_continuation(line: &str) -> bool {
     if digits > 0 && line[digits..].trim_start().starts_with('|') {
         return true;
     }
-    [
-        "at ",
-        "Caused by",
-        "... ",
-        "note:",
-        "help:",
-        "= note",
-        "= help",
-    ]
-    .iter()
-    .any(|p| line.starts_with(p))
+    ["at ", "Caused by", "... ", "note:", "help:", "= note", "= help"].iter().any(|p| line.starts_with(p))
 }

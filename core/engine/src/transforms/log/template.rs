@@ -36,8 +36,7 @@ pub(super) fn mask(line: &str) -> Vec<String> {
 
 fn mask_token(tok: &str) -> String {
     let variable = |t: &str| {
-        t.bytes().any(|b| b.is_ascii_digit())
-            || (t.len() >= 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        t.bytes().any(|b| b.is_ascii_digit()) || (t.len() >= 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
     };
     if let Some((key, value)) = tok.split_once('=')
         && !key.is_empty()
@@ -49,11 +48,7 @@ fn mask_token(tok: &str) -> String {
             tok.to_owned()
         };
     }
-    if variable(tok) {
-        WILD.to_owned()
-    } else {
-        tok.to_owned()
-    }
+    if variable(tok) { WILD.to_owned() } else { tok.to_owned() }
 }
 
 /// The clusters found so far, in creation order (their ids).
@@ -119,11 +114,7 @@ fn similarity(template: &[String], masked: &[String]) -> f64 {
             equal += 1;
         }
     }
-    if constant == 0 {
-        1.0
-    } else {
-        equal as f64 / constant as f64
-    }
+    if constant == 0 { 1.0 } else { equal as f64 / constant as f64 }
 }
 
 /// The first timestamp near the start of `line`: an ISO date with optional time and zone,
@@ -152,13 +143,7 @@ pub(super) fn timestamp(line: &str) -> Option<&str> {
 /// Bytes at `at` match `pat`, where `9` stands for any digit.
 fn shape(b: &[u8], at: usize, pat: &[u8]) -> bool {
     b.len() >= at + pat.len()
-        && pat.iter().zip(&b[at..]).all(|(p, c)| {
-            if *p == b'9' {
-                c.is_ascii_digit()
-            } else {
-                p == c
-            }
-        })
+        && pat.iter().zip(&b[at..]).all(|(p, c)| if *p == b'9' { c.is_ascii_digit() } else { p == c })
 }
 
 fn iso(b: &[u8], at: usize) -> Option<usize> {
@@ -196,10 +181,8 @@ fn clock(b: &[u8], at: usize) -> Option<usize> {
 }
 
 fn syslog(b: &[u8], at: usize) -> Option<usize> {
-    const MONTHS: [&[u8]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
+    const MONTHS: [&[u8]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
     if !MONTHS.iter().any(|m| shape(b, at, m)) || b.get(at + 3) != Some(&b' ') {
         return None;
     }
@@ -207,10 +190,7 @@ fn syslog(b: &[u8], at: usize) -> Option<usize> {
     if b.get(i) == Some(&b' ') {
         i += 1;
     }
-    let digits = b[i.min(b.len())..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
+    let digits = b[i.min(b.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
     if !(1..=2).contains(&digits) || b.get(i + digits) != Some(&b' ') {
         return None;
     }
@@ -224,10 +204,8 @@ mod tests {
     #[test]
     fn masks_variables() {
         assert_eq!(
-            mask(
-                "2024-01-02T10:00:00Z INFO user=alice id=42 from 10.0.0.1 said \"hello there\" ok"
-            )
-            .join(" "),
+            mask("2024-01-02T10:00:00Z INFO user=alice id=42 from 10.0.0.1 said \"hello there\" ok")
+                .join(" "),
             "<*> INFO user=alice id=<*> from <*> said <*> ok"
         );
         assert_eq!(mask("deadbeefcafe done").join(" "), "<*> done");
@@ -246,18 +224,9 @@ mod tests {
 
     #[test]
     fn finds_timestamps() {
-        assert_eq!(
-            timestamp("2025-06-24 14:36:25 status x"),
-            Some("2025-06-24 14:36:25")
-        );
-        assert_eq!(
-            timestamp("[2024-01-02T03:04:05.123+02:00] x"),
-            Some("2024-01-02T03:04:05.123+02:00")
-        );
-        assert_eq!(
-            timestamp("Mar  3 12:00:01 host sshd[1]: x"),
-            Some("Mar  3 12:00:01")
-        );
+        assert_eq!(timestamp("2025-06-24 14:36:25 status x"), Some("2025-06-24 14:36:25"));
+        assert_eq!(timestamp("[2024-01-02T03:04:05.123+02:00] x"), Some("2024-01-02T03:04:05.123+02:00"));
+        assert_eq!(timestamp("Mar  3 12:00:01 host sshd[1]: x"), Some("Mar  3 12:00:01"));
         assert_eq!(timestamp("I 12:01:02.5 ready"), Some("12:01:02.5"));
         assert_eq!(timestamp("version 1.2.3"), None);
     }

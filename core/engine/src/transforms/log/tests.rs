@@ -3,11 +3,7 @@ use crate::marker::Marker;
 use crate::transforms::query::Query;
 
 fn ctx(q: &Query) -> Ctx<'_> {
-    Ctx {
-        query: q,
-        key: "h:log",
-        lossy: true,
-    }
+    Ctx { query: q, key: "h:log", lossy: true }
 }
 
 /// Kept lines plus marker counts account for every original line, and every kept line is
@@ -49,17 +45,7 @@ fn collapses_template_runs_and_keeps_the_error() {
 #[test]
 fn declines_when_not_lossy_or_short() {
     let q = Query::default();
-    assert!(
-        compress(
-            &fixture(),
-            &Ctx {
-                query: &q,
-                key: "h:k",
-                lossy: false
-            }
-        )
-        .is_none()
-    );
+    assert!(compress(&fixture(), &Ctx { query: &q, key: "h:k", lossy: false }).is_none());
     let short: String = (0..20).map(|i| format!("tick {i}\n")).collect();
     assert!(compress(&short, &ctx(&q)).is_none());
 }
@@ -78,14 +64,8 @@ fn build_log_keeps_diagnostics_with_their_gutter() {
     let m = check(&text, &r.text);
     assert_eq!(m.len(), 1);
     assert_eq!(m[0].ranges, vec![(2, 59)]);
-    assert!(
-        r.text
-            .contains("   Compiling crate_59 v0.1.59\nwarning: unused variable")
-    );
-    assert!(
-        r.text
-            .contains("42 |         return x;\n   |         ^^^^^^^^^ expected")
-    );
+    assert!(r.text.contains("   Compiling crate_59 v0.1.59\nwarning: unused variable"));
+    assert!(r.text.contains("42 |         return x;\n   |         ^^^^^^^^^ expected"));
     assert!(r.text.ends_with("error: aborting due to previous error\n"));
 }
 
@@ -93,9 +73,7 @@ fn build_log_keeps_diagnostics_with_their_gutter() {
 fn identical_lines_and_timestamps_in_notes() {
     let mut text = String::new();
     for s in 0..30 {
-        text.push_str(&format!(
-            "2025-06-24 14:36:{s:02} status installed pkg{s}:amd64 1.{s}\n"
-        ));
+        text.push_str(&format!("2025-06-24 14:36:{s:02} status installed pkg{s}:amd64 1.{s}\n"));
     }
     for _ in 0..20 {
         text.push_str("Reading database ... done\n");
@@ -105,14 +83,8 @@ fn identical_lines_and_timestamps_in_notes() {
     let m = check(&text, &r.text);
     assert_eq!(m.len(), 2);
     let n0 = m[0].note.as_deref().expect("note");
-    assert!(
-        n0.contains("all like: <*> <*> status installed <*> <*>"),
-        "{n0}"
-    );
-    assert!(
-        n0.ends_with("2025-06-24 14:36:01 .. 2025-06-24 14:36:28"),
-        "{n0}"
-    );
+    assert!(n0.contains("all like: <*> <*> status installed <*> <*>"), "{n0}");
+    assert!(n0.ends_with("2025-06-24 14:36:01 .. 2025-06-24 14:36:28"), "{n0}");
     assert_eq!(m[1].note.as_deref(), Some("identical to line 31"));
     assert_eq!(m[1].count, 19);
 }
@@ -138,10 +110,7 @@ fn query_and_rare_lines_survive() {
 fn severity_words() {
     assert_eq!(severity("RuntimeError: boom"), Some(Severity::Error));
     assert_eq!(severity("2 errors generated."), Some(Severity::Error));
-    assert_eq!(
-        severity("npm WARN deprecated foo@1.0.0"),
-        Some(Severity::Warning)
-    );
+    assert_eq!(severity("npm WARN deprecated foo@1.0.0"), Some(Severity::Warning));
     assert_eq!(severity("cc -Werror -O2 foo.c"), None);
     assert_eq!(severity("terrorism"), None);
 }

@@ -39,11 +39,7 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     let (lines, ends_with_newline) = split(text);
     let parsed = parse::parse(&lines)?;
     let grouped = groupable(&parsed, &lines);
-    let sampled = if ctx.lossy {
-        select(&parsed, ctx.query)
-    } else {
-        None
-    };
+    let sampled = if ctx.lossy { select(&parsed, ctx.query) } else { None };
     if !grouped && sampled.is_none() {
         return None;
     }
@@ -72,10 +68,7 @@ fn groupable(p: &parse::Parsed, lines: &[&str]) -> bool {
     };
     p.mode != Mode::Pathless
         && p.paths.iter().all(|path| !row_like(path))
-        && p.rows
-            .iter()
-            .zip(lines)
-            .all(|(r, l)| *r != Row::Other || !row_like(l))
+        && p.rows.iter().zip(lines).all(|(r, l)| *r != Row::Other || !row_like(l))
 }
 
 fn file_key(p: &parse::Parsed, row: &Row) -> Option<usize> {
@@ -91,21 +84,14 @@ fn select(p: &parse::Parsed, query: &Query) -> Option<Vec<bool>> {
     let mut counts = vec![0usize; p.paths.len() + 1];
     let mut contents = Vec::new();
     for row in &p.rows {
-        if let Row::Hit {
-            matched: true,
-            content,
-            ..
-        } = row
-        {
+        if let Row::Hit { matched: true, content, .. } = row {
             counts[file_key(p, row).unwrap_or(0)] += 1;
             contents.push(*content);
         }
     }
     let total: usize = counts.iter().sum();
-    let reduce: Vec<bool> = counts
-        .iter()
-        .map(|&c| c > FILE_CAP || (total > TOTAL_CAP && c > BUSY_FILE))
-        .collect();
+    let reduce: Vec<bool> =
+        counts.iter().map(|&c| c > FILE_CAP || (total > TOTAL_CAP && c > BUSY_FILE)).collect();
     if !reduce.iter().any(|r| *r) {
         return None;
     }
@@ -113,12 +99,7 @@ fn select(p: &parse::Parsed, query: &Query) -> Option<Vec<bool>> {
     let mut keep = vec![true; p.rows.len()];
     let mut seen = vec![0usize; counts.len()];
     for (i, row) in p.rows.iter().enumerate() {
-        if let Row::Hit {
-            matched: true,
-            content,
-            ..
-        } = row
-        {
+        if let Row::Hit { matched: true, content, .. } = row {
             let f = file_key(p, row).unwrap_or(0);
             let k = seen[f];
             seen[f] += 1;
@@ -229,13 +210,7 @@ fn is_definition(content: &str) -> bool {
 }
 
 /// Render kept rows (grouped or as they were) and one marker per dropped run of a file.
-fn render(
-    p: &parse::Parsed,
-    lines: &[&str],
-    keep: &mut [bool],
-    grouped: bool,
-    key: &str,
-) -> String {
+fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], grouped: bool, key: &str) -> String {
     // A separator belongs to the file of the rows before it.
     let mut owner = Vec::with_capacity(p.rows.len());
     let mut last = None;
@@ -266,14 +241,8 @@ fn render(
             }
             heading(&mut out, owner[start], &mut current);
             let rows = &p.rows[start..i];
-            let matches = rows
-                .iter()
-                .filter(|r| matches!(r, Row::Hit { matched: true, .. }))
-                .count();
-            let context = rows
-                .iter()
-                .filter(|r| matches!(r, Row::Hit { matched: false, .. }))
-                .count();
+            let matches = rows.iter().filter(|r| matches!(r, Row::Hit { matched: true, .. })).count();
+            let context = rows.iter().filter(|r| matches!(r, Row::Hit { matched: false, .. })).count();
             let mut note = format!("{matches} matches");
             if context > 0 {
                 note.push_str(&format!(" + {context} context lines"));
@@ -288,12 +257,7 @@ fn render(
             continue;
         }
         match p.rows[i] {
-            Row::Hit {
-                file: Some(f),
-                num,
-                matched,
-                content,
-            } if grouped => {
+            Row::Hit { file: Some(f), num, matched, content } if grouped => {
                 heading(&mut out, Some(f), &mut current);
                 match num {
                     Some(n) => {

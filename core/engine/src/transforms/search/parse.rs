@@ -19,12 +19,7 @@ pub(super) enum Mode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Row<'a> {
     /// A match (`matched`) or context row of file `file` (`None` when rows carry no path).
-    Hit {
-        file: Option<usize>,
-        num: Option<&'a str>,
-        matched: bool,
-        content: &'a str,
-    },
+    Hit { file: Option<usize>, num: Option<&'a str>, matched: bool, content: &'a str },
     /// `--` between non-adjacent context groups.
     Sep,
     /// A path line of `rg --heading` output.
@@ -53,12 +48,8 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
     let (mut numbered, mut pathless, mut unnumbered, mut total) = (0usize, 0usize, 0usize, 0usize);
     // grep's own complaints (`grep: x.pyc: binary file matches`) neither count for nor
     // against a shape: outputs of `grep -r` in source trees are often mostly those.
-    let noise =
-        |l: &str| l.starts_with("grep: ") || l.starts_with("Binary file ") || l.starts_with("rg: ");
-    for line in lines
-        .iter()
-        .filter(|l| !l.is_empty() && **l != "--" && !noise(l))
-    {
+    let noise = |l: &str| l.starts_with("grep: ") || l.starts_with("Binary file ") || l.starts_with("rg: ");
+    for line in lines.iter().filter(|l| !l.is_empty() && **l != "--" && !noise(l)) {
         total += 1;
         if split_numbered(line).is_some() || split_context(line, &known.index).is_some() {
             numbered += 1;
@@ -77,11 +68,7 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
     } else {
         return None;
     };
-    let mut interner = if mode == Mode::Numbered {
-        known.clone()
-    } else {
-        Interner::default()
-    };
+    let mut interner = if mode == Mode::Numbered { known.clone() } else { Interner::default() };
     let mut rows = Vec::with_capacity(lines.len());
     match mode {
         Mode::Numbered => {
@@ -89,19 +76,9 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
                 let row = if *line == "--" {
                     Row::Sep
                 } else if let Some((path, num, content)) = split_numbered(line) {
-                    Row::Hit {
-                        file: known.index.get(path).copied(),
-                        num: Some(num),
-                        matched: true,
-                        content,
-                    }
+                    Row::Hit { file: known.index.get(path).copied(), num: Some(num), matched: true, content }
                 } else if let Some((f, num, content)) = split_context(line, &known.index) {
-                    Row::Hit {
-                        file: Some(f),
-                        num: Some(num),
-                        matched: false,
-                        content,
-                    }
+                    Row::Hit { file: Some(f), num: Some(num), matched: false, content }
                 } else {
                     Row::Other
                 };
@@ -113,12 +90,7 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
                 let row = match split_unnumbered(line) {
                     Some((path, content)) => {
                         let f = interner.intern(path);
-                        Row::Hit {
-                            file: Some(f),
-                            num: None,
-                            matched: true,
-                            content,
-                        }
+                        Row::Hit { file: Some(f), num: None, matched: true, content }
                     }
                     None if *line == "--" => Row::Sep,
                     None => Row::Other,
@@ -132,16 +104,9 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
                 let row = if *line == "--" {
                     Row::Sep
                 } else if let Some((num, matched, content)) = split_pathless(line) {
-                    Row::Hit {
-                        file: current,
-                        num: Some(num),
-                        matched,
-                        content,
-                    }
+                    Row::Hit { file: current, num: Some(num), matched, content }
                 } else if !line.is_empty()
-                    && lines
-                        .get(i + 1)
-                        .is_some_and(|n| split_pathless(n).is_some())
+                    && lines.get(i + 1).is_some_and(|n| split_pathless(n).is_some())
                     && (i == 0 || lines[i - 1].is_empty())
                 {
                     let f = interner.intern(line);
@@ -154,11 +119,7 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
             }
         }
     }
-    Some(Parsed {
-        mode,
-        rows,
-        paths: interner.paths,
-    })
+    Some(Parsed { mode, rows, paths: interner.paths })
 }
 
 /// Paths in order of first appearance, with their positions.
@@ -189,10 +150,7 @@ pub(super) fn split_numbered(line: &str) -> Option<(&str, &str, &str)> {
     let mut from = 0;
     while let Some(pos) = line[from..].find(':') {
         let colon = from + pos;
-        let digits = bytes[colon + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let digits = bytes[colon + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
         let end = colon + 1 + digits;
         if colon > 0 && digits > 0 && bytes.get(end) == Some(&b':') {
             return Some((&line[..colon], &line[colon + 1..end], &line[end + 1..]));
@@ -227,27 +185,17 @@ pub(super) fn split_unnumbered(line: &str) -> Option<(&str, &str)> {
 
 /// `path-12-content` for a path already seen in a match. Of several readings the longest
 /// known path wins, so `a-1-b.py-3-x` resolves to the file that really exists.
-fn split_context<'a>(
-    line: &'a str,
-    index: &BTreeMap<&str, usize>,
-) -> Option<(usize, &'a str, &'a str)> {
+fn split_context<'a>(line: &'a str, index: &BTreeMap<&str, usize>) -> Option<(usize, &'a str, &'a str)> {
     let bytes = line.as_bytes();
     let mut end = line.len();
     while let Some(dash) = line[..end].rfind('-') {
         end = dash;
-        let digits = bytes[dash + 1..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let digits = bytes[dash + 1..].iter().take_while(|b| b.is_ascii_digit()).count();
         if dash == 0 || digits == 0 || bytes.get(dash + 1 + digits) != Some(&b'-') {
             continue;
         }
         if let Some(&f) = index.get(&line[..dash]) {
-            return Some((
-                f,
-                &line[dash + 1..dash + 1 + digits],
-                &line[dash + 2 + digits..],
-            ));
+            return Some((f, &line[dash + 1..dash + 1 + digits], &line[dash + 2 + digits..]));
         }
     }
     None

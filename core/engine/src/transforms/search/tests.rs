@@ -2,11 +2,7 @@ use super::parse::{Mode, split_pathless};
 use super::*;
 
 fn ctx<'a>(q: &'a Query, lossy: bool) -> Ctx<'a> {
-    Ctx {
-        query: q,
-        key: "h:test",
-        lossy,
-    }
+    Ctx { query: q, key: "h:test", lossy }
 }
 
 /// Read grouped output back into the original lines (the inverse documented in the module).
@@ -72,10 +68,7 @@ fn groups_losslessly_without_line_numbers() {
     let r = compress(UNNUMBERED, &ctx(&q, true)).expect("grouped");
     assert_eq!(r.transform, "search:grouped");
     assert!(!r.lossy);
-    assert!(
-        r.text
-            .contains("src/_pytest/assertion/rewrite.py\n      finds call")
-    );
+    assert!(r.text.contains("src/_pytest/assertion/rewrite.py\n      finds call"));
     assert_eq!(expand(&r.text, Mode::Unnumbered), UNNUMBERED);
     assert!(r.text.len() < UNNUMBERED.len());
 }
@@ -84,10 +77,7 @@ fn groups_losslessly_without_line_numbers() {
 fn groups_context_and_separators_losslessly() {
     let q = Query::default();
     let r = compress(CONTEXT, &ctx(&q, false)).expect("grouped");
-    assert!(
-        r.text
-            .starts_with("email/_header_value_parser.py\n943-\n944-\n945:class _InvalidEwError")
-    );
+    assert!(r.text.starts_with("email/_header_value_parser.py\n943-\n944-\n945:class _InvalidEwError"));
     assert!(r.text.contains("947-\n--\nemail/errors.py\n6-\n"));
     assert_eq!(expand(&r.text, Mode::Numbered), CONTEXT);
 }
@@ -96,10 +86,7 @@ fn groups_context_and_separators_losslessly() {
 fn interleaved_files_repeat_headings_and_keep_order() {
     let text = "a-1.py:1:x\na-1.py:2:y\nb.py:5:z\na-1.py:3:w\na-1.py-4-ctx\nb.py:6:v\n";
     let r = compress(text, &ctx(&Query::default(), false)).expect("grouped");
-    assert_eq!(
-        r.text,
-        "a-1.py\n1:x\n2:y\nb.py\n5:z\na-1.py\n3:w\n4-ctx\nb.py\n6:v\n"
-    );
+    assert_eq!(r.text, "a-1.py\n1:x\n2:y\nb.py\n5:z\na-1.py\n3:w\n4-ctx\nb.py\n6:v\n");
     assert_eq!(expand(&r.text, Mode::Numbered), text);
 }
 
@@ -144,24 +131,15 @@ fn samples_busy_files_with_exact_markers() {
     }
     assert!(!r.text.contains("15:    widget.call_5()"));
     for f in 0..5 {
-        assert!(
-            r.text
-                .contains(&format!("pkg/other_{f}.py\n10:    widget.call()"))
-        );
+        assert!(r.text.contains(&format!("pkg/other_{f}.py\n10:    widget.call()")));
     }
     let markers = Marker::find_all(&r.text);
     assert_eq!(markers.len(), 3);
-    assert!(markers.iter().all(|m| {
-        m.note
-            .as_deref()
-            .is_some_and(|n| n.ends_with("of pkg/widgets/core.py"))
-    }));
+    assert!(
+        markers.iter().all(|m| { m.note.as_deref().is_some_and(|n| n.ends_with("of pkg/widgets/core.py")) })
+    );
     assert_eq!(markers[0].ranges, vec![(5, 49)]);
-    let kept_rows = r
-        .text
-        .lines()
-        .filter(|l| split_pathless(l).is_some())
-        .count();
+    let kept_rows = r.text.lines().filter(|l| split_pathless(l).is_some()).count();
     let dropped: usize = markers.iter().map(|m| m.count).sum();
     assert_eq!(kept_rows + dropped, text.lines().count());
     assert_eq!(compress(&text, &ctx(&q, true)), Some(r));
