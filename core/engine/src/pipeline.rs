@@ -52,6 +52,8 @@ pub struct BlockInput<'a> {
     pub query: &'a str,
     /// Assistant turns after the block (0 for the newest).
     pub age: u32,
+    /// Assistant turns in the whole request.
+    pub turns: u32,
     /// Where the text comes from.
     pub origin: Origin,
 }
@@ -65,28 +67,42 @@ pub struct Processed {
     pub first_sight: Option<String>,
 }
 
+/// In token mode the offload boundary moves in steps of this many turns: the forwarded
+/// prefix then changes once every few requests instead of on every one, so most requests
+/// still read the history from the provider's cache.
+pub const OFFLOAD_STEP: u32 = 4;
+
+/// Blocks at or before this assistant turn are offloaded, in a request with `turns` turns.
+fn boundary(turns: u32, after: u32) -> Option<u32> {
+    turns.checked_sub(after).map(|t| t / OFFLOAD_STEP * OFFLOAD_STEP)
+}
+
 /// Compress one block.
-pub fn process(
-    input: &BlockInput<'_>,
-    opts: &Options,
-    counter: &dyn TokenCounter,
-    history: &History,
-) -> Processed {
+pub fn process(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter, history: &History) -> Processed {
     let n = opts.offload_after_turns;
-    let aged = opts.mode == Mode::Token && input.age >= n && opts.lossy;
+    let token = opts.mode == Mode::Token && opts.lossy;
+    // The assistant turns before this block: its position, stable across requests.
+    let turn = input.turns.saturating_sub(input.age);
+    let cutoff = if token { boundary(input.turns, n) } else { None };
+    let aged = cutoff.is_some_and(|b| turn <= b);
     // Younger blocks may point back only at blocks that were themselves not yet offloaded
-    // when they were new; in token mode, older first-sight texts are never needed.
-    let need_first_sight = opts.mode == Mode::Cache || input.age < n.saturating_mul(2);
+    // when they were new; older first-sight texts are never needed.
+    let need_first_sight = !aged || cutoff.is_some_and(|b| turn + n + OFFLOAD_STEP > b);
 
     let mut first_result = None;
     let mut first_text = None;
-    if need_first_sight || !aged {
-        let r = first_sight(input, opts, counter, history);
+    if need_first_sight {
+        // What was already offloaded when this block was new is not in view.
+        let max_age = match token.then(|| boundary(turn, n)).flatten() {
+            Some(b) => input.turns - b - 1,
+            None => u32::MAX,
+        };
+        let r = first_sight(input, opts, counter, history, max_age);
         first_text = Some(r.as_ref().and_then(|r| r.text.clone()).unwrap_or_else(|| input.text.to_owned()));
         first_result = r;
     }
     let result = if aged { offloaded(input, opts, counter) } else { first_result };
-    Processed { result, first_sight: need_first_sight.then_some(first_text).flatten() }
+    Processed { result, first_sight: first_text }
 }
 
 fn first_sight(
@@ -94,18 +110,17 @@ fn first_sight(
     opts: &Options,
     counter: &dyn TokenCounter,
     history: &History,
+    max_age: u32,
 ) -> Option<BlockResult> {
     if input.origin == Origin::AssistantText {
         return None;
     }
-    let window = if opts.mode == Mode::Token { opts.offload_after_turns.max(1) } else { u32::MAX };
     decide(input, opts.min_tokens, opts, counter, |text, kind, ctx| {
         let own = route::run(kind, text, ctx);
         if !ctx.lossy {
             return own;
         }
-        // Earlier text, but not so old that it was already offloaded when this block was new.
-        let seen = seen::compress(text, ctx, history, input.age, input.age.saturating_add(window - 1));
+        let seen = seen::compress(text, ctx, history, input.age, max_age);
         match (own, seen) {
             (Some(a), Some(b)) => Some(if b.text.len() < a.text.len() { b } else { a }),
             (a, b) => a.or(b),

@@ -51,6 +51,8 @@ pub struct Candidate<'a> {
     pub query: String,
     /// Assistant turns after this block's message.
     pub age: u32,
+    /// Assistant turns in the whole request.
+    pub turns: u32,
     /// Never rewrite (protected tool, or inside the frozen prefix).
     pub protected: bool,
     /// What the text is.
@@ -130,12 +132,14 @@ pub(crate) fn clip_query(q: &str) -> String {
 pub(crate) struct Walk<'a> {
     pub out: Vec<Segment<'a>>,
     pub ages: Vec<u32>,
+    pub turns: u32,
     pub frozen_count: u32,
 }
 
 impl<'a> Walk<'a> {
     pub fn new(is_assistant: &[bool], opts: &crate::Options) -> Self {
-        Self { out: Vec::new(), ages: ages(is_assistant), frozen_count: opts.frozen_count }
+        let turns = is_assistant.iter().filter(|a| **a).count() as u32;
+        Self { out: Vec::new(), ages: ages(is_assistant), turns, frozen_count: opts.frozen_count }
     }
 
     /// Add a block; frozen messages are forwarded as they are.
@@ -154,6 +158,7 @@ impl<'a> Walk<'a> {
             raw,
             query: clip_query(query),
             age: self.ages.get(i).copied().unwrap_or(0),
+            turns: self.turns,
             protected: protected || (i as u32) < self.frozen_count,
             origin,
         }));

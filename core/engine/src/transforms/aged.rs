@@ -10,6 +10,7 @@ use crate::kind::ContentKind;
 pub const MIN_TOKENS: u32 = 120;
 
 const HEAD: usize = 3;
+const FIRST_LINE_MAX: usize = 160;
 const TAIL: usize = 2;
 
 /// Offload an aged block.
@@ -31,28 +32,59 @@ pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
 }
 
 /// Offload the prose of an aged assistant turn, keeping its first line and every fenced
-/// block (the commands it ran) verbatim: what the agent did stays in view, the reasoning that
-/// led there is one retrieval away.
+/// shell block (the commands it ran) verbatim, except the bodies of heredocs (files it wrote, which
+/// later reads show anyway): what the agent did stays in view, the rest is one retrieval away.
 pub fn reasoning(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     let (lines, ends_with_newline) = split(text);
-    let first = lines.iter().position(|l| !l.trim().is_empty()).unwrap_or(0);
-    let mut in_fence = false;
-    let keep: Vec<bool> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| {
-            let fence = line.trim_start().starts_with("```");
-            let kept = i <= first || in_fence || fence;
-            if fence {
-                in_fence = !in_fence;
+    // The opening line says what the step was for; a long one is the whole argument, not a summary.
+    let first = lines.iter().position(|l| !l.trim().is_empty()).filter(|&i| lines[i].len() <= FIRST_LINE_MAX);
+    // Fenced shell blocks are what the step ran; fences in other languages are quotations.
+    let mut fence: Option<bool> = None;
+    let mut heredoc: Option<&str> = None;
+    let mut keep = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(end) = heredoc {
+            let closing = line.trim() == end;
+            keep.push(closing);
+            if closing {
+                heredoc = None;
             }
-            kept
-        })
-        .collect();
+            continue;
+        }
+        let opener = line.trim_start().strip_prefix("```");
+        let kept_fence = match (fence, opener) {
+            (None, Some(info)) => {
+                let shell = matches!(info.trim(), "" | "bash" | "sh" | "shell" | "zsh" | "console");
+                fence = Some(shell);
+                shell
+            }
+            (Some(shell), Some(_)) => {
+                fence = None;
+                shell
+            }
+            (Some(shell), None) => {
+                if shell {
+                    heredoc = heredoc_terminator(line);
+                }
+                shell
+            }
+            (None, None) => false,
+        };
+        keep.push(first.is_some_and(|f| i <= f) || kept_fence);
+    }
     let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| {
-        Some("reasoning of an earlier step".to_owned())
+        Some("reasoning or file content of an earlier step".to_owned())
     })?;
     Some(Rewrite::lossy(out, "prose:offloaded"))
+}
+
+/// The word that ends a heredoc started on this shell line (`<<EOF`, `<<'EOF'`, `<<-"END"`).
+fn heredoc_terminator(line: &str) -> Option<&str> {
+    let at = line.find("<<")?;
+    let rest = line[at + 2..].trim_start_matches('-').trim_start();
+    let rest = rest.trim_start_matches(['\'', '"']);
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
 }
 
 /// Error lines survive offloading: they are what a later step most often needs.
@@ -108,5 +140,21 @@ mod tests {
             out.text.starts_with("THOUGHT: the bug is in the parser.\n[... 10 lines elided (lines 2-11)")
         );
         assert!(out.text.ends_with("```bash\nsed -n '10,20p' a.py\n```"));
+    }
+
+    #[test]
+    fn reasoning_elides_heredoc_bodies_but_keeps_the_command() {
+        let mut text = String::from("THOUGHT: write the test.\n\n```bash\ncat <<'EOF' > t.py\n");
+        for i in 0..6 {
+            text.push_str(&format!("line_{i} = {i}\n"));
+        }
+        text.push_str("EOF\npython t.py\n```");
+        let q = Query::default();
+        let ctx = Ctx { query: &q, key: "h:k", lossy: true };
+        let out = reasoning(&text, &ctx).expect("offloaded");
+        assert!(out.text.contains("cat <<'EOF' > t.py\n[... 6 lines elided (lines 5-10)"), "{}", out.text);
+        assert!(out.text.ends_with("EOF\npython t.py\n```"));
+        assert_eq!(heredoc_terminator("cat <<-\"END\" > x"), Some("END"));
+        assert_eq!(heredoc_terminator("echo a << b"), Some("b"));
     }
 }
