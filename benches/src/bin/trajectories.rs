@@ -168,7 +168,8 @@ fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> 
                         t.facts_in_view += 1;
                     }
                     if std::env::var_os("HEADROOM_BENCH_MISSES").is_some() {
-                        eprintln!("miss: {} step {k}: {f:?}", traj.name);
+                        let where_ = if contains_word(&view, f) { "in view" } else { "lost" };
+                        eprintln!("miss ({where_}): {} step {k}: {f:?}", traj.name);
                     }
                 }
             }

@@ -72,6 +72,9 @@ pub struct Processed {
 /// still read the history from the provider's cache.
 pub const OFFLOAD_STEP: u32 = 4;
 
+/// Blocks this small may still point back at lines shown earlier (a marker costs about 40).
+pub const SEEN_MIN_TOKENS: u32 = 100;
+
 /// Blocks at or before this assistant turn are offloaded, in a request with `turns` turns.
 fn boundary(turns: u32, after: u32) -> Option<u32> {
     turns.checked_sub(after).map(|t| t / OFFLOAD_STEP * OFFLOAD_STEP)
@@ -115,8 +118,10 @@ fn first_sight(
     if input.origin == Origin::AssistantText {
         return None;
     }
-    decide(input, opts.min_tokens, opts, counter, |text, kind, ctx| {
-        let own = route::run(kind, text, ctx);
+    // Pointing at lines already shown pays off on much smaller blocks than transforming.
+    let gate = if opts.lossy { opts.min_tokens.min(SEEN_MIN_TOKENS) } else { opts.min_tokens };
+    decide(input, gate, opts, counter, |text, kind, ctx, tokens| {
+        let own = if tokens >= opts.min_tokens { route::run(kind, text, ctx) } else { None };
         if !ctx.lossy {
             return own;
         }
@@ -130,7 +135,7 @@ fn first_sight(
 
 fn offloaded(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter) -> Option<BlockResult> {
     let min_tokens = aged::MIN_TOKENS.min(opts.min_tokens);
-    decide(input, min_tokens, opts, counter, |text, kind, ctx| match input.origin {
+    decide(input, min_tokens, opts, counter, |text, kind, ctx, _| match input.origin {
         Origin::AssistantText => aged::reasoning(text, ctx),
         _ => aged::compress(text, kind, ctx),
     })
@@ -142,7 +147,7 @@ fn decide(
     min_tokens: u32,
     opts: &Options,
     counter: &dyn TokenCounter,
-    transform: impl FnOnce(&str, &ContentKind, &Ctx) -> Option<Rewrite>,
+    transform: impl FnOnce(&str, &ContentKind, &Ctx, u32) -> Option<Rewrite>,
 ) -> Option<BlockResult> {
     let text = input.text;
     // A BPE token spans at least one byte: shorter texts cannot reach the threshold.
@@ -171,7 +176,7 @@ fn decide(
     let key = key_for(text);
     let query = Query::new(input.query);
     let ctx = Ctx { query: &query, key: &key, lossy: opts.lossy };
-    let Some(rewrite) = transform(text, &kind, &ctx) else {
+    let Some(rewrite) = transform(text, &kind, &ctx, before) else {
         return declined(kind, DeclineReason::NoTransform);
     };
     if (rewrite.lossy && !opts.lossy) || rewrite.text.is_empty() {

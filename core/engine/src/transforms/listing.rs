@@ -15,10 +15,6 @@ const MAX_TREE_LINES: usize = 200;
 /// Entries kept at the start and at the end of a cut listing.
 const HEAD: usize = 20;
 const TAIL: usize = 10;
-/// A shared prefix shorter than this is not worth a header line.
-const MIN_PREFIX: usize = 6;
-/// Fewer paths than this are not worth factoring.
-const MIN_FACTORED: usize = 5;
 
 /// Compress `text`; `None` when there is nothing worth doing.
 pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
@@ -41,49 +37,16 @@ pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
     paths(&lines, ctx, ends_with_newline)
 }
 
-/// `find` / `ls` / `grep -l` output: factor the shared prefix, then cut if still huge.
+/// `find` / `ls` / `grep -l` output: cut only when huge. Paths stay whole: agents copy them
+/// into their next command, so a factored-out prefix would be copied wrong.
 fn paths(lines: &[&str], ctx: &Ctx, ends_with_newline: bool) -> Option<Rewrite> {
     let entry = |l: &str| is_name_line(l) && !l.ends_with(':');
-    let prefix = shared_prefix(lines);
-    let rel: Vec<&str> = match prefix {
-        Some(p) => lines.iter().map(|l| &l[p.len()..]).collect(),
-        None => lines.to_vec(),
-    };
-    let header = prefix.map(|p| format!("[paths below are under {p}]\n"));
-    let cut = if ctx.lossy { select(ctx, lines, MAX_ENTRIES, entry, |_| false) } else { None };
-    let body = match &cut {
-        Some(keep) => render(&rel, keep, ctx, ends_with_newline, |l| !l.trim().is_empty())?,
-        None => {
-            let mut s = rel.join("\n");
-            if ends_with_newline {
-                s.push('\n');
-            }
-            s
-        }
-    };
-    let (text, step) = match (header, cut.is_some()) {
-        (Some(h), true) => (h + &body, "listing:prefix+cut"),
-        (Some(h), false) => (h + &body, "listing:prefix"),
-        (None, true) => (body, "listing:cut"),
-        (None, false) => return None,
-    };
-    Some(if cut.is_some() { Rewrite::lossy(text, step) } else { Rewrite::lossless(text, step) })
-}
-
-/// The longest directory prefix (ending in `/`) every line starts with, when all lines are
-/// bare paths; removing it is then unambiguous and reversible.
-fn shared_prefix<'a>(lines: &[&'a str]) -> Option<&'a str> {
-    if lines.len() < MIN_FACTORED || !lines.iter().all(|l| is_name_line(l) && !l.ends_with(':')) {
+    if !ctx.lossy {
         return None;
     }
-    let first = lines[0];
-    let mut len = first.len();
-    for l in &lines[1..] {
-        len = len.min(first.bytes().zip(l.bytes()).take_while(|(a, b)| a == b).count());
-    }
-    let cut = first[..len].rfind('/')? + 1;
-    // Every remaining path must stay non-empty, or a line would vanish into the header.
-    (cut >= MIN_PREFIX && lines.iter().all(|l| l.len() > cut)).then(|| &first[..cut])
+    let keep = select(ctx, lines, MAX_ENTRIES, entry, |_| false)?;
+    let text = render(lines, &keep, ctx, ends_with_newline, |l| !l.trim().is_empty())?;
+    Some(Rewrite::lossy(text, "listing:cut"))
 }
 
 /// Which lines to keep when a listing has more than `max` entries: everything that is not an
@@ -142,17 +105,9 @@ mod tests {
     const FIND: &str = "sympy/geometry/tests/test_curve.py\nsympy/geometry/tests/test_geometrysets.py\nsympy/geometry/tests/test_point.py\nsympy/geometry/tests/test_line.py\nsympy/geometry/tests/test_parabola.py\nsympy/geometry/tests/test_entity.py\nsympy/geometry/tests/test_util.py\n";
 
     #[test]
-    fn factors_a_shared_prefix_losslessly() {
-        let out = run(FIND, "", false).expect("factored");
-        assert!(!out.lossy);
-        let mut lines = out.text.lines();
-        let header = lines.next().expect("header");
-        let prefix =
-            header.strip_prefix("[paths below are under ").and_then(|h| h.strip_suffix(']')).expect("header");
-        assert_eq!(prefix, "sympy/geometry/tests/");
-        let rebuilt: String = lines.map(|l| format!("{prefix}{l}\n")).collect();
-        assert_eq!(rebuilt, FIND);
-        assert!(run("a/b/c.py\nd/e.py\n", "", false).is_none());
+    fn short_path_lists_stay_whole() {
+        assert!(run(FIND, "", true).is_none());
+        assert!(run(FIND, "", false).is_none());
     }
 
     fn ls_la(n: usize) -> String {
@@ -188,11 +143,11 @@ mod tests {
     }
 
     #[test]
-    fn cuts_long_path_lists_after_factoring() {
+    fn cuts_long_path_lists_keeping_whole_paths() {
         let text: String = (0..300).map(|i| format!("./sympy/matrices/m{i}.py\n")).collect();
         let out = run(&text, "find sympy -name m77.py", true).expect("cut");
-        assert_eq!(out.transform, "listing:prefix+cut");
-        check::accounts(&text, &out.text, "h:k", 1);
-        assert!(out.text.lines().any(|l| l == "m77.py"));
+        assert_eq!(out.transform, "listing:cut");
+        check::accounts(&text, &out.text, "h:k", 0);
+        assert!(out.text.lines().any(|l| l == "./sympy/matrices/m77.py"));
     }
 }

@@ -4,6 +4,7 @@
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     terms: Vec<String>,
+    focused: bool,
 }
 
 /// Shell words and filler that say nothing about which lines matter.
@@ -34,7 +35,13 @@ impl Query {
                 break;
             }
         }
-        Self { terms }
+        Self { terms, focused: asks_for_a_slice(text) }
+    }
+
+    /// True when the text asked for a chosen slice of a file (`sed -n 'a,bp'`, `head -n`,
+    /// `tail -n`, `awk 'NR...`): the output is then what the question is about, whole.
+    pub fn is_focused(&self) -> bool {
+        self.focused
     }
 
     /// True when there are no terms.
@@ -57,6 +64,18 @@ impl Query {
     }
 }
 
+fn asks_for_a_slice(text: &str) -> bool {
+    if text.contains("head -") || text.contains("tail -") || text.contains("NR") {
+        return true;
+    }
+    // `sed -n '120,140p'` and `sed -n 120,140p`.
+    text.match_indices("sed -n").any(|(at, _)| {
+        let rest = text[at + 6..].trim_start().trim_start_matches(['\'', '"']);
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        digits > 0 && rest[digits..].starts_with([',', 'p'])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +89,16 @@ mod tests {
         assert!(!q.terms().iter().any(|t| t == "grep" || t.starts_with('-')));
         assert!(q.mentions("  1159: def row_join(self, other):"));
         assert!(!q.mentions("unrelated"));
+        assert!(!q.is_focused());
+    }
+
+    #[test]
+    fn recognises_commands_that_ask_for_a_slice() {
+        for cmd in ["sed -n '746,850p' a.py", "nl -ba a.py | sed -n 10,20p", "head -n 50 a.py", "awk 'NR>=5' a"] {
+            assert!(Query::new(cmd).is_focused(), "{cmd}");
+        }
+        for cmd in ["cat a.py", "sed -i 's/a/b/' a.py", "grep -n head a.py"] {
+            assert!(!Query::new(cmd).is_focused(), "{cmd}");
+        }
     }
 }

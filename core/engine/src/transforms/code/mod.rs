@@ -66,8 +66,10 @@ impl Block {
 
 /// Compress `text`; `None` when there is nothing worth doing.
 pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
-    // Code has no lossless rewrite that keeps it verbatim; everything here drops lines.
-    if !ctx.lossy {
+    // Code has no lossless rewrite that keeps it verbatim; everything here drops lines. And a
+    // command that asked for a slice of a file (`sed -n '40,90p'`, `head -n 50`) asked for
+    // exactly this code: it is what the question is about.
+    if !ctx.lossy || ctx.query.is_focused() {
         return None;
     }
     let src = Source::new(text);
