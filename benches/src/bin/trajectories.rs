@@ -45,6 +45,16 @@ fn main() -> Result<()> {
     let trajectories = load_all(&corpus_dir())?;
     let trajectories: Vec<&Trajectory> = trajectories.iter().take(limit).collect();
     let counter = |s: &str| O200k::count(s);
+    if args.iter().any(|a| a == "--native-only") {
+        // For profilers: just the native engine over every step, once.
+        let opts = Options::default();
+        for t in &trajectories {
+            for k in t.steps() {
+                let _ = headroom_core::compress_request(Dialect::OpenAiChat, &t.openai_request(k), &opts, &counter);
+            }
+        }
+        return Ok(());
+    }
 
     let mut report = String::new();
     let mut modes = Vec::new();

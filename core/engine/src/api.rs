@@ -84,7 +84,7 @@ pub fn compress_request(
     for segment in segments {
         let c = match segment {
             Segment::Seen { message_index, age, text } => {
-                history.add(message_index, age, &text);
+                history.add(message_index, age, text);
                 continue;
             }
             Segment::Block(c) => c,
@@ -96,7 +96,7 @@ pub fn compress_request(
         };
         if ranges.is_empty() || c.protected {
             // Typed by a person, or forwarded untouched: shown to the model as it is.
-            history.add(c.message_index, c.age, &text);
+            history.add(c.message_index, c.age, text.into_owned());
             continue;
         }
         let mut new_text = String::new();
@@ -112,7 +112,7 @@ pub fn compress_request(
                 origin: c.origin,
             };
             let processed = pipeline::process(&input, opts, counter, &history);
-            if let Some(shown) = &processed.first_sight {
+            if let Some(shown) = processed.first_sight {
                 history.add(c.message_index, c.age, shown);
             }
             let Some(result) = processed.result else { continue };

@@ -5,9 +5,28 @@
 //!
 //! Only text the provider actually saw is indexed (each block as it was first forwarded), so
 //! a reference never points at lines that were elided there. Lookups are by a 64-bit FNV-1a
-//! hash in a `BTreeMap`: deterministic on every host.
+//! hash; the map is only ever looked up, never iterated, so its order cannot leak into output.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The keys are already FNV hashes: hashing them again would be wasted work.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// A run this short is not worth a marker line.
 pub const MIN_RUN_LINES: usize = 4;
@@ -30,7 +49,7 @@ struct Source {
 #[derive(Default)]
 pub struct History {
     sources: Vec<Source>,
-    index: BTreeMap<u64, Vec<(u32, u32)>>,
+    index: HashMap<u64, Vec<(u32, u32)>, BuildHasherDefault<PassThrough>>,
 }
 
 /// A run of lines found earlier.
@@ -44,7 +63,7 @@ pub struct Run {
 
 impl History {
     /// Record text shown in message `message_index`, which is `age` assistant turns old.
-    pub fn add(&mut self, message_index: u32, age: u32, text: &str) {
+    pub fn add(&mut self, message_index: u32, age: u32, text: String) {
         if text.len() < MIN_RUN_BYTES {
             return;
         }
@@ -62,7 +81,7 @@ impl History {
             }
             start = end + 1;
         }
-        self.sources.push(Source { message_index, age, text: text.to_owned(), lines });
+        self.sources.push(Source { message_index, age, text, lines });
     }
 
     /// The longest run of `lines[at..]` shown contiguously by one source at least `min_age`
@@ -117,7 +136,7 @@ mod tests {
     fn finds_the_longest_earlier_run_within_the_age_window() {
         let mut h = History::default();
         let earlier: String = (0..20).map(|i| format!("    value_{i} = compute(value_{i})\n")).collect();
-        h.add(3, 5, &earlier);
+        h.add(3, 5, earlier.clone());
         let text = format!("new first line here\n{}", &earlier[..earlier.len() / 2]);
         let lines: Vec<&str> = text.split('\n').collect();
         assert_eq!(h.longest_run(&lines, 0, 0, u32::MAX), None);

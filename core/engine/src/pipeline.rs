@@ -5,6 +5,8 @@
 //! once it has aged, an offloaded form. The first-sight text is what the conversation showed,
 //! so it is also what later blocks may point back to.
 
+use std::cell::OnceCell;
+
 use crate::history::History;
 use crate::kind::ContentKind;
 use crate::marker::Marker;
@@ -120,8 +122,8 @@ fn first_sight(
     }
     // Pointing at lines already shown pays off on much smaller blocks than transforming.
     let gate = if opts.lossy { opts.min_tokens.min(SEEN_MIN_TOKENS) } else { opts.min_tokens };
-    decide(input, gate, opts, counter, |text, kind, ctx, tokens| {
-        let own = if tokens >= opts.min_tokens { route::run(kind, text, ctx) } else { None };
+    decide(input, gate, opts.min_tokens, opts, counter, |text, kind, ctx, tokens| {
+        let own = if tokens >= opts.min_tokens { route::run(&kind(), text, ctx) } else { None };
         if !ctx.lossy {
             return own;
         }
@@ -135,30 +137,38 @@ fn first_sight(
 
 fn offloaded(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter) -> Option<BlockResult> {
     let min_tokens = aged::MIN_TOKENS.min(opts.min_tokens);
-    decide(input, min_tokens, opts, counter, |text, kind, ctx, _| match input.origin {
+    decide(input, min_tokens, min_tokens, opts, counter, |text, kind, ctx, _| match input.origin {
         Origin::AssistantText => aged::reasoning(text, ctx),
-        _ => aged::compress(text, kind, ctx),
+        _ => aged::compress(text, &kind(), ctx),
     })
 }
 
-/// The gates shared by every path: size, markers already present, never worse.
+/// The gates shared by every path: size, markers already present, never worse. Blocks under
+/// `report_from` tokens that the transform leaves alone are not reported (nor detected: detection
+/// is the costliest step for the many small blocks of a long history).
 fn decide(
     input: &BlockInput<'_>,
-    min_tokens: u32,
+    gate: u32,
+    report_from: u32,
     opts: &Options,
     counter: &dyn TokenCounter,
-    transform: impl FnOnce(&str, &ContentKind, &Ctx, u32) -> Option<Rewrite>,
+    transform: impl FnOnce(&str, &dyn Fn() -> ContentKind, &Ctx, u32) -> Option<Rewrite>,
 ) -> Option<BlockResult> {
     let text = input.text;
     // A BPE token spans at least one byte: shorter texts cannot reach the threshold.
-    if text.len() < min_tokens as usize {
+    if text.len() < gate as usize {
         return None;
     }
     let before = counter.count(text);
-    let kind = input.kind.clone().unwrap_or_else(|| crate::detect::detect(text));
-    let declined = |kind: ContentKind, reason| {
-        Some(BlockResult {
-            kind,
+    if before < gate {
+        return None;
+    }
+    let kind_cell = OnceCell::new();
+    let kind = || kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(text))).clone();
+    let reported = before >= report_from;
+    let declined = |reason| {
+        reported.then(|| BlockResult {
+            kind: kind(),
             status: Status::Declined(reason),
             text: None,
             tokens_before: before,
@@ -166,29 +176,26 @@ fn decide(
             offload: None,
         })
     };
-    if before < min_tokens {
-        return declined(kind, DeclineReason::BelowThreshold);
-    }
     // Text that already carries our markers was compressed upstream of us: leave it.
     if !Marker::find_all(text).is_empty() {
-        return declined(kind, DeclineReason::Protected);
+        return declined(DeclineReason::Protected);
     }
     let key = key_for(text);
     let query = Query::new(input.query);
     let ctx = Ctx { query: &query, key: &key, lossy: opts.lossy };
     let Some(rewrite) = transform(text, &kind, &ctx, before) else {
-        return declined(kind, DeclineReason::NoTransform);
+        return declined(DeclineReason::NoTransform);
     };
     if (rewrite.lossy && !opts.lossy) || rewrite.text.is_empty() {
-        return declined(kind, DeclineReason::NoTransform);
+        return declined(DeclineReason::NoTransform);
     }
     let after = counter.count(&rewrite.text);
     if after >= before {
-        return declined(kind, DeclineReason::NotSmaller);
+        return declined(DeclineReason::NotSmaller);
     }
     let offload = rewrite.lossy.then(|| Offload { key, original: text.to_owned() });
     Some(BlockResult {
-        kind,
+        kind: kind(),
         status: Status::Compressed(rewrite.transform),
         text: Some(rewrite.text),
         tokens_before: before,

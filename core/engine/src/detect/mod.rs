@@ -17,9 +17,9 @@ pub(crate) mod trace;
 use crate::kind::ContentKind;
 
 /// Lines looked at from the start of a big text.
-const HEAD_LINES: usize = 200;
+const HEAD_LINES: usize = 80;
 /// Lines looked at from the end of a big text (summaries and exceptions live there).
-const TAIL_LINES: usize = 50;
+const TAIL_LINES: usize = 30;
 /// Lines longer than this are judged on their first bytes only.
 const LINE_CAP: usize = 512;
 

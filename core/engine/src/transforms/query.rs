@@ -1,10 +1,12 @@
 //! The relevance hint: terms taken from the text that precedes a block.
 
 /// Words of a question or command that make a line or item worth keeping.
+///
+/// Parsed on first use: most blocks of a long history never consult their hint.
 #[derive(Debug, Clone, Default)]
 pub struct Query {
-    terms: Vec<String>,
-    focused: bool,
+    text: String,
+    parsed: std::cell::OnceCell<(Vec<String>, bool)>,
 }
 
 /// Shell words and filler that say nothing about which lines matter.
@@ -17,51 +19,75 @@ const STOP: &[&str] = &[
 ];
 
 impl Query {
-    /// Extract terms: identifiers, paths and numbers of at least 3 characters, lowercased,
-    /// without shell flags and stop words, de-duplicated, in first-seen order.
+    /// A hint from `text`; terms are extracted on first use (see [`Query::terms`]).
     pub fn new(text: &str) -> Self {
-        let mut terms: Vec<String> = Vec::new();
-        for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':'))) {
-            let word = raw.trim_matches(|c: char| matches!(c, '.' | '/' | '-' | ':'));
-            if word.len() < 3 || raw.starts_with('-') {
-                continue;
-            }
-            let lower = word.to_lowercase();
-            if STOP.contains(&lower.as_str()) || terms.contains(&lower) {
-                continue;
-            }
-            terms.push(lower);
-            if terms.len() >= 64 {
-                break;
-            }
-        }
-        Self { terms, focused: asks_for_a_slice(text) }
+        Self { text: text.to_owned(), parsed: std::cell::OnceCell::new() }
+    }
+
+    fn parsed(&self) -> &(Vec<String>, bool) {
+        self.parsed.get_or_init(|| (extract_terms(&self.text), asks_for_a_slice(&self.text)))
+    }
+
+    /// True when there are no terms.
+    pub fn is_empty(&self) -> bool {
+        self.terms().is_empty()
+    }
+
+    /// Identifiers, paths and numbers of at least 3 characters, lowercased, without shell
+    /// flags and stop words, de-duplicated, in first-seen order.
+    pub fn terms(&self) -> &[String] {
+        &self.parsed().0
     }
 
     /// True when the text asked for a chosen slice of a file (`sed -n 'a,bp'`, `head -n`,
     /// `tail -n`, `awk 'NR...`): the output is then what the question is about, whole.
     pub fn is_focused(&self) -> bool {
-        self.focused
-    }
-
-    /// True when there are no terms.
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// The terms, lowercased.
-    pub fn terms(&self) -> &[String] {
-        &self.terms
+        self.parsed().1
     }
 
     /// True when `text` contains any term (case-insensitive substring).
     pub fn mentions(&self, text: &str) -> bool {
-        if self.terms.is_empty() {
+        let terms = self.terms();
+        if terms.is_empty() {
             return false;
         }
+        if text.is_ascii() {
+            return terms.iter().any(|t| contains_ignore_ascii_case(text, t));
+        }
         let lower = text.to_lowercase();
-        self.terms.iter().any(|t| lower.contains(t.as_str()))
+        terms.iter().any(|t| lower.contains(t.as_str()))
     }
+}
+
+/// `needle` is lowercase. No allocation: this runs on every line of big blocks.
+fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else { return true };
+    if n.len() > h.len() {
+        return false;
+    }
+    let upper = first.to_ascii_uppercase();
+    (0..=h.len() - n.len())
+        .any(|i| (h[i] == first || h[i] == upper) && h[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
+fn extract_terms(text: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for raw in text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '/' | '-' | ':'))) {
+        let word = raw.trim_matches(|c: char| matches!(c, '.' | '/' | '-' | ':'));
+        if word.len() < 3 || raw.starts_with('-') {
+            continue;
+        }
+        let lower = word.to_lowercase();
+        if STOP.contains(&lower.as_str()) || terms.contains(&lower) {
+            continue;
+        }
+        terms.push(lower);
+        if terms.len() >= 64 {
+            break;
+        }
+    }
+    terms
 }
 
 fn asks_for_a_slice(text: &str) -> bool {
@@ -89,6 +115,8 @@ mod tests {
         assert!(!q.terms().iter().any(|t| t == "grep" || t.starts_with('-')));
         assert!(q.mentions("  1159: def row_join(self, other):"));
         assert!(!q.mentions("unrelated"));
+        assert!(q.mentions("DEF ROW_JOIN"));
+        assert!(q.mentions("é row_join"));
         assert!(!q.is_focused());
     }
 

@@ -53,7 +53,7 @@ mod tests {
     fn points_at_the_message_that_showed_the_lines() {
         let mut h = History::default();
         let file: String = (1..=30).map(|i| format!("    def method_{i}(self, other):\n")).collect();
-        h.add(7, 2, &file);
+        h.add(7, 2, file.clone());
         let text = format!("Changed line one here\n{file}");
         let q = Query::default();
         let ctx = Ctx { query: &q, key: "h:k", lossy: true };
