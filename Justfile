@@ -16,7 +16,7 @@ component: setup
     cargo build -q -p headroom-core-component --target wasm32-unknown-unknown --profile wasm
     mkdir -p target/wasm
     cargo run -q --release -p headroom-componentize -- target/wasm32-unknown-unknown/wasm/headroom_core_component.wasm {{wasm_out}}
-    @echo "size: $(stat -c %s {{wasm_out}}) bytes raw, $(gzip -9c {{wasm_out}} | wc -c) bytes gzipped"
+    @echo "size: $(stat -c %s {{wasm_out}}) bytes raw, $(gzip -9nc {{wasm_out}} | wc -c) bytes gzipped"
 
 # Compress a request body or a tool output through the component: `just compress FILE [--mode token]`.
 compress FILE *ARGS: component

@@ -55,6 +55,31 @@ fn i2_cache_safety_history_is_append_only() {
 }
 
 #[test]
+fn i2_token_mode_rewrites_history_only_when_the_offload_boundary_moves() {
+    let conv = corpus_conversation(TRAJ);
+    let opts = Options { mode: Mode::Token, ..Options::default() };
+    let boundary = |k: usize| {
+        let turns = conv[..=k].iter().filter(|(role, _)| role == "assistant").count() as u32;
+        turns.checked_sub(opts.offload_after_turns).map(|t| t / headroom_core::OFFLOAD_STEP)
+    };
+    let (mut kept, mut moved) = (0, 0);
+    let mut previous: Option<(Vec<String>, Option<u32>)> = None;
+    for k in steps(&conv) {
+        let sent = raw_messages(&native_request(Dialect::OpenAiChat, &openai_body(&conv[..=k]), &opts));
+        if let Some((prev, prev_boundary)) = &previous {
+            if *prev_boundary == boundary(k) {
+                assert_eq!(&sent[..prev.len()], &prev[..], "step {k} changed history between offload steps");
+                kept += 1;
+            } else {
+                moved += 1;
+            }
+        }
+        previous = Some((sent, boundary(k)));
+    }
+    assert!(moved > 0 && kept >= 2 * moved, "kept {kept}, moved {moved}");
+}
+
+#[test]
 fn i3_determinism_across_runs_and_hosts() {
     let conv = corpus_conversation(TRAJ);
     for mode in [Mode::Cache, Mode::Token] {

@@ -50,7 +50,12 @@ fn main() -> Result<()> {
         let opts = Options::default();
         for t in &trajectories {
             for k in t.steps() {
-                let _ = headroom_core::compress_request(Dialect::OpenAiChat, &t.openai_request(k), &opts, &counter);
+                let _ = headroom_core::compress_request(
+                    Dialect::OpenAiChat,
+                    &t.openai_request(k),
+                    &opts,
+                    &counter,
+                );
             }
         }
         return Ok(());
@@ -63,11 +68,12 @@ fn main() -> Result<()> {
         modes.push((mode, totals));
     }
     let kinds = by_kind(&trajectories, &counter);
-    let (native_mbs, component_mbs, bytes) = throughput(&trajectories, &component)?;
+    let [native_cold, native_mbs, component_mbs, mb] = throughput(&trajectories, &component)?;
     let raw_size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
     let gz_size = gzip_size(&component);
 
     report.push_str("# Trajectory benchmark\n\n");
+    report.push_str(&format!("Measured with `just bench` on {}.\n\n", machine()));
     report.push_str(&format!(
         "Corpus: {} mini-swe-agent trajectories (`shared/corpus/swe-agent-trajectories`), every step k sent as \
          the OpenAI Chat request messages[0..=k]. Tokens are exact o200k_base counts of message contents.\n\n",
@@ -103,10 +109,14 @@ fn main() -> Result<()> {
             pct(before - after, *before)
         ));
     }
+    report.push_str(&golden_table(&counter)?);
     report.push_str(&format!(
-        "\n## Throughput (cache mode, {:.1} MB of request bodies, median of 3 runs, side by side)\n\n\
-         | engine | MB/s |\n|---|---|\n| native library | {native_mbs:.1} |\n| component in wasmtime | {component_mbs:.1} ({:.0}% of native) |\n",
-        bytes as f64 / 1e6,
+        "\n## Throughput (cache mode, every 4th step of every run: {mb:.1} MB of request bodies; \
+         median of 3 passes, the three engines interleaved)\n\n\
+         | engine | MB/s |\n|---|---|\n\
+         | native library, every count computed | {native_cold:.1} |\n\
+         | native library, host count memo (how native hosts run) | {native_mbs:.1} |\n\
+         | component in wasmtime, host count memo | {component_mbs:.1} ({:.0}% of native) |\n",
         100.0 * component_mbs / native_mbs
     ));
     report.push_str(&format!(
@@ -221,7 +231,9 @@ fn by_kind(trajectories: &[&Trajectory], counter: &dyn Fn(&str) -> u32) -> BTree
     rows
 }
 
-fn throughput(trajectories: &[&Trajectory], component: &std::path::Path) -> Result<(f64, f64, usize)> {
+/// MB/s natively without and with the host's count memo, and through the component (memo
+/// on, as the runtime uses it), medians of 3 passes run side by side.
+fn throughput(trajectories: &[&Trajectory], component: &std::path::Path) -> Result<[f64; 4]> {
     let bodies: Vec<Vec<u8>> = trajectories
         .iter()
         .flat_map(|t| t.steps().into_iter().step_by(4).map(|k| t.openai_request(k)).collect::<Vec<_>>())
@@ -230,31 +242,87 @@ fn throughput(trajectories: &[&Trajectory], component: &std::path::Path) -> Resu
     let runtime = Runtime::from_file(component, &RuntimeConfig::default())?;
     let opts = Options::default();
     let wopts = headroom_runtime::default_options();
-    let counter = |s: &str| O200k::count(s);
-    let mut native = Vec::new();
-    let mut wasm = Vec::new();
+    let memo = |s: &str| O200k::count(s);
+    let cold = |s: &str| O200k::count_uncached(s);
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..3 {
         let start = Instant::now();
         for b in &bodies {
-            let _ = headroom_core::compress_request(Dialect::OpenAiChat, b, &opts, &counter);
+            let _ = headroom_core::compress_request(Dialect::OpenAiChat, b, &opts, &cold);
         }
-        native.push(start.elapsed().as_secs_f64());
+        times[0].push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        for b in &bodies {
+            let _ = headroom_core::compress_request(Dialect::OpenAiChat, b, &opts, &memo);
+        }
+        times[1].push(start.elapsed().as_secs_f64());
         let start = Instant::now();
         for b in &bodies {
             let _ = runtime.compress_request(wit::Dialect::OpenaiChat, b, &wopts)?;
         }
-        wasm.push(start.elapsed().as_secs_f64());
+        times[2].push(start.elapsed().as_secs_f64());
     }
-    native.sort_by(f64::total_cmp);
-    wasm.sort_by(f64::total_cmp);
     let mb = bytes as f64 / 1e6;
-    Ok((mb / native[1], mb / wasm[1], bytes))
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        mb / v[1]
+    };
+    let [a, b, c] = &mut times;
+    Ok([median(a), median(b), median(c), mb])
+}
+
+/// The single-output golden cases (real outputs and Headroom's parity fixtures): one row each.
+fn golden_table(counter: &dyn Fn(&str) -> u32) -> Result<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("input.txt").exists())
+        .collect();
+    cases.sort();
+    let mut out = String::from(
+        "\n## Golden cases, one output each (`tests/golden/`, query = the command that produced it)\n\n\
+         | case | kind | transform | tokens before | tokens after | saved |\n|---|---|---|---|---|---|\n",
+    );
+    for case in cases {
+        let text = std::fs::read_to_string(case.join("input.txt"))?;
+        let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(case.join("case.json"))?)?;
+        let opts = Options {
+            query: meta["query"].as_str().map(str::to_owned),
+            min_tokens: meta["min_tokens"].as_u64().map_or(headroom_core::DEFAULT_MIN_TOKENS, |n| n as u32),
+            ..Options::default()
+        };
+        let o = headroom_core::compress_content(&text, None, &opts, &|s: &str| counter(s));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.1}% |\n",
+            case.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            o.kind,
+            o.transform,
+            o.tokens_before,
+            o.tokens_after,
+            pct(u64::from(o.tokens_before - o.tokens_after), u64::from(o.tokens_before))
+        ));
+    }
+    Ok(out)
+}
+
+/// CPU model, core count and memory, from /proc.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kb: u64 = mem
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap_or(0);
+    format!("{} ({cores} cores, {} GB RAM), a noisy shared machine", model.unwrap_or("unknown CPU"), kb / 1_000_000)
 }
 
 fn gzip_size(path: &std::path::Path) -> u64 {
     std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("gzip -9c '{}' | wc -c", path.display()))
+        .arg(format!("gzip -9nc '{}' | wc -c", path.display()))
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())

@@ -7,18 +7,22 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let dir = args.get(1).cloned().unwrap_or_else(|| "../shared/corpus/swe-agent-trajectories".into());
     let limit: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
-    let mut files: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
     files.sort();
     let mut bodies = Vec::new();
     for f in files.iter().filter(|p| p.to_string_lossy().ends_with(".traj.json")).take(limit) {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap_or_default()).unwrap_or_default();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(f).unwrap_or_default()).unwrap_or_default();
         let msgs = v["messages"].as_array().cloned().unwrap_or_default();
         for k in (2..msgs.len()).step_by(4) {
             let m: Vec<_> = msgs[..=k]
                 .iter()
                 .map(|m| serde_json::json!({"role": m["role"], "content": m["content"]}))
                 .collect();
-            bodies.push(serde_json::to_vec(&serde_json::json!({"model": "m", "messages": m})).unwrap_or_default());
+            bodies.push(
+                serde_json::to_vec(&serde_json::json!({"model": "m", "messages": m})).unwrap_or_default(),
+            );
         }
     }
     let opts = Options::default();
@@ -30,6 +34,10 @@ fn main() {
             let _ = headroom_core::compress_request(Dialect::OpenAiChat, b, &opts, &count);
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("pass {pass}: {:.1} MB in {secs:.2} s = {:.1} MB/s", bytes as f64 / 1e6, bytes as f64 / 1e6 / secs);
+        println!(
+            "pass {pass}: {:.1} MB in {secs:.2} s = {:.1} MB/s",
+            bytes as f64 / 1e6,
+            bytes as f64 / 1e6 / secs
+        );
     }
 }

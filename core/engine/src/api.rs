@@ -155,7 +155,8 @@ pub fn compress_content(
     counter: &dyn TokenCounter,
 ) -> ContentOutcome {
     let query = opts.query.clone().unwrap_or_default();
-    let input = BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
+    let input =
+        BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
     match pipeline::process(&input, opts, counter, &History::default()).result {
         Some(r) => ContentOutcome {
             transform: match &r.status {

@@ -36,7 +36,7 @@ pub use error::CompressError;
 pub use kind::ContentKind;
 pub use offload::Offload;
 pub use options::{DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
-pub use pipeline::Status;
+pub use pipeline::{OFFLOAD_STEP, Status};
 pub use request::Dialect;
 pub use tokens::TokenCounter;
 

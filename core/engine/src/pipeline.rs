@@ -83,7 +83,12 @@ fn boundary(turns: u32, after: u32) -> Option<u32> {
 }
 
 /// Compress one block.
-pub fn process(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter, history: &History) -> Processed {
+pub fn process(
+    input: &BlockInput<'_>,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    history: &History,
+) -> Processed {
     let n = opts.offload_after_turns;
     let token = opts.mode == Mode::Token && opts.lossy;
     // The assistant turns before this block: its position, stable across requests.
@@ -164,7 +169,9 @@ fn decide(
         return None;
     }
     let kind_cell = OnceCell::new();
-    let kind = || kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(text))).clone();
+    let kind = || {
+        kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(text))).clone()
+    };
     let reported = before >= report_from;
     let declined = |reason| {
         reported.then(|| BlockResult {

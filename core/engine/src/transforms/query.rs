@@ -122,7 +122,9 @@ mod tests {
 
     #[test]
     fn recognises_commands_that_ask_for_a_slice() {
-        for cmd in ["sed -n '746,850p' a.py", "nl -ba a.py | sed -n 10,20p", "head -n 50 a.py", "awk 'NR>=5' a"] {
+        for cmd in
+            ["sed -n '746,850p' a.py", "nl -ba a.py | sed -n 10,20p", "head -n 50 a.py", "awk 'NR>=5' a"]
+        {
             assert!(Query::new(cmd).is_focused(), "{cmd}");
         }
         for cmd in ["cat a.py", "sed -i 's/a/b/' a.py", "grep -n head a.py"] {

@@ -157,7 +157,8 @@ fn elide_middle(lines: &[&str], stack: &[Frame], dropped: &mut [bool], query: &Q
         return;
     }
     // The first frame in each file stays: agents open the files a trace names.
-    let mut files_seen: Vec<&str> = live.iter().map(|&i| frame_file(lines[stack[i].start])).take(head).collect();
+    let mut files_seen: Vec<&str> =
+        live.iter().map(|&i| frame_file(lines[stack[i].start])).take(head).collect();
     for &i in &live[head..live.len() - tail] {
         let f = stack[i];
         let file = frame_file(lines[f.start]);
