@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long)]
     lossless: bool,
     /// The core component.
-    #[arg(long, env = "HEADROOM_COMPONENT", default_value_os_t = crate::default_component_path())]
+    #[arg(long, env = "HEADROOM_COMPONENT", default_value_os_t = headroom_proxy::config::default_component_path())]
     component: PathBuf,
 }
 

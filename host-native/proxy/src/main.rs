@@ -2,10 +2,12 @@
 
 mod compress_cmd;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use headroom_proxy::config::{ProxyArgs, ProxyConfig};
+use headroom_proxy::{AppState, app};
 
 #[derive(Parser)]
 #[command(name = "headroom", version, about = "Context compression for AI agents")]
@@ -16,19 +18,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the proxy: point ANTHROPIC_BASE_URL=http://127.0.0.1:8787 or
+    /// OPENAI_BASE_URL=http://127.0.0.1:8787/v1 at it.
+    Proxy(ProxyArgs),
     /// Compress a provider request (JSON) or a single tool output, print the result and a
     /// savings summary.
     Compress(compress_cmd::Args),
 }
 
-/// Where `just component` writes the core component.
-pub fn default_component_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm/headroom-core.wasm")
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Proxy(args) => run_proxy(ProxyConfig::from_args(args)),
         Command::Compress(args) => compress_cmd::run(&args),
     };
     match result {
@@ -38,4 +39,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let addr = format!("{}:{}", config.host, config.port);
+        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        let state = AppState::new(config)?;
+        let loader = Arc::clone(&state);
+        tokio::task::spawn_blocking(move || loader.load_component());
+        eprintln!("headroom proxy listening on http://{addr}");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        app::serve(listener, state, shutdown).await?;
+        Ok(())
+    })
 }

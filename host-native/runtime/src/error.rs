@@ -12,10 +12,16 @@ pub enum RuntimeError {
     /// The call trapped (a bug in the engine, out of fuel, or out of memory).
     #[error("the component trapped: {0}")]
     Trap(String),
+    /// The call ran past its deadline and was interrupted.
+    #[error("the component ran past its deadline")]
+    Timeout,
 }
 
 impl RuntimeError {
     pub(crate) fn trap(e: wasmtime::Error) -> Self {
+        if matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) {
+            return Self::Timeout;
+        }
         Self::Trap(format!("{e:#}"))
     }
 }

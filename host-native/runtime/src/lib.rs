@@ -11,6 +11,7 @@ mod bindings;
 mod error;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{
@@ -32,11 +33,17 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Instances that may be alive at once (the pooling allocator's slots).
     pub max_instances: u32,
+    /// Wall-clock budget per call; a call past it is interrupted (epoch interruption, checked
+    /// every [`EPOCH_TICK`]) and the host forwards the original.
+    pub deadline: Option<Duration>,
 }
+
+/// How often the epoch advances when calls have a deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_memory_bytes: 512 << 20, fuel: None, max_instances: 64 }
+        Self { max_memory_bytes: 512 << 20, fuel: None, max_instances: 64, deadline: None }
     }
 }
 
@@ -79,6 +86,7 @@ impl Runtime {
         let mut wasm_config = Config::new();
         wasm_config.wasm_component_model(true);
         wasm_config.consume_fuel(config.limits.fuel.is_some());
+        wasm_config.epoch_interruption(config.limits.deadline.is_some());
         let mut pooling = PoolingAllocationConfig::default();
         pooling.total_component_instances(config.limits.max_instances);
         pooling.total_core_instances(config.limits.max_instances);
@@ -106,6 +114,9 @@ impl Runtime {
             linker.instantiate_pre(&component).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
         let pre = bindings::EnginePre::new(pre).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
         headroom_tokenizer::O200k::warm_up();
+        if config.limits.deadline.is_some() {
+            start_epoch_ticker(&engine);
+        }
         Ok(Self { engine, pre, limits: config.limits.clone() })
     }
 
@@ -115,6 +126,10 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         if let Some(fuel) = self.limits.fuel {
             store.set_fuel(fuel).map_err(|e| RuntimeError::Trap(e.to_string()))?;
+        }
+        if let Some(deadline) = self.limits.deadline {
+            let ticks = deadline.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1);
+            store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         }
         Ok(store)
     }
@@ -155,6 +170,19 @@ impl Runtime {
         let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
         instance.headroom_compress_compressor().call_detect(&mut store, text).map_err(RuntimeError::trap)
     }
+}
+
+/// Advance the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives: a weak
+/// reference ends the thread when the runtime is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
 }
 
 /// All-default options (the engine's defaults apply).

@@ -1,0 +1,143 @@
+//! `headroom proxy` options: flags with `HEADROOM_*` environment twins, and the embedded
+//! defaults (no configuration file is needed).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use headroom_runtime::wit;
+
+/// Command-line options of `headroom proxy`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProxyArgs {
+    /// Address to bind.
+    #[arg(long, env = "HEADROOM_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to bind.
+    #[arg(long, env = "HEADROOM_PORT", default_value_t = 8787)]
+    pub port: u16,
+    /// `cache` rewrites each block once, the same way on every turn (the provider's prompt
+    /// cache keeps hitting); `token` also offloads tool outputs the agent has acted on.
+    /// Legacy names `cost_savings` (= cache) and `token_headroom` (= token) are accepted.
+    #[arg(long, env = "HEADROOM_MODE", default_value = "cache", value_parser = parse_mode)]
+    pub mode: ModeArg,
+    /// Forward every request untouched.
+    #[arg(long, env = "HEADROOM_NO_OPTIMIZE")]
+    pub no_optimize: bool,
+    /// Anthropic upstream (also `ANTHROPIC_TARGET_API_URL`).
+    #[arg(long, env = "HEADROOM_ANTHROPIC_API_URL")]
+    pub anthropic_api_url: Option<String>,
+    /// OpenAI upstream (also `OPENAI_TARGET_API_URL`).
+    #[arg(long, env = "HEADROOM_OPENAI_API_URL")]
+    pub openai_api_url: Option<String>,
+    /// Largest request body accepted, in bytes (413 beyond).
+    #[arg(long, env = "HEADROOM_MAX_BODY_BYTES", default_value_t = 100 << 20)]
+    pub max_body_bytes: usize,
+    /// Blocks below this many tokens are left alone.
+    #[arg(long, env = "HEADROOM_MIN_TOKENS")]
+    pub min_tokens: Option<u32>,
+    /// Wall-clock budget for compressing one request; past it the original is forwarded.
+    #[arg(long, env = "HEADROOM_COMPRESSION_DEADLINE_MS", default_value_t = 250)]
+    pub compression_deadline_ms: u64,
+    /// Upstream timeout for one request (connect to last byte), in seconds.
+    #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = 600)]
+    pub upstream_timeout_secs: u64,
+    /// API key for the proxy's own endpoints (`/v1/compress`); without it they answer
+    /// loopback callers only.
+    #[arg(long, env = "HEADROOM_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// The core component (default: `target/wasm/headroom-core.wasm` of this build).
+    #[arg(long, env = "HEADROOM_COMPONENT")]
+    pub component: Option<PathBuf>,
+}
+
+/// The mode flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    /// See `wit::Mode::Cache`.
+    Cache,
+    /// See `wit::Mode::Token`.
+    Token,
+}
+
+fn parse_mode(s: &str) -> Result<ModeArg, String> {
+    match s {
+        "cache" | "cost_savings" => Ok(ModeArg::Cache),
+        "token" | "token_headroom" => Ok(ModeArg::Token),
+        other => Err(format!("unknown mode `{other}` (expected cache or token)")),
+    }
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Bind address.
+    pub host: String,
+    /// Bind port.
+    pub port: u16,
+    /// Compression mode.
+    pub mode: ModeArg,
+    /// Compress at all.
+    pub optimize: bool,
+    /// Anthropic base URL, without a trailing slash.
+    pub anthropic_url: String,
+    /// OpenAI base URL, without a trailing slash.
+    pub openai_url: String,
+    /// Body limit.
+    pub max_body_bytes: usize,
+    /// Engine threshold override.
+    pub min_tokens: Option<u32>,
+    /// Compression budget per request.
+    pub compression_deadline: Duration,
+    /// Upstream timeout.
+    pub upstream_timeout: Duration,
+    /// Key for the proxy's own endpoints.
+    pub api_key: Option<String>,
+    /// Component path.
+    pub component: PathBuf,
+}
+
+impl ProxyConfig {
+    /// Resolve flags, environment and defaults.
+    pub fn from_args(args: ProxyArgs) -> Self {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let trim = |s: String| s.trim_end_matches('/').to_owned();
+        Self {
+            host: args.host,
+            port: args.port,
+            mode: args.mode,
+            optimize: !args.no_optimize,
+            anthropic_url: trim(
+                args.anthropic_api_url
+                    .or_else(|| env("ANTHROPIC_TARGET_API_URL"))
+                    .unwrap_or_else(|| "https://api.anthropic.com".into()),
+            ),
+            openai_url: trim(
+                args.openai_api_url
+                    .or_else(|| env("OPENAI_TARGET_API_URL"))
+                    .unwrap_or_else(|| "https://api.openai.com".into()),
+            ),
+            max_body_bytes: args.max_body_bytes,
+            min_tokens: args.min_tokens,
+            compression_deadline: Duration::from_millis(args.compression_deadline_ms),
+            upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
+            api_key: args.api_key.filter(|k| !k.is_empty()),
+            component: args.component.unwrap_or_else(default_component_path),
+        }
+    }
+
+    /// Engine options for a request.
+    pub fn engine_options(&self) -> wit::Options {
+        let mut o = headroom_runtime::default_options();
+        o.mode = Some(match self.mode {
+            ModeArg::Cache => wit::Mode::Cache,
+            ModeArg::Token => wit::Mode::Token,
+        });
+        o.min_tokens = self.min_tokens;
+        o
+    }
+}
+
+/// Where `just component` writes the core component.
+pub fn default_component_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/wasm/headroom-core.wasm")
+}

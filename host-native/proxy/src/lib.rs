@@ -1,0 +1,16 @@
+//! The Headroom proxy: an axum server in front of the Anthropic and OpenAI APIs that runs
+//! every request body through the core component (in wasmtime) and forwards the smaller
+//! request, relaying responses (streams included) as they arrive.
+
+pub mod app;
+pub mod ccr;
+pub mod config;
+pub mod errors;
+pub mod provider;
+pub mod routes;
+pub mod state;
+pub mod upstream;
+
+pub use app::build_app;
+pub use config::ProxyConfig;
+pub use state::AppState;

@@ -1,0 +1,75 @@
+//! `/livez`, `/readyz`, `/health`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+fn base(state: &AppState, status: &str) -> Value {
+    json!({
+        "service": "headroom-proxy",
+        "status": status,
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs_f64(),
+    })
+}
+
+fn checks(state: &AppState) -> (bool, Value) {
+    let engine_ready = state.runtime().is_some();
+    let engine = match (engine_ready, state.load_error()) {
+        (true, _) => json!({"enabled": true, "ready": true, "status": "healthy"}),
+        (false, Some(e)) => json!({"enabled": true, "ready": false, "status": "unhealthy", "error": e}),
+        (false, None) => json!({"enabled": true, "ready": false, "status": "starting"}),
+    };
+    let checks = json!({
+        "startup": {"enabled": true, "ready": true, "status": "healthy"},
+        "engine": engine,
+        "http_client": {"enabled": true, "ready": true, "status": "healthy"},
+    });
+    (engine_ready, checks)
+}
+
+/// Alive as long as the process answers.
+pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
+    let mut v = base(&state, "healthy");
+    v["alive"] = json!(true);
+    Json(v).into_response()
+}
+
+/// Ready once the component is loaded: 503 until then.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let (ready, checks) = checks(&state);
+    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    v["ready"] = json!(ready);
+    v["checks"] = checks;
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(v)).into_response()
+}
+
+/// Readiness plus configuration and counters.
+pub async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let (ready, checks) = checks(&state);
+    let c = &state.counters;
+    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    v["ready"] = json!(ready);
+    v["checks"] = checks;
+    v["config"] = json!({
+        "mode": match state.config.mode { crate::config::ModeArg::Cache => "cache", crate::config::ModeArg::Token => "token" },
+        "optimize": state.config.optimize,
+        "anthropic_api_url": state.config.anthropic_url,
+        "openai_api_url": state.config.openai_url,
+    });
+    v["stats"] = json!({
+        "requests_compressed": c.compressed.load(Ordering::Relaxed),
+        "compression_failures": c.compression_failures.load(Ordering::Relaxed),
+        "tokens_saved": c.tokens_saved.load(Ordering::Relaxed),
+        "originals_stored": state.ccr.len(),
+    });
+    Json(v).into_response()
+}

@@ -1,0 +1,84 @@
+//! The provider routes: `POST /v1/messages`, `/v1/chat/completions` and `/v1/responses` are
+//! compressed; every other path is forwarded untouched to the right upstream.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use headroom_runtime::wit;
+
+use crate::ccr::Tenant;
+use crate::provider::Provider;
+use crate::state::{AppState, Counters};
+use crate::upstream::forward;
+
+/// Any request: compressed when it is one of the three LLM routes, then forwarded.
+pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let path_and_query = parts.uri.path_and_query().map_or(path.clone(), |p| p.as_str().to_owned());
+    let provider = Provider::for_request(&path, &parts.headers);
+    let body = match super::read_body(body, state.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return e.into_provider_response(provider),
+    };
+    let dialect = match (parts.method == http::Method::POST, path.as_str()) {
+        (true, "/v1/messages") => Some(wit::Dialect::AnthropicMessages),
+        (true, "/v1/chat/completions") => Some(wit::Dialect::OpenaiChat),
+        (true, "/v1/responses") => Some(wit::Dialect::OpenaiResponses),
+        _ => None,
+    };
+    let bypass = parts.headers.get("x-headroom-bypass").is_some_and(|v| v == "true" || v == "1");
+    let body = match dialect {
+        Some(d) if state.config.optimize && !bypass => {
+            compress(&state, d, body, &Tenant::of(&parts.headers)).await
+        }
+        _ => body,
+    };
+    match forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_provider_response(provider),
+    }
+}
+
+/// The body to forward: the engine's rewrite, or the original on any failure (a fault in
+/// compression never costs the user a request).
+async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, tenant: &Tenant) -> Bytes {
+    let Some(runtime) = state.runtime() else { return body };
+    let opts = state.config.engine_options();
+    let input = body.clone();
+    let outcome = tokio::task::spawn_blocking(move || runtime.compress_request(dialect, &input, &opts)).await;
+    match outcome {
+        Ok(Ok(Ok(outcome))) => {
+            for off in outcome.offloads {
+                state.ccr.put(tenant, &off.key, off.original);
+            }
+            let saved: u64 = outcome
+                .report
+                .iter()
+                .map(|b| u64::from(b.tokens_before.saturating_sub(b.tokens_after)))
+                .sum();
+            Counters::add(&state.counters.tokens_saved, saved);
+            match outcome.body {
+                Some(new) => {
+                    Counters::add(&state.counters.compressed, 1);
+                    Bytes::from(new)
+                }
+                None => body,
+            }
+        }
+        // Malformed for the engine (the upstream will say why), a trap, a timeout or a
+        // panicked task: forward what the client sent.
+        _ => {
+            Counters::add(&state.counters.compression_failures, 1);
+            body
+        }
+    }
+}
+
+/// Used by the router for unknown methods on known paths as well.
+pub async fn fallback(state: State<Arc<AppState>>, request: Request<Body>) -> impl IntoResponse {
+    handle(state, request).await
+}

@@ -1,0 +1,97 @@
+//! Shared state of the proxy.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use headroom_runtime::{Limits, Runtime, RuntimeConfig};
+
+use crate::ccr::CcrStore;
+use crate::config::ProxyConfig;
+
+/// Counters surfaced by `/health` (and, later, `/metrics`).
+#[derive(Default)]
+pub struct Counters {
+    /// Requests whose body the engine rewrote.
+    pub compressed: AtomicU64,
+    /// Requests forwarded untouched because compression failed or ran out of time.
+    pub compression_failures: AtomicU64,
+    /// Tokens removed from forwarded requests.
+    pub tokens_saved: AtomicU64,
+}
+
+impl Counters {
+    /// Add `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Everything a handler needs.
+pub struct AppState {
+    /// Resolved configuration.
+    pub config: ProxyConfig,
+    /// The upstream HTTP client.
+    pub client: reqwest::Client,
+    runtime: OnceLock<Arc<Runtime>>,
+    load_error: OnceLock<String>,
+    /// Originals of lossy edits.
+    pub ccr: CcrStore,
+    /// Counters.
+    pub counters: Counters,
+    /// When the proxy started.
+    pub started: Instant,
+}
+
+impl AppState {
+    /// Build the state; the component is loaded separately ([`AppState::load_component`]) so
+    /// the server answers `/livez` while it loads.
+    pub fn new(config: ProxyConfig) -> Result<Arc<Self>, reqwest::Error> {
+        // Only one crypto provider is compiled in; installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .timeout(config.upstream_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()?;
+        Ok(Arc::new(Self {
+            config,
+            client,
+            runtime: OnceLock::new(),
+            load_error: OnceLock::new(),
+            ccr: CcrStore::new(Duration::from_secs(30 * 60), 256 << 20),
+            counters: Counters::default(),
+            started: Instant::now(),
+        }))
+    }
+
+    /// Load and pre-instantiate the component (blocking: run it off the async workers).
+    pub fn load_component(&self) {
+        let cache_dir = std::env::var_os("HEADROOM_CACHE_DIR").map(std::path::PathBuf::from).or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache/headroom/wasmtime"))
+        });
+        let config = RuntimeConfig {
+            limits: Limits { deadline: Some(self.config.compression_deadline), ..Limits::default() },
+            cache_dir,
+        };
+        match Runtime::from_file(&self.config.component, &config) {
+            Ok(rt) => {
+                let _ = self.runtime.set(Arc::new(rt));
+            }
+            Err(e) => {
+                let _ = self.load_error.set(e.to_string());
+            }
+        }
+    }
+
+    /// The runtime, once loaded.
+    pub fn runtime(&self) -> Option<Arc<Runtime>> {
+        self.runtime.get().cloned()
+    }
+
+    /// Why the component failed to load, if it did.
+    pub fn load_error(&self) -> Option<&str> {
+        self.load_error.get().map(String::as_str)
+    }
+}

@@ -1,0 +1,221 @@
+//! A mock upstream provider (records what it receives, answers JSON or SSE) and a proxy
+//! started in front of it on an ephemeral loopback port.
+
+#![allow(dead_code, reason = "each test binary uses part of the support module")]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use headroom_proxy::config::{ModeArg, ProxyConfig};
+use headroom_proxy::{AppState, app};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// One request the mock received.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// The mock's shared state.
+#[derive(Default)]
+pub struct MockState {
+    pub hits: Mutex<Vec<Recorded>>,
+    /// Streams wait on this before their last event, so tests can see earlier events arrive.
+    pub release: Notify,
+}
+
+pub struct Mock {
+    pub url: String,
+    pub state: Arc<MockState>,
+}
+
+impl Mock {
+    pub fn hits(&self) -> Vec<Recorded> {
+        self.state.hits.lock().expect("lock").clone()
+    }
+}
+
+async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    state.hits.lock().expect("lock").push(Recorded {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        headers: parts.headers.clone(),
+        body: body.clone(),
+    });
+    if let Some(status) = parts.headers.get("x-mock-status").and_then(|v| v.to_str().ok()) {
+        let code = status.parse::<u16>().unwrap_or(500);
+        let mut r = (
+            http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(json!({"error": {"message": "mock says no", "type": "rate_limit_error"}})),
+        )
+            .into_response();
+        r.headers_mut().insert("retry-after", "7".parse().expect("header"));
+        return r;
+    }
+    if let Some(ms) = parts.headers.get("x-mock-delay-ms").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let stream = value["stream"].as_bool().unwrap_or(false);
+    let mut response = match (path.as_str(), stream) {
+        ("/v1/messages", false) => axum::Json(json!({
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": "claude-mock",
+            "content": [{"type": "text", "text": "mock answer"}],
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 2}
+        }))
+        .into_response(),
+        ("/v1/messages", true) => sse(state, anthropic_events()),
+        ("/v1/chat/completions", false) => axum::Json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "mock answer"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+        }))
+        .into_response(),
+        ("/v1/chat/completions", true) => sse(state, openai_events()),
+        ("/v1/responses", false) => axum::Json(json!({
+            "id": "resp_mock", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-mock",
+            "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                        "content": [{"type": "output_text", "text": "mock answer", "annotations": []}]}],
+            "usage": {"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}
+        }))
+        .into_response(),
+        ("/v1/models", _) => axum::Json(json!({"object": "list", "data": [{"id": "gpt-mock", "object": "model"}]})).into_response(),
+        _ => axum::Json(json!({"echo": path})).into_response(),
+    };
+    response.headers_mut().insert("x-request-id", "req_mock_123".parse().expect("header"));
+    response
+}
+
+fn anthropic_events() -> Vec<String> {
+    vec![
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_mock\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-mock\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n".into(),
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n".into(),
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"mock \"}}\n\n".into(),
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"answer\"}}\n\n".into(),
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n".into(),
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":2}}\n\n".into(),
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".into(),
+    ]
+}
+
+fn openai_events() -> Vec<String> {
+    vec![
+        "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"mock \"},\"finish_reason\":null}]}\n\n".into(),
+        "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"answer\"},\"finish_reason\":null}]}\n\n".into(),
+        "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".into(),
+        "data: [DONE]\n\n".into(),
+    ]
+}
+
+/// Send events one by one; before the last, wait until the test releases it (or 5 s).
+fn sse(state: Arc<MockState>, events: Vec<String>) -> Response {
+    let n = events.len();
+    let stream =
+        futures_util::stream::unfold((0usize, events, state), move |(i, events, state)| async move {
+            if i >= n {
+                return None;
+            }
+            if i == n - 1 {
+                let _ = tokio::time::timeout(Duration::from_secs(5), state.release.notified()).await;
+            }
+            let chunk = Ok::<_, std::io::Error>(Bytes::from(events[i].clone()));
+            Some((chunk, (i + 1, events, state)))
+        });
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(stream))
+        .expect("response")
+}
+
+pub async fn start_mock() -> Mock {
+    let state = Arc::new(MockState::default());
+    let app = Router::new().fallback(mock_handler).with_state(Arc::clone(&state));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Mock { url: format!("http://{addr}"), state }
+}
+
+pub fn config(upstream: &str) -> ProxyConfig {
+    ProxyConfig {
+        host: "127.0.0.1".into(),
+        port: 0,
+        mode: ModeArg::Cache,
+        optimize: true,
+        anthropic_url: upstream.into(),
+        openai_url: upstream.into(),
+        max_body_bytes: 100 << 20,
+        min_tokens: None,
+        compression_deadline: Duration::from_secs(5),
+        upstream_timeout: Duration::from_secs(30),
+        api_key: None,
+        component: headroom_proxy::config::default_component_path(),
+    }
+}
+
+pub struct Proxy {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+}
+
+pub async fn start_proxy(config: ProxyConfig) -> Proxy {
+    let state = AppState::new(config).expect("state");
+    let loader = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || loader.load_component()).await.expect("load");
+    assert!(
+        state.runtime().is_some(),
+        "component failed to load: {:?} (run `just component`)",
+        state.load_error()
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let serving = Arc::clone(&state);
+    tokio::spawn(async move {
+        let _ = app::serve(listener, serving, std::future::pending()).await;
+    });
+    Proxy { url: format!("http://{addr}"), addr, state }
+}
+
+/// A chat request whose newest message is a long, compressible command output.
+pub fn compressible_chat(stream: bool) -> Value {
+    let grep: String = (0..400)
+        .map(|i| {
+            format!(
+                "src/module_{}/file_{}.py:{}:    result = compute_value_{}(argument)\n",
+                i / 40 % 5,
+                i / 40,
+                i * 3 + 1,
+                i
+            )
+        })
+        .collect();
+    json!({
+        "model": "gpt-4o",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": "You are a coding agent."},
+            {"role": "user", "content": "Find where compute_value_17 is called."},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                "function": {"name": "bash", "arguments": "{\"command\":\"grep -rn compute_value_ src\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": grep}
+        ]
+    })
+}
