@@ -18,6 +18,10 @@ component: setup
     cargo run -q --release -p headroom-componentize -- target/wasm32-unknown-unknown/wasm/headroom_core_component.wasm {{wasm_out}}
     @echo "size: $(stat -c %s {{wasm_out}}) bytes raw, $(gzip -9nc {{wasm_out}} | wc -c) bytes gzipped"
 
+# Run the proxy on 127.0.0.1:8787 (`just proxy --mode token --port 9000` passes flags on).
+proxy *ARGS: component
+    cargo run -q --release --bin headroom -- proxy {{ARGS}}
+
 # Compress a request body or a tool output through the component: `just compress FILE [--mode token]`.
 compress FILE *ARGS: component
     cargo run -q --release --bin headroom -- compress {{FILE}} {{ARGS}}
@@ -26,6 +30,11 @@ compress FILE *ARGS: component
 # so wasmtime is built once for tests and the CLI.
 test-rust: component
     cargo nextest run --release --no-fail-fast
+
+# The official Anthropic and OpenAI Python SDKs against the proxy (in front of the mock upstream).
+test-sdk: component
+    cargo build -q --release -p headroom-proxy --bins --examples
+    python3 tests/sdk/test_python_sdks.py
 
 # The golden corpus only.
 golden: component
@@ -46,4 +55,4 @@ bench: component
     cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
 
 # Everything CI checks.
-ci: lint test-rust
+ci: lint test-rust test-sdk

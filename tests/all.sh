@@ -8,4 +8,6 @@ rustup component add clippy rustfmt >/dev/null 2>&1 || true
 command -v just >/dev/null || cargo install --locked just || cargo install just
 command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest || cargo install cargo-nextest
 
+python3 -m pip install --quiet --disable-pip-version-check anthropic openai
+
 exec just ci

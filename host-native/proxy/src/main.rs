@@ -44,8 +44,8 @@ fn main() -> ExitCode {
 fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let addr = format!("{}:{}", config.host, config.port);
-        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
+        let addr = listener.local_addr()?;
         let state = AppState::new(config)?;
         let loader = Arc::clone(&state);
         tokio::task::spawn_blocking(move || loader.load_component());

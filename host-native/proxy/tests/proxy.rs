@@ -83,7 +83,13 @@ async fn streams_are_relayed_event_by_event() {
             json!({"model": "claude-x", "max_tokens": 10, "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
         ),
     ] {
-        let mut r = client().post(format!("{}{path}", proxy.url)).json(&body).send().await.expect("send");
+        let mut r = client()
+            .post(format!("{}{path}", proxy.url))
+            .header("x-mock-hold-last", "1")
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers().get("content-type").map(|v| v.as_bytes()), Some(&b"text/event-stream"[..]));
         // The mock holds its last event until released: earlier events must already be here.

@@ -68,6 +68,17 @@ async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> 
     {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
+    if path == "/__mock/last" {
+        let hits = state.hits.lock().expect("lock");
+        let last = hits.iter().rev().find(|h| !h.path.starts_with("/__mock"));
+        return axum::Json(json!({
+            "count": hits.iter().filter(|h| !h.path.starts_with("/__mock")).count(),
+            "path": last.map(|h| h.path.clone()),
+            "body": last.map(|h| String::from_utf8_lossy(&h.body).into_owned()),
+        }))
+        .into_response();
+    }
+    let hold = parts.headers.contains_key("x-mock-hold-last");
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let stream = value["stream"].as_bool().unwrap_or(false);
     let mut response = match (path.as_str(), stream) {
@@ -78,14 +89,14 @@ async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> 
             "usage": {"input_tokens": 10, "output_tokens": 2}
         }))
         .into_response(),
-        ("/v1/messages", true) => sse(state, anthropic_events()),
+        ("/v1/messages", true) => sse(state, anthropic_events(), hold),
         ("/v1/chat/completions", false) => axum::Json(json!({
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "mock answer"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
         }))
         .into_response(),
-        ("/v1/chat/completions", true) => sse(state, openai_events()),
+        ("/v1/chat/completions", true) => sse(state, openai_events(), hold),
         ("/v1/responses", false) => axum::Json(json!({
             "id": "resp_mock", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-mock",
             "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
@@ -121,15 +132,15 @@ fn openai_events() -> Vec<String> {
     ]
 }
 
-/// Send events one by one; before the last, wait until the test releases it (or 5 s).
-fn sse(state: Arc<MockState>, events: Vec<String>) -> Response {
+/// Send events one by one; with `hold`, wait before the last until the test releases it (or 5 s).
+fn sse(state: Arc<MockState>, events: Vec<String>, hold: bool) -> Response {
     let n = events.len();
     let stream =
         futures_util::stream::unfold((0usize, events, state), move |(i, events, state)| async move {
             if i >= n {
                 return None;
             }
-            if i == n - 1 {
+            if i == n - 1 && hold {
                 let _ = tokio::time::timeout(Duration::from_secs(5), state.release.notified()).await;
             }
             let chunk = Ok::<_, std::io::Error>(Bytes::from(events[i].clone()));
@@ -143,9 +154,13 @@ fn sse(state: Arc<MockState>, events: Vec<String>) -> Response {
 }
 
 pub async fn start_mock() -> Mock {
+    start_mock_on("127.0.0.1:0").await
+}
+
+pub async fn start_mock_on(addr: &str) -> Mock {
     let state = Arc::new(MockState::default());
     let app = Router::new().fallback(mock_handler).with_state(Arc::clone(&state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
