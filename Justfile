@@ -54,5 +54,11 @@ lint: setup
 bench: component
     cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
 
+# Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
+bench-load: component
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+    cargo build -q --release -p headroom-proxy --bins --examples
+    benches/load/run.sh
+
 # Everything CI checks.
 ci: lint test-rust test-sdk

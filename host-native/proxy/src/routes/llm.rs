@@ -43,13 +43,21 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     }
 }
 
+/// Bodies up to this size are compressed on the async worker itself.
+const INLINE_BYTES: usize = 16 << 10;
+
 /// The body to forward: the engine's rewrite, or the original on any failure (a fault in
 /// compression never costs the user a request).
 async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, tenant: &Tenant) -> Bytes {
     let Some(runtime) = state.runtime() else { return body };
     let opts = state.config.engine_options();
-    let input = body.clone();
-    let outcome = tokio::task::spawn_blocking(move || runtime.compress_request(dialect, &input, &opts)).await;
+    // Small bodies take tens of microseconds: cheaper inline than a hop to the blocking pool.
+    let outcome = if body.len() <= INLINE_BYTES {
+        Ok(runtime.compress_request(dialect, &body, &opts))
+    } else {
+        let input = body.clone();
+        tokio::task::spawn_blocking(move || runtime.compress_request(dialect, &input, &opts)).await
+    };
     match outcome {
         Ok(Ok(Ok(outcome))) => {
             for off in outcome.offloads {

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Load benchmark: wrk -> mock upstream directly vs wrk -> headroom proxy -> mock, side by side
+# in one run (calibrate and subtract), for a passthrough request and a 100 KB compressible tool
+# output; plus RSS under load and time from start to /readyz 200. Writes benches/results/load.md.
+# Needs: wrk (apt), `just component`, release binaries (the `bench-load` recipe builds them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=target/release
+DUR=${DUR:-10}
+CONC=${CONC:-16}
+OUT=${OUT:-benches/results/load.md}
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
+MOCK=$(head -1 "$work/mock.out")
+
+start_proxy() { # sets $pid; waits for /readyz; the start-to-ready time goes to $work/ready
+  local t0 t1
+  t0=$(date +%s%N)
+  : > "$work/proxy.err"
+  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$BIN/headroom" proxy \
+    > /dev/null 2> "$work/proxy.err" &
+  pid=$!
+  local url=""
+  for _ in $(seq 400); do
+    url=$(grep -o 'http://[0-9.:]*' "$work/proxy.err" | head -1 || true)
+    if [ -n "$url" ] && curl -fs "$url/readyz" >/dev/null 2>&1; then break; fi
+    sleep 0.005
+  done
+  t1=$(date +%s%N)
+  echo $(( (t1 - t0) / 1000000 )) > "$work/ready"
+  echo "$url" > "$work/url"
+}
+
+# Cold start fills the compiled-code cache; the measured start is the warm one.
+start_proxy; kill "$pid"; wait "$pid" 2>/dev/null || true
+cold_ready=$(cat "$work/ready")
+start_proxy; pids+=("$pid")
+warm_ready=$(cat "$work/ready")
+PROXY=$(cat "$work/url")
+
+python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+json.dump({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, open(f"{w}/small.json", "w"))
+grep = "".join(f"src/pkg_{i // 50}/module_{i // 10}.py:{i * 7 + 1}:    value = compute_{i}(alpha, beta)  # step {i}\n"
+               for i in range(1300))
+body = {"model": "gpt-4o", "messages": [
+    {"role": "user", "content": "find the callers of compute_"},
+    {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+        "function": {"name": "bash", "arguments": "{\"command\": \"grep -rn compute_ src\"}"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": grep[:100_000]}]}
+json.dump(body, open(f"{w}/big.json", "w"))
+PY
+
+run_wrk() { # url body -> "p50_ms p99_ms rps"
+  BODY=$2 wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/post.lua "$1/v1/chat/completions" > "$work/wrk.out"
+  python3 - "$work/wrk.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f}")
+PY
+}
+
+rss_during_load() { # samples the proxy's RSS while wrk runs against it
+  local peak=0 v
+  while kill -0 "$1" 2>/dev/null && [ -f "$work/loading" ]; do
+    v=$(awk '/VmRSS/{print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [ "$v" -gt "$peak" ] && peak=$v
+    sleep 0.2
+  done
+  echo $(( peak / 1024 ))
+}
+
+read -r d50 d99 drps < <(run_wrk "$MOCK" "$work/small.json")
+touch "$work/loading"; (rss_during_load "$pid" > "$work/rss") &
+read -r p50 p99 prps < <(run_wrk "$PROXY" "$work/small.json")
+rm -f "$work/loading"; sleep 0.3
+rss=$(cat "$work/rss")
+read -r bd50 bd99 bdrps < <(run_wrk "$MOCK" "$work/big.json")
+read -r bp50 bp99 bprps < <(run_wrk "$PROXY" "$work/big.json")
+sent=$(curl -fs "$MOCK/__mock/last" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["body"]))')
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+add() { python3 -c "print(f'{$1 - $2:.3f}')"; }
+pct() { python3 -c "print(f'{100 * $1 / $2:.0f}')"; }
+cat > "$OUT" <<MD
+# Load benchmark
+
+Measured with \`just bench-load\` on ${cpu} ($(nproc) cores, shared with the load generator and the
+mock upstream), wrk -t2 -c${CONC} -d${DUR}s, loopback only. "Direct" is wrk against the mock
+upstream; "proxy" is wrk against \`headroom proxy\` in front of the same mock, run right after in
+the same session; added latency is proxy minus direct.
+
+| scenario | direct p50 / p99 ms | proxy p50 / p99 ms | added p50 / p99 ms | direct RPS | proxy RPS | ratio |
+|---|---|---|---|---|---|---|
+| passthrough (nothing to compress) | ${d50} / ${d99} | ${p50} / ${p99} | $(add "$p50" "$d50") / $(add "$p99" "$d99") | ${drps} | ${prps} | $(pct "$prps" "$drps")% |
+| 100 KB grep output (compressed) | ${bd50} / ${bd99} | ${bp50} / ${bp99} | $(add "$bp50" "$bd50") / $(add "$bp99" "$bd99") | ${bdrps} | ${bprps} | $(pct "$bprps" "$bdrps")% |
+
+- Bytes the upstream received for the 100 KB request through the proxy: ${sent} (of $(wc -c < "$work/big.json")).
+- Proxy RSS, peak sampled during the passthrough load: ${rss} MB.
+- Start to \`/readyz\` 200: ${cold_ready} ms cold (compiling the component, filling the code cache),
+  ${warm_ready} ms warm (compiled code loaded from the cache).
+MD
+cat "$OUT"
