@@ -14,6 +14,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
+# A fresh compiled-code cache, so the first start below is truly cold.
+export HEADROOM_CACHE_DIR="$work/cache"
 "$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
@@ -58,8 +60,10 @@ body = {"model": "gpt-4o", "messages": [
 json.dump(body, open(f"{w}/big.json", "w"))
 PY
 
-run_wrk() { # url body -> "p50_ms p99_ms rps"
-  BODY=$2 wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/post.lua "$1/v1/chat/completions" > "$work/wrk.out"
+run_wrk() { # url body [connections] -> "p50_ms p99_ms rps"
+  local c=${3:-$CONC} t=2
+  [ "$c" -lt 2 ] && t=1
+  BODY=$2 wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s benches/load/post.lua "$1/v1/chat/completions" > "$work/wrk.out"
   python3 - "$work/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -87,6 +91,8 @@ rm -f "$work/loading"; sleep 0.3
 rss=$(cat "$work/rss")
 read -r bd50 bd99 bdrps < <(run_wrk "$MOCK" "$work/big.json")
 read -r bp50 bp99 bprps < <(run_wrk "$PROXY" "$work/big.json")
+read -r sd50 sd99 sdrps < <(run_wrk "$MOCK" "$work/big.json" 1)
+read -r sp50 sp99 sprps < <(run_wrk "$PROXY" "$work/big.json" 1)
 sent=$(curl -fs "$MOCK/__mock/last" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["body"]))')
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
@@ -96,7 +102,7 @@ cat > "$OUT" <<MD
 # Load benchmark
 
 Measured with \`just bench-load\` on ${cpu} ($(nproc) cores, shared with the load generator and the
-mock upstream), wrk -t2 -c${CONC} -d${DUR}s, loopback only. "Direct" is wrk against the mock
+mock upstream), wrk -t2 -c${CONC} -d${DUR}s (one row with -t1 -c1), loopback only. "Direct" is wrk against the mock
 upstream; "proxy" is wrk against \`headroom proxy\` in front of the same mock, run right after in
 the same session; added latency is proxy minus direct.
 
@@ -104,6 +110,7 @@ the same session; added latency is proxy minus direct.
 |---|---|---|---|---|---|---|
 | passthrough (nothing to compress) | ${d50} / ${d99} | ${p50} / ${p99} | $(add "$p50" "$d50") / $(add "$p99" "$d99") | ${drps} | ${prps} | $(pct "$prps" "$drps")% |
 | 100 KB grep output (compressed) | ${bd50} / ${bd99} | ${bp50} / ${bp99} | $(add "$bp50" "$bd50") / $(add "$bp99" "$bd99") | ${bdrps} | ${bprps} | $(pct "$bprps" "$bdrps")% |
+| 100 KB grep output, one connection | ${sd50} / ${sd99} | ${sp50} / ${sp99} | $(add "$sp50" "$sd50") / $(add "$sp99" "$sd99") | ${sdrps} | ${sprps} | $(pct "$sprps" "$sdrps")% |
 
 - Bytes the upstream received for the 100 KB request through the proxy: ${sent} (of $(wc -c < "$work/big.json")).
 - Proxy RSS, peak sampled during the passthrough load: ${rss} MB.
