@@ -10,19 +10,7 @@ use crate::Options;
 use crate::error::CompressError;
 
 pub(super) fn segments<'a>(root: &Object<'a>, opts: &Options) -> Result<Vec<Segment<'a>>, CompressError> {
-    let messages = root
-        .get("messages")
-        .ok_or_else(|| CompressError::MalformedRequest("missing field `messages`".into()))?;
-    let messages = raw::array(messages)
-        .ok_or_else(|| CompressError::MalformedRequest("`messages` is not an array".into()))?;
-    let parsed: Vec<Object<'a>> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            Object::parse(m)
-                .ok_or_else(|| CompressError::MalformedRequest(format!("messages[{i}] is not an object")))
-        })
-        .collect::<Result<_, _>>()?;
+    let parsed = raw::object_list(root, "messages")?;
     let is_assistant: Vec<bool> =
         parsed.iter().map(|m| m.str("role").as_deref() == Some("assistant")).collect();
     let mut walk = Walk::new(&is_assistant, opts);

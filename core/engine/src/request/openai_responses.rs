@@ -17,16 +17,10 @@ pub(super) fn segments<'a>(root: &Object<'a>, opts: &Options) -> Result<Vec<Segm
     if raw::as_str(input).is_some() {
         return Ok(Vec::new());
     }
-    let items = raw::array(input)
-        .ok_or_else(|| CompressError::MalformedRequest("`input` is not a string or an array".into()))?;
-    let parsed: Vec<Object<'a>> = items
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            Object::parse(m)
-                .ok_or_else(|| CompressError::MalformedRequest(format!("input[{i}] is not an object")))
-        })
-        .collect::<Result<_, _>>()?;
+    if raw::array(input).is_none() {
+        return Err(CompressError::MalformedRequest("`input` is not a string or an array".into()));
+    }
+    let parsed = raw::object_list(root, "input")?;
     let is_assistant: Vec<bool> = parsed
         .iter()
         .map(|o| {

@@ -86,3 +86,20 @@ pub fn root(body: &str) -> Result<Object<'_>, CompressError> {
         .map_err(|e| CompressError::MalformedRequest(format!("body is not valid JSON: {e}")))?;
     Object::parse(raw).ok_or_else(|| CompressError::MalformedRequest("body is not a JSON object".into()))
 }
+
+/// The objects of the array field `name` of `root` (`messages`, `input`), with errors that
+/// name the field and the index.
+pub fn object_list<'a>(root: &Object<'a>, name: &str) -> Result<Vec<Object<'a>>, CompressError> {
+    let list =
+        root.get(name).ok_or_else(|| CompressError::MalformedRequest(format!("missing field `{name}`")))?;
+    let items =
+        array(list).ok_or_else(|| CompressError::MalformedRequest(format!("`{name}` is not an array")))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            Object::parse(m)
+                .ok_or_else(|| CompressError::MalformedRequest(format!("{name}[{i}] is not an object")))
+        })
+        .collect()
+}
