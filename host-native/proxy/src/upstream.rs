@@ -3,7 +3,6 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderName, Method};
 
@@ -38,7 +37,7 @@ pub async fn forward(
     method: Method,
     path_and_query: &str,
     headers: &HeaderMap,
-    body: Bytes,
+    body: reqwest::Body,
 ) -> Result<Response, ProxyError> {
     let base = match provider {
         Provider::Anthropic => &state.config.anthropic_url,

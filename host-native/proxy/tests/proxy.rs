@@ -185,10 +185,25 @@ async fn other_paths_are_forwarded_untouched_and_bodies_are_limited() {
     assert_eq!(hit.body.as_ref(), b"{\"messages\":[]}");
 
     let big = "x".repeat(5000);
-    let r = client().post(format!("{}/v1/messages", proxy.url)).body(big).send().await.expect("send");
+    let r = client().post(format!("{}/v1/messages", proxy.url)).body(big.clone()).send().await.expect("send");
     assert_eq!(r.status(), 413);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["error"]["type"], "invalid_request_error");
+    // Passthrough routes stream their bodies, within the same limit: declared or counted.
+    let r = client().post(format!("{}/v1/files", proxy.url)).body(big.clone()).send().await.expect("send");
+    assert_eq!(r.status(), 413);
+    let chunks = futures_util::stream::iter((0..5).map(|_| Ok::<_, std::io::Error>(vec![b'y'; 1000])));
+    let r = client()
+        .post(format!("{}/v1/files", proxy.url))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 413);
+    let small = "z".repeat(900);
+    let r = client().post(format!("{}/v1/files", proxy.url)).body(small.clone()).send().await.expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(mock.hits().pop().expect("hit").body.as_ref(), small.as_bytes());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,9 @@
 //! compressed; every other path is forwarded untouched to the right upstream.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::StreamExt;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -10,6 +13,7 @@ use bytes::Bytes;
 use headroom_runtime::wit;
 
 use crate::ccr::Tenant;
+use crate::errors::ProxyError;
 use crate::provider::Provider;
 use crate::state::{AppState, Counters};
 use crate::upstream::forward;
@@ -20,10 +24,6 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     let path = parts.uri.path().to_owned();
     let path_and_query = parts.uri.path_and_query().map_or(path.clone(), |p| p.as_str().to_owned());
     let provider = Provider::for_request(&path, &parts.headers);
-    let body = match super::read_body(body, state.config.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => return e.into_provider_response(provider),
-    };
     let dialect = match (parts.method == http::Method::POST, path.as_str()) {
         (true, "/v1/messages") => Some(wit::Dialect::AnthropicMessages),
         (true, "/v1/chat/completions") => Some(wit::Dialect::OpenaiChat),
@@ -31,16 +31,52 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
         _ => None,
     };
     let bypass = parts.headers.get("x-headroom-bypass").is_some_and(|v| v == "true" || v == "1");
-    let body = match dialect {
+    let limit = state.config.max_body_bytes;
+    let result = match dialect {
         Some(d) if state.config.optimize && !bypass => {
-            compress(&state, d, body, &Tenant::of(&parts.headers)).await
+            let body = match super::read_body(body, limit).await {
+                Ok(b) => b,
+                Err(e) => return e.into_provider_response(provider),
+            };
+            let body = compress(&state, d, body, &Tenant::of(&parts.headers)).await;
+            forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into()).await
         }
-        _ => body,
+        // Everything else streams through (uploads included), within the same size limit.
+        _ => {
+            if declared_length(&parts.headers).is_some_and(|n| n > limit) {
+                return ProxyError::TooLarge(limit).into_provider_response(provider);
+            }
+            let (body, tripped) = limited_stream(body, limit);
+            let sent = forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await;
+            match sent {
+                Err(_) if tripped.load(Ordering::Relaxed) => Err(ProxyError::TooLarge(limit)),
+                other => other,
+            }
+        }
     };
-    match forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await {
-        Ok(r) => r,
-        Err(e) => e.into_provider_response(provider),
-    }
+    result.unwrap_or_else(|e| e.into_provider_response(provider))
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
+    headers.get(http::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+/// The request body as a stream that fails once more than `limit` bytes went through; the
+/// flag tells the failure from an upstream error.
+fn limited_stream(body: Body, limit: usize) -> (reqwest::Body, Arc<AtomicBool>) {
+    let tripped = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&tripped);
+    let mut seen = 0usize;
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        seen += chunk.len();
+        if seen > limit {
+            flag.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("request body over the limit"));
+        }
+        Ok(chunk)
+    });
+    (reqwest::Body::wrap_stream(stream), tripped)
 }
 
 /// Bodies up to this size are compressed on the async worker itself.
