@@ -60,5 +60,14 @@ bench-load: component
     cargo build -q --release -p headroom-proxy --bins --examples
     benches/load/run.sh
 
+# End-to-end savings: trajectories through the proxy with the official SDKs, in both modes.
+bench-e2e LIMIT="20": component
+    cargo build -q --release -p headroom-proxy --bins --examples
+    cargo build -q --release -p headroom-benches --bin e2e
+    rm -rf target/e2e && mkdir -p target/e2e
+    python3 benches/e2e/send.py target/e2e/cache cache {{LIMIT}}
+    python3 benches/e2e/send.py target/e2e/token token {{LIMIT}}
+    target/release/e2e target/e2e --out benches/results/e2e.md
+
 # Everything CI checks.
 ci: lint test-rust test-sdk

@@ -48,6 +48,11 @@ async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> 
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let path = parts.uri.path().to_owned();
+    if let Some(dir) = std::env::var_os("MOCK_RECORD_DIR")
+        && !path.starts_with("/__mock")
+    {
+        record(std::path::Path::new(&dir), &path, &body);
+    }
     state.hits.lock().expect("lock").push(Recorded {
         method: parts.method.to_string(),
         path: path.clone(),
@@ -109,6 +114,16 @@ async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> 
     };
     response.headers_mut().insert("x-request-id", "req_mock_123".parse().expect("header"));
     response
+}
+
+/// Append `{"path": .., "body": ..}` to `DIR/bodies.jsonl` (the end-to-end savings report
+/// reads what the upstream received from there).
+fn record(dir: &std::path::Path, path: &str, body: &[u8]) {
+    use std::io::Write as _;
+    let line = json!({"path": path, "body": String::from_utf8_lossy(body)});
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("bodies.jsonl")) {
+        let _ = writeln!(f, "{line}");
+    }
 }
 
 fn anthropic_events() -> Vec<String> {
