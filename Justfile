@@ -61,7 +61,7 @@ bench-load: component
     benches/load/run.sh
 
 # End-to-end savings: trajectories through the proxy with the official SDKs, in both modes.
-bench-e2e LIMIT="20": component
+bench-e2e LIMIT="94": component
     cargo build -q --release -p headroom-proxy --bins --examples
     cargo build -q --release -p headroom-benches --bin e2e
     rm -rf target/e2e && mkdir -p target/e2e
