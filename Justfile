@@ -12,15 +12,12 @@ setup:
     rustup target add wasm32-unknown-unknown
 
 # Build the core component to target/wasm/headroom-core.wasm (fails on any wasi import).
-component: setup
-    cargo build -q -p headroom-core-component --target wasm32-unknown-unknown --profile wasm
-    mkdir -p target/wasm
-    cargo run -q --release -p headroom-componentize -- target/wasm32-unknown-unknown/wasm/headroom_core_component.wasm {{wasm_out}}
-    @echo "size: $(stat -c %s {{wasm_out}}) bytes raw, $(gzip -9nc {{wasm_out}} | wc -c) bytes gzipped"
+component:
+    core/component/build.sh
 
 # Run the proxy on 127.0.0.1:8787 (`just proxy --mode token --port 9000` passes flags on).
-proxy *ARGS: component
-    cargo run -q --release --bin headroom -- proxy {{ARGS}}
+proxy *ARGS:
+    host-native/proxy/run.sh {{ARGS}}
 
 # Compress a request body or a tool output through the component: `just compress FILE [--mode token]`.
 compress FILE *ARGS: component
