@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use headroom_benches::billing::{bill, pct, tokens};
 use headroom_benches::fidelity::{command_of, contains_word, facts_read_from};
 use headroom_benches::trajectory::{corpus_dir, load_all};
 use headroom_core::{Dialect, Mode, Options};
@@ -71,9 +72,8 @@ fn main() -> Result<()> {
             let row = rows.entry(sdk.clone()).or_default();
             row.requests += 1;
             row.engine_agrees += u64::from(engine == received);
-            let count = |v: &[String]| v.iter().map(|m| u64::from(O200k::count(m))).sum::<u64>();
-            row.before += count(&direct);
-            row.after += count(&received);
+            row.before += tokens(&direct);
+            row.after += tokens(&received);
             let (prev_direct, prev_sent) = previous.remove(&(sdk.clone(), traj.clone())).unwrap_or_default();
             row.bill_direct += bill(&prev_direct, &direct);
             row.bill_proxy += bill(&prev_sent, &received);
@@ -114,10 +114,6 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn pct(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 }
-}
-
 fn read_lines(path: &Path) -> Result<Vec<Value>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines().filter(|l| !l.is_empty()).map(|l| Ok(serde_json::from_str(l)?)).collect()
@@ -156,11 +152,4 @@ fn engine_contents(sdk: &str, messages: &[(String, String)], opts: &Options) -> 
     let outcome = headroom_core::compress_request(dialect, &bytes, opts, &|s: &str| O200k::count(s))?;
     let out: Value = serde_json::from_slice(outcome.body.as_deref().unwrap_or(&bytes))?;
     Ok(contents(sdk, &out))
-}
-
-fn bill(previous: &[String], current: &[String]) -> f64 {
-    let common = previous.iter().zip(current).take_while(|(a, b)| a == b).count();
-    let cached: u64 = current[..common].iter().map(|m| u64::from(O200k::count(m))).sum();
-    let fresh: u64 = current[common..].iter().map(|m| u64::from(O200k::count(m))).sum();
-    0.1 * cached as f64 + 1.25 * fresh as f64
 }

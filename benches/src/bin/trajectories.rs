@@ -11,15 +11,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use headroom_benches::billing::{bill, pct, tokens};
 use headroom_benches::fidelity::{command_of, contains_word, facts_read_from};
 use headroom_benches::trajectory::{Trajectory, contents, corpus_dir, load_all};
 use headroom_core::{Dialect, Mode, Options};
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
 use headroom_tokenizer::O200k;
-
-/// Anthropic's prices relative to base input: cache reads 0.1x, cache writes 1.25x.
-const CACHE_READ: f64 = 0.1;
-const CACHE_WRITE: f64 = 1.25;
 
 #[derive(Default)]
 struct ModeTotals {
@@ -132,25 +129,12 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { 100.0 * part as f64 / whole as f64 }
-}
-
 fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> u32) -> ModeTotals {
     let opts = Options { mode, ..Options::default() };
     let mut t = ModeTotals::default();
     for traj in trajectories {
         let mut previous_sent: Vec<String> = Vec::new();
         let mut previous_direct: Vec<String> = Vec::new();
-        let mut token_cache: BTreeMap<String, u32> = BTreeMap::new();
-        let mut count = |s: &str| -> u64 {
-            if let Some(n) = token_cache.get(s) {
-                return u64::from(*n);
-            }
-            let n = counter(s);
-            token_cache.insert(s.to_owned(), n);
-            u64::from(n)
-        };
         for k in traj.steps() {
             if k + 1 >= traj.messages.len() {
                 continue;
@@ -161,13 +145,13 @@ fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> 
                     .unwrap_or_else(|e| panic!("{} step {k}: {e}", traj.name));
             let direct = contents(&body);
             let sent = outcome.body.as_deref().map(contents).unwrap_or_else(|| direct.clone());
-            let before: u64 = direct.iter().map(|m| count(m)).sum();
-            let after: u64 = sent.iter().map(|m| count(m)).sum();
+            let before = tokens(&direct);
+            let after = tokens(&sent);
             t.tokens_before += before;
             t.tokens_after += after;
             t.requests += 1;
-            t.bill_direct += bill(&previous_direct, &direct, &mut count);
-            t.bill_proxy += bill(&previous_sent, &sent, &mut count);
+            t.bill_direct += bill(&previous_direct, &direct);
+            t.bill_proxy += bill(&previous_sent, &sent);
             if !previous_sent.is_empty()
                 && sent.len() >= previous_sent.len()
                 && sent[..previous_sent.len()] == previous_sent[..]
@@ -198,15 +182,6 @@ fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> 
         }
     }
     t
-}
-
-/// Cost of one request given the previous one: the common prefix of messages is read from
-/// cache, the rest is written to it.
-fn bill(previous: &[String], current: &[String], count: &mut dyn FnMut(&str) -> u64) -> f64 {
-    let common = previous.iter().zip(current).take_while(|(a, b)| a == b).count();
-    let cached: u64 = current[..common].iter().map(|m| count(m)).sum();
-    let fresh: u64 = current[common..].iter().map(|m| count(m)).sum();
-    CACHE_READ * cached as f64 + CACHE_WRITE * fresh as f64
 }
 
 type KindRow = (u64, u64, u64, u64);
