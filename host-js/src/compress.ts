@@ -1,0 +1,194 @@
+// Local compression: the component runs in this process (Node or a page).
+import { withEngine, type ContentOutcome, type RequestOutcome } from './engine.js';
+import { HeadroomError, isHeadroomError } from './errors.js';
+import {
+  checkFormat, checkMessages, countMessages, detectFormat, dialectOf, messagesOf, requestBody,
+  type MessageFormat,
+} from './formats.js';
+import { kindName, toWitKind, toWitOptions, type EngineOptions, type KindName } from './options.js';
+import { defaultStore, type RetrievalStore } from './store.js';
+import { countO200k } from './tokenizer.js';
+
+export interface CompressOptions extends EngineOptions {
+  /** The model the request is for (the engine reads it only as part of the body). Default `gpt-4o`. */
+  model?: string;
+  /** The messages' format; detected from their shape when left out. */
+  format?: MessageFormat;
+  /** Anthropic `system` prompt, read as context (never rewritten). */
+  system?: unknown;
+  /** Where originals of lossy edits are kept; `false` keeps none. Default: the package's store. */
+  store?: RetrievalStore | false;
+  /**
+   * On an engine fault (or, remotely, a network failure) return the original messages with
+   * `compressed: false` and the error in `error` (default true); `false` throws the HeadroomError,
+   * which carries the originals in `messages`.
+   */
+  fallback?: boolean;
+}
+
+export interface CompressResult<M = unknown> {
+  /** The messages to send: rewritten blocks, everything else as it was. */
+  messages: M[];
+  tokensBefore: number;
+  tokensAfter: number;
+  tokensSaved: number;
+  /** tokensAfter / tokensBefore (1 when nothing changed). */
+  compressionRatio: number;
+  /** The transform of each rewritten block, in order. */
+  transformsApplied: string[];
+  /** Keys of the originals kept for retrieval (one per block with a lossy edit). */
+  ccrHashes: string[];
+  /** Whether any block was rewritten. */
+  compressed: boolean;
+  /** The format the messages were read as. */
+  format: MessageFormat;
+  /** Set when the originals came back because of a fault (with `fallback`). */
+  error?: HeadroomError;
+}
+
+/** Compress a conversation locally. OpenAI Chat, Anthropic and Responses formats. */
+export async function compress<M>(messages: M[], options: CompressOptions = {}): Promise<CompressResult<M>> {
+  checkMessages(messages);
+  const format = checkFormat(options.format) ?? detectFormat(messages);
+  const model = options.model ?? 'gpt-4o';
+  if (typeof model !== 'string') throw new HeadroomError('invalid_input', '`model` must be a string');
+  const opts = toWitOptions(options);
+  const body = new TextEncoder().encode(requestBody(format, model, messages, options.system));
+  const tokensBefore = countMessages(messages);
+  let outcome: RequestOutcome;
+  try {
+    outcome = await withEngine((e) => e.compressRequest(dialectOf(format), body, opts));
+  } catch (e) {
+    return fallBack(e, messages, format, tokensBefore, options.fallback ?? true);
+  }
+  const out = (outcome.body ? messagesOf(format, outcome.body) : messages) as M[];
+  const store = options.store === undefined ? defaultStore : options.store;
+  const ccrHashes = outcome.offloads.map((o) => {
+    if (store) store.put(o.key, o.original);
+    return o.key;
+  });
+  const transformsApplied = outcome.report.flatMap((b) => (b.status.tag === 'compressed' ? [b.status.val] : []));
+  const tokensAfter = outcome.body ? countMessages(out) : tokensBefore;
+  return {
+    messages: out,
+    tokensBefore,
+    tokensAfter,
+    tokensSaved: Math.max(0, tokensBefore - tokensAfter),
+    compressionRatio: tokensBefore === 0 ? 1 : tokensAfter / tokensBefore,
+    transformsApplied,
+    ccrHashes,
+    compressed: transformsApplied.length > 0,
+    format,
+  };
+}
+
+export function fallBack<M>(
+  e: unknown,
+  messages: M[],
+  format: MessageFormat,
+  tokens: number,
+  fallback: boolean,
+): CompressResult<M> {
+  const error = isHeadroomError(e) ? e : new HeadroomError('engine_fault', String(e), { cause: e });
+  const recoverable = error.kind === 'engine_fault' || error.kind === 'network';
+  if (!recoverable || !fallback) {
+    throw new HeadroomError(error.kind, error.message, { status: error.status, messages, cause: error.cause ?? error });
+  }
+  return {
+    messages,
+    tokensBefore: tokens,
+    tokensAfter: tokens,
+    tokensSaved: 0,
+    compressionRatio: 1,
+    transformsApplied: [],
+    ccrHashes: [],
+    compressed: false,
+    format,
+    error,
+  };
+}
+
+export interface ContentOptions extends EngineOptions {
+  /** What the text is; detected when left out. */
+  kind?: KindName;
+  /** Relevance hint: lines and items that mention its words are kept. */
+  query?: string;
+  store?: RetrievalStore | false;
+  /** On an engine fault return the text unchanged with `error` set (default true); `false` throws. */
+  fallback?: boolean;
+}
+
+export interface ContentResult {
+  /** The text to send (the input itself when nothing was done). */
+  text: string;
+  compressed: boolean;
+  /** Detected (or given) kind. */
+  kind: KindName;
+  /** The transform that ran, or why nothing was done. */
+  transform: string;
+  tokensBefore: number;
+  tokensAfter: number;
+  tokensSaved: number;
+  compressionRatio: number;
+  ccrHashes: string[];
+  /** Set when the text came back unchanged because of a fault (with `fallback`). */
+  error?: HeadroomError;
+}
+
+/** Compress one tool output. */
+export async function compressContent(text: string, options: ContentOptions = {}): Promise<ContentResult> {
+  if (typeof text !== 'string') throw new HeadroomError('invalid_input', '`text` must be a string');
+  const opts = toWitOptions(options);
+  const kind = options.kind === undefined ? undefined : toWitKind(options.kind);
+  let o: ContentOutcome;
+  try {
+    o = await withEngine((e) => e.compressContent(text, kind, opts));
+  } catch (e) {
+    if (!isHeadroomError(e) || e.kind !== 'engine_fault' || options.fallback === false) throw e;
+    const tokens = countO200k(text);
+    return {
+      text, compressed: false, kind: options.kind ?? 'prose', transform: 'fault', tokensBefore: tokens,
+      tokensAfter: tokens, tokensSaved: 0, compressionRatio: 1, ccrHashes: [], error: e,
+    };
+  }
+  const store = options.store === undefined ? defaultStore : options.store;
+  const ccrHashes = o.offloads.map((off) => {
+    if (store) store.put(off.key, off.original);
+    return off.key;
+  });
+  return {
+    text: o.text ?? text,
+    compressed: o.text !== undefined,
+    kind: kindName(o.kind),
+    transform: o.transform,
+    tokensBefore: o.tokensBefore,
+    tokensAfter: o.tokensAfter,
+    tokensSaved: o.tokensBefore - o.tokensAfter,
+    compressionRatio: o.tokensBefore === 0 ? 1 : o.tokensAfter / o.tokensBefore,
+    ccrHashes,
+  };
+}
+
+/** The content kind the engine detects for `text`. */
+export async function detectKind(text: string): Promise<KindName> {
+  if (typeof text !== 'string') throw new HeadroomError('invalid_input', '`text` must be a string');
+  return kindName(await withEngine((e) => e.detect(text)));
+}
+
+export interface BodyOptions extends EngineOptions {
+  dialect: 'anthropic-messages' | 'openai-chat' | 'openai-responses';
+}
+
+/**
+ * Compress a whole provider request body, as a proxy does: bytes outside the rewritten blocks
+ * are kept as received. Returns the body to forward (the input itself when nothing changed),
+ * the per-block report and the originals to store.
+ */
+export async function compressBody(body: Uint8Array | string, options: BodyOptions) {
+  if (!['anthropic-messages', 'openai-chat', 'openai-responses'].includes(options?.dialect)) {
+    throw new HeadroomError('invalid_input', `unknown dialect ${JSON.stringify(options?.dialect)}`);
+  }
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+  const o = await withEngine((e) => e.compressRequest(options.dialect, bytes, toWitOptions(options)));
+  return { body: o.body ?? bytes, changed: o.body !== undefined, report: o.report, offloads: o.offloads };
+}

@@ -1,0 +1,74 @@
+// The core component, transpiled by jco (gen/), instantiated once per process or page with the
+// exact tokenizer as its only import. A trap can leave an instance's memory in any state, so an
+// instance that trapped is dropped and the next call builds a fresh one.
+import { instantiate } from '../gen/headroom-core.js';
+import type * as Compressor from '../gen/interfaces/headroom-compress-compressor.js';
+import { loadCoreModule } from '#load-core';
+import { HeadroomError } from './errors.js';
+import { countO200k } from './tokenizer.js';
+
+export type Engine = typeof Compressor;
+export type * from '../gen/interfaces/headroom-compress-types.js';
+export type { RequestOutcome, ContentOutcome } from '../gen/interfaces/headroom-compress-compressor.js';
+
+let current: Promise<Engine> | undefined;
+
+function create(): Promise<Engine> {
+  const tokenizer = { count: countO200k };
+  // jco 1.35 looks imports up without their version, while its .d.ts names them with it.
+  const imports = {
+    'headroom:compress/tokenizer@0.1.0': tokenizer,
+    'headroom:compress/types@0.1.0': {},
+    'headroom:compress/tokenizer': tokenizer,
+    'headroom:compress/types': {},
+  };
+  return Promise.resolve(instantiate(loadCoreModule, imports)).then((root) => root.compressor);
+}
+
+/** Load the engine (compiles the wasm on first use; later calls return the same instance). */
+export function loadEngine(): Promise<Engine> {
+  if (!current) {
+    const attempt = create();
+    current = attempt;
+    // A failed load must not be cached: the next call tries again.
+    attempt.catch(() => {
+      if (current === attempt) current = undefined;
+    });
+  }
+  return current;
+}
+
+/** The payload of a WIT `result` error, as jco throws it. */
+interface ComponentError {
+  payload: { tag: 'malformed-request' | 'internal'; val: string };
+}
+
+function isComponentError(e: unknown): e is ComponentError {
+  const p = (e as { payload?: { tag?: unknown } } | null)?.payload;
+  return typeof p === 'object' && p !== null && (p.tag === 'malformed-request' || p.tag === 'internal');
+}
+
+/**
+ * Run `f` on the engine and turn whatever it throws into a HeadroomError: a malformed request is
+ * the caller's `invalid_input`; an internal error or a trap is an `engine_fault`.
+ */
+export async function withEngine<T>(f: (engine: Engine) => T): Promise<T> {
+  let engine: Engine;
+  try {
+    engine = await loadEngine();
+  } catch (e) {
+    throw new HeadroomError('engine_fault', `loading the engine failed: ${String(e)}`, { cause: e });
+  }
+  try {
+    return f(engine);
+  } catch (e) {
+    if (isComponentError(e)) {
+      if (e.payload.tag === 'malformed-request') {
+        throw new HeadroomError('invalid_input', e.payload.val, { cause: e });
+      }
+      throw new HeadroomError('engine_fault', `engine error: ${e.payload.val}`, { cause: e });
+    }
+    current = undefined;
+    throw new HeadroomError('engine_fault', `the engine trapped: ${String(e)}`, { cause: e });
+  }
+}

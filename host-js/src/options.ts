@@ -1,0 +1,71 @@
+// Public options -> the WIT `options` record. Every field is optional; the engine's defaults
+// apply to what is left out.
+import { HeadroomError } from './errors.js';
+import type { ContentKind, Options } from './engine.js';
+
+export type Mode = 'cache' | 'token';
+
+/** Engine options shared by every call. */
+export interface EngineOptions {
+  /** `cache` (default) rewrites each block once and the same way every turn; `token` also offloads aged tool outputs. */
+  mode?: Mode;
+  /** Blocks below this many tokens are left alone (engine default 300). */
+  minTokens?: number;
+  /** Tool names whose results are never rewritten (case-insensitive; a trailing `*` matches a prefix). */
+  protectedTools?: string[];
+  /** Leading messages already sent uncompressed: reproduced as they are. */
+  frozenCount?: number;
+  /** In `token` mode, assistant turns after which a tool output is offloaded (engine default 2). */
+  offloadAfterTurns?: number;
+  /** `false` keeps every transform lossless (no markers, nothing to retrieve). */
+  lossy?: boolean;
+  /**
+   * Further fields of the WIT `options` record, by their camelCase names, passed as they are
+   * (for engine options newer than this package's typed ones).
+   */
+  engine?: Record<string, unknown>;
+}
+
+export function toWitOptions(o: EngineOptions & { query?: string }): Options {
+  if (o.mode !== undefined && o.mode !== 'cache' && o.mode !== 'token') {
+    throw new HeadroomError('invalid_input', `unknown mode ${JSON.stringify(o.mode)} (cache, token)`);
+  }
+  for (const k of ['minTokens', 'frozenCount', 'offloadAfterTurns'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
+      throw new HeadroomError('invalid_input', `\`${k}\` must be a non-negative integer`);
+    }
+  }
+  const out: Record<string, unknown> = { ...o.engine };
+  if (o.mode !== undefined) out.mode = o.mode;
+  if (o.minTokens !== undefined) out.minTokens = o.minTokens;
+  if (o.protectedTools !== undefined) out.protectedTools = [...o.protectedTools];
+  if (o.frozenCount !== undefined) out.frozenCount = o.frozenCount;
+  if (o.offloadAfterTurns !== undefined) out.offloadAfterTurns = o.offloadAfterTurns;
+  if (o.lossy !== undefined) out.lossy = o.lossy;
+  if (o.query !== undefined) out.query = o.query;
+  return out as Options;
+}
+
+/** Content kinds by name: the WIT `content-kind` cases, or any other name a plugin claims. */
+export type KindName =
+  | 'json'
+  | 'log'
+  | 'search'
+  | 'diff'
+  | 'code'
+  | 'stack-trace'
+  | 'test-output'
+  | 'listing'
+  | 'prose'
+  | (string & {});
+
+const KNOWN = new Set(['json', 'log', 'search', 'diff', 'code', 'stack-trace', 'test-output', 'listing', 'prose']);
+
+export function toWitKind(kind: KindName): ContentKind {
+  return (KNOWN.has(kind) ? { tag: kind } : { tag: 'other', val: kind }) as ContentKind;
+}
+
+export function kindName(kind: ContentKind): KindName {
+  return kind.tag === 'other' ? kind.val : kind.tag;
+}
