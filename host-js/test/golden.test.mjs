@@ -1,0 +1,48 @@
+// The golden corpus in Node: every case gives the bytes the native engine gives (the expected
+// files are blessed from it), and the token counts agree with the native tokenizer.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { compressBody, compressContent } from '../dist/index.js';
+import { goldenCases, HEADROOM_BIN } from './support.mjs';
+
+const cases = goldenCases();
+
+test('the corpus has both kinds of case', () => {
+  assert.ok(cases.length >= 16, `${cases.length} cases`);
+  assert.ok(cases.some((c) => c.dialect) && cases.some((c) => !c.dialect));
+});
+
+for (const c of cases) {
+  test(`golden ${c.name}: byte-identical to native`, async () => {
+    let out;
+    if (c.dialect) {
+      out = Buffer.from((await compressBody(new Uint8Array(c.input), { dialect: c.dialect, ...c.options })).body);
+    } else {
+      const r = await compressContent(c.input.toString('utf8'), { ...c.options, fallback: false });
+      out = Buffer.from(r.text, 'utf8');
+    }
+    if (!out.equals(c.expected)) {
+      let i = 0;
+      while (i < out.length && out[i] === c.expected[i]) i++;
+      assert.fail(`${c.name}: differs from the expected bytes at byte ${i}`);
+    }
+  });
+}
+
+// `headroom compress` runs the same component in wasmtime with the native o200k counter and
+// prints its counts: the JS counter must report the very same numbers.
+test('token counts equal the native counter on every text case', async () => {
+  for (const c of cases.filter((x) => !x.dialect)) {
+    const args = ['compress', '-', '--dialect', 'text', '--mode', c.options.mode];
+    if (c.options.query !== undefined) args.push('--query', c.options.query);
+    if (c.options.minTokens !== undefined) args.push('--min-tokens', String(c.options.minTokens));
+    const run = spawnSync(HEADROOM_BIN, args, { input: c.input, stdio: ['pipe', 'ignore', 'pipe'] });
+    assert.equal(run.status, 0, `headroom compress failed: ${run.stderr}`);
+    const stderr = run.stderr.toString();
+    const m = /tokens (\d+) -> (\d+)/.exec(stderr);
+    assert.ok(m, `no counts in: ${stderr}`);
+    const r = await compressContent(c.input.toString('utf8'), { ...c.options, fallback: false });
+    assert.deepEqual([r.tokensBefore, r.tokensAfter], [Number(m[1]), Number(m[2])], c.name);
+  }
+});
