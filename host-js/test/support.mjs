@@ -139,7 +139,7 @@ export async function startProxy({ upstream = 'http://127.0.0.1:9', env = {}, ar
     const timer = setTimeout(() => reject(new Error(`headroom proxy did not start:\n${log}`)), 30_000);
     child.stderr.on('data', (d) => {
       log += d;
-      const m = /listening on (\S+)/.exec(log);
+      const m = /listening on (\S+?)\s*\n/.exec(log);
       if (m) {
         clearTimeout(timer);
         resolveUrl(m[1].replace(/\x1b\[[0-9;]*m/g, ''));
