@@ -1,5 +1,6 @@
 //! The engine's entry points, mirroring the WIT `compressor` interface.
 
+use crate::context::{self, ContextReport};
 use crate::error::CompressError;
 use crate::history::History;
 use crate::kind::ContentKind;
@@ -48,6 +49,8 @@ pub struct RequestOutcome {
     pub report: Vec<BlockReport>,
     /// Originals of lossy edits, one per key.
     pub offloads: Vec<Offload>,
+    /// What context management did, when the request did not fit its model's window.
+    pub context: Option<ContextReport>,
 }
 
 /// Result of [`compress_content`].
@@ -67,7 +70,7 @@ pub struct ContentOutcome {
     pub offloads: Vec<Offload>,
 }
 
-/// Compress a provider request body.
+/// Compress a provider request body, then fit it to its model's context window.
 pub fn compress_request(
     dialect: Dialect,
     body: &[u8],
@@ -76,6 +79,19 @@ pub fn compress_request(
 ) -> Result<RequestOutcome, CompressError> {
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
+    let outcome = compress_blocks(dialect, body, opts, counter)?;
+    context::manage(dialect, body, outcome, opts, counter, |deeper| {
+        compress_blocks(dialect, body, deeper, counter)
+    })
+}
+
+/// Rewrite the request's blocks, each on its own.
+fn compress_blocks(
+    dialect: Dialect,
+    body: &str,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+) -> Result<RequestOutcome, CompressError> {
     let segments = request::segments(dialect, body, opts)?;
     let mut history = History::default();
     let mut edits = Vec::new();
@@ -144,7 +160,7 @@ pub fn compress_request(
         }
     }
     let body = (!edits.is_empty()).then(|| request::splice(body, edits));
-    Ok(RequestOutcome { body, report, offloads })
+    Ok(RequestOutcome { body, report, offloads, context: None })
 }
 
 /// Compress one piece of text (a single tool output).

@@ -16,6 +16,7 @@
 //! - roles, order, tool pairing and signed or redacted blocks are never altered.
 
 mod api;
+pub mod context;
 pub mod detect;
 mod error;
 pub mod history;
@@ -32,10 +33,11 @@ pub mod transforms;
 pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_request,
 };
+pub use context::ContextReport;
 pub use error::CompressError;
 pub use kind::ContentKind;
 pub use offload::Offload;
-pub use options::{DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
+pub use options::{ContextStrategy, DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
 pub use pipeline::{OFFLOAD_STEP, Status};
 pub use request::Dialect;
 pub use tokens::TokenCounter;

@@ -16,6 +16,9 @@ pub enum Unit {
     Lines,
     /// Array items or records; ranges are 1-based item positions.
     Items,
+    /// Messages of a request (Responses: input items); ranges are 1-based positions in the
+    /// request as the client sent it.
+    Messages,
 }
 
 impl Unit {
@@ -23,12 +26,14 @@ impl Unit {
         match self {
             Self::Lines => "lines",
             Self::Items => "items",
+            Self::Messages => "messages",
         }
     }
     fn singular(self) -> &'static str {
         match self {
             Self::Lines => "line",
             Self::Items => "item",
+            Self::Messages => "message",
         }
     }
 }
@@ -103,6 +108,8 @@ impl Marker {
             (Unit::Lines, r)
         } else if let Some(r) = rest.strip_prefix("items").or_else(|| rest.strip_prefix("item")) {
             (Unit::Items, r)
+        } else if let Some(r) = rest.strip_prefix("messages").or_else(|| rest.strip_prefix("message")) {
+            (Unit::Messages, r)
         } else {
             return None;
         };
@@ -209,6 +216,17 @@ mod tests {
         let s = Marker::new(Unit::Lines, vec![(7, 7)], "h:aa").render();
         assert!(s.starts_with("[... 1 line elided (line 7)"), "{s}");
         assert!(Marker::parse(&s).is_some());
+    }
+
+    #[test]
+    fn message_markers_round_trip() {
+        let m = Marker::new(Unit::Messages, vec![(2, 5), (9, 9)], "h:bb").with_note("to fit the window");
+        let s = m.render();
+        assert!(
+            s.starts_with("[... 5 messages elided (messages 2-5, 9); to fit the window, retrieve"),
+            "{s}"
+        );
+        assert_eq!(Marker::parse(&s).map(|(p, _)| p), Some(m));
     }
 
     #[test]

@@ -28,6 +28,29 @@ pub struct Options {
     pub offload_after_turns: u32,
     /// Whether lossy steps are allowed.
     pub lossy: bool,
+    /// The model's context window in tokens, overriding the table of known models.
+    pub context_limit: Option<u32>,
+    /// What to do when a request does not fit its model's context window.
+    pub context_strategy: ContextStrategy,
+    /// Before dropping messages, try deeper compression (token mode, lossy) of the request.
+    pub compress_first: bool,
+    /// Outline source code (signatures kept, long bodies elided); false leaves code whole.
+    pub code_aware: bool,
+}
+
+/// How messages are chosen when a request must lose some to fit the context window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ContextStrategy {
+    /// Lowest score first: recency, relevance to the latest user message, error
+    /// indicators and references from later messages.
+    #[default]
+    Scored,
+    /// By position only: the oldest first, but the first user message (the task) last.
+    Position,
+    /// A rolling window: the oldest first.
+    Rolling,
+    /// Never drop messages (nor compress deeper): the request goes as it is.
+    Off,
 }
 
 /// Blocks under this many tokens rarely pay for a rewrite and are often what an agent reads
@@ -47,6 +70,10 @@ impl Default for Options {
             query: None,
             offload_after_turns: DEFAULT_OFFLOAD_AFTER_TURNS,
             lossy: true,
+            context_limit: None,
+            context_strategy: ContextStrategy::Scored,
+            compress_first: true,
+            code_aware: true,
         }
     }
 }

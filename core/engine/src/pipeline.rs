@@ -128,7 +128,7 @@ fn first_sight(
     // Pointing at lines already shown pays off on much smaller blocks than transforming.
     let gate = if opts.lossy { opts.min_tokens.min(SEEN_MIN_TOKENS) } else { opts.min_tokens };
     decide(input, gate, opts.min_tokens, opts, counter, |text, kind, ctx, tokens| {
-        let own = if tokens >= opts.min_tokens { route::run(&kind(), text, ctx) } else { None };
+        let own = if tokens >= opts.min_tokens { route::run_enabled(&kind(), text, ctx, opts) } else { None };
         if !ctx.lossy {
             return own;
         }

@@ -33,6 +33,11 @@ impl<'a> Object<'a> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
+    /// Every field in source order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &'a RawValue)> + '_ {
+        self.fields.iter().map(|(k, v)| (k.as_ref(), *v))
+    }
+
     /// The field as a decoded string, if it is one.
     pub fn str(&self, key: &str) -> Option<Cow<'a, str>> {
         self.get(key).and_then(as_str)

@@ -1,0 +1,124 @@
+//! Context-window management: a request that does not fit its model's window is first
+//! compressed deeper, then loses its lowest-ranked messages behind one retrieval marker.
+//!
+//! Requests that fit are not touched here at all, so the normal (cache-safe) output is
+//! unchanged for them. A request over the window would be refused by the provider, so
+//! changing its history (and missing the prompt cache once) is the lesser cost.
+
+mod conversation;
+mod fit;
+pub mod models;
+mod score;
+#[cfg(test)]
+mod tests;
+
+use crate::api::RequestOutcome;
+use crate::error::CompressError;
+use crate::options::{ContextStrategy, Mode, Options};
+use crate::request::Dialect;
+use crate::request::raw;
+use crate::tokens::TokenCounter;
+use fit::Measured;
+
+/// What context management did to a request that did not fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextReport {
+    /// The context window applied, in tokens.
+    pub window: u32,
+    /// Output tokens the request asked for (`max_tokens` and its twins), reserved in the window.
+    pub output_budget: u32,
+    /// Input tokens after the normal compression, before context management.
+    pub tokens_before: u32,
+    /// Input tokens as forwarded.
+    pub tokens_after: u32,
+    /// Whether the request was compressed deeper (token mode, lossy) first.
+    pub compressed_deeper: bool,
+    /// Messages dropped.
+    pub messages_dropped: u32,
+    /// Retrieval key of the dropped messages' original JSON, when any were dropped.
+    pub key: Option<String>,
+}
+
+/// Fields that state the output budget, in the three dialects.
+const OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
+
+/// Make `outcome` (the normal compression of `original`) fit its model's window.
+/// `recompress` runs the normal compression with other options.
+pub fn manage(
+    dialect: Dialect,
+    original: &str,
+    outcome: RequestOutcome,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
+) -> Result<RequestOutcome, CompressError> {
+    if opts.context_strategy == ContextStrategy::Off {
+        return Ok(outcome);
+    }
+    let root = raw::root(original)?;
+    let model = root.str("model").unwrap_or_default();
+    let Some(window) = opts.context_limit.or_else(|| models::window(&model)) else { return Ok(outcome) };
+    let budget = OUTPUT_FIELDS
+        .iter()
+        .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let limit = window.saturating_sub(budget);
+    let body = body_text(&outcome, original)?;
+    // A token is at least one byte: a body no longer than the limit fits without counting.
+    if body.len() <= limit as usize {
+        return Ok(outcome);
+    }
+    let Some(first) = Measured::of(dialect, body, counter)? else { return Ok(outcome) };
+    let tokens_before = first.tally.total();
+    if tokens_before <= limit {
+        return Ok(outcome);
+    }
+    let mut report = ContextReport {
+        window,
+        output_budget: budget,
+        tokens_before,
+        tokens_after: tokens_before,
+        compressed_deeper: false,
+        messages_dropped: 0,
+        key: None,
+    };
+    let mut outcome = outcome;
+    if opts.compress_first {
+        let deeper = Options {
+            mode: Mode::Token,
+            lossy: true,
+            offload_after_turns: opts.offload_after_turns.min(1),
+            ..opts.clone()
+        };
+        outcome = recompress(&deeper)?;
+        report.compressed_deeper = true;
+    }
+    let body = body_text(&outcome, original)?.to_owned();
+    let Some(current) = Measured::of(dialect, &body, counter)? else { return Ok(outcome) };
+    report.tokens_after = current.tally.total();
+    if report.tokens_after > limit {
+        let originals = conversation::parse(dialect, original)?
+            .map(|c| c.items.iter().map(|i| i.raw.get()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        if originals.len() == current.conv.items.len()
+            && let Some(dropped) =
+                fit::drop_to_fit(&current, &originals, limit, opts.context_strategy, counter)
+        {
+            report.tokens_after = dropped.tokens;
+            report.messages_dropped = dropped.count;
+            report.key = Some(dropped.offload.key.clone());
+            outcome.offloads.push(dropped.offload);
+            outcome.body = Some(dropped.body.into_bytes());
+        }
+    }
+    outcome.context = Some(report);
+    Ok(outcome)
+}
+
+fn body_text<'a>(outcome: &'a RequestOutcome, original: &'a str) -> Result<&'a str, CompressError> {
+    match &outcome.body {
+        Some(b) => std::str::from_utf8(b)
+            .map_err(|e| CompressError::Internal(format!("compressed body is not UTF-8: {e}"))),
+        None => Ok(original),
+    }
+}
