@@ -39,6 +39,19 @@ pub async fn forward(
     headers: &HeaderMap,
     body: reqwest::Body,
 ) -> Result<Response, ProxyError> {
+    let upstream = send(state, provider, method, path_and_query, headers, body).await?;
+    relay_headers(&upstream).body(relay_body(upstream)).map_err(|e| ProxyError::Unreachable(e.to_string()))
+}
+
+/// Send a request upstream and return its response once the status line and headers are in.
+pub async fn send(
+    state: &AppState,
+    provider: Provider,
+    method: Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: reqwest::Body,
+) -> Result<reqwest::Response, ProxyError> {
     let base = match provider {
         Provider::Anthropic => &state.config.anthropic_url,
         Provider::OpenAi => &state.config.openai_url,
@@ -50,7 +63,11 @@ pub async fn forward(
             request = request.header(name, value);
         }
     }
-    let upstream = request.body(body).send().await.map_err(|e| classify(&e))?;
+    request.body(body).send().await.map_err(|e| classify(&e))
+}
+
+/// A response builder with the upstream's status and forwardable headers.
+pub fn relay_headers(upstream: &reqwest::Response) -> http::response::Builder {
     let mut response = Response::builder().status(upstream.status());
     if let Some(h) = response.headers_mut() {
         for (name, value) in upstream.headers() {
@@ -59,11 +76,15 @@ pub async fn forward(
             }
         }
     }
-    // A failure mid-stream can only end the stream: the status line is already sent.
-    let stream = upstream.bytes_stream().map_err(std::io::Error::other);
-    response.body(Body::from_stream(stream)).map_err(|e| ProxyError::Unreachable(e.to_string()))
+    response
 }
 
-fn classify(e: &reqwest::Error) -> ProxyError {
+/// The upstream body as it arrives. A failure mid-stream can only end the stream: the status
+/// line is already sent.
+pub fn relay_body(upstream: reqwest::Response) -> Body {
+    Body::from_stream(upstream.bytes_stream().map_err(std::io::Error::other))
+}
+
+pub(crate) fn classify(e: &reqwest::Error) -> ProxyError {
     if e.is_timeout() { ProxyError::Timeout(e.to_string()) } else { ProxyError::Unreachable(format!("{e}")) }
 }

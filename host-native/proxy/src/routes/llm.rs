@@ -15,6 +15,7 @@ use headroom_runtime::wit;
 use crate::ccr::Tenant;
 use crate::errors::ProxyError;
 use crate::provider::Provider;
+use crate::retrieval::{self, Exchange};
 use crate::state::{AppState, Counters};
 use crate::upstream::forward;
 
@@ -38,8 +39,25 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 Ok(b) => b,
                 Err(e) => return e.into_provider_response(provider),
             };
-            let body = compress(&state, d, body, &Tenant::of(&parts.headers)).await;
-            forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into()).await
+            let tenant = Tenant::of(&parts.headers);
+            let body = compress(&state, d, body, &tenant).await;
+            match retrieval::prepare(d, &body) {
+                Some(with_tool) => {
+                    let exchange = Exchange {
+                        state: Arc::clone(&state),
+                        dialect: d,
+                        provider,
+                        path_and_query,
+                        headers: parts.headers,
+                        tenant,
+                    };
+                    retrieval::respond(exchange, with_tool).await
+                }
+                None => {
+                    forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
+                        .await
+                }
+            }
         }
         // Everything else streams through (uploads included), within the same size limit.
         _ => {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
+pub mod retrieval;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -141,6 +143,9 @@ fn anthropic_events() -> Vec<String> {
 fn openai_events() -> Vec<String> {
     vec![
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"mock \"},\"finish_reason\":null}]}\n\n".into(),
+    if parts.headers.contains_key("x-mock-retrieve") {
+        return retrieval::answer(&path, &parts.headers, &value).await;
+    }
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"answer\"},\"finish_reason\":null}]}\n\n".into(),
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".into(),
         "data: [DONE]\n\n".into(),

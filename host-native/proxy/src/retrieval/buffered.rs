@@ -1,0 +1,150 @@
+//! Retrieval for non-streaming responses: answer the calls, continue, and hand the client one
+//! response holding everything the model said across the rounds (its own calls removed), with
+//! the usage of every round added up.
+
+use axum::body::Body;
+use axum::response::Response;
+use headroom_runtime::wit::Dialect;
+use serde_json::Value;
+
+use super::continuation::next_body;
+use super::turn::{Round, from_response, is_our_chat_call, is_ours};
+use super::{Exchange, MAX_ROUNDS};
+use crate::errors::ProxyError;
+use crate::upstream;
+
+/// Resolve retrievals in `first` (the upstream's answer to `body`).
+pub async fn respond(
+    exchange: Exchange,
+    mut body: String,
+    first: reqwest::Response,
+) -> Result<Response, ProxyError> {
+    let mut upstream_response = first;
+    let mut earlier: Vec<Value> = Vec::new();
+    for round in 0..=MAX_ROUNDS {
+        let head = upstream::relay_headers(&upstream_response);
+        let bytes = upstream_response.bytes().await.map_err(|e| upstream::classify(&e))?;
+        let Ok(mut response) = serde_json::from_slice::<Value>(&bytes) else {
+            return head.body(Body::from(bytes)).map_err(|e| ProxyError::Unreachable(e.to_string()));
+        };
+        let Round { turn, calls, client_calls } = from_response(exchange.dialect, &response);
+        if calls.is_empty() || client_calls || round == MAX_ROUNDS {
+            strip_ours(exchange.dialect, &mut response);
+            merge(exchange.dialect, &mut response, &earlier);
+            return head
+                .body(Body::from(response.to_string()))
+                .map_err(|e| ProxyError::Unreachable(e.to_string()));
+        }
+        let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
+        body =
+            next_body(&body, &turn, &calls, &answers).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+        strip_ours(exchange.dialect, &mut response);
+        earlier.push(response);
+        upstream_response = exchange.send(body.clone()).await?;
+        if !upstream_response.status().is_success() {
+            // The continuation failed: the client sees that failure, as it would directly.
+            return upstream::relay_headers(&upstream_response)
+                .body(upstream::relay_body(upstream_response))
+                .map_err(|e| ProxyError::Unreachable(e.to_string()));
+        }
+    }
+    unreachable!("the last round always returns")
+}
+
+/// Remove the proxy's own calls from a response, fixing the stop reason when none are left.
+fn strip_ours(dialect: Dialect, response: &mut Value) {
+    match dialect {
+        Dialect::AnthropicMessages => {
+            if let Some(content) = response["content"].as_array_mut() {
+                content.retain(|b| !is_ours(b));
+                if response["stop_reason"] == "tool_use"
+                    && !response["content"]
+                        .as_array()
+                        .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_use"))
+                {
+                    response["stop_reason"] = "end_turn".into();
+                }
+            }
+        }
+        Dialect::OpenaiChat => {
+            let choice = &mut response["choices"][0];
+            if let Some(calls) = choice["message"]["tool_calls"].as_array_mut() {
+                calls.retain(|c| !is_our_chat_call(c));
+                if calls.is_empty() {
+                    if let Some(m) = choice["message"].as_object_mut() {
+                        m.remove("tool_calls");
+                    }
+                    if choice["finish_reason"] == "tool_calls" {
+                        choice["finish_reason"] = "stop".into();
+                    }
+                }
+            }
+        }
+        Dialect::OpenaiResponses => {
+            if let Some(output) = response["output"].as_array_mut() {
+                output.retain(|i| !is_ours(i));
+            }
+        }
+    }
+}
+
+/// Put what the model said in earlier rounds in front of the final answer, and add up usage.
+fn merge(dialect: Dialect, last: &mut Value, earlier: &[Value]) {
+    if earlier.is_empty() {
+        return;
+    }
+    let (list, usage_keys): (&str, &[&str]) = match dialect {
+        Dialect::AnthropicMessages => ("content", &["input_tokens", "output_tokens"]),
+        Dialect::OpenaiResponses => ("output", &["input_tokens", "output_tokens", "total_tokens"]),
+        Dialect::OpenaiChat => ("", &["prompt_tokens", "completion_tokens", "total_tokens"]),
+    };
+    for key in usage_keys {
+        let total: u64 =
+            earlier.iter().chain(std::iter::once(&*last)).filter_map(|r| r["usage"][key].as_u64()).sum();
+        if last["usage"].get(key).is_some() {
+            last["usage"][key] = total.into();
+        }
+    }
+    if dialect == Dialect::OpenaiChat {
+        let text: String = earlier
+            .iter()
+            .chain(std::iter::once(&*last))
+            .filter_map(|r| r["choices"][0]["message"]["content"].as_str())
+            .collect();
+        if !text.is_empty() {
+            last["choices"][0]["message"]["content"] = text.into();
+        }
+        return;
+    }
+    let mut items: Vec<Value> =
+        earlier.iter().filter_map(|r| r[list].as_array()).flatten().cloned().collect();
+    items.extend(last[list].as_array().cloned().unwrap_or_default());
+    last[list] = Value::Array(items);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retrieval::turn::Turn;
+    use serde_json::json;
+
+    #[test]
+    fn merges_rounds_and_sums_usage() {
+        let mut first = json!({"content": [{"type": "text", "text": "Let me look."},
+            {"type": "tool_use", "id": "t", "name": "headroom_retrieve", "input": {}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 3}});
+        strip_ours(Dialect::AnthropicMessages, &mut first);
+        assert_eq!(first["stop_reason"], "end_turn");
+        let mut last = json!({"content": [{"type": "text", "text": "Found it."}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 30, "output_tokens": 4}});
+        merge(Dialect::AnthropicMessages, &mut last, &[first]);
+        assert_eq!(last["content"].as_array().unwrap().len(), 2);
+        assert_eq!(last["usage"]["input_tokens"], 40);
+        assert_eq!(last["usage"]["output_tokens"], 7);
+    }
+
+    #[test]
+    fn keeps_turn_variants_distinct() {
+        assert!(matches!(from_response(Dialect::OpenaiResponses, &json!({})).turn, Turn::Responses(_)));
+    }
+}

@@ -1,0 +1,136 @@
+//! Retrieval inside a stream. The upstream's events go to the client as they arrive, except
+//! the proxy's own tool calls (withheld) and, when a round ends on those calls alone, its
+//! closing events (held). The proxy then answers the calls, sends the continuation, and
+//! splices the continuation's events into the same client stream: block, item and sequence
+//! numbers continue where the client's view left off, so SDKs accumulate one message.
+
+mod anthropic;
+mod chat;
+mod responses;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use headroom_runtime::wit::Dialect;
+use serde_json::json;
+
+use super::continuation::next_body;
+use super::sse::{self, Event};
+use super::turn::{Call, Turn};
+use super::{Exchange, MAX_ROUNDS};
+use crate::provider::Provider;
+use crate::upstream;
+
+/// A dialect's splicing rules.
+trait Splice: Send {
+    /// Handle one upstream event, pushing what the client should see to `out`.
+    fn event(&mut self, event: &Event, out: &mut Vec<Bytes>);
+    /// After the upstream ended: the turn and calls to continue with, when the round ended on
+    /// the proxy's calls alone. Resets the per-round state.
+    fn take_pending(&mut self) -> Option<(Turn, Vec<Call>)>;
+    /// The closing events held back, for when the proxy does not continue after all.
+    fn release_held(&mut self) -> Vec<Bytes>;
+}
+
+/// The client's response: the first upstream response's headers, and a body fed by a task
+/// that splices rounds together. Dropping the body (client gone) ends the task, which drops
+/// the upstream request.
+pub fn relay(exchange: Exchange, body: String, first: reqwest::Response) -> Response {
+    let head = upstream::relay_headers(&first);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+    let splice: Box<dyn Splice> = match exchange.dialect {
+        Dialect::AnthropicMessages => Box::new(anthropic::Anthropic::default()),
+        Dialect::OpenaiChat => Box::new(chat::Chat::default()),
+        Dialect::OpenaiResponses => Box::new(responses::Responses::default()),
+    };
+    tokio::spawn(drive(exchange, body, first, splice, tx));
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    head.body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+type Sender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+
+async fn drive(
+    exchange: Exchange,
+    mut body: String,
+    first: reqwest::Response,
+    mut splice: Box<dyn Splice>,
+    tx: Sender,
+) {
+    let mut upstream_response = first;
+    for round in 0..=MAX_ROUNDS {
+        let mut parser = sse::Parser::default();
+        let mut chunks = upstream_response.bytes_stream();
+        let mut out = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                    return;
+                }
+            };
+            for event in parser.push(&chunk) {
+                splice.event(&event, &mut out);
+            }
+            if !send_all(&tx, &mut out).await {
+                return;
+            }
+        }
+        if let Some(event) = parser.finish() {
+            splice.event(&event, &mut out);
+        }
+        let pending = splice.take_pending();
+        let Some((turn, calls)) = pending.filter(|_| round < MAX_ROUNDS) else {
+            out.extend(splice.release_held());
+            send_all(&tx, &mut out).await;
+            return;
+        };
+        // Continuing: the held closing events belong to a round the client never sees end.
+        splice.release_held();
+        let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
+        let next = match next_body(&body, &turn, &calls, &answers) {
+            Ok(next) => next,
+            Err(e) => return fail(&exchange, &tx, &e.to_string()).await,
+        };
+        body = next;
+        upstream_response = match exchange.send(body.clone()).await {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                let status = r.status();
+                let detail = r.text().await.unwrap_or_default();
+                return fail(&exchange, &tx, &format!("continuation failed with {status}: {detail}")).await;
+            }
+            Err(e) => return fail(&exchange, &tx, &e.to_string()).await,
+        };
+    }
+}
+
+async fn send_all(tx: &Sender, out: &mut Vec<Bytes>) -> bool {
+    for bytes in out.drain(..) {
+        if tx.send(Ok(bytes)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// A failed continuation ends the stream with an error event in the provider's format (the
+/// status line went out long ago).
+async fn fail(exchange: &Exchange, tx: &Sender, detail: &str) {
+    let message = format!("headroom proxy: retrieval continuation failed: {detail}");
+    let event = match exchange.provider {
+        Provider::Anthropic => sse::encode(
+            Some("error"),
+            &json!({"type": "error", "error": {"type": "api_error", "message": message}}).to_string(),
+        ),
+        Provider::OpenAi => sse::encode(
+            None,
+            &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}})
+                .to_string(),
+        ),
+    };
+    let _ = tx.send(Ok(event)).await;
+}

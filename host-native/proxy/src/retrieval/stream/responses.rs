@@ -1,0 +1,130 @@
+//! OpenAI Responses streams: events address output items by `output_index` and are ordered
+//! by `sequence_number`; the final `response.completed` carries the whole response. Withheld
+//! items leave no gap, continuation events continue both numberings, and the final response
+//! lists every item the client saw across the rounds.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::Splice;
+use crate::retrieval::sse::{Event, encode};
+use crate::retrieval::turn::{Call, Turn, is_ours};
+
+#[derive(Default)]
+pub struct Responses {
+    rounds_done: usize,
+    /// Upstream output index -> client output index (`None`: withheld) for this round.
+    index: BTreeMap<u64, Option<u64>>,
+    next_index: u64,
+    next_sequence: Option<u64>,
+    /// This round's finished items by upstream index (for the continuation).
+    items: BTreeMap<u64, Value>,
+    /// Every item the client has seen finished, across rounds.
+    shown: Vec<Value>,
+    client_calls: bool,
+    holding: bool,
+    held: Vec<Bytes>,
+}
+
+impl Responses {
+    fn ours(&self) -> usize {
+        self.index.values().filter(|v| v.is_none()).count()
+    }
+
+    /// Renumber and forward, byte-identical when nothing changes.
+    fn forward(&mut self, event: &Event, mut data: Value, mut changed: bool, out: &mut Vec<Bytes>) {
+        if let Some(seq) = data["sequence_number"].as_u64() {
+            let want = *self.next_sequence.get_or_insert(seq);
+            if seq != want {
+                data["sequence_number"] = want.into();
+                changed = true;
+            }
+            self.next_sequence = Some(want + 1);
+        }
+        out.push(if changed { encode(event.name.as_deref(), &data.to_string()) } else { event.raw.clone() });
+    }
+}
+
+impl Splice for Responses {
+    fn event(&mut self, event: &Event, out: &mut Vec<Bytes>) {
+        let Ok(mut data) = serde_json::from_str::<Value>(&event.data) else {
+            out.push(event.raw.clone());
+            return;
+        };
+        let kind = data["type"].as_str().unwrap_or_default().to_owned();
+        if self.rounds_done > 0 && matches!(kind.as_str(), "response.created" | "response.in_progress") {
+            return;
+        }
+        if kind == "response.output_item.added"
+            && let Some(upstream) = data["output_index"].as_u64()
+        {
+            let item = &data["item"];
+            if item["type"] == "function_call" && !is_ours(item) {
+                self.client_calls = true;
+            }
+            let client = (!is_ours(item)).then(|| {
+                self.next_index += 1;
+                self.next_index - 1
+            });
+            self.index.insert(upstream, client);
+        }
+        if kind == "response.completed" {
+            let ours = self.ours();
+            if ours > 0 && !self.client_calls {
+                self.holding = true;
+                self.held.push(event.raw.clone());
+                return;
+            }
+            let mut changed = false;
+            if ours > 0 || self.rounds_done > 0 {
+                self.shown.extend(self.items.values().filter(|i| !is_ours(i)).cloned());
+                data["response"]["output"] = Value::Array(self.shown.clone());
+                changed = true;
+            }
+            return self.forward(event, data, changed, out);
+        }
+        let Some(upstream) = data["output_index"].as_u64() else {
+            return self.forward(event, data, false, out);
+        };
+        if kind == "response.output_item.done" {
+            self.items.insert(upstream, data["item"].clone());
+        }
+        match self.index.get(&upstream).copied().flatten() {
+            None if self.index.contains_key(&upstream) => {}
+            None => self.forward(event, data, false, out),
+            Some(client) => {
+                let changed = client != upstream;
+                data["output_index"] = client.into();
+                self.forward(event, data, changed, out);
+            }
+        }
+    }
+
+    fn take_pending(&mut self) -> Option<(Turn, Vec<Call>)> {
+        let items = std::mem::take(&mut self.items);
+        self.index.clear();
+        self.client_calls = false;
+        if !std::mem::take(&mut self.holding) {
+            return None;
+        }
+        self.rounds_done += 1;
+        self.shown.extend(items.values().filter(|i| !is_ours(i)).cloned());
+        let calls = items
+            .values()
+            .filter(|i| is_ours(i))
+            .map(|i| {
+                Call::from_arguments(
+                    i["call_id"].as_str().unwrap_or_default(),
+                    i["arguments"].as_str().unwrap_or("{}"),
+                )
+            })
+            .collect();
+        Some((Turn::Responses(items.into_values().collect()), calls))
+    }
+
+    fn release_held(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.held)
+    }
+}

@@ -1,0 +1,97 @@
+//! The `headroom_retrieve` tool: its definition in each dialect and when it is added.
+//!
+//! The tool is added when the forwarded body carries a marker. Markers stay in the history
+//! once they appear, so the tool is then present on every later turn of the session with the
+//! same bytes (session-sticky without any state): the tools prefix flips once, when the first
+//! marker appears, and never again.
+
+use headroom_runtime::wit::Dialect;
+use serde_json::{Value, json};
+
+use super::json::{EditError, append_to_array, member_items, set_member};
+
+/// The tool's name, as markers cite it.
+pub const NAME: &str = "headroom_retrieve";
+
+/// What every marker contains, as it appears inside a JSON string.
+const MARKER_NEEDLE: &[u8] = br#"headroom_retrieve(\"h:"#;
+
+const DESCRIPTION: &str = "Retrieve the original, uncompressed content behind a Headroom marker. \
+Tool outputs in this conversation may be shortened; each shortening leaves a marker such as \
+[... 412 lines elided (lines 88-499), retrieve: headroom_retrieve(\"h:3f9a...\") ...] that says \
+exactly what was left out. Call this tool with the marker's key when you need the elided part.";
+
+fn schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"hash": {"type": "string", "description": "The key from the marker, e.g. h:3f9a0c..."}},
+        "required": ["hash"]
+    })
+}
+
+/// The tool definition in `dialect`'s format, always the same bytes.
+pub fn definition(dialect: Dialect) -> String {
+    let value = match dialect {
+        Dialect::AnthropicMessages => {
+            json!({"name": NAME, "description": DESCRIPTION, "input_schema": schema()})
+        }
+        Dialect::OpenaiChat => json!({"type": "function", "function": {
+            "name": NAME, "description": DESCRIPTION, "parameters": schema()}}),
+        Dialect::OpenaiResponses => {
+            json!({"type": "function", "name": NAME, "description": DESCRIPTION, "parameters": schema()})
+        }
+    };
+    value.to_string()
+}
+
+/// True when `body` cites a retrieval key.
+pub fn has_marker(body: &[u8]) -> bool {
+    memchr::memmem::find(body, MARKER_NEEDLE).is_some()
+}
+
+/// True when the client brought its own `headroom_retrieve` (for example through MCP): it
+/// then runs the tool itself and the proxy stays out of the way.
+pub fn client_defines(body: &str) -> bool {
+    let Some(tools) = member_items(body, "tools") else { return false };
+    tools.iter().any(|t| {
+        let Ok(v) = serde_json::from_str::<Value>(t.get()) else { return false };
+        v["name"] == NAME || v["function"]["name"] == NAME
+    })
+}
+
+/// `body` with the tool appended to `tools` (created when absent).
+pub fn inject(dialect: Dialect, body: &str) -> Result<String, EditError> {
+    let tool = definition(dialect);
+    match append_to_array(body, "tools", std::slice::from_ref(&tool)) {
+        Err(EditError::Member(_)) if member_items(body, "tools").is_none() => {
+            set_member(body, "tools", &format!("[{tool}]"))
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injects_once_and_recognises_its_own_and_client_tools() {
+        let body = r#"{"model":"m","messages":[],"tools":[{"name":"bash"}]}"#;
+        let out = inject(Dialect::AnthropicMessages, body).unwrap();
+        assert!(out.starts_with(
+            r#"{"model":"m","messages":[],"tools":[{"name":"bash"},{"name":"headroom_retrieve""#
+        ));
+        assert!(client_defines(&out));
+        assert!(!client_defines(body));
+        let none = inject(Dialect::OpenaiChat, r#"{"model":"m","messages":[]}"#).unwrap();
+        let v: Value = serde_json::from_str(&none).unwrap();
+        assert_eq!(v["tools"][0]["function"]["name"], NAME);
+        assert!(client_defines(&none));
+    }
+
+    #[test]
+    fn finds_markers_only_in_their_escaped_json_form() {
+        assert!(has_marker(br#"{"content":"[... retrieve: headroom_retrieve(\"h:0123\") ...]"}"#));
+        assert!(!has_marker(br#"{"content":"call headroom_retrieve when needed"}"#));
+    }
+}
