@@ -1,6 +1,7 @@
 //! HTTP handlers.
 
 pub mod compress;
+pub mod demo;
 pub mod health;
 pub mod llm;
 pub mod retrieve;
