@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use headroom_core::{Dialect, Mode, Options};
+use headroom_core::{ContextStrategy, Dialect, Mode, Options};
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
 
 /// The workspace root.
@@ -42,6 +42,15 @@ pub fn wit_options(o: &Options) -> wit::Options {
         query: o.query.clone(),
         offload_after_turns: Some(o.offload_after_turns),
         lossy: Some(o.lossy),
+        context_limit: o.context_limit,
+        context_strategy: Some(match o.context_strategy {
+            ContextStrategy::Scored => wit::ContextStrategy::Scored,
+            ContextStrategy::Position => wit::ContextStrategy::Position,
+            ContextStrategy::Rolling => wit::ContextStrategy::Rolling,
+            ContextStrategy::Off => wit::ContextStrategy::Off,
+        }),
+        compress_first: Some(o.compress_first),
+        code_aware: Some(o.code_aware),
     }
 }
 

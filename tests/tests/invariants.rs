@@ -169,6 +169,9 @@ fn i6_markers_exact_and_originals_retrievable() {
         let total = match m.unit {
             Unit::Lines => off.original.trim_end_matches('\n').split('\n').count(),
             Unit::Items => usize::MAX,
+            Unit::Messages => {
+                serde_json::from_str::<Vec<serde_json::Value>>(&off.original).map_or(0, |v| v.len())
+            }
         };
         assert_eq!(m.count, m.ranges.iter().map(|(a, b)| b + 1 - a).sum::<usize>());
         assert!(m.ranges.iter().all(|&(a, b)| a >= 1 && a <= b && b <= total), "{m:?} beyond {total} lines");

@@ -17,6 +17,16 @@ pub fn options(o: wit::Options) -> headroom_core::Options {
         query: o.query.or(d.query),
         offload_after_turns: o.offload_after_turns.unwrap_or(d.offload_after_turns),
         lossy: o.lossy.unwrap_or(d.lossy),
+        context_limit: o.context_limit.or(d.context_limit),
+        context_strategy: match o.context_strategy {
+            Some(wit::ContextStrategy::Scored) => headroom_core::ContextStrategy::Scored,
+            Some(wit::ContextStrategy::Position) => headroom_core::ContextStrategy::Position,
+            Some(wit::ContextStrategy::Rolling) => headroom_core::ContextStrategy::Rolling,
+            Some(wit::ContextStrategy::Off) => headroom_core::ContextStrategy::Off,
+            None => d.context_strategy,
+        },
+        compress_first: o.compress_first.unwrap_or(d.compress_first),
+        code_aware: o.code_aware.unwrap_or(d.code_aware),
     }
 }
 
@@ -93,6 +103,15 @@ pub fn request_outcome(o: headroom_core::RequestOutcome) -> RequestOutcome {
             })
             .collect(),
         offloads: o.offloads.into_iter().map(offload).collect(),
+        context: o.context.map(|c| wit::ContextReport {
+            window: c.window,
+            output_budget: c.output_budget,
+            tokens_before: c.tokens_before,
+            tokens_after: c.tokens_after,
+            compressed_deeper: c.compressed_deeper,
+            messages_dropped: c.messages_dropped,
+            key: c.key,
+        }),
     }
 }
 

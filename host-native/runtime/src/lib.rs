@@ -206,5 +206,9 @@ pub fn default_options() -> wit::Options {
         query: None,
         offload_after_turns: None,
         lossy: None,
+        context_limit: None,
+        context_strategy: None,
+        compress_first: None,
+        code_aware: None,
     }
 }
