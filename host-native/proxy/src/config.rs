@@ -48,6 +48,17 @@ pub struct ProxyArgs {
     /// The core component (default: `target/wasm/headroom-core.wasm` of this build).
     #[arg(long, env = "HEADROOM_COMPONENT")]
     pub component: Option<PathBuf>,
+    /// State directory: with it, originals of lossy edits persist in `ccr_store.db` there
+    /// and survive a restart; without it they are kept in memory.
+    #[arg(long, env = "HEADROOM_WORKSPACE_DIR")]
+    pub workspace_dir: Option<PathBuf>,
+    /// Where originals are kept: `sqlite` (the default with a workspace directory; without one,
+    /// in `~/.headroom`) or `memory`.
+    #[arg(long, env = "HEADROOM_CCR_BACKEND", value_enum)]
+    pub ccr_backend: Option<crate::ccr::BackendArg>,
+    /// How long an original stays retrievable, in seconds.
+    #[arg(long, env = "HEADROOM_CCR_TTL_SECONDS", default_value_t = crate::ccr::DEFAULT_TTL.as_secs())]
+    pub ccr_ttl_seconds: u64,
 }
 
 /// The mode flag.
@@ -94,6 +105,8 @@ pub struct ProxyConfig {
     pub api_key: Option<String>,
     /// Component path.
     pub component: PathBuf,
+    /// Where and how long originals of lossy edits are kept.
+    pub ccr: crate::ccr::CcrConfig,
 }
 
 impl ProxyConfig {
@@ -122,6 +135,11 @@ impl ProxyConfig {
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),
+            ccr: crate::ccr::CcrConfig::resolve(
+                args.workspace_dir,
+                args.ccr_backend,
+                Duration::from_secs(args.ccr_ttl_seconds),
+            ),
         }
     }
 

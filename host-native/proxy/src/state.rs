@@ -55,12 +55,14 @@ impl AppState {
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(90))
             .build()?;
+        // Opening the store is file I/O: start-up only, before the server takes requests.
+        let ccr = CcrStore::open(&config.ccr);
         Ok(Arc::new(Self {
             config,
             client,
             runtime: OnceLock::new(),
             load_error: OnceLock::new(),
-            ccr: CcrStore::new(Duration::from_secs(30 * 60), 256 << 20),
+            ccr,
             counters: Counters::default(),
             started: Instant::now(),
         }))

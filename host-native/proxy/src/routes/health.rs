@@ -31,8 +31,29 @@ fn checks(state: &AppState) -> (bool, Value) {
         "startup": {"enabled": true, "ready": true, "status": "healthy"},
         "engine": engine,
         "http_client": {"enabled": true, "ready": true, "status": "healthy"},
+        "ccr": ccr_check(state),
     });
     (engine_ready, checks)
+}
+
+/// The originals store: `degraded` when persistence was asked for but is off, or writes have
+/// failed; never a reason to refuse traffic (a request never depends on it).
+fn ccr_check(state: &AppState) -> Value {
+    let ccr = &state.ccr;
+    let mut v = json!({
+        "enabled": true,
+        "ready": true,
+        "status": if ccr.fallback_reason().is_some() || ccr.faults() > 0 { "degraded" } else { "healthy" },
+        "backend": ccr.backend_name(),
+        "faults": ccr.faults(),
+    });
+    if let Some(path) = ccr.path() {
+        v["path"] = json!(path.display().to_string());
+    }
+    if let Some(reason) = ccr.fallback_reason() {
+        v["error"] = json!(reason);
+    }
+    v
 }
 
 /// Alive as long as the process answers.
@@ -64,6 +85,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "optimize": state.config.optimize,
         "anthropic_api_url": state.config.anthropic_url,
         "openai_api_url": state.config.openai_url,
+        "ccr_backend": state.ccr.backend_name(),
+        "ccr_ttl_seconds": state.ccr.ttl().as_secs(),
     });
     v["stats"] = json!({
         "requests_compressed": c.compressed.load(Ordering::Relaxed),

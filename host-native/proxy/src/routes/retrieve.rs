@@ -20,8 +20,9 @@ pub async fn handle(
     match state.ccr.get(&Tenant::of(&headers), &key) {
         Some(original) => Json(json!({"key": key, "original": original})).into_response(),
         None => ProxyError::NotFound(format!(
-            "no original stored under `{key}` for this API key (expired after 30 minutes, evicted, or never stored): \
-             re-run the command or re-read the file"
+            "no original stored under `{key}` for this API key (expired after {} s, evicted, or never stored): \
+             re-run the command or re-read the file",
+            state.ccr.ttl().as_secs()
         ))
         .into_response(),
     }

@@ -6,6 +6,7 @@
 pub mod retrieval;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +34,36 @@ pub struct MockState {
     pub hits: Mutex<Vec<Recorded>>,
     /// Streams wait on this before their last event, so tests can see earlier events arrive.
     pub release: Notify,
+    /// Requests being answered (a streamed answer counts until its last event is sent).
+    pub in_flight: AtomicUsize,
+    /// Requests whose answer was dropped unfinished: the caller went away.
+    pub aborted: AtomicUsize,
+}
+
+/// One request in flight; dropped before [`Flight::finish`], it counts as aborted.
+struct Flight {
+    state: Arc<MockState>,
+    finished: bool,
+}
+
+impl Flight {
+    fn start(state: &Arc<MockState>) -> Self {
+        state.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self { state: Arc::clone(state), finished: false }
+    }
+
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.state.aborted.fetch_add(1, Ordering::SeqCst);
+        }
+        self.state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct Mock {
@@ -44,9 +75,34 @@ impl Mock {
     pub fn hits(&self) -> Vec<Recorded> {
         self.state.hits.lock().expect("lock").clone()
     }
+
+    /// Wait up to `limit` for `check` to hold on the in-flight and aborted counts.
+    pub async fn wait_for(&self, limit: Duration, check: impl Fn(usize, usize) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let s = &self.state;
+            if check(s.in_flight.load(Ordering::SeqCst), s.aborted.load(Ordering::SeqCst)) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> Response {
+    let mut flight = Some(Flight::start(&state));
+    let response = answer(state, request, &mut flight).await;
+    if let Some(f) = flight {
+        f.finish();
+    }
+    response
+}
+
+/// The mock's answer; a streamed one takes `flight` along to finish it after its last event.
+async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Flight>) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -87,6 +143,9 @@ async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> 
     }
     let hold = parts.headers.contains_key("x-mock-hold-last");
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if parts.headers.contains_key("x-mock-retrieve") {
+        return retrieval::answer(&path, &parts.headers, &value).await;
+    }
     let stream = value["stream"].as_bool().unwrap_or(false);
     let mut response = match (path.as_str(), stream) {
         ("/v1/messages", false) => axum::Json(json!({
@@ -96,14 +155,14 @@ async fn mock_handler(State(state): State<Arc<MockState>>, request: Request) -> 
             "usage": {"input_tokens": 10, "output_tokens": 2}
         }))
         .into_response(),
-        ("/v1/messages", true) => sse(state, anthropic_events(), hold),
+        ("/v1/messages", true) => sse(state, anthropic_events(), hold, flight.take()),
         ("/v1/chat/completions", false) => axum::Json(json!({
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "mock answer"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
         }))
         .into_response(),
-        ("/v1/chat/completions", true) => sse(state, openai_events(), hold),
+        ("/v1/chat/completions", true) => sse(state, openai_events(), hold, flight.take()),
         ("/v1/responses", false) => axum::Json(json!({
             "id": "resp_mock", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-mock",
             "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
@@ -143,9 +202,6 @@ fn anthropic_events() -> Vec<String> {
 fn openai_events() -> Vec<String> {
     vec![
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"mock \"},\"finish_reason\":null}]}\n\n".into(),
-    if parts.headers.contains_key("x-mock-retrieve") {
-        return retrieval::answer(&path, &parts.headers, &value).await;
-    }
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"answer\"},\"finish_reason\":null}]}\n\n".into(),
         "data: {\"id\":\"chatcmpl-mock\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n".into(),
         "data: [DONE]\n\n".into(),
@@ -153,19 +209,24 @@ fn openai_events() -> Vec<String> {
 }
 
 /// Send events one by one; with `hold`, wait before the last until the test releases it (or 5 s).
-fn sse(state: Arc<MockState>, events: Vec<String>, hold: bool) -> Response {
+fn sse(state: Arc<MockState>, events: Vec<String>, hold: bool, flight: Option<Flight>) -> Response {
     let n = events.len();
-    let stream =
-        futures_util::stream::unfold((0usize, events, state), move |(i, events, state)| async move {
+    let stream = futures_util::stream::unfold(
+        (0usize, events, state, flight),
+        move |(i, events, state, mut flight)| async move {
             if i >= n {
+                if let Some(f) = flight.take() {
+                    f.finish();
+                }
                 return None;
             }
             if i == n - 1 && hold {
                 let _ = tokio::time::timeout(Duration::from_secs(5), state.release.notified()).await;
             }
             let chunk = Ok::<_, std::io::Error>(Bytes::from(events[i].clone()));
-            Some((chunk, (i + 1, events, state)))
-        });
+            Some((chunk, (i + 1, events, state, flight)))
+        },
+    );
     Response::builder()
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")
@@ -202,6 +263,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         upstream_timeout: Duration::from_secs(30),
         api_key: None,
         component: headroom_proxy::config::default_component_path(),
+        ccr: headroom_proxy::ccr::CcrConfig::default(),
     }
 }
 

@@ -1,30 +1,11 @@
-//! Originals of lossy edits, kept in memory (LRU with a TTL) under keys scoped to the
-//! caller's API key, so one tenant cannot read another's originals.
+//! The in-memory backend: originals evicted least recently stored first beyond a byte budget,
+//! and dropped once older than the TTL (checked when read).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A tenant: a hash of the caller's API key (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Tenant(String);
-
-impl Tenant {
-    /// The tenant of a request, from `x-api-key` or `Authorization: Bearer`.
-    pub fn of(headers: &http::HeaderMap) -> Self {
-        let key = headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                headers
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| v.strip_prefix("Bearer ").unwrap_or(v))
-            })
-            .unwrap_or("");
-        Self(blake3::hash(key.as_bytes()).to_hex()[..16].to_owned())
-    }
-}
+use super::Tenant;
 
 struct Entry {
     original: String,
@@ -37,14 +18,14 @@ struct Inner {
     bytes: usize,
 }
 
-/// The store.
-pub struct CcrStore {
+/// Originals held in this process only.
+pub struct MemoryStore {
     inner: Mutex<Inner>,
     ttl: Duration,
     max_bytes: usize,
 }
 
-impl CcrStore {
+impl MemoryStore {
     /// A store keeping entries for `ttl`, evicting least recently stored beyond `max_bytes`.
     pub fn new(ttl: Duration, max_bytes: usize) -> Self {
         Self {
@@ -88,7 +69,7 @@ impl CcrStore {
         inner.entries.get(&id).map(|e| e.original.clone())
     }
 
-    /// Entries held.
+    /// Entries held (expired ones count until they are read).
     pub fn len(&self) -> usize {
         self.inner.lock().map(|i| i.entries.len()).unwrap_or(0)
     }
@@ -101,23 +82,18 @@ impl CcrStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::tenant;
     use super::*;
-
-    fn tenant(key: &str) -> Tenant {
-        let mut h = http::HeaderMap::new();
-        h.insert("x-api-key", key.parse().expect("header"));
-        Tenant::of(&h)
-    }
 
     #[test]
     fn scoped_by_tenant_bounded_and_expiring() {
-        let store = CcrStore::new(Duration::from_secs(60), 10);
+        let store = MemoryStore::new(Duration::from_secs(60), 10);
         store.put(&tenant("a"), "h:1", "12345".into());
         assert_eq!(store.get(&tenant("a"), "h:1").as_deref(), Some("12345"));
         assert_eq!(store.get(&tenant("b"), "h:1"), None);
         store.put(&tenant("a"), "h:2", "678901".into());
         assert_eq!(store.get(&tenant("a"), "h:1"), None, "evicted beyond the byte budget");
-        let short = CcrStore::new(Duration::ZERO, 100);
+        let short = MemoryStore::new(Duration::ZERO, 100);
         short.put(&tenant("a"), "h:1", "x".into());
         std::thread::sleep(Duration::from_millis(2));
         assert_eq!(short.get(&tenant("a"), "h:1"), None);

@@ -1,0 +1,437 @@
+//! The SQLite backend: originals in one file (`ccr_store.db` under the workspace directory), so
+//! they survive a restart of the proxy.
+//!
+//! Same semantics as the memory backend: an entry is dropped once older than the TTL (checked
+//! when read, and swept in bounded batches on writes), and beyond the byte budget the least
+//! recently stored entries go first. Ages are wall-clock milliseconds, since an `Instant` means
+//! nothing to the next process.
+//!
+//! Calls run on the caller's thread under a `Mutex<Connection>`, not on the blocking pool. Each
+//! one is a transaction of a few statements on indexed rows; in WAL mode with
+//! `synchronous=NORMAL` a commit appends to the log without an fsync, so a call costs tens of
+//! microseconds, less than the hop to `spawn_blocking` would and less than the engine call the
+//! same handler already makes inline. The one slow operation, the checkpoint that copies the log
+//! into the database and syncs it, is taken off the request path: automatic checkpoints are off
+//! on this connection and a background thread runs them on its own connection.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::Tenant;
+
+/// Why the SQLite store could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The directory holding the database could not be created.
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file could not be opened as this store's database (unreadable, not a database, or
+    /// holding a table of the same name with another shape).
+    #[error("cannot open {path} as the originals store: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The journal could not be switched to write-ahead logging.
+    #[error("{path}: journal mode is `{mode}`, write-ahead logging (wal) is required")]
+    NotWal {
+        /// The database file.
+        path: PathBuf,
+        /// The mode SQLite kept.
+        mode: String,
+    },
+    /// The background checkpoint thread could not be started.
+    #[error("cannot start the checkpoint thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// A statement failed on an open store (disk full, I/O error, file removed, ...).
+    #[error("originals store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The table is named for this program so the file can share a workspace with other tools.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS headroom_ccr_originals (
+    id        INTEGER PRIMARY KEY,
+    tenant    TEXT    NOT NULL,
+    key       TEXT    NOT NULL,
+    original  TEXT    NOT NULL,
+    size      INTEGER NOT NULL,
+    stored_ms INTEGER NOT NULL,
+    UNIQUE (tenant, key)
+);
+CREATE INDEX IF NOT EXISTS headroom_ccr_originals_stored ON headroom_ccr_originals (stored_ms, id);
+";
+
+/// Rows deleted per statement when evicting or sweeping, so no single call runs long.
+const BATCH: i64 = 256;
+/// How often writes sweep expired rows.
+const SWEEP_EVERY_MS: i64 = 60_000;
+/// How often the background thread checkpoints the log after writes.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How long a statement waits for another process holding the write lock (two proxies on one
+/// workspace) before it fails and is counted as a fault.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(50);
+/// The log is truncated back to this size after a checkpoint resets it.
+const WAL_LIMIT_BYTES: i64 = 64 << 20;
+
+struct Inner {
+    conn: Connection,
+    rows: u64,
+    bytes: u64,
+    last_sweep_ms: i64,
+}
+
+/// Originals in a SQLite file.
+pub struct SqliteStore {
+    inner: Mutex<Inner>,
+    path: PathBuf,
+    ttl_ms: i64,
+    max_bytes: u64,
+    checkpointer: Checkpointer,
+}
+
+impl SqliteStore {
+    /// Open (creating the directory and file if needed) the store at `path`.
+    pub fn open(path: &Path, ttl: Duration, max_bytes: usize) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::CreateDir { path: dir.to_owned(), source })?;
+        }
+        let open_err = |source| StoreError::Open { path: path.to_owned(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // The first statement reads the header: a file that is not a database fails here.
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0)).map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::NotWal { path: path.to_owned(), mode });
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(open_err)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_LIMIT_BYTES).map_err(open_err)?;
+        conn.execute_batch(SCHEMA).map_err(open_err)?;
+        // Also proves the table has the columns this code uses.
+        let (rows, bytes): (i64, i64) = conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM headroom_ccr_originals \
+                 WHERE tenant IS NOT NULL AND key IS NOT NULL AND original IS NOT NULL AND stored_ms IS NOT NULL",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(open_err)?;
+        let checkpointer = Checkpointer::start(path)?;
+        let store = Self {
+            inner: Mutex::new(Inner {
+                conn,
+                rows: u64::try_from(rows).unwrap_or(0),
+                bytes: u64::try_from(bytes).unwrap_or(0),
+                last_sweep_ms: 0,
+            }),
+            path: path.to_owned(),
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+            max_bytes: u64::try_from(max_bytes).unwrap_or(u64::MAX),
+            checkpointer,
+        };
+        // Entries that expired while the proxy was down go now rather than on the first write.
+        {
+            let mut inner = store.lock();
+            let cutoff = now_ms().saturating_sub(store.ttl_ms);
+            let (n, freed) = sweep_all(&inner.conn, cutoff).map_err(open_err)?;
+            inner.rows = inner.rows.saturating_sub(n);
+            inner.bytes = inner.bytes.saturating_sub(freed);
+            inner.last_sweep_ms = now_ms();
+        }
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a transaction half-done (rusqlite rolls it
+        // back as the panic unwinds) nor the counters wrong (they change only after a commit).
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Store an original (a key already present is refreshed).
+    pub fn put(&self, tenant: &Tenant, key: &str, original: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        let size = original.len() as u64;
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let tx = inner.conn.transaction()?;
+        let old: Option<i64> = tx
+            .prepare_cached("SELECT size FROM headroom_ccr_originals WHERE tenant = ?1 AND key = ?2")?
+            .query_row(params![tenant.0, key], |r| r.get(0))
+            .optional()?;
+        tx.prepare_cached(
+            "INSERT INTO headroom_ccr_originals (tenant, key, original, size, stored_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (tenant, key) DO UPDATE SET \
+             original = excluded.original, size = excluded.size, stored_ms = excluded.stored_ms",
+        )?
+        .execute(params![tenant.0, key, original, size as i64, now])?;
+        let mut rows = inner.rows + u64::from(old.is_none());
+        let mut bytes = (inner.bytes + size).saturating_sub(old.map_or(0, |s| s as u64));
+        while bytes > self.max_bytes {
+            let (n, freed) = evict(&tx, bytes - self.max_bytes)?;
+            if n == 0 {
+                break;
+            }
+            rows = rows.saturating_sub(n);
+            bytes = bytes.saturating_sub(freed);
+        }
+        let mut swept_at = inner.last_sweep_ms;
+        if now - inner.last_sweep_ms >= SWEEP_EVERY_MS {
+            let cutoff = now.saturating_sub(self.ttl_ms);
+            let (n, freed) = sweep(&tx, cutoff)?;
+            rows = rows.saturating_sub(n);
+            bytes = bytes.saturating_sub(freed);
+            // A full batch means more are waiting: sweep again on the next write.
+            if n < BATCH as u64 {
+                swept_at = now;
+            }
+        }
+        tx.commit()?;
+        inner.rows = rows;
+        inner.bytes = bytes;
+        inner.last_sweep_ms = swept_at;
+        drop(guard);
+        self.checkpointer.dirty.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The original stored under `key` for `tenant`, if it is still there.
+    pub fn get(&self, tenant: &Tenant, key: &str) -> Result<Option<String>, StoreError> {
+        let mut inner = self.lock();
+        let row: Option<(String, i64)> = inner
+            .conn
+            .prepare_cached(
+                "SELECT original, stored_ms FROM headroom_ccr_originals WHERE tenant = ?1 AND key = ?2",
+            )?
+            .query_row(params![tenant.0, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((original, stored_ms)) = row else { return Ok(None) };
+        if now_ms() - stored_ms <= self.ttl_ms {
+            return Ok(Some(original));
+        }
+        let freed: Option<i64> = inner
+            .conn
+            .prepare_cached(
+                "DELETE FROM headroom_ccr_originals WHERE tenant = ?1 AND key = ?2 RETURNING size",
+            )?
+            .query_row(params![tenant.0, key], |r| r.get(0))
+            .optional()?;
+        if let Some(freed) = freed {
+            inner.rows = inner.rows.saturating_sub(1);
+            inner.bytes = inner.bytes.saturating_sub(freed as u64);
+        }
+        Ok(None)
+    }
+
+    /// Entries held (expired ones count until they are read or swept).
+    pub fn len(&self) -> usize {
+        usize::try_from(self.lock().rows).unwrap_or(usize::MAX)
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Delete up to [`BATCH`] expired rows (stored before `cutoff`): (rows, bytes) freed.
+fn sweep(conn: &Connection, cutoff: i64) -> rusqlite::Result<(u64, u64)> {
+    let sizes = conn
+        .prepare_cached(
+            "DELETE FROM headroom_ccr_originals WHERE id IN \
+             (SELECT id FROM headroom_ccr_originals WHERE stored_ms < ?1 LIMIT ?2) RETURNING size",
+        )?
+        .query_map(params![cutoff, BATCH], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((sizes.len() as u64, sizes.iter().map(|&s| s as u64).sum()))
+}
+
+/// Every expired row, in batches (used once, at start-up).
+fn sweep_all(conn: &Connection, cutoff: i64) -> rusqlite::Result<(u64, u64)> {
+    let (mut rows, mut bytes) = (0, 0);
+    loop {
+        let (n, freed) = sweep(conn, cutoff)?;
+        rows += n;
+        bytes += freed;
+        if n < BATCH as u64 {
+            return Ok((rows, bytes));
+        }
+    }
+}
+
+/// Delete the least recently stored rows until at least `excess` bytes are freed (up to
+/// [`BATCH`] rows per call): (rows, bytes) freed.
+fn evict(conn: &Connection, excess: u64) -> rusqlite::Result<(u64, u64)> {
+    let oldest = conn
+        .prepare_cached("SELECT id, size FROM headroom_ccr_originals ORDER BY stored_ms, id LIMIT ?1")?
+        .query_map([BATCH], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut delete = conn.prepare_cached("DELETE FROM headroom_ccr_originals WHERE id = ?1")?;
+    let (mut rows, mut freed) = (0, 0);
+    for (id, size) in oldest {
+        if freed >= excess {
+            break;
+        }
+        delete.execute([id])?;
+        rows += 1;
+        freed += size as u64;
+    }
+    Ok((rows, freed))
+}
+
+/// Copies the log into the database off the request path, about once a second after writes.
+struct Checkpointer {
+    dirty: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open { path: path.to_owned(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(1)).map_err(open_err)?;
+        let dirty = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let flag = Arc::clone(&dirty);
+        let thread = std::thread::Builder::new()
+            .name("headroom-ccr-checkpoint".into())
+            .spawn(move || {
+                loop {
+                    let last =
+                        !matches!(stopped.recv_timeout(CHECKPOINT_EVERY), Err(RecvTimeoutError::Timeout));
+                    if flag.swap(false, Ordering::Relaxed) || last {
+                        // PASSIVE never waits on the writer; a failure is retried next round, and
+                        // the log stays valid either way.
+                        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    }
+                    if last {
+                        return;
+                    }
+                }
+            })
+            .map_err(StoreError::Thread)?;
+        Ok(Self { dirty, stop: Some(stop), thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{scratch_dir, tenant};
+    use super::*;
+
+    fn open(dir: &Path, ttl: Duration, max_bytes: usize) -> SqliteStore {
+        SqliteStore::open(&dir.join("ccr_store.db"), ttl, max_bytes).expect("open")
+    }
+
+    #[test]
+    fn wal_mode_tenant_scoped_and_survives_reopening() {
+        let dir = scratch_dir("reopen");
+        let store = open(&dir, Duration::from_secs(60), 1 << 20);
+        store.put(&tenant("a"), "h:1", "first original").expect("put");
+        store.put(&tenant("a"), "h:1", "first original").expect("refresh");
+        store.put(&tenant("b"), "h:2", "second").expect("put");
+        assert_eq!(store.get(&tenant("a"), "h:1").expect("get").as_deref(), Some("first original"));
+        assert_eq!(store.get(&tenant("b"), "h:1").expect("get"), None, "another tenant's key");
+        assert_eq!(store.len(), 2);
+        let mode: String =
+            store.lock().conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).expect("mode");
+        assert_eq!(mode, "wal");
+        drop(store);
+
+        let store = open(&dir, Duration::from_secs(60), 1 << 20);
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.get(&tenant("a"), "h:1").expect("get").as_deref(), Some("first original"));
+        assert_eq!(store.get(&tenant("b"), "h:2").expect("get").as_deref(), Some("second"));
+        assert_eq!(store.get(&tenant("a"), "h:2").expect("get"), None);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bounded_by_bytes_oldest_first() {
+        let dir = scratch_dir("bounded");
+        let store = open(&dir, Duration::from_secs(60), 10);
+        store.put(&tenant("a"), "h:1", "12345").expect("put");
+        store.put(&tenant("a"), "h:2", "678").expect("put");
+        store.put(&tenant("a"), "h:3", "90ab").expect("put");
+        assert_eq!(store.get(&tenant("a"), "h:1").expect("get"), None, "evicted beyond the byte budget");
+        assert_eq!(store.get(&tenant("a"), "h:2").expect("get").as_deref(), Some("678"));
+        assert_eq!(store.get(&tenant("a"), "h:3").expect("get").as_deref(), Some("90ab"));
+        assert_eq!(store.len(), 2);
+        assert_eq!(store.lock().bytes, 7);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn expired_entries_are_gone_on_read_and_after_a_restart() {
+        let dir = scratch_dir("ttl");
+        let store = open(&dir, Duration::ZERO, 1 << 20);
+        store.put(&tenant("a"), "h:1", "x").expect("put");
+        store.put(&tenant("a"), "h:2", "y").expect("put");
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.get(&tenant("a"), "h:1").expect("get"), None);
+        assert_eq!(store.len(), 1, "purged when read");
+        drop(store);
+        let store = open(&dir, Duration::ZERO, 1 << 20);
+        assert_eq!(store.len(), 0, "swept at start-up");
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn refuses_files_that_are_not_its_database() {
+        let dir = scratch_dir("corrupt");
+        let path = dir.join("ccr_store.db");
+        std::fs::write(&path, vec![0x5a; 8192]).expect("write");
+        let e = SqliteStore::open(&path, Duration::from_secs(60), 1 << 20).err().expect("refused");
+        assert!(matches!(e, StoreError::Open { .. }), "{e}");
+
+        let blocker = dir.join("a-file");
+        std::fs::write(&blocker, "").expect("write");
+        let e = SqliteStore::open(&blocker.join("sub/ccr_store.db"), Duration::from_secs(60), 1 << 20)
+            .err()
+            .expect("refused");
+        assert!(matches!(e, StoreError::CreateDir { .. }), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
