@@ -68,20 +68,25 @@ fn main() -> Result<()> {
             let direct: Vec<String> = messages[..=k].iter().map(|(_, c)| c.clone()).collect();
             let body: Value = serde_json::from_str(upstream["body"].as_str().unwrap_or_default())?;
             let received = contents(&sdk, &body);
+            // The bill and the prefix also cover the tools the proxy added (the retrieval tool
+            // comes first in the provider's cache order, so its arrival costs a cache write).
+            let mut sent = received.clone();
+            if let Some(tools) = body.get("tools") {
+                sent.insert(0, tools.to_string());
+            }
             let engine = engine_contents(&sdk, &messages[..=k], &opts)?;
             let row = rows.entry(sdk.clone()).or_default();
             row.requests += 1;
             row.engine_agrees += u64::from(engine == received);
             row.before += tokens(&direct);
-            row.after += tokens(&received);
+            row.after += tokens(&sent);
             let (prev_direct, prev_sent) = previous.remove(&(sdk.clone(), traj.clone())).unwrap_or_default();
             row.bill_direct += bill(&prev_direct, &direct);
-            row.bill_proxy += bill(&prev_sent, &received);
+            row.bill_proxy += bill(&prev_sent, &sent);
             if !prev_sent.is_empty() {
                 row.pairs += 1;
-                row.prefix_kept += u64::from(
-                    received.len() >= prev_sent.len() && received[..prev_sent.len()] == prev_sent[..],
-                );
+                row.prefix_kept +=
+                    u64::from(sent.len() >= prev_sent.len() && sent[..prev_sent.len()] == prev_sent[..]);
             }
             if k + 1 < messages.len() {
                 let earlier = format!("{}\n{}", direct[1], command_of(&direct[k - 1]));
@@ -90,7 +95,7 @@ fn main() -> Result<()> {
                 row.facts += facts.len() as u64;
                 row.facts_in_view += facts.iter().filter(|f| contains_word(&view, f)).count() as u64;
             }
-            previous.insert((sdk, traj), (direct, received));
+            previous.insert((sdk, traj), (direct, sent));
         }
         for (sdk, r) in rows {
             report.push_str(&format!(

@@ -7,6 +7,7 @@ pub mod ccr;
 pub mod config;
 pub mod errors;
 pub mod provider;
+pub mod ledger;
 pub mod retrieval;
 pub mod routes;
 pub mod state;

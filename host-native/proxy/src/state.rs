@@ -8,6 +8,7 @@ use headroom_runtime::{Limits, Runtime, RuntimeConfig};
 
 use crate::ccr::CcrStore;
 use crate::config::ProxyConfig;
+use crate::ledger::Ledger;
 
 /// Counters surfaced by `/health` (and, later, `/metrics`).
 #[derive(Default)]
@@ -37,6 +38,8 @@ pub struct AppState {
     load_error: OnceLock<String>,
     /// Originals of lossy edits.
     pub ccr: CcrStore,
+    /// Sessions with messages forwarded untouched.
+    pub ledger: Ledger,
     /// Counters.
     pub counters: Counters,
     /// When the proxy started.
@@ -63,6 +66,7 @@ impl AppState {
             runtime: OnceLock::new(),
             load_error: OnceLock::new(),
             ccr,
+            ledger: Ledger::default(),
             counters: Counters::default(),
             started: Instant::now(),
         }))

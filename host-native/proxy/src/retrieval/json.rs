@@ -82,7 +82,7 @@ mod tests {
     fn set_member_replaces_or_adds() {
         assert_eq!(set_member(r#"{"a":1}"#, "b", "[2]").unwrap(), r#"{"a":1,"b":[2]}"#);
         assert_eq!(set_member(r#"{"a":1,"b":"x"}"#, "b", "[2]").unwrap(), r#"{"a":1,"b":[2]}"#);
-        assert_eq!(set_member("{ }", "b", "1").unwrap(), r#"{"b":1 }"#);
+        assert_eq!(set_member("{ }", "b", "1").unwrap(), r#"{ "b":1}"#);
         assert!(append_to_array(r#"{"tools":{}}"#, "tools", &[]).is_err());
         assert!(set_member("[1]", "b", "1").is_err());
     }

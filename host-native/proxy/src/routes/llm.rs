@@ -14,6 +14,7 @@ use headroom_runtime::wit;
 
 use crate::ccr::Tenant;
 use crate::errors::ProxyError;
+use crate::ledger;
 use crate::provider::Provider;
 use crate::retrieval::{self, Exchange};
 use crate::state::{AppState, Counters};
@@ -34,13 +35,21 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     let bypass = parts.headers.get("x-headroom-bypass").is_some_and(|v| v == "true" || v == "1");
     let limit = state.config.max_body_bytes;
     let result = match dialect {
-        Some(d) if state.config.optimize && !bypass => {
+        Some(d) if state.config.optimize => {
             let body = match super::read_body(body, limit).await {
                 Ok(b) => b,
                 Err(e) => return e.into_provider_response(provider),
             };
             let tenant = Tenant::of(&parts.headers);
-            let body = compress(&state, d, body, &tenant).await;
+            let body = if bypass {
+                // Sent as it is: later turns must keep sending these messages as they are.
+                if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
+                    state.ledger.record(session, count);
+                }
+                body
+            } else {
+                compress(&state, d, body, &tenant).await
+            };
             match retrieval::prepare(d, &body) {
                 Some(with_tool) => {
                     let exchange = Exchange {
@@ -104,7 +113,14 @@ const INLINE_BYTES: usize = 16 << 10;
 /// compression never costs the user a request).
 async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, tenant: &Tenant) -> Bytes {
     let Some(runtime) = state.runtime() else { return body };
-    let opts = state.config.engine_options();
+    let mut opts = state.config.engine_options();
+    let session = if state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
+    if let Some((s, count)) = &session {
+        let frozen = state.ledger.frozen(s, *count);
+        if frozen > 0 {
+            opts.frozen_count = Some(frozen);
+        }
+    }
     // Small bodies take tens of microseconds: cheaper inline than a hop to the blocking pool.
     let outcome = if body.len() <= INLINE_BYTES {
         Ok(runtime.compress_request(dialect, &body, &opts))
@@ -135,6 +151,9 @@ async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, ten
         // panicked task: forward what the client sent.
         _ => {
             Counters::add(&state.counters.compression_failures, 1);
+            if let Some((s, count)) = session.or_else(|| ledger::session_of(tenant, dialect, &body)) {
+                state.ledger.record(s, count);
+            }
             body
         }
     }

@@ -1,0 +1,110 @@
+//! Per-session record of messages forwarded untouched (a bypass header, or a compression that
+//! failed or ran out of time). The engine rewrites blocks the same way on every turn, but it
+//! cannot know that a block went to the provider in its original form; without this record
+//! the next turn would compress it and change a prefix the provider has cached. Recorded
+//! sessions get those leading messages frozen (`frozen-count`) from then on.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use headroom_runtime::wit::Dialect;
+
+use crate::ccr::Tenant;
+use crate::retrieval::json::{member_items, member_range};
+
+/// Sessions remembered at most; past it the record starts afresh (a forgotten session only
+/// risks one cache miss, never a wrong request).
+const MAX_SESSIONS: usize = 65_536;
+
+/// A conversation: the tenant and a hash of what opens it (up to the first user message),
+/// which stay the same on every turn of an agent loop.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Session(Tenant, [u8; 32]);
+
+/// A request's session and how many messages (or Responses input items) it holds.
+pub fn session_of(tenant: &Tenant, dialect: Dialect, body: &[u8]) -> Option<(Session, u32)> {
+    let body = std::str::from_utf8(body).ok()?;
+    let (list, preamble) = match dialect {
+        Dialect::AnthropicMessages => ("messages", "system"),
+        Dialect::OpenaiChat => ("messages", "system"),
+        Dialect::OpenaiResponses => ("input", "instructions"),
+    };
+    let items = member_items(body, list)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&[dialect as u8]);
+    if let Ok(Some(range)) = member_range(body, preamble) {
+        hasher.update(body[range].as_bytes());
+    }
+    // Through the first user message: chat requests open with a system message that many
+    // conversations share, and the user's first words tell them apart.
+    for item in &items {
+        hasher.update(&[0]);
+        hasher.update(item.get().as_bytes());
+        if serde_json::from_str::<Role>(item.get()).is_ok_and(|r| r.role.as_deref() == Some("user")) {
+            break;
+        }
+    }
+    Some((Session(tenant.clone(), *hasher.finalize().as_bytes()), u32::try_from(items.len()).ok()?))
+}
+
+/// Just the role of a message, without parsing its content.
+#[derive(serde::Deserialize)]
+struct Role<'a> {
+    #[serde(borrow)]
+    role: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The record.
+#[derive(Default)]
+pub struct Ledger {
+    frozen: Mutex<HashMap<Session, u32>>,
+    /// Lets the common case (nothing ever forwarded untouched) skip parsing the body.
+    used: AtomicBool,
+}
+
+impl Ledger {
+    /// True once anything was recorded.
+    pub fn in_use(&self) -> bool {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// `count` leading messages of `session` reached the provider untouched.
+    pub fn record(&self, session: Session, count: u32) {
+        let Ok(mut map) = self.frozen.lock() else { return };
+        if map.len() >= MAX_SESSIONS {
+            map.clear();
+        }
+        let entry = map.entry(session).or_insert(0);
+        *entry = (*entry).max(count);
+        self.used.store(true, Ordering::Relaxed);
+    }
+
+    /// Leading messages of a request in `session` with `count` messages to keep as they are.
+    pub fn frozen(&self, session: &Session, count: u32) -> u32 {
+        self.frozen.lock().ok().and_then(|m| m.get(session).copied()).map_or(0, |n| n.min(count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_follow_the_opening_not_the_length() {
+        let t = Tenant::of(&http::HeaderMap::new());
+        let a = br#"{"system":"s","messages":[{"role":"user","content":"task"}]}"#;
+        let b = br#"{"system":"s","messages":[{"role":"user","content":"task"},{"role":"assistant","content":"x"}]}"#;
+        let c = br#"{"system":"other","messages":[{"role":"user","content":"task"}]}"#;
+        let (sa, na) = session_of(&t, Dialect::AnthropicMessages, a).unwrap();
+        let (sb, nb) = session_of(&t, Dialect::AnthropicMessages, b).unwrap();
+        let (sc, _) = session_of(&t, Dialect::AnthropicMessages, c).unwrap();
+        assert_eq!((sa.clone(), na, nb), (sb.clone(), 1, 2));
+        assert_ne!(sa, sc);
+        let ledger = Ledger::default();
+        assert!(!ledger.in_use());
+        ledger.record(sa, 1);
+        assert_eq!(ledger.frozen(&sb, 2), 1);
+        assert_eq!(ledger.frozen(&sc, 1), 0);
+    }
+}
