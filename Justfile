@@ -66,5 +66,18 @@ bench-e2e LIMIT="94": component
     python3 benches/e2e/send.py target/e2e/token token {{LIMIT}}
     target/release/e2e target/e2e --out benches/results/e2e.md
 
+# The npm package (host-js/) and its browser demo, built from the component; then every JS test:
+# golden corpus in Node, API, adapters, remote mode against the proxy, npm pack, headless Chromium.
+test-js: component
+    cargo build -q --release -p headroom-proxy --bins --examples
+    cd host-js && npm run build && npm run demo:build && npm test
+
+# JS benchmark: a 100 KB tool output in Node and Chromium vs native, package and demo sizes.
+bench-js: component
+    cargo build -q --release -p headroom-proxy --bins --examples
+    cargo build -q --release -p headroom-benches --bin native_compress
+    cd host-js && npm run build && npm run demo:build
+    node benches/js/bench.mjs --out benches/results/js.md
+
 # Everything CI checks.
-ci: lint test-rust test-sdk
+ci: lint test-rust test-sdk test-js

@@ -6,6 +6,7 @@ import type * as Compressor from '../gen/interfaces/headroom-compress-compressor
 import { loadCoreModule } from '#load-core';
 import { HeadroomError } from './errors.js';
 import { countO200k } from './tokenizer.js';
+import { warmUp } from './warmup.js';
 
 export type Engine = typeof Compressor;
 export type * from '../gen/interfaces/headroom-compress-types.js';
@@ -22,7 +23,11 @@ function create(): Promise<Engine> {
     'headroom:compress/tokenizer': tokenizer,
     'headroom:compress/types': {},
   };
-  return Promise.resolve(instantiate(loadCoreModule, imports)).then((root) => root.compressor);
+  return Promise.resolve(instantiate(loadCoreModule, imports)).then((root) => {
+    const engine = root.compressor;
+    warmUp((text) => engine.compressContent(text, undefined, { minTokens: 0 }));
+    return engine;
+  });
 }
 
 /** Load the engine (compiles the wasm on first use; later calls return the same instance). */

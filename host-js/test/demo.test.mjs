@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { compressContent } from '../dist/index.js';
 import { serveDir } from './static-server.mjs';
-import { golden, HOST_JS, ROOT } from './support.mjs';
+import { golden, HOST_JS, ROOT, startProxy } from './support.mjs';
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const DIST = join(HOST_JS, 'demo/dist');
@@ -69,4 +69,20 @@ test('pasted text is compressed too, and JSON markers are highlighted', async ()
   await page.waitForSelector('body[data-state="done"]');
   assert.equal(await page.textContent('#output'), c.expected.toString('utf8'));
   assert.match(await page.textContent('#detected'), /^json · /);
+});
+
+test('headroom proxy serves the built demo at /demo/, and it works from there', async () => {
+  const proxy = await startProxy({ env: { HEADROOM_DEMO_DIR: DIST } });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${proxy.url}/demo`);
+    assert.equal(new URL(page.url()).pathname, '/demo/');
+    await page.waitForSelector('body[data-state="ready"]', { timeout: 30_000 });
+    await page.selectOption('#sample', 'content-traceback');
+    await page.click('#run');
+    await page.waitForSelector('body[data-state="done"]');
+    assert.equal(await page.textContent('#output'), golden('content-traceback').expected.toString('utf8'));
+  } finally {
+    await proxy.stop();
+  }
 });
