@@ -23,6 +23,9 @@ pub struct ProxyArgs {
     /// Forward every request untouched.
     #[arg(long, env = "HEADROOM_NO_OPTIMIZE")]
     pub no_optimize: bool,
+    /// Context-window management and code-aware flags.
+    #[command(flatten)]
+    pub context: crate::context_args::ContextArgs,
     /// Anthropic upstream (also `ANTHROPIC_TARGET_API_URL`).
     #[arg(long, env = "HEADROOM_ANTHROPIC_API_URL")]
     pub anthropic_api_url: Option<String>,
@@ -89,6 +92,8 @@ pub struct ProxyConfig {
     pub mode: ModeArg,
     /// Compress at all.
     pub optimize: bool,
+    /// Context-window management and code-aware compression.
+    pub context: crate::context_args::ContextConfig,
     /// Anthropic base URL, without a trailing slash.
     pub anthropic_url: String,
     /// OpenAI base URL, without a trailing slash.
@@ -119,6 +124,7 @@ impl ProxyConfig {
             port: args.port,
             mode: args.mode,
             optimize: !args.no_optimize,
+            context: args.context.resolve(),
             anthropic_url: trim(
                 args.anthropic_api_url
                     .or_else(|| env("ANTHROPIC_TARGET_API_URL"))
@@ -151,6 +157,7 @@ impl ProxyConfig {
             ModeArg::Token => wit::Mode::Token,
         });
         o.min_tokens = self.min_tokens;
+        self.context.apply(&mut o);
         o
     }
 }

@@ -5,9 +5,10 @@
 pub mod app;
 pub mod ccr;
 pub mod config;
+pub mod context_args;
 pub mod errors;
-pub mod provider;
 pub mod ledger;
+pub mod provider;
 pub mod retrieval;
 pub mod routes;
 pub mod state;

@@ -255,6 +255,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         port: 0,
         mode: ModeArg::Cache,
         optimize: true,
+        context: Default::default(),
         anthropic_url: upstream.into(),
         openai_url: upstream.into(),
         max_body_bytes: 100 << 20,
