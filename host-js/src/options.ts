@@ -19,6 +19,14 @@ export interface EngineOptions {
   offloadAfterTurns?: number;
   /** `false` keeps every transform lossless (no markers, nothing to retrieve). */
   lossy?: boolean;
+  /** Outline source code (signatures kept, long bodies elided); `false` leaves code whole. Default true. */
+  codeAware?: boolean;
+  /** The model's context window in tokens; default: the engine's table of known models. */
+  contextLimit?: number;
+  /** What to do with a request that does not fit its window. Default `scored`. */
+  contextStrategy?: 'scored' | 'position' | 'rolling' | 'off';
+  /** Before dropping messages, compress the request deeper. Default true. */
+  compressFirst?: boolean;
   /**
    * Further fields of the WIT `options` record, by their camelCase names, passed as they are
    * (for engine options newer than this package's typed ones).
@@ -30,7 +38,10 @@ export function toWitOptions(o: EngineOptions & { query?: string }): Options {
   if (o.mode !== undefined && o.mode !== 'cache' && o.mode !== 'token') {
     throw new HeadroomError('invalid_input', `unknown mode ${JSON.stringify(o.mode)} (cache, token)`);
   }
-  for (const k of ['minTokens', 'frozenCount', 'offloadAfterTurns'] as const) {
+  if (o.contextStrategy !== undefined && !['scored', 'position', 'rolling', 'off'].includes(o.contextStrategy)) {
+    throw new HeadroomError('invalid_input', `unknown contextStrategy ${JSON.stringify(o.contextStrategy)} (scored, position, rolling, off)`);
+  }
+  for (const k of ['minTokens', 'frozenCount', 'offloadAfterTurns', 'contextLimit'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
       throw new HeadroomError('invalid_input', `\`${k}\` must be a non-negative integer`);
@@ -44,6 +55,10 @@ export function toWitOptions(o: EngineOptions & { query?: string }): Options {
   if (o.offloadAfterTurns !== undefined) out.offloadAfterTurns = o.offloadAfterTurns;
   if (o.lossy !== undefined) out.lossy = o.lossy;
   if (o.query !== undefined) out.query = o.query;
+  if (o.codeAware !== undefined) out.codeAware = o.codeAware;
+  if (o.contextLimit !== undefined) out.contextLimit = o.contextLimit;
+  if (o.contextStrategy !== undefined) out.contextStrategy = o.contextStrategy;
+  if (o.compressFirst !== undefined) out.compressFirst = o.compressFirst;
   return out as Options;
 }
 

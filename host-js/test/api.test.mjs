@@ -137,3 +137,13 @@ test('countTokens is exact o200k_base, special-token text counted as text', () =
   assert.equal(countTokens('a <|endoftext|> b'), 9);
   assert.equal(countTokens(''), 0);
 });
+
+test('newer engine options reach the engine: codeAware: false leaves code whole', async () => {
+  const body = (i) => Array.from({ length: 18 }, (_, j) => `    total_${j} = compute(values[${j}], factor=${i * j}) + offset_${i}`).join('\n');
+  const code = Array.from({ length: 30 }, (_, i) => `def handler_${i}(request, values, factor):\n    """Handle case ${i}."""\n${body(i)}\n    return total_0\n`).join('\n');
+  const outlined = await compressContent(code, { kind: 'code', store: false });
+  const whole = await compressContent(code, { kind: 'code', store: false, codeAware: false });
+  assert.ok(outlined.compressed, outlined.transform);
+  assert.notEqual(outlined.text, whole.text);
+  await assert.rejects(compress([{ role: 'user', content: 'x' }], { contextStrategy: 'random' }), { kind: 'invalid_input' });
+});
