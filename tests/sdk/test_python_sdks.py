@@ -32,7 +32,9 @@ def start(cmd, env=None, marker=None):
     raise RuntimeError(f"{cmd[0]} did not start")
 
 
-class SdkThroughProxy(unittest.TestCase):
+class ProxyFixture(unittest.TestCase):
+    """A mock upstream and `headroom proxy` in front of it, with both SDKs pointed at it."""
+
     @classmethod
     def setUpClass(cls):
         cls.mock, cls.mock_url = start([os.path.join(BIN, "examples", "mock_upstream")])
@@ -59,6 +61,9 @@ class SdkThroughProxy(unittest.TestCase):
         with urllib.request.urlopen(self.mock_url + "/__mock/last") as r:
             return json.load(r)
 
+
+
+class SdkThroughProxy(ProxyFixture):
     def test_anthropic_messages(self):
         msg = self.anthropic.messages.create(model="claude-x", max_tokens=10,
                                              messages=[{"role": "user", "content": "hi"}])
@@ -98,6 +103,75 @@ class SdkThroughProxy(unittest.TestCase):
         forwarded = sent["messages"][2]["content"][0]["content"]
         self.assertLess(len(forwarded), len(grep))
         self.assertEqual(sent["messages"][1], msgs[1])
+
+
+
+def log_output():
+    """A log the engine shortens with a retrieval marker."""
+    lines = [f"2024-05-01 12:00:{i % 60:02d} INFO worker-{i % 4} processed batch {i} in {i % 17} ms"
+             for i in range(600)]
+    lines[300] = "2024-05-01 12:05:00 ERROR worker-2 failed batch 300: connection reset"
+    return "\n".join(lines)
+
+
+class RetrievalThroughSdks(ProxyFixture):
+    """The mock model calls `headroom_retrieve` for the marker it sees; the proxy answers the
+    call and splices the continuation in, so each SDK sees one ordinary answer."""
+
+    LOG = log_output()
+    EXPECTED = f"retrieved {len(LOG)} chars: {LOG.splitlines()[0]}"
+    HEADERS = {"x-mock-retrieve": "1"}
+
+    def test_anthropic_stream_gets_the_continuation(self):
+        msgs = [
+            {"role": "user", "content": "What failed?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "bash",
+                                               "input": {"command": "cat app.log"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": self.LOG}]},
+        ]
+        with self.anthropic.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=msgs,
+                                            extra_headers=self.HEADERS) as s:
+            text = "".join(s.text_stream)
+            final = s.get_final_message()
+        self.assertEqual(text, "Let me look." + self.EXPECTED)
+        self.assertEqual([b.type for b in final.content], ["text", "text"])
+        self.assertEqual(final.stop_reason, "end_turn")
+
+    def test_anthropic_json_gets_the_continuation(self):
+        msgs = [{"role": "user", "content": "Summarise this log:\n" + self.LOG}]
+        # A log pasted by a person is kept whole: no marker, no tool, no retrieval.
+        msg = self.anthropic.messages.create(model="claude-x", max_tokens=10, messages=msgs,
+                                             extra_headers=self.HEADERS)
+        self.assertEqual(msg.content[0].text, "no marker in view")
+
+    def test_openai_chat_stream_gets_the_continuation(self):
+        msgs = [
+            {"role": "user", "content": "What failed?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+                "name": "bash", "arguments": "{\"command\":\"cat app.log\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": self.LOG},
+        ]
+        chunks = list(self.openai.chat.completions.create(model="gpt-4o", stream=True, messages=msgs,
+                                                          extra_headers=self.HEADERS))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        self.assertEqual(text, "Let me look." + self.EXPECTED)
+        self.assertFalse(any(c.choices and c.choices[0].delta.tool_calls for c in chunks))
+        r = self.openai.chat.completions.create(model="gpt-4o", messages=msgs, extra_headers=self.HEADERS)
+        self.assertEqual(r.choices[0].message.content, "Let me look." + self.EXPECTED)
+        self.assertIsNone(r.choices[0].message.tool_calls)
+
+    def test_openai_responses_stream_gets_the_continuation(self):
+        items = [
+            {"role": "user", "content": "What failed?"},
+            {"type": "function_call", "call_id": "c1", "name": "bash", "arguments": "{\"command\":\"cat app.log\"}"},
+            {"type": "function_call_output", "call_id": "c1", "output": self.LOG},
+        ]
+        with self.openai.responses.stream(model="gpt-5", input=items, extra_headers=self.HEADERS) as s:
+            deltas = "".join(e.delta for e in s if e.type == "response.output_text.delta")
+            final = s.get_final_response()
+        self.assertEqual(deltas, self.EXPECTED)
+        self.assertEqual(final.output_text, self.EXPECTED)
+        self.assertEqual([i.type for i in final.output], ["message"])
 
 
 if __name__ == "__main__":

@@ -186,6 +186,9 @@ async fn streams_get_the_continuation_spliced_in_without_buffering() {
                 let done = events.iter().find(|e| e["type"] == "response.completed").expect("completed");
                 assert_eq!(done["response"]["output"].as_array().map(Vec::len), Some(1), "{done}");
                 assert_eq!(events.iter().filter(|e| e["type"] == "response.created").count(), 1);
+                let ids: Vec<&Value> =
+                    events.iter().filter_map(|e| e.get("response")).map(|r| &r["id"]).collect();
+                assert!(ids.windows(2).all(|w| w[0] == w[1]), "one response id across rounds: {ids:?}");
             }
         }
     }

@@ -99,9 +99,21 @@ data: {"type":"message_stop"}"#.into(),
             let item = message_item(text);
             let mut added = item.clone();
             added["content"] = json!([]);
+            let part = json!({"type": "output_text", "text": "", "annotations": []});
+            let done = item["content"][0].clone();
+            let at = json!({"output_index": 0, "content_index": 0, "item_id": "msg_f"});
+            let with = |mut v: Value| {
+                if let Some(o) = v.as_object_mut() {
+                    o.extend(at.as_object().cloned().unwrap_or_default());
+                }
+                v
+            };
             responses_events(vec![
                 json!({"type": "response.output_item.added", "output_index": 0, "item": added}),
-                json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "item_id": "msg_f", "delta": text}),
+                with(json!({"type": "response.content_part.added", "part": part})),
+                with(json!({"type": "response.output_text.delta", "delta": text})),
+                with(json!({"type": "response.output_text.done", "text": text})),
+                with(json!({"type": "response.content_part.done", "part": done})),
                 json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
             ], "resp_final", vec![item])
         }

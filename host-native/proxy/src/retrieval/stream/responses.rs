@@ -19,6 +19,8 @@ pub struct Responses {
     index: BTreeMap<u64, Option<u64>>,
     next_index: u64,
     next_sequence: Option<u64>,
+    /// The first round's response id.
+    response_id: Option<Value>,
     /// This round's finished items by upstream index (for the continuation).
     items: BTreeMap<u64, Value>,
     /// Every item the client has seen finished, across rounds.
@@ -57,6 +59,18 @@ impl Splice for Responses {
         if self.rounds_done > 0 && matches!(kind.as_str(), "response.created" | "response.in_progress") {
             return;
         }
+        // SDKs hold a stream to one response id: later rounds speak as the first response.
+        let mut renamed = false;
+        if data["response"].is_object() {
+            match &self.response_id {
+                None => self.response_id = Some(data["response"]["id"].clone()),
+                Some(id) if data["response"]["id"] != *id => {
+                    data["response"]["id"] = id.clone();
+                    renamed = true;
+                }
+                Some(_) => {}
+            }
+        }
         if kind == "response.output_item.added"
             && let Some(upstream) = data["output_index"].as_u64()
         {
@@ -77,7 +91,7 @@ impl Splice for Responses {
                 self.held.push(event.raw.clone());
                 return;
             }
-            let mut changed = false;
+            let mut changed = renamed;
             if ours > 0 || self.rounds_done > 0 {
                 self.shown.extend(self.items.values().filter(|i| !is_ours(i)).cloned());
                 data["response"]["output"] = Value::Array(self.shown.clone());
@@ -86,7 +100,7 @@ impl Splice for Responses {
             return self.forward(event, data, changed, out);
         }
         let Some(upstream) = data["output_index"].as_u64() else {
-            return self.forward(event, data, false, out);
+            return self.forward(event, data, renamed, out);
         };
         if kind == "response.output_item.done" {
             self.items.insert(upstream, data["item"].clone());
