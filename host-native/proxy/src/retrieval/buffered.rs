@@ -67,16 +67,16 @@ fn strip_ours(dialect: Dialect, response: &mut Value) {
             }
         }
         Dialect::OpenaiChat => {
-            let choice = &mut response["choices"][0];
-            if let Some(calls) = choice["message"]["tool_calls"].as_array_mut() {
-                calls.retain(|c| !is_our_chat_call(c));
-                if calls.is_empty() {
-                    if let Some(m) = choice["message"].as_object_mut() {
-                        m.remove("tool_calls");
-                    }
-                    if choice["finish_reason"] == "tool_calls" {
-                        choice["finish_reason"] = "stop".into();
-                    }
+            let Some(choice) = response.pointer_mut("/choices/0").and_then(Value::as_object_mut) else {
+                return;
+            };
+            let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) else { return };
+            let Some(calls) = message.get_mut("tool_calls").and_then(Value::as_array_mut) else { return };
+            calls.retain(|c| !is_our_chat_call(c));
+            if calls.is_empty() {
+                message.remove("tool_calls");
+                if choice.get("finish_reason").is_some_and(|f| f == "tool_calls") {
+                    choice.insert("finish_reason".into(), "stop".into());
                 }
             }
         }
@@ -90,7 +90,7 @@ fn strip_ours(dialect: Dialect, response: &mut Value) {
 
 /// Put what the model said in earlier rounds in front of the final answer, and add up usage.
 fn merge(dialect: Dialect, last: &mut Value, earlier: &[Value]) {
-    if earlier.is_empty() {
+    if earlier.is_empty() || !last.is_object() {
         return;
     }
     let (list, usage_keys): (&str, &[&str]) = match dialect {
@@ -111,8 +111,10 @@ fn merge(dialect: Dialect, last: &mut Value, earlier: &[Value]) {
             .chain(std::iter::once(&*last))
             .filter_map(|r| r["choices"][0]["message"]["content"].as_str())
             .collect();
-        if !text.is_empty() {
-            last["choices"][0]["message"]["content"] = text.into();
+        if let (false, Some(message)) =
+            (text.is_empty(), last.pointer_mut("/choices/0/message").and_then(Value::as_object_mut))
+        {
+            message.insert("content".into(), text.into());
         }
         return;
     }

@@ -52,7 +52,7 @@ impl Splice for Anthropic {
         let index = data["index"].as_u64().unwrap_or(0);
         match kind.as_str() {
             "message_start" if self.rounds_done > 0 => {}
-            "content_block_start" => {
+            "content_block_start" if data["content_block"].is_object() => {
                 let value = data["content_block"].take();
                 let ours = is_ours(&value);
                 if value["type"] == "tool_use" && !ours {

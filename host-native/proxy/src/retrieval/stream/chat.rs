@@ -83,22 +83,24 @@ impl Splice for Chat {
             out.push(event.raw.clone());
             return;
         };
-        let choice = &mut chunk["choices"][0];
-        if let Some(text) = choice["delta"]["content"].as_str() {
+        // Usage-only chunks have no choices: nothing of ours can be in them.
+        if chunk["choices"][0].is_null() {
+            out.push(event.raw.clone());
+            return;
+        }
+        if let Some(text) = chunk["choices"][0]["delta"]["content"].as_str() {
             self.content.push_str(text);
         }
         let mut changed = false;
-        if let Some(entries) = choice["delta"]["tool_calls"].as_array().cloned() {
+        if let Some(entries) = chunk["choices"][0]["delta"]["tool_calls"].as_array().cloned() {
             let (kept, c) = self.tool_calls(&entries);
             changed = c;
-            if changed {
-                let delta = &mut chunk["choices"][0]["delta"];
+            let delta = chunk.pointer_mut("/choices/0/delta").and_then(Value::as_object_mut);
+            if let (true, Some(delta)) = (changed, delta) {
                 if kept.is_empty() {
-                    if let Some(d) = delta.as_object_mut() {
-                        d.remove("tool_calls");
-                    }
+                    delta.remove("tool_calls");
                 } else {
-                    delta["tool_calls"] = Value::Array(kept);
+                    delta.insert("tool_calls".into(), Value::Array(kept));
                 }
             }
         }

@@ -134,3 +134,38 @@ async fn fail(exchange: &Exchange, tx: &Sender, detail: &str) {
     };
     let _ = tx.send(Ok(event)).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Odd but possible upstream events pass through every splicer untouched, never a panic.
+    #[test]
+    fn odd_events_are_relayed_as_they_are() {
+        let odd = [
+            "data: [DONE]\n\n",
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\n",
+            "data: 5\n\n",
+            "data: [1,2]\n\n",
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":7}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":3,\"delta\":null}\n\n",
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":null}\n\n",
+            ": comment\n\n",
+        ];
+        let splices: [Box<dyn Splice>; 3] = [
+            Box::new(anthropic::Anthropic::default()),
+            Box::new(chat::Chat::default()),
+            Box::new(responses::Responses::default()),
+        ];
+        for mut splice in splices {
+            let mut parser = sse::Parser::default();
+            let mut out = Vec::new();
+            for event in odd.iter().flat_map(|e| parser.push(e.as_bytes())) {
+                splice.event(&event, &mut out);
+            }
+            let relayed: Vec<u8> = out.concat();
+            assert_eq!(relayed, odd.concat().into_bytes());
+            assert!(splice.take_pending().is_none());
+        }
+    }
+}
