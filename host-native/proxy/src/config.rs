@@ -23,6 +23,10 @@ pub struct ProxyArgs {
     /// Forward every request untouched.
     #[arg(long, env = "HEADROOM_NO_OPTIMIZE")]
     pub no_optimize: bool,
+    /// Do not offer the `headroom_retrieve` tool: markers are still written, and originals are
+    /// served by `GET /v1/retrieve/{key}` only.
+    #[arg(long, env = "HEADROOM_NO_CCR_INJECT_TOOL")]
+    pub no_ccr_inject_tool: bool,
     /// Context-window management and code-aware flags.
     #[command(flatten)]
     pub context: crate::context_args::ContextArgs,
@@ -92,6 +96,8 @@ pub struct ProxyConfig {
     pub mode: ModeArg,
     /// Compress at all.
     pub optimize: bool,
+    /// Offer `headroom_retrieve` and answer its calls.
+    pub retrieval_tool: bool,
     /// Context-window management and code-aware compression.
     pub context: crate::context_args::ContextConfig,
     /// Anthropic base URL, without a trailing slash.
@@ -124,6 +130,7 @@ impl ProxyConfig {
             port: args.port,
             mode: args.mode,
             optimize: !args.no_optimize,
+            retrieval_tool: !args.no_ccr_inject_tool,
             context: args.context.resolve(),
             anthropic_url: trim(
                 args.anthropic_api_url

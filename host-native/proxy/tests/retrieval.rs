@@ -236,3 +236,15 @@ async fn no_marker_no_tool_and_a_client_tool_of_the_same_name_wins() {
     let sent: Value = serde_json::from_slice(&mock.hits()[1].body).expect("json");
     assert_eq!(sent["tools"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_ccr_inject_tool_leaves_markers_to_the_client() {
+    let mock = start_mock().await;
+    let proxy = start_proxy(headroom_proxy::ProxyConfig { retrieval_tool: false, ..config(&mock.url) }).await;
+    let r = send(&proxy.url, PATHS[1], "sk-a", &request(PATHS[1], false, &log_output()), 0).await;
+    let answer: Value = r.json().await.expect("json");
+    assert_eq!(answer["choices"][0]["message"]["content"], "no marker in view", "the tool is not offered");
+    let sent = String::from_utf8_lossy(&mock.hits()[0].body).into_owned();
+    assert!(sent.contains("headroom_retrieve(\\\"h:"), "the marker is still there");
+    assert!(!sent.contains("\"tools\""));
+}

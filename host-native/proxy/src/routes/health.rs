@@ -83,6 +83,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     v["config"] = json!({
         "mode": match state.config.mode { crate::config::ModeArg::Cache => "cache", crate::config::ModeArg::Token => "token" },
         "optimize": state.config.optimize,
+        "retrieval_tool": state.config.retrieval_tool,
         "anthropic_api_url": state.config.anthropic_url,
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),

@@ -50,7 +50,8 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             } else {
                 compress(&state, d, body, &tenant).await
             };
-            match retrieval::prepare(d, &body) {
+            let with_tool = if state.config.retrieval_tool { retrieval::prepare(d, &body) } else { None };
+            match with_tool {
                 Some(with_tool) => {
                     let exchange = Exchange {
                         state: Arc::clone(&state),

@@ -255,6 +255,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         port: 0,
         mode: ModeArg::Cache,
         optimize: true,
+        retrieval_tool: true,
         context: Default::default(),
         anthropic_url: upstream.into(),
         openai_url: upstream.into(),
