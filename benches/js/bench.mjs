@@ -3,7 +3,7 @@
 // demo sizes. Writes Markdown (--out FILE). Run by `just bench-js`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -12,7 +12,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HOST_JS = join(ROOT, 'host-js');
 const WORK = join(ROOT, 'target/bench-js');
 const COMPONENT = join(ROOT, 'target/wasm/headroom-core.wasm');
-const ROUNDS = 5; // fresh processes / pages per input; medians reported
+const ROUNDS = 7; // fresh processes / pages per input; medians reported
 const out = process.argv.includes('--out') ? process.argv[process.argv.indexOf('--out') + 1] : undefined;
 const { serveDir } = await import(join(HOST_JS, 'test/static-server.mjs'));
 // playwright-core is one of host-js's dev dependencies.
@@ -151,6 +151,7 @@ const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 let md = `# JS host benchmark (\`just bench-js\`)
 
 Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), shared with other work, so noisy; Node ${process.version}; ${chromiumVersion}.
+Load average when the run ended: ${loadavg().map((x) => x.toFixed(2)).join(', ')} (another build was running on the same 2 cores).
 Medians of ${ROUNDS} fresh processes (native, Node) or fresh page loads (Chromium) per input, all in one run.
 "First" is the first call after the engine is loaded (wasm compiled, tokenizer ranks parsed); "warm" the median
 of 21 further calls on the same text (every host memoises counts of long texts, so warm calls count the input once).
@@ -168,7 +169,7 @@ Targets: Node <= 2x native, Chromium <= 3x native, first call and warm.
 
 Loading, not counted above (medians): native runtime from the component file ${rows.map((r) => f1(r.native.load)).join(' / ')} ms;
 Node import + engine load ${rows.map((r) => f1(r.node.load)).join(' / ')} ms; Chromium page load to engine ready ${rows.map((r) => f1(r.chromium.load)).join(' / ')} ms.
-The engine linked natively (no wasm) for reference: first ${rows.map((r) => f1(r.native.engineFirst)).join(' / ')} ms, warm ${rows.map((r) => f1(r.native.engineWarm)).join(' / ')} ms.
+The engine linked natively (no wasm), after the component runs filled the native count memo, for reference: first ${rows.map((r) => f1(r.native.engineFirst)).join(' / ')} ms, warm ${rows.map((r) => f1(r.native.engineWarm)).join(' / ')} ms.
 
 | size | bytes | target |
 |---|---|---|

@@ -1,7 +1,7 @@
 // The built demo in Debian's headless Chromium: it loads, compresses a real sample in the page,
 // and shows the same bytes and figures as Node; a screenshot is kept as an artifact.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -24,6 +24,15 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
+});
+
+test('the browser bundle has no Node built-in in it', () => {
+  const scripts = readdirSync(join(DIST, 'assets')).filter((f) => f.endsWith('.js'));
+  assert.ok(scripts.length > 0);
+  for (const f of scripts) {
+    const code = readFileSync(join(DIST, 'assets', f), 'utf8');
+    assert.doesNotMatch(code, /["'](node:)?(fs|fs\/promises|path|url|module|child_process)["']/, f);
+  }
 });
 
 test('the demo compresses a golden sample in the page, figures and markers shown', async () => {
