@@ -248,3 +248,25 @@ async fn no_ccr_inject_tool_leaves_markers_to_the_client() {
     assert!(sent.contains("headroom_retrieve(\\\"h:"), "the marker is still there");
     assert!(!sent.contains("\"tools\""));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_leaving_during_a_continuation_cancels_it() {
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let r = send(&proxy.url, PATHS[0], "sk-a", &request(PATHS[0], true, &log_output()), 10_000).await;
+    let mut body = r.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("Let me look.") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), body.next()).await.expect("first round");
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("open").expect("chunk")));
+    }
+    let continuation_sent = async {
+        while mock.hits().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), continuation_sent).await.expect("continuation sent");
+    drop(body);
+    let cancelled = mock.wait_for(Duration::from_secs(2), |_, aborted| aborted >= 1).await;
+    assert!(cancelled, "the continuation kept running after the client left");
+}

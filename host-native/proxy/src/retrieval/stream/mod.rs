@@ -44,7 +44,15 @@ pub fn relay(exchange: Exchange, body: String, first: reqwest::Response) -> Resp
         Dialect::OpenaiChat => Box::new(chat::Chat::default()),
         Dialect::OpenaiResponses => Box::new(responses::Responses::default()),
     };
-    tokio::spawn(drive(exchange, body, first, splice, tx));
+    // A client that goes away ends the splicing at once, whatever it is waiting on (the
+    // continuation's upstream request included).
+    let gone = tx.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = drive(exchange, body, first, splice, tx) => {}
+            () = gone.closed() => {}
+        }
+    });
     let stream =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     head.body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
