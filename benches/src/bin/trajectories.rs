@@ -4,7 +4,8 @@
 //! Reports tokens before/after, the bill under prompt caching versus sending directly, the
 //! share of consecutive requests whose forwarded prefix is unchanged, next-step fidelity,
 //! savings by content kind, throughput natively and through the component, and the
-//! component's size. `--out FILE` writes the Markdown report.
+//! component's size. `--out FILE` writes the Markdown report; `--limit N` takes the first N
+//! runs; `--no-throughput` skips the throughput and size sections (for quick iteration).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -65,9 +66,7 @@ fn main() -> Result<()> {
         modes.push((mode, totals));
     }
     let kinds = by_kind(&trajectories, &counter);
-    let [native_cold, native_mbs, component_mbs, mb] = throughput(&trajectories, &component)?;
-    let raw_size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
-    let gz_size = gzip_size(&component);
+    let skip_throughput = args.iter().any(|a| a == "--no-throughput");
 
     report.push_str("# Trajectory benchmark\n\n");
     report.push_str(&format!("Measured with `just bench` on {}.\n\n", machine()));
@@ -107,6 +106,22 @@ fn main() -> Result<()> {
         ));
     }
     report.push_str(&golden_table(&counter)?);
+    if !skip_throughput {
+        report.push_str(&throughput_and_size(&trajectories, &component)?);
+    }
+    println!("{report}");
+    if let Some(path) = out {
+        std::fs::write(&path, &report).with_context(|| format!("writing {path}"))?;
+    }
+    Ok(())
+}
+
+/// The throughput and component-size sections of the report.
+fn throughput_and_size(trajectories: &[&Trajectory], component: &std::path::Path) -> Result<String> {
+    let [native_cold, native_mbs, component_mbs, mb] = throughput(trajectories, component)?;
+    let raw_size = std::fs::metadata(component).map(|m| m.len()).unwrap_or(0);
+    let gz_size = gzip_size(component);
+    let mut report = String::new();
     report.push_str(&format!(
         "\n## Throughput (cache mode, every 4th step of every run: {mb:.1} MB of request bodies; \
          median of 3 passes, the three engines interleaved)\n\n\
@@ -122,11 +137,7 @@ fn main() -> Result<()> {
         gz_size,
         component.display()
     ));
-    println!("{report}");
-    if let Some(path) = out {
-        std::fs::write(&path, &report).with_context(|| format!("writing {path}"))?;
-    }
-    Ok(())
+    Ok(report)
 }
 
 fn run_mode(trajectories: &[&Trajectory], mode: Mode, counter: &dyn Fn(&str) -> u32) -> ModeTotals {

@@ -15,7 +15,7 @@ use crate::options::{Mode, Options};
 use crate::request::Origin;
 use crate::tokens::TokenCounter;
 use crate::transforms::query::Query;
-use crate::transforms::{Ctx, Rewrite, aged, seen};
+use crate::transforms::{Ctx, Rewrite, aged, numbered, seen};
 use crate::{DeclineReason, route};
 
 /// What happened to a block.
@@ -168,9 +168,13 @@ fn decide(
     if before < gate {
         return None;
     }
+    // A numbered listing in an output loses the padding of its line numbers before anything
+    // else runs (the assistant's own prose is left as it wrote it).
+    let unpadded = (input.origin != Origin::AssistantText).then(|| numbered::unpad(text)).flatten();
+    let work = unpadded.as_deref().unwrap_or(text);
     let kind_cell = OnceCell::new();
     let kind = || {
-        kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(text))).clone()
+        kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(work))).clone()
     };
     let reported = before >= report_from;
     let declined = |reason| {
@@ -190,13 +194,24 @@ fn decide(
     let key = key_for(text);
     let query = Query::new(input.query);
     let ctx = Ctx { query: &query, key: &key, lossy: opts.lossy };
-    let Some(rewrite) = transform(text, &kind, &ctx, before) else {
+    let transformed = transform(work, &kind, &ctx, before)
+        .filter(|r| (opts.lossy || !r.lossy) && !r.text.is_empty())
+        .map(|r| {
+            let after = counter.count(&r.text);
+            (r, after)
+        });
+    // The unpadded listing alone, when no transform ran or it saved less.
+    let plain = unpadded.as_ref().map(|t| {
+        let after = counter.count(t);
+        (Rewrite::lossless(t.clone(), "numbered:unpadded"), after)
+    });
+    let best = match (transformed, plain) {
+        (Some(a), Some(b)) => Some(if b.1 < a.1 { b } else { a }),
+        (a, b) => a.or(b),
+    };
+    let Some((rewrite, after)) = best else {
         return declined(DeclineReason::NoTransform);
     };
-    if (rewrite.lossy && !opts.lossy) || rewrite.text.is_empty() {
-        return declined(DeclineReason::NoTransform);
-    }
-    let after = counter.count(&rewrite.text);
     if after >= before {
         return declined(DeclineReason::NotSmaller);
     }

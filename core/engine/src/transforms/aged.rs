@@ -146,7 +146,7 @@ mod tests {
     fn reasoning_elides_heredoc_bodies_but_keeps_the_command() {
         let mut text = String::from("THOUGHT: write the test.\n\n```bash\ncat <<'EOF' > t.py\n");
         for i in 0..6 {
-            text.push_str(&format!("line_{i} = {i}\n"));
+            text.push_str(&format!("value_number_{i} = compute_the_value({i})\n"));
         }
         text.push_str("EOF\npython t.py\n```");
         let q = Query::default();

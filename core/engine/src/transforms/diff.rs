@@ -313,7 +313,8 @@ mod tests {
         let mut d = String::from(
             "diff --git a/Cargo.lock b/Cargo.lock\nindex 3..4 100644\n--- a/Cargo.lock\n+++ b/Cargo.lock\n@@ -10,6 +10,9 @@\n",
         );
-        d.push_str(" [[package]]\n name = \"a\"\n-version = \"1.0\"\n+version = \"1.1\"\n+checksum = \"x\"\n+dep = \"y\"\n+z = 1\n");
+        d.push_str(" [[package]]\n name = \"a\"\n-version = \"1.0\"\n+version = \"1.1\"\n");
+        d.push_str("+checksum = \"3f9a0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f\"\n+dep = \"y\"\n+z = 1\n");
         d.push_str(" a\n b\n");
         d.push_str(
             "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1 +1 @@\n-a\n+b\n",

@@ -6,6 +6,14 @@ use crate::marker::{Marker, Unit};
 /// Runs shorter than this are kept verbatim: a marker line would cost about as much.
 pub const MIN_ELIDED_RUN: usize = 3;
 
+/// True when `run` (lines without terminators) is longer than the marker line that would
+/// replace it. A marker's key and counts tokenise worse than the names and words it stands
+/// for, so bytes are a generous stand-in for tokens: a run that does not outweigh its marker
+/// is kept whole, and a lossy step never makes a part of a block bigger.
+pub fn pays(run: &[&str], marker: &str) -> bool {
+    run.iter().map(|l| l.len() + 1).sum::<usize>() > marker.len() + 1
+}
+
 /// Split into lines without terminators. `"a\nb\n"` gives `["a", "b"]` and `ends_with_newline`
 /// tells the caller to put the final newline back.
 pub fn split(text: &str) -> (Vec<&str>, bool) {
@@ -15,7 +23,8 @@ pub fn split(text: &str) -> (Vec<&str>, bool) {
 }
 
 /// Render `lines` keeping those with `keep[i]`; every dropped run of at least
-/// [`MIN_ELIDED_RUN`] lines becomes one marker line citing `key` (shorter runs are kept).
+/// [`MIN_ELIDED_RUN`] lines that outweighs its marker ([`pays`]) becomes one marker line
+/// citing `key` (other runs are kept).
 /// Line numbers in markers are 1-based positions in `lines` plus `line_offset`.
 /// Returns `None` when nothing would be dropped.
 pub fn render_kept(lines: &[&str], keep: &[bool], key: &str, ends_with_newline: bool) -> Option<String> {
@@ -45,7 +54,14 @@ pub fn render_kept_with(
         while i < lines.len() && !keep.get(i).copied().unwrap_or(true) {
             i += 1;
         }
-        if i - start < MIN_ELIDED_RUN {
+        let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
+        if i - start >= MIN_ELIDED_RUN
+            && let Some(n) = note(start, i - 1)
+        {
+            marker = marker.with_note(&n);
+        }
+        let rendered = marker.render();
+        if i - start < MIN_ELIDED_RUN || !pays(&lines[start..i], &rendered) {
             for line in &lines[start..i] {
                 out.push_str(line);
                 out.push('\n');
@@ -53,11 +69,7 @@ pub fn render_kept_with(
             continue;
         }
         dropped_any = true;
-        let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
-        if let Some(n) = note(start, i - 1) {
-            marker = marker.with_note(&n);
-        }
-        out.push_str(&marker.render());
+        out.push_str(&rendered);
         out.push('\n');
     }
     if !dropped_any {
@@ -75,14 +87,30 @@ mod tests {
 
     #[test]
     fn elides_long_runs_only() {
-        let text = "a\nb\nc\nd\ne\nf\ng\n";
-        let (lines, nl) = split(text);
+        let long = "x".repeat(40);
+        let text = format!("a\n{long}\n{long}\n{long}\ne\n{long}\ng\n");
+        let (lines, nl) = split(&text);
         let keep = [true, false, false, false, true, false, true];
         let out = render_kept(&lines, &keep, "h:k", nl).expect("dropped");
         assert_eq!(
             out,
-            "a\n[... 3 lines elided (lines 2-4), retrieve: headroom_retrieve(\"h:k\") ...]\ne\nf\ng\n"
+            format!(
+                "a\n[... 3 lines elided (lines 2-4), retrieve: headroom_retrieve(\"h:k\") ...]\ne\n{long}\ng\n"
+            )
         );
         assert!(render_kept(&lines, &[true; 7], "h:k", nl).is_none());
+    }
+
+    #[test]
+    fn keeps_runs_shorter_than_their_marker() {
+        // Three short lines cost less than the marker that would replace them.
+        let (lines, nl) = split("a\nb\nc\nd\ne\n");
+        let keep = [true, false, false, false, true];
+        assert!(render_kept(&lines, &keep, "h:k", nl).is_none());
+        assert!(!pays(
+            &lines[1..4],
+            "[... 3 lines elided (lines 2-4), retrieve: headroom_retrieve(\"h:k\") ...]"
+        ));
+        assert!(pays(&["y".repeat(90).as_str()], "[... 1 line elided ...]"));
     }
 }

@@ -12,6 +12,7 @@ pub mod json;
 pub mod lines;
 pub mod listing;
 pub mod log;
+pub mod numbered;
 pub mod prose;
 pub mod query;
 pub mod search;

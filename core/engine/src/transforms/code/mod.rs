@@ -20,7 +20,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 
-use super::lines::MIN_ELIDED_RUN;
+use super::lines::{MIN_ELIDED_RUN, pays};
 use super::{Ctx, Rewrite};
 use crate::marker::{Marker, Unit};
 use source::{Lang, Source};
@@ -172,8 +172,8 @@ fn raises(code: &str, lang: Lang) -> bool {
     }
 }
 
-/// Kept lines verbatim; each dropped run of at least [`MIN_ELIDED_RUN`] lines becomes one
-/// marker line, indented like the body it stands in, with the source line numbers when the
+/// Kept lines verbatim; each dropped run of at least [`MIN_ELIDED_RUN`] lines that outweighs
+/// its marker ([`pays`]) becomes one marker line, indented like the body it stands in, with the source line numbers when the
 /// input was numbered. `None` when nothing would be dropped.
 fn render(src: &Source, keep: &[bool], anchor: &[usize], key: &str) -> Option<String> {
     let n = src.len();
@@ -191,14 +191,6 @@ fn render(src: &Source, keep: &[bool], anchor: &[usize], key: &str) -> Option<St
         while i < n && !keep[i] {
             i += 1;
         }
-        if i - start < MIN_ELIDED_RUN {
-            for line in &src.lines[start..i] {
-                out.push_str(line);
-                out.push('\n');
-            }
-            continue;
-        }
-        dropped = true;
         let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
         if let (Some(a), Some(b)) = (src.number(start), src.number(i - 1))
             && (a, b) != (start + 1, i)
@@ -206,9 +198,16 @@ fn render(src: &Source, keep: &[bool], anchor: &[usize], key: &str) -> Option<St
             marker = marker.with_note(&format!("source lines {a}-{b}"));
         }
         let at = anchor[start];
-        out.push_str(&src.blank_prefix(at));
-        out.push_str(source::indent_str(src.code(at)));
-        out.push_str(&marker.render());
+        let line = format!("{}{}{}", src.blank_prefix(at), source::indent_str(src.code(at)), marker.render());
+        if i - start < MIN_ELIDED_RUN || !pays(&src.lines[start..i], &line) {
+            for line in &src.lines[start..i] {
+                out.push_str(line);
+                out.push('\n');
+            }
+            continue;
+        }
+        dropped = true;
+        out.push_str(&line);
         out.push('\n');
     }
     if !dropped {
