@@ -1,5 +1,5 @@
 // Remote compression through a Headroom proxy's `POST /v1/compress`, for teams that run one.
-import { fallBack, type CompressOptions, type CompressResult } from './compress.js';
+import { fallBack, sameJson, type CompressOptions, type CompressResult } from './compress.js';
 import { HeadroomError, type HeadroomErrorKind } from './errors.js';
 import { checkFormat, checkMessages, countMessages, detectFormat } from './formats.js';
 
@@ -50,19 +50,26 @@ export class HeadroomClient {
   }
 
   /**
-   * Compress on the proxy. Same options and result as the local `compress`; `store` is ignored
-   * (the proxy keeps the originals: `retrieve` fetches them). The proxy reads OpenAI Chat and
-   * Anthropic messages.
+   * Compress on the proxy (`POST /v1/compress`). The endpoint reads `messages`, `model`, `format`
+   * and `mode`, and those are what is sent; every other engine option (`minTokens`,
+   * `protectedTools`, `lossy`, `contextLimit`...) and `system` are the proxy's to choose and are
+   * not sent. Without `model` an empty one is sent (the endpoint requires the field), so no
+   * model's context window applies, as locally. `store` is ignored (the proxy keeps the originals:
+   * `retrieve` fetches them). Same result shape as the local `compress`, without `context`. The
+   * proxy reads OpenAI Chat and Anthropic messages.
    */
   async compress<M>(messages: M[], options: CompressOptions = {}): Promise<CompressResult<M>> {
     checkMessages(messages);
-    const format = checkFormat(options.format) ?? detectFormat(messages);
+    const format = checkFormat(options.format) ?? detectFormat(messages, { system: options.system });
     if (format === 'openai-responses') {
       throw new HeadroomError('invalid_input', 'the proxy compresses OpenAI Chat and Anthropic messages; use local `compress` for Responses items', { messages });
     }
+    if (options.model !== undefined && typeof options.model !== 'string') {
+      throw new HeadroomError('invalid_input', '`model` must be a string', { messages });
+    }
     const body = JSON.stringify({
       messages,
-      model: options.model ?? 'gpt-4o',
+      model: options.model ?? '',
       format,
       ...(options.mode ? { mode: options.mode } : {}),
     });
@@ -82,7 +89,7 @@ export class HeadroomClient {
       compressionRatio: wire.compression_ratio,
       transformsApplied: wire.transforms_applied,
       ccrHashes: wire.ccr_hashes,
-      compressed: wire.transforms_applied.length > 0,
+      compressed: !sameJson(wire.messages, messages),
       format,
     };
   }

@@ -6,11 +6,16 @@ import {
   type MessageFormat,
 } from './formats.js';
 import { kindName, toWitKind, toWitOptions, type EngineOptions, type KindName } from './options.js';
+import type { ContextReport as WitContextReport } from './engine.js';
 import { defaultStore, type RetrievalStore } from './store.js';
 import { countO200k } from './tokenizer.js';
 
 export interface CompressOptions extends EngineOptions {
-  /** The model the request is for (the engine reads it only as part of the body). Default `gpt-4o`. */
+  /**
+   * The model the request is for. The engine reads it only to find the model's context window:
+   * with a known model (or with `contextLimit`) a request over the window is made to fit; with
+   * none, no window applies and no message is ever dropped.
+   */
   model?: string;
   /** The messages' format; detected from their shape when left out. */
   format?: MessageFormat;
@@ -38,20 +43,46 @@ export interface CompressResult<M = unknown> {
   transformsApplied: string[];
   /** Keys of the originals kept for retrieval (one per block with a lossy edit). */
   ccrHashes: string[];
-  /** Whether any block was rewritten. */
+  /**
+   * Whether `messages` differ from the input: a block was rewritten, or messages were dropped
+   * to fit the context window (see `context`).
+   */
   compressed: boolean;
   /** The format the messages were read as. */
   format: MessageFormat;
+  /**
+   * Set when the request did not fit its context window (the `model`'s, or `contextLimit`):
+   * what context management did. Local compression only; a proxy does not report it.
+   */
+  context?: ContextReport;
   /** Set when the originals came back because of a fault (with `fallback`). */
   error?: HeadroomError;
+}
+
+/** What context-window management did to a request over its window. */
+export interface ContextReport {
+  /** The window applied, in tokens. */
+  window: number;
+  /** Output tokens the request reserved (`max_tokens` and its twins; 0 from `compress`). */
+  outputBudget: number;
+  /** Input tokens (as the engine counts the request) after the normal compression. */
+  tokensBefore: number;
+  /** Input tokens as returned. */
+  tokensAfter: number;
+  /** Whether the request was compressed deeper (token mode, lossy) before dropping messages. */
+  compressedDeeper: boolean;
+  /** Messages dropped. */
+  messagesDropped: number;
+  /** Retrieval key of the dropped messages' original JSON (an array), when any were dropped. */
+  key?: string;
 }
 
 /** Compress a conversation locally. OpenAI Chat, Anthropic and Responses formats. */
 export async function compress<M>(messages: M[], options: CompressOptions = {}): Promise<CompressResult<M>> {
   checkMessages(messages);
-  const format = checkFormat(options.format) ?? detectFormat(messages);
-  const model = options.model ?? 'gpt-4o';
-  if (typeof model !== 'string') throw new HeadroomError('invalid_input', '`model` must be a string');
+  const format = checkFormat(options.format) ?? detectFormat(messages, { system: options.system });
+  const model = options.model;
+  if (model !== undefined && typeof model !== 'string') throw new HeadroomError('invalid_input', '`model` must be a string');
   const opts = toWitOptions(options);
   const body = new TextEncoder().encode(requestBody(format, model, messages, options.system));
   const tokensBefore = countMessages(messages);
@@ -69,6 +100,7 @@ export async function compress<M>(messages: M[], options: CompressOptions = {}):
   });
   const transformsApplied = outcome.report.flatMap((b) => (b.status.tag === 'compressed' ? [b.status.val] : []));
   const tokensAfter = outcome.body ? countMessages(out) : tokensBefore;
+  const context = outcome.context ? contextReport(outcome.context) : undefined;
   return {
     messages: out,
     tokensBefore,
@@ -77,9 +109,38 @@ export async function compress<M>(messages: M[], options: CompressOptions = {}):
     compressionRatio: tokensBefore === 0 ? 1 : tokensAfter / tokensBefore,
     transformsApplied,
     ccrHashes,
-    compressed: transformsApplied.length > 0,
+    compressed: outcome.body !== undefined && !sameJson(out, messages),
     format,
+    ...(context ? { context } : {}),
   };
+}
+
+function contextReport(c: WitContextReport): ContextReport {
+  return {
+    window: c.window,
+    outputBudget: c.outputBudget,
+    tokensBefore: c.tokensBefore,
+    tokensAfter: c.tokensAfter,
+    compressedDeeper: c.compressedDeeper,
+    messagesDropped: c.messagesDropped,
+    ...(c.key !== undefined ? { key: c.key } : {}),
+  };
+}
+
+/** Whether two JSON values are equal (object keys in any order). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => sameJson(x, bb[i]));
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
+  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(rb, k) && sameJson(ra[k], rb[k]));
 }
 
 export function fallBack<M>(

@@ -1,6 +1,6 @@
 // headroom-ai: the Headroom engine in-process (Node >= 18, browsers, bundlers), or remote.
 export { compress, compressContent, compressBody, detectKind } from './compress.js';
-export type { CompressOptions, CompressResult, ContentOptions, ContentResult, BodyOptions } from './compress.js';
+export type { CompressOptions, CompressResult, ContextReport, ContentOptions, ContentResult, BodyOptions } from './compress.js';
 export type { EngineOptions, KindName, Mode } from './options.js';
 export { detectFormat, countMessages, type MessageFormat } from './formats.js';
 export { countO200k as countTokens } from './tokenizer.js';

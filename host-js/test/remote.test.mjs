@@ -145,3 +145,66 @@ test('an adapter can compress through the proxy', async () => {
   await openai.chat.completions.create({ model: 'gpt-4o', messages });
   assert.deepEqual(mock.requests.at(-1).body.messages, (await compress(messages, { store: false })).messages);
 });
+
+/** Plain turns (nothing the engine rewrites), over gpt-4's 8 192-token window. */
+function longChat() {
+  const turn = (i) => Array.from({ length: 900 }, (_, j) => `t${i}w${(j * 7919 + i) % 10007}`).join(' ');
+  const messages = Array.from({ length: 6 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: turn(i) }));
+  return [...messages, { role: 'user', content: 'And now?' }];
+}
+
+/** A stand-in proxy that records each POST /v1/compress body and answers with the messages unchanged. */
+async function recordingProxy() {
+  const bodies = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (d) => { data += d; });
+    req.on('end', () => {
+      const body = JSON.parse(data);
+      bodies.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        messages: body.messages, tokens_before: 1, tokens_after: 1, tokens_saved: 0, compression_ratio: 1,
+        transforms_applied: [], ccr_hashes: [],
+      }));
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, bodies, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('the client sends exactly the fields /v1/compress reads: messages, model, format, mode', async () => {
+  const rec = await recordingProxy();
+  try {
+    const client = new HeadroomClient({ baseUrl: rec.url });
+    const messages = chatConversation();
+    const r = await client.compress(messages, {
+      model: 'gpt-4.1', mode: 'token', minTokens: 10, lossy: false, contextLimit: 1000, protectedTools: ['x'], system: 's',
+    });
+    assert.deepEqual(rec.bodies.at(-1), { messages, model: 'gpt-4.1', format: 'openai', mode: 'token' });
+    assert.equal(r.compressed, false, 'messages came back as they were');
+    // Without a model, an empty one: the endpoint requires the field, and no model's window applies.
+    await client.compress(messages);
+    assert.deepEqual(rec.bodies.at(-1), { messages, model: '', format: 'openai' });
+    // An Anthropic conversation of text and image blocks is sent as Anthropic.
+    const pictures = [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }, { type: 'text', text: 'what?' }] }];
+    assert.equal((await client.compress(pictures)).format, 'anthropic');
+    assert.equal(rec.bodies.at(-1).format, 'anthropic');
+  } finally {
+    await rec.close();
+  }
+});
+
+test('remote: without a model no window applies; messages dropped for a known model are a change', async () => {
+  const client = new HeadroomClient({ baseUrl: proxy.url });
+  const messages = longChat();
+  const none = await client.compress(messages);
+  assert.deepEqual(none.messages, messages);
+  assert.equal(none.compressed, false);
+  assert.deepEqual(none.messages, (await compress(messages, { store: false })).messages);
+  const gpt4 = await client.compress(messages, { model: 'gpt-4' });
+  assert.deepEqual(gpt4.transformsApplied, []);
+  assert.ok(gpt4.messages.length < messages.length);
+  assert.equal(gpt4.compressed, true);
+  assert.deepEqual(gpt4.messages, (await compress(messages, { model: 'gpt-4', store: false })).messages);
+});
