@@ -48,7 +48,7 @@ fn request(path: &str, stream: bool, log: &str) -> Value {
             {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
                 "function": {"name": "bash", "arguments": "{\"command\":\"cat app.log\"}"}}]},
             {"role": "tool", "tool_call_id": "c1", "content": log}]}),
-        _ => json!({"model": "gpt-4o", "stream": stream, "input": [
+        _ => json!({"model": "gpt-4o", "stream": stream, "store": false, "input": [
             {"role": "user", "content": "What failed?"},
             {"type": "function_call", "call_id": "c1", "name": "bash", "arguments": "{\"command\":\"cat app.log\"}"},
             {"type": "function_call_output", "call_id": "c1", "output": log}]}),
@@ -269,4 +269,35 @@ async fn a_client_leaving_during_a_continuation_cancels_it() {
     drop(body);
     let cancelled = mock.wait_for(Duration::from_secs(2), |_, aborted| aborted >= 1).await;
     assert!(cancelled, "the continuation kept running after the client left");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stored_responses_streams_are_not_offered_the_tool() {
+    // With `store` on, the provider would keep a turn ending on an unanswered call under the
+    // id the client continues from: the proxy leaves such streams alone.
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let mut body = request(PATHS[2], true, &log_output());
+    body.as_object_mut().map(|o| o.remove("store"));
+    let r = send(&proxy.url, PATHS[2], "sk-a", &body, 0).await;
+    assert!(r.text().await.expect("body").contains("no marker in view"));
+    let sent: Value = serde_json::from_slice(&mock.hits()[0].body).expect("json");
+    assert!(sent.get("tools").is_none(), "{sent}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agents_get_the_tool_from_their_first_turn() {
+    // A request that defines tools gets ours appended even with nothing to retrieve yet, so the
+    // tools prefix is the same on every turn of the conversation.
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let first = json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hi"}], "tools": [{"name": "bash", "input_schema": {"type": "object"}}]});
+    send(&proxy.url, PATHS[0], "sk-a", &first, 0).await;
+    let later = request(PATHS[0], false, &log_output());
+    send(&proxy.url, PATHS[0], "sk-a", &later, 0).await;
+    let tools =
+        |i: usize| serde_json::from_slice::<Value>(&mock.hits()[i].body).expect("json")["tools"].to_string();
+    assert!(tools(0).contains("headroom_retrieve"));
+    assert_eq!(tools(0), tools(1), "the same tool bytes on every turn");
 }

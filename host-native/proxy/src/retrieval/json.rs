@@ -17,6 +17,11 @@ pub enum EditError {
     Member(&'static str),
 }
 
+/// The top-level members of `body`, borrowed.
+pub fn members(body: &str) -> Result<BTreeMap<String, &RawValue>, EditError> {
+    serde_json::from_str(body).map_err(|e| EditError::NotAnObject(e.to_string()))
+}
+
 /// Byte range of the top-level member `name`'s value in `body`.
 pub fn member_range(body: &str, name: &str) -> Result<Option<Range<usize>>, EditError> {
     let members: BTreeMap<String, &RawValue> =

@@ -4,6 +4,7 @@
 //! tool still get the data, and streams stay streams: the client sees the continuation's
 //! events spliced into the stream it is already reading (`stream`), never a buffered copy.
 
+pub mod agent;
 pub mod buffered;
 pub mod continuation;
 pub mod json;
@@ -46,23 +47,63 @@ pub struct Exchange {
     pub tenant: Tenant,
 }
 
-/// The body to forward: with the tool added when the body carries markers and the client did
-/// not bring its own. `None` means forward `body` unchanged and relay the answer untouched.
-pub fn prepare(dialect: Dialect, body: &[u8]) -> Option<String> {
-    if !tool::has_marker(body) {
-        return None;
-    }
-    let text = std::str::from_utf8(body).ok()?;
-    if tool::client_defines(text) || asks_for_several_choices(text) {
-        return None;
-    }
-    tool::inject(dialect, text).ok()
+/// What a request allows the proxy to do about retrieval, read from the client's body once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// The request defines `tools` (an agent): the tool can ride along from the first turn.
+    pub has_tools: bool,
+    /// The client brought its own `headroom_retrieve` (for example through MCP): it runs the
+    /// tool itself and the proxy stays out of the way.
+    pub client_owns: bool,
+    /// The proxy could not continue the conversation for this request: `n > 1` asks for
+    /// alternatives, and a stored Responses stream (`store` not false) would leave the
+    /// provider holding a turn that ends on an unanswered call.
+    pub cannot_continue: bool,
 }
 
-/// `n > 1` asks for alternatives the proxy cannot continue one by one; the client keeps them.
-fn asks_for_several_choices(body: &str) -> bool {
-    let Ok(Some(range)) = json::member_range(body, "n") else { return false };
-    body[range].trim().parse::<u64>().is_ok_and(|n| n > 1)
+impl Survey {
+    /// Read the request (one parse of its top level; an unreadable body allows nothing).
+    pub fn of(dialect: Dialect, body: &[u8]) -> Self {
+        let Ok(text) = std::str::from_utf8(body) else { return Self::default() };
+        let Ok(members) = json::members(text) else { return Self::default() };
+        let raw = |name: &str| members.get(name).map(|v| v.get().trim());
+        let tools =
+            members.get("tools").and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(t.get()).ok());
+        let several = raw("n").and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 1);
+        let stored_stream = dialect == Dialect::OpenaiResponses
+            && raw("stream") == Some("true")
+            && raw("store") != Some("false");
+        Self {
+            has_tools: tools.is_some(),
+            client_owns: tools
+                .iter()
+                .flatten()
+                .any(|t| t["name"] == tool::NAME || t["function"]["name"] == tool::NAME),
+            cannot_continue: several || stored_stream,
+        }
+    }
+
+    /// Whether the proxy may offer the tool at all.
+    fn can_offer(self) -> bool {
+        !self.client_owns && !self.cannot_continue
+    }
+
+    /// The body to forward: `body` with the tool appended, or `None` (forward `body` unchanged
+    /// and relay the answer untouched).
+    ///
+    /// Adding a tool changes the front of the provider's cached prefix (tools come first), so
+    /// the tool must arrive early and then stay: it is offered when the request defines tools
+    /// (an agent: present from the first turn), when the history holds tool or command output
+    /// the engine looked at (`saw_output`: an agent loop, from its first sizeable output, while
+    /// the prefix is still short), or when the body carries a marker. Each condition, once
+    /// true, stays true on every later turn of the conversation, so the tool's bytes never
+    /// flip back.
+    pub fn offer(self, dialect: Dialect, body: &[u8], saw_output: bool) -> Option<String> {
+        if !self.can_offer() || !(self.has_tools || saw_output || tool::has_marker(body)) {
+            return None;
+        }
+        tool::inject(dialect, std::str::from_utf8(body).ok()?).ok()
+    }
 }
 
 /// Send the prepared body and answer the client, resolving retrievals on the way.

@@ -49,16 +49,6 @@ pub fn has_marker(body: &[u8]) -> bool {
     memchr::memmem::find(body, MARKER_NEEDLE).is_some()
 }
 
-/// True when the client brought its own `headroom_retrieve` (for example through MCP): it
-/// then runs the tool itself and the proxy stays out of the way.
-pub fn client_defines(body: &str) -> bool {
-    let Some(tools) = member_items(body, "tools") else { return false };
-    tools.iter().any(|t| {
-        let Ok(v) = serde_json::from_str::<Value>(t.get()) else { return false };
-        v["name"] == NAME || v["function"]["name"] == NAME
-    })
-}
-
 /// `body` with the tool appended to `tools` (created when absent).
 pub fn inject(dialect: Dialect, body: &str) -> Result<String, EditError> {
     let tool = definition(dialect);
@@ -81,12 +71,13 @@ mod tests {
         assert!(out.starts_with(
             r#"{"model":"m","messages":[],"tools":[{"name":"bash"},{"name":"headroom_retrieve""#
         ));
-        assert!(client_defines(&out));
-        assert!(!client_defines(body));
+        let survey = |b: &str| crate::retrieval::Survey::of(Dialect::AnthropicMessages, b.as_bytes());
+        assert!(survey(&out).client_owns);
+        assert!(!survey(body).client_owns);
         let none = inject(Dialect::OpenaiChat, r#"{"model":"m","messages":[]}"#).unwrap();
         let v: Value = serde_json::from_str(&none).unwrap();
         assert_eq!(v["tools"][0]["function"]["name"], NAME);
-        assert!(client_defines(&none));
+        assert!(crate::retrieval::Survey::of(Dialect::OpenaiChat, none.as_bytes()).client_owns);
     }
 
     #[test]

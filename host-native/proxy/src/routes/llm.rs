@@ -41,16 +41,21 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 Err(e) => return e.into_provider_response(provider),
             };
             let tenant = Tenant::of(&parts.headers);
-            let body = if bypass {
+            if bypass {
                 // Sent as it is: later turns must keep sending these messages as they are.
                 if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
                     state.ledger.record(session, count);
                 }
-                body
+                return forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
+                    .await
+                    .unwrap_or_else(|e| e.into_provider_response(provider));
+            }
+            let (body, saw_output) = compress(&state, d, body, &tenant).await;
+            let with_tool = if state.config.retrieval_tool {
+                retrieval::Survey::of(d, &body).offer(d, &body, saw_output)
             } else {
-                compress(&state, d, body, &tenant).await
+                None
             };
-            let with_tool = if state.config.retrieval_tool { retrieval::prepare(d, &body) } else { None };
             match with_tool {
                 Some(with_tool) => {
                     let exchange = Exchange {
@@ -112,8 +117,16 @@ const INLINE_BYTES: usize = 16 << 10;
 
 /// The body to forward: the engine's rewrite, or the original on any failure (a fault in
 /// compression never costs the user a request).
-async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, tenant: &Tenant) -> Bytes {
-    let Some(runtime) = state.runtime() else { return body };
+///
+/// Also says whether the history holds tool or command output the engine looked at (see
+/// [`retrieval::Survey::offer`]).
+async fn compress(
+    state: &Arc<AppState>,
+    dialect: wit::Dialect,
+    body: Bytes,
+    tenant: &Tenant,
+) -> (Bytes, bool) {
+    let Some(runtime) = state.runtime() else { return (body, false) };
     let mut opts = state.config.engine_options();
     let session = if state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
     if let Some((s, count)) = &session {
@@ -140,12 +153,17 @@ async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, ten
                 .map(|b| u64::from(b.tokens_before.saturating_sub(b.tokens_after)))
                 .sum();
             Counters::add(&state.counters.tokens_saved, saved);
+            let saw_output = retrieval::agent::holds_output(
+                dialect,
+                &body,
+                outcome.report.iter().map(|b| b.message_index),
+            );
             match outcome.body {
                 Some(new) => {
                     Counters::add(&state.counters.compressed, 1);
-                    Bytes::from(new)
+                    (Bytes::from(new), saw_output)
                 }
-                None => body,
+                None => (body, saw_output),
             }
         }
         // Malformed for the engine (the upstream will say why), a trap, a timeout or a
@@ -155,7 +173,7 @@ async fn compress(state: &Arc<AppState>, dialect: wit::Dialect, body: Bytes, ten
             if let Some((s, count)) = session.or_else(|| ledger::session_of(tenant, dialect, &body)) {
                 state.ledger.record(s, count);
             }
-            body
+            (body, false)
         }
     }
 }
