@@ -301,3 +301,33 @@ async fn agents_get_the_tool_from_their_first_turn() {
     assert!(tools(0).contains("headroom_retrieve"));
     assert_eq!(tools(0), tools(1), "the same tool bytes on every turn");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_keeps_calling_gets_a_plain_ending_after_the_last_round() {
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let log = log_output();
+    for (path, stream) in [(PATHS[0], true), (PATHS[1], true), (PATHS[2], true), (PATHS[0], false)] {
+        let before = mock.hits().len();
+        let r = client()
+            .post(format!("{}{path}", proxy.url))
+            .header("x-api-key", "sk-a")
+            .header("x-mock-retrieve", "1")
+            .header("x-mock-retrieve-forever", "1")
+            .json(&request(path, stream, &log))
+            .send()
+            .await
+            .expect("send");
+        let all = r.text().await.expect("body");
+        assert_eq!(mock.hits().len() - before, 4, "{path}: the request and three continuations");
+        assert!(!all.contains("headroom_retrieve"), "{path}: {all}");
+        assert!(!all.contains("\"tool_use\"") && !all.contains("\"tool_calls\""), "{path}: {all}");
+        if path == PATHS[2] {
+            let events = data_of(&all);
+            let done = events.iter().find(|e| e["type"] == "response.completed").expect("completed");
+            let seq: Vec<u64> = events.iter().filter_map(|e| e["sequence_number"].as_u64()).collect();
+            assert_eq!(seq, (0..seq.len() as u64).collect::<Vec<_>>(), "{all}");
+            assert!(done["response"]["output"].as_array().is_some_and(|o| o.is_empty()), "{done}");
+        }
+    }
+}

@@ -61,6 +61,19 @@ pub fn is_ours(item: &Value) -> bool {
     matches!(item["type"].as_str(), Some("tool_use" | "function_call")) && item["name"] == NAME
 }
 
+/// Responses call items the provider runs itself: they need nothing from the client.
+const SERVER_CALLS: &[&str] =
+    &["web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call", "mcp_call"];
+
+/// True for a call the client must answer: an Anthropic `tool_use` or any Responses `*_call`
+/// item (functions, custom tools, local shell, computer use) that is not ours and not run by
+/// the provider.
+pub fn is_client_call(item: &Value) -> bool {
+    let kind = item["type"].as_str().unwrap_or_default();
+    let call = kind == "tool_use" || (kind.ends_with("_call") && !SERVER_CALLS.contains(&kind));
+    call && !is_ours(item)
+}
+
 /// True for a chat `tool_calls` entry of ours.
 pub fn is_our_chat_call(call: &Value) -> bool {
     call["function"]["name"] == NAME
@@ -109,7 +122,7 @@ fn from_items(items: Vec<Value>, call_type: &str, wrap: fn(Vec<Value>) -> Turn) 
                 Value::Null => Call::from_arguments(id, item["arguments"].as_str().unwrap_or("{}")),
                 input => Call::new(id, input),
             });
-        } else if item["type"] == call_type {
+        } else if is_client_call(item) {
             client_calls = true;
         }
     }
@@ -143,5 +156,15 @@ mod tests {
             "arguments": "{\"hash\":\"h:2\"}"}]});
         let r = from_response(Dialect::OpenaiResponses, &o);
         assert_eq!(r.calls, vec![Call { id: "call_9".into(), key: "h:2".into() }]);
+        assert!(!r.client_calls);
+        let mut with_patch = o.clone();
+        with_patch["output"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "custom_tool_call", "name": "apply_patch"}));
+        assert!(from_response(Dialect::OpenaiResponses, &with_patch).client_calls);
+        let mut with_search = o;
+        with_search["output"].as_array_mut().unwrap().push(json!({"type": "web_search_call", "id": "ws"}));
+        assert!(!from_response(Dialect::OpenaiResponses, &with_search).client_calls);
     }
 }

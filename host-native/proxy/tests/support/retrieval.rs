@@ -2,7 +2,8 @@
 //! view (and the tool offered), it calls the tool with the marker's key; given the tool's
 //! answer, it replies `retrieved N chars: FIRST LINE`. JSON or SSE, in all three dialects.
 //! `x-mock-continuation-delay-ms` delays only the answer to a continuation, so tests can
-//! see the first round reach the client before the proxy's continuation returns.
+//! see the first round reach the client before the proxy's continuation returns;
+//! `x-mock-retrieve-forever` makes it call the tool again after every answer.
 
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ const TOOL: &str = "headroom_retrieve";
 /// The mock's answer to `body` at `path`.
 pub async fn answer(path: &str, headers: &http::HeaderMap, body: &Value) -> Response {
     let stream = body["stream"].as_bool().unwrap_or(false);
-    match retrieved(path, body) {
+    let forever = headers.contains_key("x-mock-retrieve-forever");
+    match retrieved(path, body).filter(|_| !forever) {
         Some(text) => {
             if let Some(ms) =
                 headers.get("x-mock-continuation-delay-ms").and_then(|v| v.to_str().ok()?.parse::<u64>().ok())

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::Splice;
+use super::patch_event;
 use crate::retrieval::sse::{Event, encode};
 use crate::retrieval::turn::{Call, Turn, is_ours};
 
@@ -75,10 +76,14 @@ impl Splice for Anthropic {
                 };
                 if kind == "content_block_delta" {
                     accumulate(block, &data["delta"]);
-                } else if block.value["type"] == "tool_use" {
-                    let input = serde_json::from_str(&block.partial_json)
-                        .unwrap_or(Value::Object(Default::default()));
-                    block.value["input"] = input;
+                } else {
+                    // Any block streamed as JSON (tool_use, server_tool_use, mcp_tool_use) is
+                    // replayed with the input it streamed.
+                    if let Ok(input) = serde_json::from_str::<Value>(&block.partial_json) {
+                        block.value["input"] = input;
+                    } else if block.value["type"] == "tool_use" && block.value["input"].is_null() {
+                        block.value["input"] = Value::Object(Default::default());
+                    }
                     if block.client_index.is_none() {
                         let id = block.value["id"].as_str().unwrap_or_default().to_owned();
                         self.calls.push(Call::new(&id, &block.value["input"]));
@@ -112,8 +117,14 @@ impl Splice for Anthropic {
         Some((Turn::Anthropic(blocks.into_values().map(|b| b.value).collect()), calls))
     }
 
+    fn discard_held(&mut self) {
+        self.held.clear();
+    }
+
     fn release_held(&mut self) -> Vec<Bytes> {
-        std::mem::take(&mut self.held)
+        // The client never saw the calls this stop reason refers to.
+        let held = std::mem::take(&mut self.held);
+        held.into_iter().map(|raw| patch_event(raw, "/delta/stop_reason", "tool_use", "end_turn")).collect()
     }
 }
 

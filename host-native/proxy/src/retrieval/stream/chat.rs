@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::Splice;
+use super::patch_event;
 use crate::retrieval::sse::{Event, encode};
 use crate::retrieval::tool::NAME;
 use crate::retrieval::turn::{Call, Turn};
@@ -56,8 +57,8 @@ impl Chat {
                 None => changed = true,
                 Some(ci) => {
                     let mut e = entry.clone();
-                    if ci != index {
-                        e["index"] = ci.into();
+                    if let (true, Some(fields)) = (ci != index, e.as_object_mut()) {
+                        fields.insert("index".into(), ci.into());
                         changed = true;
                     }
                     kept.push(e);
@@ -137,8 +138,16 @@ impl Splice for Chat {
         Some((Turn::Chat { content, tool_calls }, ours))
     }
 
+    fn discard_held(&mut self) {
+        self.held.clear();
+    }
+
     fn release_held(&mut self) -> Vec<Bytes> {
-        std::mem::take(&mut self.held)
+        // The client never saw the calls this finish reason refers to.
+        let held = std::mem::take(&mut self.held);
+        held.into_iter()
+            .map(|raw| patch_event(raw, "/choices/0/finish_reason", "tool_calls", "stop"))
+            .collect()
     }
 }
 

@@ -31,6 +31,8 @@ trait Splice: Send {
     fn take_pending(&mut self) -> Option<(Turn, Vec<Call>)>;
     /// The closing events held back, for when the proxy does not continue after all.
     fn release_held(&mut self) -> Vec<Bytes>;
+    /// Forget the held closing events: the round is being continued.
+    fn discard_held(&mut self);
 }
 
 /// The client's response: the first upstream response's headers, and a body fed by a task
@@ -56,6 +58,17 @@ pub fn relay(exchange: Exchange, body: String, first: reqwest::Response) -> Resp
     let stream =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     head.body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// `raw` with the string at `pointer` changed from `from` to `to` (re-encoded only then).
+fn patch_event(raw: Bytes, pointer: &str, from: &str, to: &str) -> Bytes {
+    let Some(event) = sse::Parser::default().push(&raw).pop() else { return raw };
+    let Ok(mut data) = serde_json::from_str::<serde_json::Value>(&event.data) else { return raw };
+    match data.pointer_mut(pointer) {
+        Some(field) if field == from => *field = to.into(),
+        _ => return raw,
+    }
+    sse::encode(event.name.as_deref(), &data.to_string())
 }
 
 type Sender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
@@ -97,7 +110,7 @@ async fn drive(
             return;
         };
         // Continuing: the held closing events belong to a round the client never sees end.
-        splice.release_held();
+        splice.discard_held();
         let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
         let next = match next_body(&body, &turn, &calls, &answers) {
             Ok(next) => next,

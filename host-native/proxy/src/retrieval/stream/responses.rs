@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::Splice;
 use crate::retrieval::sse::{Event, encode};
-use crate::retrieval::turn::{Call, Turn, is_ours};
+use crate::retrieval::turn::{Call, Turn, is_client_call, is_ours};
 
 #[derive(Default)]
 pub struct Responses {
@@ -75,7 +75,7 @@ impl Splice for Responses {
             && let Some(upstream) = data["output_index"].as_u64()
         {
             let item = &data["item"];
-            if item["type"] == "function_call" && !is_ours(item) {
+            if is_client_call(item) {
                 self.client_calls = true;
             }
             let client = (!is_ours(item)).then(|| {
@@ -94,8 +94,10 @@ impl Splice for Responses {
             let mut changed = renamed;
             if ours > 0 || self.rounds_done > 0 {
                 self.shown.extend(self.items.values().filter(|i| !is_ours(i)).cloned());
-                data["response"]["output"] = Value::Array(self.shown.clone());
-                changed = true;
+                if let Some(response) = data.get_mut("response").and_then(Value::as_object_mut) {
+                    response.insert("output".into(), Value::Array(self.shown.clone()));
+                    changed = true;
+                }
             }
             return self.forward(event, data, changed, out);
         }
@@ -138,7 +140,29 @@ impl Splice for Responses {
         Some((Turn::Responses(items.into_values().collect()), calls))
     }
 
+    fn discard_held(&mut self) {
+        self.held.clear();
+    }
+
     fn release_held(&mut self) -> Vec<Bytes> {
-        std::mem::take(&mut self.held)
+        // Giving up on a held round: its completion lists what the client saw, in its numbering.
+        let mut out = Vec::new();
+        for raw in std::mem::take(&mut self.held) {
+            let event = crate::retrieval::sse::Parser::default().push(&raw).pop();
+            let parsed =
+                event.as_ref().and_then(|e| serde_json::from_str::<Value>(&e.data).ok().map(|d| (e, d)));
+            let Some((event, mut data)) = parsed else {
+                out.push(raw);
+                continue;
+            };
+            if let Some(response) = data.get_mut("response").and_then(Value::as_object_mut) {
+                response.insert("output".into(), Value::Array(self.shown.clone()));
+                if let Some(id) = &self.response_id {
+                    response.insert("id".into(), id.clone());
+                }
+            }
+            self.forward(event, data, true, &mut out);
+        }
+        out
     }
 }
