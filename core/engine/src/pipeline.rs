@@ -169,8 +169,11 @@ fn decide(
         return None;
     }
     // A numbered listing in an output loses the padding of its line numbers before anything
-    // else runs (the assistant's own prose is left as it wrote it).
-    let unpadded = (input.origin != Origin::AssistantText).then(|| numbered::unpad(text)).flatten();
+    // else runs (the assistant's own prose is left as it wrote it, and a diff keeps its
+    // marker column).
+    let unpadded = (input.origin != Origin::AssistantText && input.kind != Some(ContentKind::Diff))
+        .then(|| numbered::unpad(text))
+        .flatten();
     let work = unpadded.as_deref().unwrap_or(text);
     let kind_cell = OnceCell::new();
     let kind = || {

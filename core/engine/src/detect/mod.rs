@@ -88,6 +88,12 @@ fn cap(line: &str) -> &str {
     &line[..end]
 }
 
+/// True when [`detect`] would call `text` a diff (checked on its own by steps that must
+/// never touch a diff's leading spaces).
+pub(crate) fn is_diff(text: &str) -> bool {
+    diff::is_diff(&Sample::new(text))
+}
+
 /// Detect the kind of `text`.
 pub fn detect(text: &str) -> ContentKind {
     if text.trim().is_empty() {

@@ -158,14 +158,27 @@ impl CcrStore {
         }
     }
 
-    /// Store an original (a key already present is refreshed).
+    /// Store an original. A key already present (keys are hashes of the original) keeps its
+    /// text and is only refreshed: its TTL restarts and it becomes the most recently stored.
     pub fn put(&self, tenant: &Tenant, key: &str, original: String) {
+        self.put_many(tenant, [(key.to_owned(), original)]);
+    }
+
+    /// Store all the `(key, original)` pairs of one request at once (one SQLite transaction).
+    /// The engine is stateless, so every turn returns the originals of the whole history: most
+    /// are refreshes, which cost a timestamp each.
+    pub fn put_many(&self, tenant: &Tenant, items: impl IntoIterator<Item = (String, String)>) {
         match &self.backend {
-            Backend::Memory(m) => m.put(tenant, key, original),
+            Backend::Memory(m) => m.put_many(tenant, items),
             Backend::Sqlite { db, spill } => {
-                if let Err(e) = db.put(tenant, key, &original) {
+                let items: Vec<(String, String)> = items.into_iter().collect();
+                if items.is_empty() {
+                    return;
+                }
+                if let Err(e) = db.put_many(tenant, items.iter().map(|(k, o)| (k.as_str(), o.as_str()))) {
+                    // The transaction rolled back: the whole batch goes to memory.
                     self.fault(&e);
-                    spill.put(tenant, key, original);
+                    spill.put_many(tenant, items);
                 }
             }
         }
@@ -329,6 +342,10 @@ pub(crate) mod tests {
         assert!(store.faults() >= 1);
         assert_eq!(store.get(&tenant("a"), "h:1").as_deref(), Some("still here"));
         assert_eq!(store.get(&tenant("b"), "h:1"), None);
+        // A failed batch is kept whole.
+        store.put_many(&tenant("a"), [("h:2".into(), "two".into()), ("h:3".into(), "three".into())]);
+        assert_eq!(store.get(&tenant("a"), "h:2").as_deref(), Some("two"));
+        assert_eq!(store.get(&tenant("a"), "h:3").as_deref(), Some("three"));
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -7,7 +7,8 @@
 //! nothing to the next process.
 //!
 //! Calls run on the caller's thread under a `Mutex<Connection>`, not on the blocking pool. Each
-//! one is a transaction of a few statements on indexed rows; in WAL mode with
+//! one is a transaction of a few statements on indexed rows (a request's originals are stored
+//! in one, and an original stored before only has its timestamp updated); in WAL mode with
 //! `synchronous=NORMAL` a commit appends to the log without an fsync, so a call costs tens of
 //! microseconds, less than the hop to `spawn_blocking` would and less than the engine call the
 //! same handler already makes inline. The one slow operation, the checkpoint that copies the log
@@ -170,26 +171,43 @@ impl SqliteStore {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Store an original (a key already present is refreshed).
+    /// Store an original. A key already present keeps its text (the key is a hash of it): only
+    /// its timestamp moves, which restarts its TTL and makes it the most recently stored.
     pub fn put(&self, tenant: &Tenant, key: &str, original: &str) -> Result<(), StoreError> {
+        self.put_many(tenant, [(key, original)])
+    }
+
+    /// [`put`](Self::put) for all the originals of one request, in one transaction: a turn
+    /// that resends its whole history costs one commit, and a timestamp update (no text
+    /// written) per original stored before.
+    pub fn put_many<'a>(
+        &self,
+        tenant: &Tenant,
+        items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), StoreError> {
         let now = now_ms();
-        let size = original.len() as u64;
         let mut guard = self.lock();
         let inner = &mut *guard;
         let tx = inner.conn.transaction()?;
-        let old: Option<i64> = tx
-            .prepare_cached("SELECT size FROM headroom_ccr_originals WHERE tenant = ?1 AND key = ?2")?
-            .query_row(params![tenant.0, key], |r| r.get(0))
-            .optional()?;
-        tx.prepare_cached(
-            "INSERT INTO headroom_ccr_originals (tenant, key, original, size, stored_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (tenant, key) DO UPDATE SET \
-             original = excluded.original, size = excluded.size, stored_ms = excluded.stored_ms",
-        )?
-        .execute(params![tenant.0, key, original, size as i64, now])?;
-        let mut rows = inner.rows + u64::from(old.is_none());
-        let mut bytes = (inner.bytes + size).saturating_sub(old.map_or(0, |s| s as u64));
+        let (mut rows, mut bytes) = (inner.rows, inner.bytes);
+        {
+            let mut refresh = tx.prepare_cached(
+                "UPDATE headroom_ccr_originals SET stored_ms = ?3 WHERE tenant = ?1 AND key = ?2",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO headroom_ccr_originals (tenant, key, original, size, stored_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (tenant, key) DO UPDATE SET stored_ms = excluded.stored_ms",
+            )?;
+            for (key, original) in items {
+                if refresh.execute(params![tenant.0, key, now])? == 0 {
+                    let size = original.len() as u64;
+                    insert.execute(params![tenant.0, key, original, size as i64, now])?;
+                    rows += 1;
+                    bytes += size;
+                }
+            }
+        }
         while bytes > self.max_bytes {
             let (n, freed) = evict(&tx, bytes - self.max_bytes)?;
             if n == 0 {
@@ -432,6 +450,79 @@ mod tests {
             .err()
             .expect("refused");
         assert!(matches!(e, StoreError::CreateDir { .. }), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn stored_ms(store: &SqliteStore, key: &str) -> i64 {
+        store
+            .lock()
+            .conn
+            .query_row("SELECT stored_ms FROM headroom_ccr_originals WHERE key = ?1", [key], |r| r.get(0))
+            .expect("row")
+    }
+
+    #[test]
+    fn a_refresh_moves_the_timestamp_not_the_text() {
+        let dir = scratch_dir("refresh");
+        let store = open(&dir, Duration::from_secs(60), 1 << 20);
+        let a = tenant("a");
+        store.put(&a, "h:1", "the original").expect("put");
+        store.put(&a, "h:2", "another").expect("put");
+        // Both stored two minutes ago: past the TTL.
+        let old = now_ms() - 120_000;
+        store.lock().conn.execute("UPDATE headroom_ccr_originals SET stored_ms = ?1", [old]).expect("age");
+        // The next turn resends h:1 (the same key is the same text; a different one proves it
+        // is not rewritten).
+        store.put(&a, "h:1", "not written").expect("refresh");
+        assert!(stored_ms(&store, "h:1") > old + 100_000, "timestamp moved");
+        assert_eq!(store.get(&a, "h:1").expect("get").as_deref(), Some("the original"), "TTL restarted");
+        assert_eq!(store.get(&a, "h:2").expect("get"), None, "not refreshed: expired");
+        let (rows, bytes) = {
+            let inner = store.lock();
+            (inner.rows, inner.bytes)
+        };
+        assert_eq!((rows, bytes), (1, 12));
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_batch_is_one_transaction() {
+        let dir = scratch_dir("batch");
+        let store = open(&dir, Duration::from_secs(60), 1 << 20);
+        let a = tenant("a");
+        let items: Vec<(String, String)> =
+            (0..20).map(|i| (format!("h:{i}"), format!("original {i}"))).collect();
+        store.put_many(&a, items.iter().map(|(k, o)| (k.as_str(), o.as_str()))).expect("put_many");
+        let (n, stamps): (i64, i64) = store
+            .lock()
+            .conn
+            .query_row("SELECT COUNT(*), COUNT(DISTINCT stored_ms) FROM headroom_ccr_originals", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("count");
+        assert_eq!((n, stamps), (20, 1));
+        assert_eq!(store.len(), 20);
+        // A failure part-way through leaves nothing of the batch behind.
+        store
+            .lock()
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON headroom_ccr_originals \
+                 WHEN NEW.key = 'h:bad' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .expect("trigger");
+        let batch = [("h:new1", "x"), ("h:0", "refresh"), ("h:bad", "y"), ("h:new2", "z")];
+        assert!(store.put_many(&a, batch).is_err());
+        assert_eq!(store.len(), 20);
+        assert_eq!(store.get(&a, "h:new1").expect("get"), None, "rolled back");
+        let count: i64 = store
+            .lock()
+            .conn
+            .query_row("SELECT COUNT(*) FROM headroom_ccr_originals", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(count, 20);
+        drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

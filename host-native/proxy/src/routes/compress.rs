@@ -98,11 +98,8 @@ async fn run(state: &Arc<AppState>, peer: SocketAddr, request: Request) -> Resul
             wit::BlockStatus::Declined(_) => None,
         })
         .collect();
-    let mut hashes = Vec::new();
-    for off in outcome.offloads {
-        hashes.push(off.key.clone());
-        state.ccr.put(&tenant, &off.key, off.original);
-    }
+    let hashes: Vec<String> = outcome.offloads.iter().map(|off| off.key.clone()).collect();
+    state.ccr.put_many(&tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
     Ok(result(new_messages, tokens_before, tokens_after, transforms, hashes))
 }
 

@@ -144,9 +144,8 @@ async fn compress(
     };
     match outcome {
         Ok(Ok(Ok(outcome))) => {
-            for off in outcome.offloads {
-                state.ccr.put(tenant, &off.key, off.original);
-            }
+            // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
+            state.ccr.put_many(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
             let saved: u64 = outcome
                 .report
                 .iter()
