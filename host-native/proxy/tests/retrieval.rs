@@ -331,3 +331,36 @@ async fn a_model_that_keeps_calling_gets_a_plain_ending_after_the_last_round() {
         }
     }
 }
+
+async fn send_with(proxy: &str, path: &str, body: &Value, header: &str) -> reqwest::Response {
+    client()
+        .post(format!("{proxy}{path}"))
+        .header("x-api-key", "sk-a")
+        .header("x-mock-retrieve", "1")
+        .header(header, "1")
+        .json(body)
+        .send()
+        .await
+        .expect("send")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retrieval_faults_never_cost_the_request() {
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let log = log_output();
+    // An upstream that refuses the added tool gets the request without it.
+    let r = send_with(&proxy.url, PATHS[0], &request(PATHS[0], false, &log), "x-mock-reject-tool").await;
+    assert_eq!(r.status(), 200);
+    let hits = mock.hits();
+    assert_eq!(hits.len(), 2);
+    let resent: Value = serde_json::from_slice(&hits[1].body).expect("json");
+    assert!(!resent["tools"].to_string().contains("headroom_retrieve"), "{}", resent["tools"]);
+    // A continuation that fails leaves the client with what the model said, not an error.
+    let r =
+        send_with(&proxy.url, PATHS[0], &request(PATHS[0], false, &log), "x-mock-fail-continuation").await;
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.expect("json");
+    assert_eq!(answer["content"], json!([{"type": "text", "text": "Let me look."}]), "{answer}");
+    assert_eq!(answer["stop_reason"], "end_turn");
+}

@@ -28,25 +28,25 @@ pub async fn respond(
             return head.body(Body::from(bytes)).map_err(|e| ProxyError::Unreachable(e.to_string()));
         };
         let Round { turn, calls, client_calls } = from_response(exchange.dialect, &response);
-        if calls.is_empty() || client_calls || round == MAX_ROUNDS {
-            strip_ours(exchange.dialect, &mut response);
-            merge(exchange.dialect, &mut response, &earlier);
-            return head
-                .body(Body::from(response.to_string()))
-                .map_err(|e| ProxyError::Unreachable(e.to_string()));
-        }
-        let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
-        body =
-            next_body(&body, &turn, &calls, &answers).map_err(|e| ProxyError::BadRequest(e.to_string()))?;
         strip_ours(exchange.dialect, &mut response);
-        earlier.push(response);
-        upstream_response = exchange.send(body.clone()).await?;
-        if !upstream_response.status().is_success() {
-            // The continuation failed: the client sees that failure, as it would directly.
-            return upstream::relay_headers(&upstream_response)
-                .body(upstream::relay_body(upstream_response))
-                .map_err(|e| ProxyError::Unreachable(e.to_string()));
+        if !(calls.is_empty() || client_calls || round == MAX_ROUNDS) {
+            let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
+            if let Ok(next) = next_body(&body, &turn, &calls, &answers)
+                && let Ok(continued) = exchange.send(next.clone()).await
+                && continued.status().is_success()
+            {
+                body = next;
+                earlier.push(response);
+                upstream_response = continued;
+                continue;
+            }
+            // The continuation failed: the client still gets what the model said (without the
+            // proxy's calls) for a request that succeeded, never an error of the proxy's own.
         }
+        merge(exchange.dialect, &mut response, &earlier);
+        return head
+            .body(Body::from(response.to_string()))
+            .map_err(|e| ProxyError::Unreachable(e.to_string()));
     }
     unreachable!("the last round always returns")
 }

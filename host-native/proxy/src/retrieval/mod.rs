@@ -26,6 +26,31 @@ use crate::provider::Provider;
 use crate::state::AppState;
 use crate::upstream;
 
+/// The most of an original one answer carries. Originals can be far larger than what
+/// was shown (a whole log; the messages dropped to fit the context window), and an answer that
+/// does not fit the window would fail the continuation.
+pub const MAX_ANSWER_BYTES: usize = 128 << 10;
+
+/// `original`, cut at a line boundary within [`MAX_ANSWER_BYTES`] with an exact note.
+fn capped(original: String, key: &str) -> String {
+    if original.len() <= MAX_ANSWER_BYTES {
+        return original;
+    }
+    let mut end = MAX_ANSWER_BYTES;
+    while !original.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = original[..end].rfind('\n').map_or(end, |n| n + 1);
+    let lines = original[..end].lines().count();
+    let total = original.lines().count();
+    format!(
+        "{}[... answer cut to its first {lines} of {total} lines ({end} of {} bytes); the whole original is \
+         at GET /v1/retrieve/{key} ...]",
+        &original[..end],
+        original.len()
+    )
+}
+
 /// Continuation calls the proxy makes for one client request before it hands the model's
 /// answer back as it is.
 pub const MAX_ROUNDS: usize = 3;
@@ -106,9 +131,17 @@ impl Survey {
     }
 }
 
-/// Send the prepared body and answer the client, resolving retrievals on the way.
-pub async fn respond(exchange: Exchange, body: String) -> Result<Response, ProxyError> {
-    let first = exchange.send(body.clone()).await?;
+/// Send the prepared body and answer the client, resolving retrievals on the way. `original`
+/// is the body without the tool: an upstream that rejects the request as invalid gets it
+/// instead, so the tool the client never sent cannot cost it the request.
+pub async fn respond(exchange: Exchange, body: String, original: Bytes) -> Result<Response, ProxyError> {
+    let mut first = exchange.send(body.clone()).await?;
+    if matches!(first.status().as_u16(), 400 | 422) {
+        first = exchange.send_bytes(original).await?;
+        return upstream::relay_headers(&first)
+            .body(upstream::relay_body(first))
+            .map_err(|e| ProxyError::Unreachable(e.to_string()));
+    }
     if !first.status().is_success() {
         return upstream::relay_headers(&first)
             .body(upstream::relay_body(first))
@@ -129,25 +162,52 @@ pub async fn respond(exchange: Exchange, body: String) -> Result<Response, Proxy
 impl Exchange {
     /// Send a (continuation) body upstream with the client's headers.
     pub async fn send(&self, body: String) -> Result<reqwest::Response, ProxyError> {
+        self.send_bytes(Bytes::from(body)).await
+    }
+
+    async fn send_bytes(&self, body: Bytes) -> Result<reqwest::Response, ProxyError> {
         upstream::send(
             &self.state,
             self.provider,
             http::Method::POST,
             &self.path_and_query,
             &self.headers,
-            Bytes::from(body).into(),
+            body.into(),
         )
         .await
     }
 
-    /// The text answering a call for `key`: the original, or why it is not there.
+    /// The text answering a call for `key`: the original (at most [`MAX_ANSWER_BYTES`]), or
+    /// why it is not there.
     pub fn answer(&self, key: &str) -> String {
-        self.state.ccr.get(&self.tenant, key).unwrap_or_else(|| {
+        let found = self.state.ccr.get(&self.tenant, key).map(|o| capped(o, key));
+        found.unwrap_or_else(|| {
             format!(
                 "No original is stored under {key} for this API key (originals are kept for a limited \
                  time and only for the key that sent them). Re-run the command or re-read the file \
                  to see the full content again."
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+
+    #[test]
+    fn long_originals_are_cut_at_a_line_with_an_exact_note() {
+        let line = "x".repeat(99);
+        let original: String = (0..2000).map(|_| format!("{line}\n")).collect();
+        let out = capped(original.clone(), "h:1");
+        assert!(out.len() < MAX_ANSWER_BYTES + 200);
+        let kept = MAX_ANSWER_BYTES / 100;
+        assert!(
+            out.contains(&format!("first {kept} of 2000 lines ({} of 200000 bytes)", kept * 100)),
+            "{}",
+            &out[out.len() - 150..]
+        );
+        assert!(original.starts_with(&out[..kept * 100]));
+        assert_eq!(capped("short".into(), "h:1"), "short");
     }
 }

@@ -66,7 +66,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                         headers: parts.headers,
                         tenant,
                     };
-                    retrieval::respond(exchange, with_tool).await
+                    retrieval::respond(exchange, with_tool, body).await
                 }
                 None => {
                     forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())

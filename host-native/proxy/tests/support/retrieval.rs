@@ -3,7 +3,9 @@
 //! answer, it replies `retrieved N chars: FIRST LINE`. JSON or SSE, in all three dialects.
 //! `x-mock-continuation-delay-ms` delays only the answer to a continuation, so tests can
 //! see the first round reach the client before the proxy's continuation returns;
-//! `x-mock-retrieve-forever` makes it call the tool again after every answer.
+//! `x-mock-retrieve-forever` makes it call the tool again after every answer;
+//! `x-mock-reject-tool` answers 400 to any request offering the tool, and
+//! `x-mock-fail-continuation` 529 to any request answering it.
 
 use std::time::Duration;
 
@@ -16,6 +18,14 @@ const TOOL: &str = "headroom_retrieve";
 /// The mock's answer to `body` at `path`.
 pub async fn answer(path: &str, headers: &http::HeaderMap, body: &Value) -> Response {
     let stream = body["stream"].as_bool().unwrap_or(false);
+    if headers.contains_key("x-mock-reject-tool") && offered(body) {
+        let error = json!({"type": "error", "error": {"type": "invalid_request_error", "message": "tools are not supported"}});
+        return (http::StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+    }
+    if headers.contains_key("x-mock-fail-continuation") && retrieved(path, body).is_some() {
+        let error = json!({"type": "error", "error": {"type": "overloaded_error", "message": "overloaded"}});
+        return (http::StatusCode::from_u16(529).unwrap_or_default(), axum::Json(error)).into_response();
+    }
     let forever = headers.contains_key("x-mock-retrieve-forever");
     match retrieved(path, body).filter(|_| !forever) {
         Some(text) => {
