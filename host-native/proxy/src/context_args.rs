@@ -32,6 +32,10 @@ pub struct ContextArgs {
     /// Leave source code whole.
     #[arg(long)]
     pub no_code_aware: bool,
+    /// The context window in tokens for every request, instead of the model's known window
+    /// (for models the proxy does not know, or a provider's larger window).
+    #[arg(long, env = "HEADROOM_CONTEXT_LIMIT")]
+    pub context_limit: Option<u32>,
 }
 
 /// Which messages go when a request does not fit.
@@ -54,12 +58,27 @@ pub struct ContextConfig {
     pub compress_first: bool,
     /// Outline source code.
     pub code_aware: bool,
+    /// A window for every request, overriding the model table.
+    pub limit: Option<u32>,
 }
 
 impl Default for ContextConfig {
     fn default() -> Self {
-        Self { strategy: Strategy::Scored, compress_first: true, code_aware: true }
+        Self { strategy: Strategy::Scored, compress_first: true, code_aware: true, limit: None }
     }
+}
+
+/// The window Anthropic gives a request that opts into its 1M-token context beta.
+pub const ANTHROPIC_1M_WINDOW: u32 = 1_000_000;
+
+/// True when an `anthropic-beta` header asks for the 1M-token context window.
+pub fn wants_1m_context(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|beta| beta.trim().starts_with("context-1m"))
 }
 
 impl ContextArgs {
@@ -76,6 +95,7 @@ impl ContextArgs {
             strategy,
             compress_first: !self.no_compress_first,
             code_aware: self.code_aware && !self.no_code_aware,
+            limit: self.context_limit,
         }
     }
 }
@@ -90,6 +110,7 @@ impl ContextConfig {
         });
         o.compress_first = Some(self.compress_first);
         o.code_aware = Some(self.code_aware);
+        o.context_limit = self.limit;
     }
 }
 
@@ -125,5 +146,14 @@ mod tests {
         assert!(!parse(&["--no-code-aware"]).code_aware);
         assert!(parse(&["--code-aware"]).code_aware);
         assert!(!parse(&["--code-aware", "false"]).code_aware);
+        assert_eq!(parse(&["--context-limit", "500000"]).limit, Some(500_000));
+    }
+
+    #[test]
+    fn the_1m_beta_is_recognised_among_others() {
+        let mut h = http::HeaderMap::new();
+        assert!(!wants_1m_context(&h));
+        h.append("anthropic-beta", "prompt-caching-2024-07-31, context-1m-2025-08-07".parse().unwrap());
+        assert!(wants_1m_context(&h));
     }
 }

@@ -222,3 +222,48 @@ async fn no_code_aware_leaves_source_code_whole() {
     let sent = send(&proxy, &mock, "/v1/chat/completions", &body).await;
     assert_eq!(sent["messages"][2]["content"], source, "--no-code-aware forwards it whole");
 }
+
+/// A Claude conversation of about 230 thousand tokens: over Claude's 200k window, well
+/// within the 1M window of Anthropic's context beta.
+fn long_claude_chat() -> Value {
+    let mut messages = Vec::new();
+    for k in 0..4 {
+        messages.push(json!({"role": "user", "content": typed(&format!("p{k}x"), 57)}));
+        messages.push(json!({"role": "assistant", "content": format!("Noted {k}.")}));
+    }
+    messages.push(json!({"role": "user", "content": "Summarise."}));
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 1000, "messages": messages})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_1m_context_beta_and_context_limit_widen_the_window() {
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let body = long_claude_chat();
+    let sent = send(&proxy, &mock, "/v1/messages", &body).await;
+    assert!(message_marker(&sent).is_some(), "over 200k without the beta: messages dropped");
+
+    let r = client()
+        .post(format!("{}/v1/messages", proxy.url))
+        .header("x-api-key", "sk-ctx")
+        .header("anthropic-beta", "context-1m-2025-08-07")
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let sent: Value = serde_json::from_slice(&mock.hits()[1].body).expect("json");
+    assert_eq!(sent["messages"], body["messages"], "within the 1M window: untouched");
+
+    let mut limited = config(&mock.url);
+    limited.context.limit = Some(2_000);
+    let proxy = start_proxy(limited).await;
+    let small = json!({"model": "some-unknown-model", "messages": [
+        {"role": "user", "content": typed("a", 6)}, {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "last"}]});
+    let sent = send(&proxy, &mock, "/v1/chat/completions", &small).await;
+    assert!(
+        sent.to_string().contains("elided (message 1); dropped to fit the model's context window"),
+        "--context-limit applies to models the table does not know: {sent}"
+    );
+}

@@ -3,7 +3,8 @@
 //!
 //! Requests that fit are not touched here at all, so the normal (cache-safe) output is
 //! unchanged for them. A request over the window would be refused by the provider, so
-//! changing its history (and missing the prompt cache once) is the lesser cost.
+//! changing its history (and missing the prompt cache on that turn and the over-window turns
+//! after it) is the lesser cost.
 
 mod conversation;
 mod fit;

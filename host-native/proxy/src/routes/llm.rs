@@ -50,7 +50,11 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                     .await
                     .unwrap_or_else(|e| e.into_provider_response(provider));
             }
-            let (body, saw_output) = compress(&state, d, body, &tenant).await;
+            let mut opts = state.config.engine_options();
+            if opts.context_limit.is_none() && crate::context_args::wants_1m_context(&parts.headers) {
+                opts.context_limit = Some(crate::context_args::ANTHROPIC_1M_WINDOW);
+            }
+            let (body, saw_output) = compress(&state, d, body, &tenant, opts).await;
             let with_tool = if state.config.retrieval_tool {
                 retrieval::Survey::of(d, &body).offer(d, &body, saw_output)
             } else {
@@ -125,9 +129,9 @@ async fn compress(
     dialect: wit::Dialect,
     body: Bytes,
     tenant: &Tenant,
+    mut opts: wit::Options,
 ) -> (Bytes, bool) {
     let Some(runtime) = state.runtime() else { return (body, false) };
-    let mut opts = state.config.engine_options();
     let session = if state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
     if let Some((s, count)) = &session {
         let frozen = state.ledger.frozen(s, *count);
