@@ -18,6 +18,9 @@ pub struct Event {
 #[derive(Default)]
 pub struct Parser {
     pending: Vec<u8>,
+    /// Bytes of `pending` already searched for a boundary (a large event arriving in many
+    /// chunks is scanned once, not once per chunk).
+    scanned: usize,
 }
 
 impl Parser {
@@ -25,10 +28,13 @@ impl Parser {
     pub fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
         self.pending.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(end) = boundary(&self.pending) {
+        // A boundary is at most 4 bytes (`\r\n\r\n`): resume just before where the last scan ended.
+        while let Some(end) = boundary(&self.pending, self.scanned.saturating_sub(3)) {
             let raw: Vec<u8> = self.pending.drain(..end).collect();
             events.push(parse(Bytes::from(raw)));
+            self.scanned = 0;
         }
+        self.scanned = self.pending.len();
         events
     }
 
@@ -42,8 +48,8 @@ impl Parser {
 }
 
 /// End (exclusive) of the first complete event: after a blank line in any line-ending style.
-fn boundary(buf: &[u8]) -> Option<usize> {
-    let mut i = 0;
+fn boundary(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
     while i < buf.len() {
         if buf[i] == b'\n' {
             match buf.get(i + 1) {
@@ -98,5 +104,21 @@ mod tests {
         assert_eq!(&events[0].raw[..], b"event: a\ndata: {\"x\":1}\n\n");
         assert_eq!(events[1].data, "[DONE]");
         assert_eq!(p.finish().map(|e| e.data), Some("tail".into()));
+    }
+
+    #[test]
+    fn boundaries_split_across_chunks_are_found() {
+        for split in ["a\n", "\n", "\r\n", "\r\n\r"] {
+            let mut p = Parser::default();
+            let whole = "data: a\r\n\r\ndata: b\n\n";
+            let cut = whole.find(split).map_or(0, |i| i + split.len());
+            let mut events = p.push(whole[..cut].as_bytes());
+            events.extend(p.push(whole[cut..].as_bytes()));
+            assert_eq!(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(), ["a", "b"], "{split:?}");
+        }
+        let mut p = Parser::default();
+        let bytes = b"data: x\n\n";
+        let events: Vec<Event> = bytes.iter().flat_map(|b| p.push(&[*b])).collect();
+        assert_eq!(events.len(), 1);
     }
 }
