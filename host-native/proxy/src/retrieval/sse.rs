@@ -112,8 +112,8 @@ mod tests {
             let mut p = Parser::default();
             let whole = "data: a\r\n\r\ndata: b\n\n";
             let cut = whole.find(split).map_or(0, |i| i + split.len());
-            let mut events = p.push(whole[..cut].as_bytes());
-            events.extend(p.push(whole[cut..].as_bytes()));
+            let mut events = p.push(&whole.as_bytes()[..cut]);
+            events.extend(p.push(&whole.as_bytes()[cut..]));
             assert_eq!(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(), ["a", "b"], "{split:?}");
         }
         let mut p = Parser::default();
