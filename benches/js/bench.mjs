@@ -151,7 +151,7 @@ const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 let md = `# JS host benchmark (\`just bench-js\`)
 
 Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), shared with other work, so noisy; Node ${process.version}; ${chromiumVersion}.
-Load average when the run ended: ${loadavg().map((x) => x.toFixed(2)).join(', ')} (another build was running on the same 2 cores).
+Load average when the run ended: ${loadavg().map((x) => x.toFixed(2)).join(', ')} (2 cores: above 2 means the run shared them with other work).
 Medians of ${ROUNDS} fresh processes (native, Node) or fresh page loads (Chromium) per input, all in one run.
 "First" is the first call after the engine is loaded (wasm compiled, tokenizer ranks parsed); "warm" the median
 of 21 further calls on the same text (every host memoises counts of long texts, so warm calls count the input once).
