@@ -11,7 +11,9 @@ command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest || c
 python3 -m pip install --quiet --disable-pip-version-check anthropic openai
 
 # The npm package's dependencies (locked), and a browser for its demo test (never downloaded by a tool).
-(cd host-js && npm ci --no-audit --no-fund --prefer-offline)
+# `npm install`, not `npm ci`: npm 11 writes lockfiles without the other platforms' optional
+# binaries (rolldown, jco) and then refuses them in `npm ci`; install keeps the locked versions.
+(cd host-js && npm install --no-audit --no-fund --prefer-offline)
 [ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 exec just ci
