@@ -166,7 +166,9 @@ class RetrievalThroughSdks(ProxyFixture):
             {"type": "function_call", "call_id": "c1", "name": "bash", "arguments": "{\"command\":\"cat app.log\"}"},
             {"type": "function_call_output", "call_id": "c1", "output": self.LOG},
         ]
-        with self.openai.responses.stream(model="gpt-5", input=items, extra_headers=self.HEADERS) as s:
+        # Stateless, as Codex sends it: a stored stream would not be offered the tool.
+        with self.openai.responses.stream(model="gpt-5", input=items, store=False,
+                                          extra_headers=self.HEADERS) as s:
             deltas = "".join(e.delta for e in s if e.type == "response.output_text.delta")
             final = s.get_final_response()
         self.assertEqual(deltas, self.EXPECTED)
