@@ -19,6 +19,7 @@ mod api;
 pub mod context;
 pub mod detect;
 mod error;
+pub mod frame;
 pub mod history;
 pub mod kind;
 pub mod marker;
@@ -34,6 +35,7 @@ pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_request,
 };
 pub use context::ContextReport;
+pub use context::models::ModelInfo;
 pub use error::CompressError;
 pub use kind::ContentKind;
 pub use offload::Offload;

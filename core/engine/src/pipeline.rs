@@ -7,6 +7,7 @@
 
 use std::cell::OnceCell;
 
+use crate::frame::{self, Framed};
 use crate::history::History;
 use crate::kind::ContentKind;
 use crate::marker::Marker;
@@ -127,12 +128,17 @@ fn first_sight(
     }
     // Pointing at lines already shown pays off on much smaller blocks than transforming.
     let gate = if opts.lossy { opts.min_tokens.min(SEEN_MIN_TOKENS) } else { opts.min_tokens };
-    decide(input, gate, opts.min_tokens, opts, counter, |text, kind, ctx, tokens| {
-        let own = if tokens >= opts.min_tokens { route::run_enabled(&kind(), text, ctx, opts) } else { None };
+    decide(input, gate, opts.min_tokens, opts, counter, |target, kind, ctx, tokens| {
+        let own = if tokens >= opts.min_tokens {
+            target.run(&kind(), ctx, |inner| route::run_enabled(&kind(), inner, ctx, opts))
+        } else {
+            None
+        };
         if !ctx.lossy {
             return own;
         }
-        let seen = seen::compress(text, ctx, history, input.age, max_age);
+        // Lines shown earlier are looked up as they were shown: frame and numbers included.
+        let seen = seen::compress(target.text, ctx, history, input.age, max_age);
         match (own, seen) {
             (Some(a), Some(b)) => Some(if b.text.len() < a.text.len() { b } else { a }),
             (a, b) => a.or(b),
@@ -142,9 +148,9 @@ fn first_sight(
 
 fn offloaded(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter) -> Option<BlockResult> {
     let min_tokens = aged::MIN_TOKENS.min(opts.min_tokens);
-    decide(input, min_tokens, min_tokens, opts, counter, |text, kind, ctx, _| match input.origin {
-        Origin::AssistantText => aged::reasoning(text, ctx),
-        _ => aged::compress(text, &kind(), ctx),
+    decide(input, min_tokens, min_tokens, opts, counter, |target, kind, ctx, _| match input.origin {
+        Origin::AssistantText => aged::reasoning(target.text, ctx),
+        _ => target.run(&kind(), ctx, |inner| aged::compress(inner, &kind(), ctx)),
     })
 }
 
@@ -157,7 +163,7 @@ fn decide(
     report_from: u32,
     opts: &Options,
     counter: &dyn TokenCounter,
-    transform: impl FnOnce(&str, &dyn Fn() -> ContentKind, &Ctx, u32) -> Option<Rewrite>,
+    transform: impl FnOnce(&Target<'_>, &dyn Fn() -> ContentKind, &Ctx, u32) -> Option<Rewrite>,
 ) -> Option<BlockResult> {
     let text = input.text;
     // A BPE token spans at least one byte: shorter texts cannot reach the threshold.
@@ -175,9 +181,15 @@ fn decide(
         .then(|| numbered::unpad(text))
         .flatten();
     let work = unpadded.as_deref().unwrap_or(text);
+    // What the agent wrapped around the output (numbers, headers, envelopes) is not what
+    // the output is: detection and transforms see the inside.
+    let framed = (input.origin != Origin::AssistantText).then(|| frame::recognise(work)).flatten();
+    let target = Target { text: work, framed: framed.as_ref() };
     let kind_cell = OnceCell::new();
     let kind = || {
-        kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(work))).clone()
+        kind_cell
+            .get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(target.inner())))
+            .clone()
     };
     let reported = before >= report_from;
     let declined = |reason| {
@@ -197,7 +209,7 @@ fn decide(
     let key = key_for(text);
     let query = Query::new(input.query);
     let ctx = Ctx { query: &query, key: &key, lossy: opts.lossy };
-    let transformed = transform(work, &kind, &ctx, before)
+    let transformed = transform(&target, &kind, &ctx, before)
         .filter(|r| (opts.lossy || !r.lossy) && !r.text.is_empty())
         .map(|r| {
             let after = counter.count(&r.text);
@@ -227,4 +239,33 @@ fn decide(
         tokens_after: after,
         offload,
     })
+}
+
+/// A block's text as transforms see it: the whole (unpadded) text, and its frames if any.
+pub struct Target<'a> {
+    /// The whole text.
+    pub text: &'a str,
+    /// Its frames, peeled off.
+    pub framed: Option<&'a Framed>,
+}
+
+impl Target<'_> {
+    /// The output inside the frames (the whole text when there are none).
+    pub fn inner(&self) -> &str {
+        self.framed.map_or(self.text, Framed::inner)
+    }
+
+    /// Run `transform` on the inner text and put the frames back around its rewrite; on the
+    /// whole text when there is no frame or the frame keeps `kind` whole.
+    pub fn run(
+        &self,
+        kind: &ContentKind,
+        ctx: &Ctx,
+        transform: impl FnOnce(&str) -> Option<Rewrite>,
+    ) -> Option<Rewrite> {
+        match self.framed {
+            Some(f) if f.carries(kind) => transform(f.inner()).and_then(|r| f.wrap(r, ctx)),
+            _ => transform(self.text),
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! offloaded whole, leaving its first and last lines, every error line, and one exact
 //! marker in between. Retrieval returns it byte for byte.
 
+use super::errors::is_error_line;
 use super::lines::{render_kept_with, split};
 use super::{Ctx, Rewrite};
 use crate::kind::ContentKind;
@@ -85,18 +86,6 @@ fn heredoc_terminator(line: &str) -> Option<&str> {
     let rest = rest.trim_start_matches(['\'', '"']);
     let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
     (end > 0).then(|| &rest[..end])
-}
-
-/// Error lines survive offloading: they are what a later step most often needs.
-fn is_error_line(line: &str) -> bool {
-    let l = line.trim_start();
-    l.starts_with("Error")
-        || l.starts_with("error")
-        || l.starts_with("FAILED")
-        || l.starts_with("E ")
-        || l.contains("Error:")
-        || l.contains("Exception:")
-        || l.starts_with("Traceback")
 }
 
 #[cfg(test)]

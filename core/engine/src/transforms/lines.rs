@@ -1,6 +1,7 @@
 //! The shared lossy primitive for line-oriented text: keep some lines verbatim, replace each
 //! run of dropped lines with one exact marker line.
 
+use super::errors::is_error_line;
 use crate::marker::{Marker, Unit};
 
 /// Runs shorter than this are kept verbatim: a marker line would cost about as much.
@@ -42,16 +43,18 @@ pub fn render_kept_with(
 ) -> Option<String> {
     let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() / 2);
     let mut dropped_any = false;
+    // Error lines survive every lossy step, whatever the transform chose.
+    let kept = |i: usize| keep.get(i).copied().unwrap_or(true) || is_error_line(lines[i]);
     let mut i = 0;
     while i < lines.len() {
-        if keep.get(i).copied().unwrap_or(true) {
+        if kept(i) {
             out.push_str(lines[i]);
             out.push('\n');
             i += 1;
             continue;
         }
         let start = i;
-        while i < lines.len() && !keep.get(i).copied().unwrap_or(true) {
+        while i < lines.len() && !kept(i) {
             i += 1;
         }
         let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);

@@ -8,6 +8,7 @@
 pub mod aged;
 pub mod code;
 pub mod diff;
+pub mod errors;
 pub mod json;
 pub mod lines;
 pub mod listing;

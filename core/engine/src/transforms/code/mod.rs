@@ -180,15 +180,17 @@ fn render(src: &Source, keep: &[bool], anchor: &[usize], key: &str) -> Option<St
     let mut out = String::with_capacity(src.lines.iter().map(|l| l.len() + 1).sum::<usize>() / 2);
     let mut dropped = false;
     let mut i = 0;
+    // Error lines survive every lossy step, whatever the outliner chose.
+    let kept = |i: usize| keep[i] || crate::transforms::errors::is_error_line(src.code(i));
     while i < n {
-        if keep[i] {
+        if kept(i) {
             out.push_str(src.lines[i]);
             out.push('\n');
             i += 1;
             continue;
         }
         let start = i;
-        while i < n && !keep[i] {
+        while i < n && !kept(i) {
             i += 1;
         }
         let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);

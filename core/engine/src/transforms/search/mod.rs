@@ -211,6 +211,10 @@ fn is_definition(content: &str) -> bool {
 
 /// Render kept rows (grouped or as they were) and one marker per dropped run of a file.
 fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], grouped: bool, key: &str) -> String {
+    // Error lines survive every lossy step, whatever the selection chose.
+    for (k, line) in keep.iter_mut().zip(lines) {
+        *k |= super::errors::is_error_line(line);
+    }
     // A separator belongs to the file of the rows before it.
     let mut owner = Vec::with_capacity(p.rows.len());
     let mut last = None;
