@@ -285,21 +285,53 @@ async fn stored_responses_streams_are_not_offered_the_tool() {
     assert!(sent.get("tools").is_none(), "{sent}");
 }
 
+/// One turn of a scripted Anthropic agent with tools: `outputs` are its tool results so far.
+fn agent_turn(outputs: &[String]) -> Value {
+    let mut messages = vec![json!({"role": "user", "content": "Look around."})];
+    for (i, out) in outputs.iter().enumerate() {
+        messages.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": format!("t{i}"),
+            "name": "bash", "input": {"command": format!("step {i}")}}]}));
+        messages
+            .push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": format!("t{i}"),
+            "content": out}]}));
+    }
+    json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": messages,
+        "tools": [{"name": "bash", "input_schema": {"type": "object"}}]})
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn agents_get_the_tool_from_their_first_turn() {
-    // A request that defines tools gets ours appended even with nothing to retrieve yet, so the
-    // tools prefix is the same on every turn of the conversation.
+async fn the_tool_comes_with_the_first_sizeable_output_and_stays() {
+    // An agent whose outputs are all small pays nothing for retrieval: every request reaches
+    // the provider exactly as the client sent it (the bill is the direct bill).
     let mock = start_mock().await;
     let proxy = start_proxy(config(&mock.url)).await;
-    let first = json!({"model": "claude-sonnet-4-5", "max_tokens": 10,
-        "messages": [{"role": "user", "content": "hi"}], "tools": [{"name": "bash", "input_schema": {"type": "object"}}]});
-    send(&proxy.url, PATHS[0], "sk-a", &first, 0).await;
-    let later = request(PATHS[0], false, &log_output());
-    send(&proxy.url, PATHS[0], "sk-a", &later, 0).await;
-    let tools =
-        |i: usize| serde_json::from_slice::<Value>(&mock.hits()[i].body).expect("json")["tools"].to_string();
-    assert!(tools(0).contains("headroom_retrieve"));
-    assert_eq!(tools(0), tools(1), "the same tool bytes on every turn");
+    let small: Vec<String> = (0..4).map(|i| format!("file{i}.txt\nREADME.md\nsrc/")).collect();
+    for turn in 1..=small.len() {
+        let body = agent_turn(&small[..turn]);
+        send(&proxy.url, PATHS[0], "sk-a", &body, 0).await;
+        let sent = mock.hits().last().expect("forwarded").body.clone();
+        assert_eq!(sent, serde_json::to_vec(&body).expect("json"), "turn {turn}: forwarded as sent");
+    }
+    // A large output arrives at the third step: the tool is offered from that request on, with
+    // the same bytes on every later turn, small outputs after it included.
+    let mut outputs = small[..2].to_vec();
+    outputs.push(log_output());
+    outputs.push(small[2].clone());
+    let before = mock.hits().len();
+    for turn in 1..=outputs.len() {
+        send(&proxy.url, PATHS[0], "sk-b", &agent_turn(&outputs[..turn]), 0).await;
+    }
+    let tools: Vec<String> = mock.hits()[before..]
+        .iter()
+        .filter(|h| {
+            !messages_of(&h.body, PATHS[0]).last().is_some_and(|m| m.to_string().contains("toolu_r1"))
+        })
+        .map(|h| serde_json::from_slice::<Value>(&h.body).expect("json")["tools"].to_string())
+        .collect();
+    assert_eq!(tools.len(), 4, "one request per turn besides continuations");
+    assert!(!tools[0].contains("headroom_retrieve") && !tools[1].contains("headroom_retrieve"), "{tools:?}");
+    assert!(tools[2].contains("headroom_retrieve"), "{tools:?}");
+    assert_eq!(tools[2], tools[3], "the same tool bytes on every later turn");
 }
 
 #[tokio::test(flavor = "multi_thread")]

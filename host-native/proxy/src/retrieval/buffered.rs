@@ -8,7 +8,8 @@ use headroom_runtime::wit::Dialect;
 use serde_json::Value;
 
 use super::continuation::next_body;
-use super::turn::{Round, from_response, is_our_chat_call, is_ours};
+use super::turn::{Round, from_response, is_our_chat_call, is_ours, is_thinking, responses_shown};
+use super::usage;
 use super::{Exchange, MAX_ROUNDS};
 use crate::errors::ProxyError;
 use crate::upstream;
@@ -86,7 +87,7 @@ fn strip_ours(dialect: Dialect, response: &mut Value) {
         }
         Dialect::OpenaiResponses => {
             if let Some(output) = response["output"].as_array_mut() {
-                output.retain(|i| !is_ours(i));
+                *output = responses_shown(output);
             }
         }
     }
@@ -97,17 +98,18 @@ fn merge(dialect: Dialect, last: &mut Value, earlier: &[Value]) {
     if earlier.is_empty() || !last.is_object() {
         return;
     }
-    let (list, usage_keys): (&str, &[&str]) = match dialect {
-        Dialect::AnthropicMessages => ("content", &["input_tokens", "output_tokens"]),
-        Dialect::OpenaiResponses => ("output", &["input_tokens", "output_tokens", "total_tokens"]),
-        Dialect::OpenaiChat => ("", &["prompt_tokens", "completion_tokens", "total_tokens"]),
+    let list = match dialect {
+        Dialect::AnthropicMessages => "content",
+        Dialect::OpenaiResponses => "output",
+        Dialect::OpenaiChat => "",
     };
-    for key in usage_keys {
-        let total: u64 =
-            earlier.iter().chain(std::iter::once(&*last)).filter_map(|r| r["usage"][key].as_u64()).sum();
-        if last["usage"].get(key).is_some() {
-            last["usage"][key] = total.into();
+    // Every count of every round, cache and reasoning details included.
+    if last["usage"].is_object() {
+        let mut total = serde_json::Value::Object(serde_json::Map::new());
+        for r in earlier.iter().chain(std::iter::once(&*last)) {
+            usage::add(&mut total, &r["usage"]);
         }
+        last["usage"] = total;
     }
     if dialect == Dialect::OpenaiChat {
         let text: String = earlier
@@ -122,9 +124,18 @@ fn merge(dialect: Dialect, last: &mut Value, earlier: &[Value]) {
         }
         return;
     }
-    let mut items: Vec<Value> =
-        earlier.iter().filter_map(|r| r[list].as_array()).flatten().cloned().collect();
-    items.extend(last[list].as_array().cloned().unwrap_or_default());
+    // A continuation's thinking is signed over a prefix holding the proxy's call and answer,
+    // which the client never resends: only the first round's goes to the client (D28).
+    let rounds = earlier.iter().chain(std::iter::once(&*last));
+    let items: Vec<Value> = rounds
+        .enumerate()
+        .flat_map(|(round, r)| {
+            let blocks = r[list].as_array().cloned().unwrap_or_default();
+            blocks
+                .into_iter()
+                .filter(move |b| round == 0 || dialect != Dialect::AnthropicMessages || !is_thinking(b))
+        })
+        .collect();
     last[list] = Value::Array(items);
 }
 

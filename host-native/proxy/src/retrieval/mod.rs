@@ -12,6 +12,7 @@ pub mod sse;
 pub mod stream;
 pub mod tool;
 pub mod turn;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -75,8 +76,11 @@ pub struct Exchange {
 /// What a request allows the proxy to do about retrieval, read from the client's body once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Survey {
-    /// The request defines `tools` (an agent): the tool can ride along from the first turn.
+    /// The request defines `tools`.
     pub has_tools: bool,
+    /// An Anthropic request that thinks: it asks for thinking, or its history holds thinking
+    /// blocks. Their signatures bind each block to everything before it, `tools` included.
+    pub thinking: bool,
     /// The client brought its own `headroom_retrieve` (for example through MCP): it runs the
     /// tool itself and the proxy stays out of the way.
     pub client_owns: bool,
@@ -98,8 +102,13 @@ impl Survey {
         let stored_stream = dialect == Dialect::OpenaiResponses
             && raw("stream") == Some("true")
             && raw("store") != Some("false");
+        let thinking = dialect == Dialect::AnthropicMessages
+            && (raw("thinking").is_some_and(|t| t.contains("\"enabled\"") || t.contains("\"adaptive\""))
+                || memchr::memmem::find(body, b"\"signature\"").is_some()
+                || memchr::memmem::find(body, b"\"redacted_thinking\"").is_some());
         Self {
             has_tools: tools.is_some(),
+            thinking,
             client_owns: tools
                 .iter()
                 .flatten()
@@ -116,15 +125,21 @@ impl Survey {
     /// The body to forward: `body` with the tool appended, or `None` (forward `body` unchanged
     /// and relay the answer untouched).
     ///
-    /// Adding a tool changes the front of the provider's cached prefix (tools come first), so
-    /// the tool must arrive early and then stay: it is offered when the request defines tools
-    /// (an agent: present from the first turn), when the history holds tool or command output
-    /// the engine looked at (`saw_output`: an agent loop, from its first sizeable output, while
-    /// the prefix is still short), or when the body carries a marker. Each condition, once
-    /// true, stays true on every later turn of the conversation, so the tool's bytes never
-    /// flip back.
+    /// The tool costs its definition on every request, and adding it changes the front of the
+    /// provider's cached prefix (tools come first), so it is offered only once it can pay:
+    /// when the history holds tool or command output the engine considered (`saw_output`: at
+    /// least `min_tokens`, so compressible; from the agent's first sizeable output, while the
+    /// prefix is still short), or when the body carries a marker. Both conditions, once true,
+    /// stay true on every later turn (the history only grows), so the tool's bytes never flip
+    /// back; a conversation whose outputs are all small is forwarded as the client sent it.
+    ///
+    /// A thinking Anthropic conversation cannot take the tool later: a change of `tools`
+    /// invalidates every thinking block already in its history (preserved thinking refuses
+    /// them). It gets the tool from its first turn when it defines tools (an agent: the tools
+    /// never change), and never when it does not (DECISIONS D28).
     pub fn offer(self, dialect: Dialect, body: &[u8], saw_output: bool) -> Option<String> {
-        if !self.can_offer() || !(self.has_tools || saw_output || tool::has_marker(body)) {
+        let wanted = if self.thinking { self.has_tools } else { saw_output || tool::has_marker(body) };
+        if !self.can_offer() || !wanted {
             return None;
         }
         tool::inject(dialect, std::str::from_utf8(body).ok()?).ok()

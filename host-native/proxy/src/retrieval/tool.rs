@@ -1,9 +1,7 @@
 //! The `headroom_retrieve` tool: its definition in each dialect and when it is added.
 //!
-//! The tool is added when the forwarded body carries a marker. Markers stay in the history
-//! once they appear, so the tool is then present on every later turn of the session with the
-//! same bytes (session-sticky without any state): the tools prefix flips once, when the first
-//! marker appears, and never again.
+//! When it is added is [`super::Survey::offer`]'s decision; once added, the tool is present
+//! on every later turn of the conversation with the same bytes.
 
 use headroom_runtime::wit::Dialect;
 use serde_json::{Value, json};

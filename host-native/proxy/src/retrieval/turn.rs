@@ -61,6 +61,28 @@ pub fn is_ours(item: &Value) -> bool {
     matches!(item["type"].as_str(), Some("tool_use" | "function_call")) && item["name"] == NAME
 }
 
+/// True for an Anthropic `thinking` or `redacted_thinking` block.
+pub fn is_thinking(block: &Value) -> bool {
+    matches!(block["type"].as_str(), Some("thinking" | "redacted_thinking"))
+}
+
+/// Responses output `items` as the client may hold them: without the proxy's calls, nor a
+/// reasoning item whose following item was one of them (a reasoning item resent without the
+/// item it preceded is refused by the provider).
+pub fn responses_shown(items: &[Value]) -> Vec<Value> {
+    let mut kept: Vec<Value> = Vec::with_capacity(items.len());
+    let mut next_dropped = false;
+    for item in items.iter().rev() {
+        let drop = is_ours(item) || (next_dropped && item["type"] == "reasoning");
+        if !drop {
+            kept.push(item.clone());
+        }
+        next_dropped = drop;
+    }
+    kept.reverse();
+    kept
+}
+
 /// Responses call items the provider runs itself: they need nothing from the client.
 const SERVER_CALLS: &[&str] =
     &["web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call", "mcp_call"];
@@ -163,6 +185,10 @@ mod tests {
             .unwrap()
             .push(json!({"type": "custom_tool_call", "name": "apply_patch"}));
         assert!(from_response(Dialect::OpenaiResponses, &with_patch).client_calls);
+        let reasoned = json!([{"type": "reasoning", "id": "rs_1"}, {"type": "function_call", "name": NAME},
+            {"type": "reasoning", "id": "rs_2"}, {"type": "message", "id": "m"}]);
+        let shown = responses_shown(reasoned.as_array().unwrap());
+        assert_eq!(shown, vec![reasoned[2].clone(), reasoned[3].clone()]);
         let mut with_search = o;
         with_search["output"].as_array_mut().unwrap().push(json!({"type": "web_search_call", "id": "ws"}));
         assert!(!from_response(Dialect::OpenaiResponses, &with_search).client_calls);

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
+pub mod provider;
 pub mod retrieval;
 
 use std::net::SocketAddr;

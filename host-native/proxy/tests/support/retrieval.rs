@@ -1,23 +1,71 @@
 //! The mock upstream's model that uses `headroom_retrieve`: asked a question with a marker in
 //! view (and the tool offered), it calls the tool with the marker's key; given the tool's
-//! answer, it replies `retrieved N chars: FIRST LINE`. JSON or SSE, in all three dialects.
+//! answer, it replies `retrieved N chars: FIRST LINE`. JSON or SSE, in all three dialects,
+//! thinking (Anthropic) or reasoning (Responses) first when the request asks for it, under the
+//! providers' rules (`provider`). Each round reports its own usage, cache and reasoning counts
+//! included, so tests can check the client is told their sum.
 //! `x-mock-continuation-delay-ms` delays only the answer to a continuation, so tests can
 //! see the first round reach the client before the proxy's continuation returns;
 //! `x-mock-retrieve-forever` makes it call the tool again after every answer;
+//! `x-mock-client-tool` makes it follow the retrieved answer with a call of the client's own
+//! tool (`bash` / `shell`), as an agent does;
 //! `x-mock-reject-tool` answers 400 to any request offering the tool, and
 //! `x-mock-fail-continuation` 529 to any request answering it.
 
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::provider;
+
 const TOOL: &str = "headroom_retrieve";
+
+/// The round whose usage a response reports: the tool call, or the reply after it.
+#[derive(Clone, Copy)]
+enum Round {
+    Call,
+    Reply,
+}
+
+/// The usage a round reports in `path`'s dialect (distinct in every field, so sums show).
+pub fn usage(path: &str, round: u64) -> Value {
+    let n = round;
+    match path {
+        "/v1/messages" => json!({"input_tokens": 10 * n, "cache_creation_input_tokens": 100 * n,
+            "cache_read_input_tokens": 1000 * n,
+            "cache_creation": {"ephemeral_5m_input_tokens": 40 * n, "ephemeral_1h_input_tokens": 60 * n},
+            "output_tokens": 2 * n + 1, "service_tier": "standard"}),
+        "/v1/chat/completions" => json!({"prompt_tokens": 10 * n, "completion_tokens": 2 * n + 1,
+            "total_tokens": 12 * n + 1, "prompt_tokens_details": {"cached_tokens": 4 * n},
+            "completion_tokens_details": {"reasoning_tokens": n}}),
+        _ => json!({"input_tokens": 10 * n, "input_tokens_details": {"cached_tokens": 4 * n},
+            "output_tokens": 2 * n + 1, "output_tokens_details": {"reasoning_tokens": n},
+            "total_tokens": 12 * n + 1}),
+    }
+}
+
+fn round_usage(path: &str, round: Round) -> Value {
+    usage(
+        path,
+        match round {
+            Round::Call => 1,
+            Round::Reply => 2,
+        },
+    )
+}
 
 /// The mock's answer to `body` at `path`.
 pub async fn answer(path: &str, headers: &http::HeaderMap, body: &Value) -> Response {
     let stream = body["stream"].as_bool().unwrap_or(false);
+    let rejected = match path {
+        "/v1/messages" => provider::anthropic_rejects(body),
+        "/v1/responses" => provider::responses_rejects(body),
+        _ => None,
+    };
+    if let Some(rejection) = rejected {
+        return rejection;
+    }
     if headers.contains_key("x-mock-reject-tool") && offered(body) {
         let error = json!({"type": "error", "error": {"type": "invalid_request_error", "message": "tools are not supported"}});
         return (http::StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
@@ -27,6 +75,7 @@ pub async fn answer(path: &str, headers: &http::HeaderMap, body: &Value) -> Resp
         return (http::StatusCode::from_u16(529).unwrap_or_default(), axum::Json(error)).into_response();
     }
     let forever = headers.contains_key("x-mock-retrieve-forever");
+    let client_tool = headers.contains_key("x-mock-client-tool");
     match retrieved(path, body).filter(|_| !forever) {
         Some(text) => {
             if let Some(ms) =
@@ -35,11 +84,11 @@ pub async fn answer(path: &str, headers: &http::HeaderMap, body: &Value) -> Resp
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
             let first = text.lines().next().unwrap_or_default();
-            reply(path, stream, &format!("retrieved {} chars: {first}", text.len()))
+            reply(path, body, stream, &format!("retrieved {} chars: {first}", text.len()), client_tool)
         }
         None => match (offered(body), cited_key(body)) {
-            (true, Some(key)) => call(path, stream, &key),
-            _ => reply(path, stream, "no marker in view"),
+            (true, Some(key)) => call(path, body, stream, &key),
+            _ => reply(path, body, stream, "no marker in view", false),
         },
     }
 }
@@ -74,60 +123,59 @@ fn cited_key(body: &Value) -> Option<String> {
     Some(text[at..at + 26].to_owned())
 }
 
-fn reply(path: &str, stream: bool, text: &str) -> Response {
+/// An Anthropic answer: thinking first when asked for, then `blocks`.
+fn anthropic(id: &str, body: &Value, blocks: Vec<Value>, stop: &str, round: Round, stream: bool) -> Response {
+    let mut all = Vec::new();
+    if provider::thinking_on(body) {
+        let thought = match round {
+            Round::Call => "The marker hides the part I need.",
+            Round::Reply => "Now I have the original.",
+        };
+        all.push(provider::thinking_block(body, thought));
+    }
+    all.extend(blocks);
+    let repeats_input = matches!(round, Round::Reply);
+    provider::anthropic(id, &all, stop, &round_usage("/v1/messages", round), stream, repeats_input)
+}
+
+/// A Responses answer: a reasoning item before the first item when asked for.
+fn responses(id: &str, body: &Value, items: Vec<Value>, round: Round, stream: bool) -> Response {
+    let mut all = Vec::new();
+    if provider::reasoning_on(body)
+        && let Some(first) = items.first()
+    {
+        all.push(provider::reasoning_item(&format!("rs_{id}"), first));
+    }
+    all.extend(items);
+    provider::responses(id, &all, &round_usage("/v1/responses", round), stream)
+}
+
+fn reply(path: &str, body: &Value, stream: bool, text: &str, client_tool: bool) -> Response {
     let t = serde_json::to_string(text).unwrap_or_default();
-    match (path, stream) {
-        ("/v1/messages", false) => json_response(json!({
-            "id": "msg_final", "type": "message", "role": "assistant", "model": "claude-mock",
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": null,
-            "usage": {"input_tokens": 20, "output_tokens": 5}})),
-        ("/v1/messages", true) => sse(vec![
-            r#"event: message_start
-data: {"type":"message_start","message":{"id":"msg_final","type":"message","role":"assistant","model":"claude-mock","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":1}}}"#.into(),
-            r#"event: content_block_start
-data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.into(),
-            format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":{t}}}}}"),
-            r#"event: content_block_stop
-data: {"type":"content_block_stop","index":0}"#.into(),
-            r#"event: message_delta
-data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":5}}"#.into(),
-            r#"event: message_stop
-data: {"type":"message_stop"}"#.into(),
-        ]),
-        ("/v1/chat/completions", false) => json_response(json!({
+    match path {
+        "/v1/messages" => {
+            let mut blocks = vec![json!({"type": "text", "text": text})];
+            if client_tool {
+                blocks.push(json!({"type": "tool_use", "id": "toolu_c1", "name": "bash", "input": {"command": "ls"}}));
+            }
+            let stop = if client_tool { "tool_use" } else { "end_turn" };
+            anthropic("msg_final", body, blocks, stop, Round::Reply, stream)
+        }
+        "/v1/chat/completions" if !stream => json_response(json!({
             "id": "chatcmpl-final", "object": "chat.completion", "created": 2, "model": "gpt-mock",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 5, "total_tokens": 25}})),
-        ("/v1/chat/completions", true) => sse(vec![
+            "usage": round_usage(path, Round::Reply)})),
+        "/v1/chat/completions" => chat_stream(body, vec![
             format!("data: {{\"id\":\"chatcmpl-final\",\"object\":\"chat.completion.chunk\",\"created\":2,\"model\":\"gpt-mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":{t}}},\"finish_reason\":null}}]}}"),
             r#"data: {"id":"chatcmpl-final","object":"chat.completion.chunk","created":2,"model":"gpt-mock","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#.into(),
-            "data: [DONE]".into(),
-        ]),
-        (_, false) => json_response(json!({
-            "id": "resp_final", "object": "response", "created_at": 2, "status": "completed", "model": "gpt-mock",
-            "output": [message_item(text)],
-            "usage": {"input_tokens": 20, "output_tokens": 5, "total_tokens": 25}})),
-        (_, true) => {
-            let item = message_item(text);
-            let mut added = item.clone();
-            added["content"] = json!([]);
-            let part = json!({"type": "output_text", "text": "", "annotations": []});
-            let done = item["content"][0].clone();
-            let at = json!({"output_index": 0, "content_index": 0, "item_id": "msg_f"});
-            let with = |mut v: Value| {
-                if let Some(o) = v.as_object_mut() {
-                    o.extend(at.as_object().cloned().unwrap_or_default());
-                }
-                v
-            };
-            responses_events(vec![
-                json!({"type": "response.output_item.added", "output_index": 0, "item": added}),
-                with(json!({"type": "response.content_part.added", "part": part})),
-                with(json!({"type": "response.output_text.delta", "delta": text})),
-                with(json!({"type": "response.output_text.done", "text": text})),
-                with(json!({"type": "response.content_part.done", "part": done})),
-                json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
-            ], "resp_final", vec![item])
+        ], Round::Reply),
+        _ => {
+            let mut items = vec![message_item(text)];
+            if client_tool {
+                items.push(json!({"type": "function_call", "id": "fc_c1", "call_id": "call_c1", "name": "shell",
+                    "arguments": "{\"command\":[\"ls\"]}", "status": "completed"}));
+            }
+            responses("resp_final", body, items, Round::Reply, stream)
         }
     }
 }
@@ -138,93 +186,49 @@ fn message_item(text: &str) -> Value {
 }
 
 /// Say a few words, then call the tool for `key`.
-fn call(path: &str, stream: bool, key: &str) -> Response {
+fn call(path: &str, body: &Value, stream: bool, key: &str) -> Response {
     let args = json!({"hash": key}).to_string();
     let a = serde_json::to_string(&args).unwrap_or_default();
-    match (path, stream) {
-        ("/v1/messages", false) => json_response(json!({
-            "id": "msg_call", "type": "message", "role": "assistant", "model": "claude-mock",
-            "content": [{"type": "text", "text": "Let me look."},
-                        {"type": "tool_use", "id": "toolu_r1", "name": TOOL, "input": {"hash": key}}],
-            "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 10, "output_tokens": 3}})),
-        ("/v1/messages", true) => sse(vec![
-            r#"event: message_start
-data: {"type":"message_start","message":{"id":"msg_call","type":"message","role":"assistant","model":"claude-mock","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}}"#.into(),
-            r#"event: content_block_start
-data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#.into(),
-            r#"event: content_block_delta
-data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Let me look."}}"#.into(),
-            r#"event: content_block_stop
-data: {"type":"content_block_stop","index":0}"#.into(),
-            format!("event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":1,\"content_block\":{{\"type\":\"tool_use\",\"id\":\"toolu_r1\",\"name\":\"{TOOL}\",\"input\":{{}}}}}}"),
-            format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":1,\"delta\":{{\"type\":\"input_json_delta\",\"partial_json\":{a}}}}}"),
-            r#"event: content_block_stop
-data: {"type":"content_block_stop","index":1}"#.into(),
-            r#"event: message_delta
-data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":3}}"#.into(),
-            r#"event: message_stop
-data: {"type":"message_stop"}"#.into(),
-        ]),
-        ("/v1/chat/completions", false) => json_response(json!({
+    match path {
+        "/v1/messages" => {
+            let blocks = vec![json!({"type": "text", "text": "Let me look."}),
+                json!({"type": "tool_use", "id": "toolu_r1", "name": TOOL, "input": {"hash": key}})];
+            anthropic("msg_call", body, blocks, "tool_use", Round::Call, stream)
+        }
+        "/v1/chat/completions" if !stream => json_response(json!({
             "id": "chatcmpl-call", "object": "chat.completion", "created": 1, "model": "gpt-mock",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "Let me look.", "tool_calls": [
                 {"id": "call_r1", "type": "function", "function": {"name": TOOL, "arguments": args}}]},
                 "finish_reason": "tool_calls"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}})),
-        ("/v1/chat/completions", true) => sse(vec![
+            "usage": round_usage(path, Round::Call)})),
+        "/v1/chat/completions" => chat_stream(body, vec![
             r#"data: {"id":"chatcmpl-call","object":"chat.completion.chunk","created":1,"model":"gpt-mock","choices":[{"index":0,"delta":{"role":"assistant","content":"Let me look."},"finish_reason":null}]}"#.into(),
             format!("data: {{\"id\":\"chatcmpl-call\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"id\":\"call_r1\",\"type\":\"function\",\"function\":{{\"name\":\"{TOOL}\",\"arguments\":\"\"}}}}]}},\"finish_reason\":null}}]}}"),
             format!("data: {{\"id\":\"chatcmpl-call\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-mock\",\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\"function\":{{\"arguments\":{a}}}}}]}},\"finish_reason\":null}}]}}"),
             r#"data: {"id":"chatcmpl-call","object":"chat.completion.chunk","created":1,"model":"gpt-mock","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#.into(),
-            "data: [DONE]".into(),
-        ]),
-        (_, stream) => {
+        ], Round::Call),
+        _ => {
             let item = json!({"type": "function_call", "id": "fc_1", "call_id": "call_r1", "name": TOOL,
                               "arguments": args, "status": "completed"});
-            if !stream {
-                return json_response(json!({
-                    "id": "resp_call", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-mock",
-                    "output": [item], "usage": {"input_tokens": 10, "output_tokens": 3, "total_tokens": 13}}));
-            }
-            let mut added = item.clone();
-            added["arguments"] = "".into();
-            responses_events(vec![
-                json!({"type": "response.output_item.added", "output_index": 0, "item": added}),
-                json!({"type": "response.function_call_arguments.delta", "output_index": 0, "item_id": "fc_1", "delta": args}),
-                json!({"type": "response.output_item.done", "output_index": 0, "item": item}),
-            ], "resp_call", vec![item])
+            responses("resp_call", body, vec![item], Round::Call, stream)
         }
     }
 }
 
-/// A Responses stream: created, the given events, completed; numbered from 0.
-fn responses_events(middle: Vec<Value>, id: &str, output: Vec<Value>) -> Response {
-    let response = json!({"id": id, "object": "response", "created_at": 1, "status": "in_progress", "model": "gpt-mock", "output": []});
-    let mut completed = response.clone();
-    completed["status"] = "completed".into();
-    completed["output"] = Value::Array(output);
-    let mut events = vec![json!({"type": "response.created", "response": response})];
-    events.extend(middle);
-    events.push(json!({"type": "response.completed", "response": completed}));
-    sse(events
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut e)| {
-            e["sequence_number"] = i.into();
-            format!("event: {}\ndata: {e}", e["type"].as_str().unwrap_or_default())
-        })
-        .collect())
+/// A chat stream of `chunks`, then the usage chunk when the request asked for it, then `[DONE]`.
+fn chat_stream(body: &Value, mut chunks: Vec<String>, round: Round) -> Response {
+    if body["stream_options"]["include_usage"] == true {
+        let usage = round_usage("/v1/chat/completions", round);
+        chunks.push(format!(
+            "data: {}",
+            json!({"id": "chatcmpl-u", "object": "chat.completion.chunk",
+            "created": 1, "model": "gpt-mock", "choices": [], "usage": usage})
+        ));
+    }
+    chunks.push("data: [DONE]".into());
+    provider::sse(chunks)
 }
 
 fn json_response(v: Value) -> Response {
     axum::Json(v).into_response()
-}
-
-fn sse(events: Vec<String>) -> Response {
-    let chunks: Vec<Result<Bytes, std::io::Error>> =
-        events.into_iter().map(|e| Ok(Bytes::from(format!("{e}\n\n")))).collect();
-    Response::builder()
-        .header("content-type", "text/event-stream")
-        .body(Body::from_stream(futures_util::stream::iter(chunks)))
-        .unwrap_or_default()
 }

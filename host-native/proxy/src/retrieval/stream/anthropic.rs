@@ -1,6 +1,14 @@
 //! Anthropic Messages streams: `content_block_*` events carry an `index` that SDKs use to
 //! address the message's content list, so withheld blocks leave no gap and continuation
 //! blocks continue the numbering.
+//!
+//! Two things the client's one message must get right across rounds:
+//! - Usage: only the first `message_start` is relayed, so the sum of every round goes in the
+//!   final `message_delta`, whose counts SDKs take as the message's totals.
+//! - Thinking: a continuation's thinking blocks are signed over a prefix that holds the
+//!   proxy's call and answer, which the client never sees and never resends; resent without
+//!   them, the blocks fail the provider's checks. They are withheld, so what the client holds
+//!   is the first round's signed thinking followed by plain content (DECISIONS D28).
 
 use std::collections::BTreeMap;
 
@@ -8,9 +16,9 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::Splice;
-use super::patch_event;
-use crate::retrieval::sse::{Event, encode};
-use crate::retrieval::turn::{Call, Turn, is_ours};
+use crate::retrieval::sse::{self, Event, encode};
+use crate::retrieval::turn::{Call, Turn, is_ours, is_thinking};
+use crate::retrieval::usage;
 
 /// A block being streamed.
 struct Block {
@@ -29,6 +37,10 @@ pub struct Anthropic {
     client_tool_use: bool,
     holding: bool,
     held: Vec<Bytes>,
+    /// Usage of the rounds continued so far.
+    total: Value,
+    /// Usage of this round: `message_start`'s, overlaid by `message_delta`'s.
+    round: Value,
 }
 
 impl Anthropic {
@@ -52,10 +64,15 @@ impl Splice for Anthropic {
         let kind = data["type"].as_str().unwrap_or_default().to_owned();
         let index = data["index"].as_u64().unwrap_or(0);
         match kind.as_str() {
-            "message_start" if self.rounds_done > 0 => {}
+            "message_start" => {
+                self.round = data["message"]["usage"].clone();
+                if self.rounds_done == 0 {
+                    out.push(event.raw.clone());
+                }
+            }
             "content_block_start" if data["content_block"].is_object() => {
                 let value = data["content_block"].take();
-                let ours = is_ours(&value);
+                let ours = is_ours(&value) || (self.rounds_done > 0 && is_thinking(&value));
                 if value["type"] == "tool_use" && !ours {
                     self.client_tool_use = true;
                 }
@@ -84,7 +101,7 @@ impl Splice for Anthropic {
                     } else if block.value["type"] == "tool_use" && block.value["input"].is_null() {
                         block.value["input"] = Value::Object(Default::default());
                     }
-                    if block.client_index.is_none() {
+                    if is_ours(&block.value) {
                         let id = block.value["id"].as_str().unwrap_or_default().to_owned();
                         self.calls.push(Call::new(&id, &block.value["input"]));
                     }
@@ -93,13 +110,20 @@ impl Splice for Anthropic {
                     Self::forward(event, data, ci, out);
                 }
             }
-            "message_delta"
+            "message_delta" => {
+                usage::overlay(&mut self.round, &data["usage"]);
                 if data["delta"]["stop_reason"] == "tool_use"
                     && !self.calls.is_empty()
-                    && !self.client_tool_use =>
-            {
-                self.holding = true;
-                self.held.push(event.raw.clone());
+                    && !self.client_tool_use
+                {
+                    self.holding = true;
+                    self.held.push(event.raw.clone());
+                } else if self.rounds_done > 0 {
+                    data["usage"] = usage::sum(&self.total, &self.round);
+                    out.push(encode(event.name.as_deref(), &data.to_string()));
+                } else {
+                    out.push(event.raw.clone());
+                }
             }
             "message_stop" if self.holding => self.held.push(event.raw.clone()),
             _ => out.push(event.raw.clone()),
@@ -110,9 +134,11 @@ impl Splice for Anthropic {
         let blocks = std::mem::take(&mut self.blocks);
         let calls = std::mem::take(&mut self.calls);
         self.client_tool_use = false;
+        let round = std::mem::take(&mut self.round);
         if !std::mem::take(&mut self.holding) {
             return None;
         }
+        self.total = usage::sum(&self.total, &round);
         self.rounds_done += 1;
         Some((Turn::Anthropic(blocks.into_values().map(|b| b.value).collect()), calls))
     }
@@ -122,9 +148,28 @@ impl Splice for Anthropic {
     }
 
     fn release_held(&mut self) -> Vec<Bytes> {
-        // The client never saw the calls this stop reason refers to.
+        // The client never saw the calls this stop reason refers to; the usage covers every
+        // round, this one included (added when it was taken).
         let held = std::mem::take(&mut self.held);
-        held.into_iter().map(|raw| patch_event(raw, "/delta/stop_reason", "tool_use", "end_turn")).collect()
+        held.into_iter().map(|raw| self.closing(raw)).collect()
+    }
+}
+
+impl Anthropic {
+    /// A held `message_delta` as the last round's: `end_turn`, with the summed usage.
+    fn closing(&self, raw: Bytes) -> Bytes {
+        let Some(event) = sse::Parser::default().push(&raw).pop() else { return raw };
+        let Ok(mut data) = serde_json::from_str::<Value>(&event.data) else { return raw };
+        if data["type"] != "message_delta" {
+            return raw;
+        }
+        if data["delta"]["stop_reason"] == "tool_use" {
+            data["delta"]["stop_reason"] = "end_turn".into();
+        }
+        if self.total.is_object() {
+            data["usage"] = self.total.clone();
+        }
+        encode(event.name.as_deref(), &data.to_string())
     }
 }
 

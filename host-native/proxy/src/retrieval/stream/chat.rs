@@ -1,6 +1,7 @@
 //! OpenAI Chat Completions streams: tool calls arrive as `delta.tool_calls` entries addressed
 //! by `index`; the proxy's entries are withheld and the client's renumbered without gaps.
-//! Only choice 0 is followed (requests with `n > 1` never get the tool).
+//! Only choice 0 is followed (requests with `n > 1` never get the tool). With
+//! `stream_options.include_usage`, the usage chunk of the last round carries every round's.
 
 use std::collections::BTreeMap;
 
@@ -8,10 +9,10 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::Splice;
-use super::patch_event;
-use crate::retrieval::sse::{Event, encode};
+use crate::retrieval::sse::{self, Event, encode};
 use crate::retrieval::tool::NAME;
 use crate::retrieval::turn::{Call, Turn};
+use crate::retrieval::usage;
 
 struct ToolCall {
     id: String,
@@ -27,6 +28,10 @@ pub struct Chat {
     calls: BTreeMap<u64, ToolCall>,
     holding: bool,
     held: Vec<Bytes>,
+    /// Usage of the rounds seen so far (continued, or held to be).
+    total: Value,
+    /// A round was continued: later usage chunks say the sum.
+    continued: bool,
 }
 
 impl Chat {
@@ -75,15 +80,31 @@ impl Chat {
 
 impl Splice for Chat {
     fn event(&mut self, event: &Event, out: &mut Vec<Bytes>) {
+        let parsed = serde_json::from_str::<Value>(&event.data).ok();
+        let round_usage = parsed.as_ref().map(|c| c["usage"].clone()).filter(Value::is_object);
         if self.holding {
             // Usage chunk and `[DONE]` of a round that will be continued.
+            if let Some(u) = &round_usage {
+                usage::add(&mut self.total, u);
+            }
             self.held.push(event.raw.clone());
             return;
         }
-        let Ok(mut chunk) = serde_json::from_str::<Value>(&event.data) else {
+        let Some(mut chunk) = parsed else {
             out.push(event.raw.clone());
             return;
         };
+        if let Some(u) = &round_usage {
+            let total = usage::sum(&self.total, u);
+            if self.continued {
+                chunk["usage"] = total.clone();
+                if chunk["choices"][0].is_null() {
+                    out.push(encode(event.name.as_deref(), &chunk.to_string()));
+                    return;
+                }
+            }
+            self.total = total;
+        }
         // Usage-only chunks have no choices: nothing of ours can be in them.
         if chunk["choices"][0].is_null() {
             out.push(event.raw.clone());
@@ -112,9 +133,10 @@ impl Splice for Chat {
             self.held.push(event.raw.clone());
             return;
         }
-        if !changed {
+        let patched = self.continued && round_usage.is_some();
+        if !changed && !patched {
             out.push(event.raw.clone());
-        } else if !is_empty_delta(choice) {
+        } else if !is_empty_delta(choice) || chunk["usage"].is_object() {
             out.push(encode(event.name.as_deref(), &chunk.to_string()));
         }
     }
@@ -125,6 +147,7 @@ impl Splice for Chat {
         if !std::mem::take(&mut self.holding) {
             return None;
         }
+        self.continued = true;
         let ours = calls
             .values()
             .filter(|c| c.client_index.is_none())
@@ -143,11 +166,28 @@ impl Splice for Chat {
     }
 
     fn release_held(&mut self) -> Vec<Bytes> {
-        // The client never saw the calls this finish reason refers to.
+        // The client never saw the calls this finish reason refers to; the usage covers every
+        // round, this one included.
         let held = std::mem::take(&mut self.held);
-        held.into_iter()
-            .map(|raw| patch_event(raw, "/choices/0/finish_reason", "tool_calls", "stop"))
-            .collect()
+        held.into_iter().map(|raw| self.closing(raw)).collect()
+    }
+}
+
+impl Chat {
+    /// A held chunk as the last round's: `stop` for `tool_calls`, the summed usage.
+    fn closing(&self, raw: Bytes) -> Bytes {
+        let Some(event) = sse::Parser::default().push(&raw).pop() else { return raw };
+        let Ok(mut chunk) = serde_json::from_str::<Value>(&event.data) else { return raw };
+        let mut changed = false;
+        if chunk["choices"][0]["finish_reason"] == "tool_calls" {
+            chunk["choices"][0]["finish_reason"] = "stop".into();
+            changed = true;
+        }
+        if chunk["usage"].is_object() {
+            chunk["usage"] = self.total.clone();
+            changed = true;
+        }
+        if changed { encode(event.name.as_deref(), &chunk.to_string()) } else { raw }
     }
 }
 

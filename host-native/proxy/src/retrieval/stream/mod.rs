@@ -60,17 +60,6 @@ pub fn relay(exchange: Exchange, body: String, first: reqwest::Response) -> Resp
     head.body(Body::from_stream(stream)).unwrap_or_else(|_| Response::new(Body::empty()))
 }
 
-/// `raw` with the string at `pointer` changed from `from` to `to` (re-encoded only then).
-fn patch_event(raw: Bytes, pointer: &str, from: &str, to: &str) -> Bytes {
-    let Some(event) = sse::Parser::default().push(&raw).pop() else { return raw };
-    let Ok(mut data) = serde_json::from_str::<serde_json::Value>(&event.data) else { return raw };
-    match data.pointer_mut(pointer) {
-        Some(field) if field == from => *field = to.into(),
-        _ => return raw,
-    }
-    sse::encode(event.name.as_deref(), &data.to_string())
-}
-
 type Sender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 
 async fn drive(
