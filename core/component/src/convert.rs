@@ -112,6 +112,7 @@ pub fn request_outcome(o: headroom_core::RequestOutcome) -> RequestOutcome {
             messages_dropped: c.messages_dropped,
             key: c.key,
         }),
+        model: o.model.map(|m| wit::ModelInfo { name: m.name, window: m.window }),
     }
 }
 

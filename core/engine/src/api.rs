@@ -1,5 +1,6 @@
 //! The engine's entry points, mirroring the WIT `compressor` interface.
 
+use crate::context::models::ModelInfo;
 use crate::context::{self, ContextReport};
 use crate::error::CompressError;
 use crate::history::History;
@@ -51,6 +52,8 @@ pub struct RequestOutcome {
     pub offloads: Vec<Offload>,
     /// What context management did, when the request did not fit its model's window.
     pub context: Option<ContextReport>,
+    /// The request's model and the window the engine knows for it; `None` without a `model`.
+    pub model: Option<ModelInfo>,
 }
 
 /// Result of [`compress_content`].
@@ -160,7 +163,7 @@ fn compress_blocks(
         }
     }
     let body = (!edits.is_empty()).then(|| request::splice(body, edits));
-    Ok(RequestOutcome { body, report, offloads, context: None })
+    Ok(RequestOutcome { body, report, offloads, context: None, model: None })
 }
 
 /// Compress one piece of text (a single tool output).

@@ -36,6 +36,7 @@ pub use api::{
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;
+pub use context::models::ModelInfo;
 pub use error::CompressError;
 pub use kind::ContentKind;
 pub use offload::Offload;

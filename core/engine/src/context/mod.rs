@@ -7,6 +7,7 @@
 //! after it) is the lesser cost.
 
 mod conversation;
+mod family;
 mod fit;
 pub mod models;
 mod score;
@@ -43,7 +44,8 @@ pub struct ContextReport {
 /// Fields that state the output budget, in the three dialects.
 const OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
 
-/// Make `outcome` (the normal compression of `original`) fit its model's window.
+/// Make `outcome` (the normal compression of `original`) fit its model's window, and say what
+/// the engine knows of the model (hosts count the unknown ones).
 /// `recompress` runs the normal compression with other options.
 pub fn manage(
     dialect: Dialect,
@@ -53,16 +55,33 @@ pub fn manage(
     counter: &dyn TokenCounter,
     recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
 ) -> Result<RequestOutcome, CompressError> {
-    if opts.context_strategy == ContextStrategy::Off {
-        return Ok(outcome);
-    }
     let root = raw::root(original)?;
-    let model = root.str("model").unwrap_or_default();
-    let Some(window) = opts.context_limit.or_else(|| models::window(&model)) else { return Ok(outcome) };
-    let budget = OUTPUT_FIELDS
-        .iter()
-        .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
-        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let model = root.str("model").map(|name| models::ModelInfo::of(&name));
+    let window = opts.context_limit.or_else(|| model.as_ref().and_then(|m| m.window));
+    let mut outcome = match window {
+        Some(window) if opts.context_strategy != ContextStrategy::Off => {
+            let budget = OUTPUT_FIELDS
+                .iter()
+                .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+            fit_window(dialect, original, outcome, (window, budget), opts, counter, recompress)?
+        }
+        _ => outcome,
+    };
+    outcome.model = model;
+    Ok(outcome)
+}
+
+/// [`manage`] for a request with a window: `(window, output budget)`.
+fn fit_window(
+    dialect: Dialect,
+    original: &str,
+    outcome: RequestOutcome,
+    (window, budget): (u32, u32),
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
+) -> Result<RequestOutcome, CompressError> {
     let limit = window.saturating_sub(budget);
     let body = body_text(&outcome, original)?;
     // A token is at least one byte: a body no longer than the limit fits without counting.

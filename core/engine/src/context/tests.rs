@@ -223,6 +223,34 @@ fn unknown_models_are_not_managed_without_a_limit() {
 }
 
 #[test]
+fn the_outcome_says_what_the_engine_knows_of_the_model() {
+    let model = |d: Dialect, body: &str, strategy| {
+        let o = Options { context_strategy: strategy, ..Options::default() };
+        run(d, body, &o).model.map(|m| (m.name, m.window))
+    };
+    for strategy in [ContextStrategy::Scored, ContextStrategy::Off] {
+        let b = body(Dialect::AnthropicMessages).replace("claude-sonnet-4-5", "claude-fable-5");
+        assert_eq!(
+            model(Dialect::AnthropicMessages, &b, strategy),
+            Some(("claude-fable-5".into(), Some(200_000)))
+        );
+        let b = body(Dialect::OpenAiChat).replace("gpt-4o", "my-local-model");
+        assert_eq!(model(Dialect::OpenAiChat, &b, strategy), Some(("my-local-model".into(), None)));
+        let b = body(Dialect::OpenAiResponses).replace(r#""model":"gpt-5","#, "");
+        assert_eq!(model(Dialect::OpenAiResponses, &b, strategy), None, "no model field");
+    }
+}
+
+#[test]
+fn a_family_window_manages_a_model_the_table_does_not_list() {
+    // Over 200,000 tokens of the crude count: the table lists no `claude-opus-9`.
+    let b = body(Dialect::AnthropicMessages).replace("claude-sonnet-4-5", "claude-opus-9");
+    let b = b.replace(TASK, &"word ".repeat(170_000));
+    let out = run(Dialect::AnthropicMessages, &b, &Options { compress_first: false, ..Options::default() });
+    assert_eq!(out.context.expect("over the family's window").window, 200_000);
+}
+
+#[test]
 fn scored_drops_the_unrelated_step_and_keeps_the_failure() {
     for d in DIALECTS {
         let b = body(d);
