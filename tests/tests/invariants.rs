@@ -57,24 +57,44 @@ fn i2_cache_safety_history_is_append_only() {
 #[test]
 fn i2_token_mode_rewrites_history_only_when_the_offload_boundary_moves() {
     let conv = corpus_conversation(TRAJ);
-    let opts = Options { mode: Mode::Token, ..Options::default() };
-    let boundary = |k: usize| {
-        let turns = conv[..=k].iter().filter(|(role, _)| role == "assistant").count() as u32;
-        turns.checked_sub(opts.offload_after_turns).map(|t| t / headroom_core::OFFLOAD_STEP)
-    };
+    // Small batches, so a short conversation moves its boundary a few times.
+    let opts = Options { mode: Mode::Token, offload_batch_tokens: 2_000, ..Options::default() };
+    let turns = |k: usize| conv[..=k].iter().filter(|(role, _)| role == "assistant").count() as u32;
     let (mut kept, mut moved) = (0, 0);
-    let mut previous: Option<(Vec<String>, Option<u32>)> = None;
+    let mut previous: Option<Vec<String>> = None;
     for k in steps(&conv) {
-        let sent = raw_messages(&native_request(Dialect::OpenAiChat, &openai_body(&conv[..=k]), &opts));
-        if let Some((prev, prev_boundary)) = &previous {
-            if *prev_boundary == boundary(k) {
-                assert_eq!(&sent[..prev.len()], &prev[..], "step {k} changed history between offload steps");
+        let body = openai_body(&conv[..=k]);
+        let sent = raw_messages(&native_request(Dialect::OpenAiChat, &body, &opts));
+        let segments = headroom_core::request::segments(
+            Dialect::OpenAiChat,
+            std::str::from_utf8(&body).expect("utf-8"),
+            &opts,
+        )
+        .expect("valid");
+        let blocks = segments.iter().filter_map(|s| match s {
+            headroom_core::request::Segment::Block(c) => Some((c.turns - c.age, c.raw.get().len())),
+            _ => None,
+        });
+        let plan = headroom_core::batch::Boundaries::plan(
+            blocks,
+            turns(k),
+            opts.offload_after_turns,
+            opts.offload_batch_tokens,
+        );
+        if let Some(prev) = &previous {
+            let prev_turns = turns(k) - 1;
+            if plan.at(prev_turns) == plan.at(turns(k)) {
+                assert_eq!(
+                    &sent[..prev.len()],
+                    &prev[..],
+                    "step {k} changed history between offload batches"
+                );
                 kept += 1;
             } else {
                 moved += 1;
             }
         }
-        previous = Some((sent, boundary(k)));
+        previous = Some(sent);
     }
     assert!(moved > 0 && kept >= 2 * moved, "kept {kept}, moved {moved}");
 }

@@ -1,5 +1,6 @@
 //! The engine's entry points, mirroring the WIT `compressor` interface.
 
+use crate::batch::Boundaries;
 use crate::context::models::ModelInfo;
 use crate::context::{self, ContextReport};
 use crate::error::CompressError;
@@ -96,6 +97,7 @@ fn compress_blocks(
     counter: &dyn TokenCounter,
 ) -> Result<RequestOutcome, CompressError> {
     let segments = request::segments(dialect, body, opts)?;
+    let bounds = offload_plan(&segments, opts);
     let mut history = History::default();
     let mut edits = Vec::new();
     let mut report = Vec::new();
@@ -130,7 +132,7 @@ fn compress_blocks(
                 turns: c.turns,
                 origin: c.origin,
             };
-            let processed = pipeline::process(&input, opts, counter, &history);
+            let processed = pipeline::process(&input, opts, counter, &history, &bounds);
             if let Some(shown) = processed.first_sight {
                 history.add(c.message_index, c.age, shown);
             }
@@ -166,6 +168,25 @@ fn compress_blocks(
     Ok(RequestOutcome { body, report, offloads, context: None, model: None })
 }
 
+/// Token mode's offload boundaries for this request's history (none in cache mode).
+fn offload_plan(segments: &[Segment<'_>], opts: &Options) -> Boundaries {
+    if opts.mode != crate::Mode::Token || !opts.lossy {
+        return Boundaries::default();
+    }
+    let mut turns = 0;
+    let blocks: Vec<(u32, usize)> = segments
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Block(c) if !c.protected => {
+                turns = c.turns;
+                Some((c.turns.saturating_sub(c.age), c.raw.get().len()))
+            }
+            _ => None,
+        })
+        .collect();
+    Boundaries::plan(blocks, turns, opts.offload_after_turns, opts.offload_batch_tokens)
+}
+
 /// Compress one piece of text (a single tool output).
 pub fn compress_content(
     text: &str,
@@ -176,7 +197,7 @@ pub fn compress_content(
     let query = opts.query.clone().unwrap_or_default();
     let input =
         BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
-    match pipeline::process(&input, opts, counter, &History::default()).result {
+    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default()).result {
         Some(r) => ContentOutcome {
             transform: match &r.status {
                 Status::Compressed(t) => t.clone(),

@@ -16,6 +16,7 @@
 //! - roles, order, tool pairing and signed or redacted blocks are never altered.
 
 mod api;
+pub mod batch;
 pub mod context;
 pub mod detect;
 mod error;
@@ -36,12 +37,11 @@ pub use api::{
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;
-pub use context::models::ModelInfo;
 pub use error::CompressError;
 pub use kind::ContentKind;
 pub use offload::Offload;
 pub use options::{ContextStrategy, DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
-pub use pipeline::{OFFLOAD_STEP, Status};
+pub use pipeline::Status;
 pub use request::Dialect;
 pub use tokens::TokenCounter;
 

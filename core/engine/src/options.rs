@@ -26,6 +26,9 @@ pub struct Options {
     pub query: Option<String>,
     /// In token mode, tool outputs this many assistant turns old are offloaded.
     pub offload_after_turns: u32,
+    /// In token mode, stale output that must be waiting before the offload boundary moves
+    /// (see [`crate::batch`]); 0 offloads every stale output at once.
+    pub offload_batch_tokens: u32,
     /// Whether lossy steps are allowed.
     pub lossy: bool,
     /// The model's context window in tokens, overriding the table of known models.
@@ -69,6 +72,7 @@ impl Default for Options {
             protected_tools: Vec::new(),
             query: None,
             offload_after_turns: DEFAULT_OFFLOAD_AFTER_TURNS,
+            offload_batch_tokens: crate::batch::DEFAULT_BATCH_TOKENS,
             lossy: true,
             context_limit: None,
             context_strategy: ContextStrategy::Scored,

@@ -7,6 +7,7 @@
 
 use std::cell::OnceCell;
 
+use crate::batch::Boundaries;
 use crate::frame::{self, Framed};
 use crate::history::History;
 use crate::kind::ContentKind;
@@ -70,18 +71,8 @@ pub struct Processed {
     pub first_sight: Option<String>,
 }
 
-/// In token mode the offload boundary moves in steps of this many turns: the forwarded
-/// prefix then changes once every few requests instead of on every one, so most requests
-/// still read the history from the provider's cache.
-pub const OFFLOAD_STEP: u32 = 4;
-
 /// Blocks this small may still point back at lines shown earlier (a marker costs about 40).
 pub const SEEN_MIN_TOKENS: u32 = 100;
-
-/// Blocks at or before this assistant turn are offloaded, in a request with `turns` turns.
-fn boundary(turns: u32, after: u32) -> Option<u32> {
-    turns.checked_sub(after).map(|t| t / OFFLOAD_STEP * OFFLOAD_STEP)
-}
 
 /// Compress one block.
 pub fn process(
@@ -89,22 +80,22 @@ pub fn process(
     opts: &Options,
     counter: &dyn TokenCounter,
     history: &History,
+    bounds: &Boundaries,
 ) -> Processed {
-    let n = opts.offload_after_turns;
     let token = opts.mode == Mode::Token && opts.lossy;
     // The assistant turns before this block: its position, stable across requests.
     let turn = input.turns.saturating_sub(input.age);
-    let cutoff = if token { boundary(input.turns, n) } else { None };
+    let cutoff = if token { bounds.at(input.turns) } else { None };
     let aged = cutoff.is_some_and(|b| turn <= b);
-    // Younger blocks may point back only at blocks that were themselves not yet offloaded
-    // when they were new; older first-sight texts are never needed.
-    let need_first_sight = !aged || cutoff.is_some_and(|b| turn + n + OFFLOAD_STEP > b);
+    // Younger blocks (those after the boundary) may point back only at blocks that were not
+    // yet offloaded when they were new; older first-sight texts are never needed.
+    let need_first_sight = !aged || cutoff.is_some_and(|b| bounds.at(b + 1).is_none_or(|then| turn > then));
 
     let mut first_result = None;
     let mut first_text = None;
     if need_first_sight {
         // What was already offloaded when this block was new is not in view.
-        let max_age = match token.then(|| boundary(turn, n)).flatten() {
+        let max_age = match token.then(|| bounds.at(turn)).flatten() {
             Some(b) => input.turns - b - 1,
             None => u32::MAX,
         };
@@ -130,7 +121,9 @@ fn first_sight(
     let gate = if opts.lossy { opts.min_tokens.min(SEEN_MIN_TOKENS) } else { opts.min_tokens };
     decide(input, gate, opts.min_tokens, opts, counter, |target, kind, ctx, tokens| {
         let own = if tokens >= opts.min_tokens {
-            target.run(&kind(), ctx, |inner| route::run_enabled(&kind(), inner, ctx, opts))
+            // Code and prose just read through a numbered listing (Claude Code's `Read`) stay
+            // whole while fresh: `Edit` needs their exact lines.
+            target.run(&kind(), ctx, false, |inner| route::run_enabled(&kind(), inner, ctx, opts))
         } else {
             None
         };
@@ -150,7 +143,7 @@ fn offloaded(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter)
     let min_tokens = aged::MIN_TOKENS.min(opts.min_tokens);
     decide(input, min_tokens, min_tokens, opts, counter, |target, kind, ctx, _| match input.origin {
         Origin::AssistantText => aged::reasoning(target.text, ctx),
-        _ => target.run(&kind(), ctx, |inner| aged::compress(inner, &kind(), ctx)),
+        _ => target.run(&kind(), ctx, true, |inner| aged::compress(inner, &kind(), ctx)),
     })
 }
 
@@ -256,15 +249,18 @@ impl Target<'_> {
     }
 
     /// Run `transform` on the inner text and put the frames back around its rewrite; on the
-    /// whole text when there is no frame or the frame keeps `kind` whole.
+    /// whole text when there is no frame, or when the frame keeps `kind` whole and `whole`
+    /// allows it (otherwise nothing is done).
     pub fn run(
         &self,
         kind: &ContentKind,
         ctx: &Ctx,
+        whole: bool,
         transform: impl FnOnce(&str) -> Option<Rewrite>,
     ) -> Option<Rewrite> {
         match self.framed {
             Some(f) if f.carries(kind) => transform(f.inner()).and_then(|r| f.wrap(r, ctx)),
+            Some(_) if !whole => None,
             _ => transform(self.text),
         }
     }

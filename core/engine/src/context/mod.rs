@@ -108,6 +108,8 @@ fn fit_window(
             mode: Mode::Token,
             lossy: true,
             offload_after_turns: opts.offload_after_turns.min(1),
+            // Over the window the cache is lost anyway: every stale output goes now.
+            offload_batch_tokens: 0,
             ..opts.clone()
         };
         outcome = recompress(&deeper)?;
