@@ -8,6 +8,7 @@ pub mod config;
 pub mod context_args;
 pub mod errors;
 pub mod ledger;
+pub mod models;
 pub mod provider;
 pub mod retrieval;
 pub mod routes;

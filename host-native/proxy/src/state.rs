@@ -9,6 +9,7 @@ use headroom_runtime::{Limits, Runtime, RuntimeConfig};
 use crate::ccr::CcrStore;
 use crate::config::ProxyConfig;
 use crate::ledger::Ledger;
+use crate::models::UnknownModels;
 
 /// Counters surfaced by `/health` (and, later, `/metrics`).
 #[derive(Default)]
@@ -42,6 +43,8 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Counters.
     pub counters: Counters,
+    /// Requests for models the engine does not know.
+    pub unknown_models: UnknownModels,
     /// When the proxy started.
     pub started: Instant,
 }
@@ -68,6 +71,7 @@ impl AppState {
             ccr,
             ledger: Ledger::default(),
             counters: Counters::default(),
+            unknown_models: UnknownModels::default(),
             started: Instant::now(),
         }))
     }

@@ -95,5 +95,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "tokens_saved": c.tokens_saved.load(Ordering::Relaxed),
         "originals_stored": state.ccr.len(),
     });
+    let unknown = &state.unknown_models;
+    v["models"] = json!({"unknown": {"requests": unknown.requests(), "recent": unknown.recent()}});
     Json(v).into_response()
 }

@@ -156,6 +156,9 @@ async fn compress(
                 .map(|b| u64::from(b.tokens_before.saturating_sub(b.tokens_after)))
                 .sum();
             Counters::add(&state.counters.tokens_saved, saved);
+            if let Some(model) = outcome.model.as_ref().filter(|m| m.window.is_none()) {
+                state.unknown_models.note(&model.name);
+            }
             let saw_output = retrieval::agent::holds_output(
                 dialect,
                 &body,
