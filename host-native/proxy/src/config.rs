@@ -27,6 +27,10 @@ pub struct ProxyArgs {
     /// served by `GET /v1/retrieve/{key}` only.
     #[arg(long, env = "HEADROOM_NO_CCR_INJECT_TOOL")]
     pub no_ccr_inject_tool: bool,
+    /// Forward `POST /v1/messages/count_tokens` untouched, instead of counting the body as
+    /// `/v1/messages` would forward it (compressed, with the retrieval tool when it is offered).
+    #[arg(long, env = "HEADROOM_NO_COUNT_TOKENS_COMPRESSION")]
+    pub no_count_tokens_compression: bool,
     /// Context-window management and code-aware flags.
     #[command(flatten)]
     pub context: crate::context_args::ContextArgs,
@@ -98,6 +102,8 @@ pub struct ProxyConfig {
     pub optimize: bool,
     /// Offer `headroom_retrieve` and answer its calls.
     pub retrieval_tool: bool,
+    /// Count tokens of the body as it would be forwarded (`/v1/messages/count_tokens`).
+    pub count_tokens_compression: bool,
     /// Context-window management and code-aware compression.
     pub context: crate::context_args::ContextConfig,
     /// Anthropic base URL, without a trailing slash.
@@ -131,6 +137,7 @@ impl ProxyConfig {
             mode: args.mode,
             optimize: !args.no_optimize,
             retrieval_tool: !args.no_ccr_inject_tool,
+            count_tokens_compression: !args.no_count_tokens_compression,
             context: args.context.resolve(),
             anthropic_url: trim(
                 args.anthropic_api_url

@@ -20,6 +20,9 @@ pub struct Counters {
     pub compression_failures: AtomicU64,
     /// Tokens removed from forwarded requests.
     pub tokens_saved: AtomicU64,
+    /// `count_tokens` requests counted for a body other than the client's (compressed, or
+    /// with the retrieval tool).
+    pub count_tokens_rewritten: AtomicU64,
 }
 
 impl Counters {

@@ -84,6 +84,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "mode": match state.config.mode { crate::config::ModeArg::Cache => "cache", crate::config::ModeArg::Token => "token" },
         "optimize": state.config.optimize,
         "retrieval_tool": state.config.retrieval_tool,
+        "count_tokens_compression": state.config.count_tokens_compression,
         "anthropic_api_url": state.config.anthropic_url,
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),
@@ -93,6 +94,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "requests_compressed": c.compressed.load(Ordering::Relaxed),
         "compression_failures": c.compression_failures.load(Ordering::Relaxed),
         "tokens_saved": c.tokens_saved.load(Ordering::Relaxed),
+        "count_tokens_rewritten": c.count_tokens_rewritten.load(Ordering::Relaxed),
         "originals_stored": state.ccr.len(),
     });
     let unknown = &state.unknown_models;

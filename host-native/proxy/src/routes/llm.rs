@@ -20,6 +20,8 @@ use crate::retrieval::{self, Exchange};
 use crate::state::{AppState, Counters};
 use crate::upstream::forward;
 
+use super::count_tokens;
+
 /// Any request: compressed when it is one of the three LLM routes, then forwarded.
 pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -33,6 +35,13 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
         _ => None,
     };
     let bypass = parts.headers.get("x-headroom-bypass").is_some_and(|v| v == "true" || v == "1");
+    if parts.method == http::Method::POST
+        && path == count_tokens::PATH
+        && state.config.optimize
+        && state.config.count_tokens_compression
+    {
+        return count_tokens::handle(state, parts, body, bypass).await;
+    }
     let limit = state.config.max_body_bytes;
     let result = match dialect {
         Some(d) if state.config.optimize => {
@@ -50,16 +59,8 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                     .await
                     .unwrap_or_else(|e| e.into_provider_response(provider));
             }
-            let mut opts = state.config.engine_options();
-            if opts.context_limit.is_none() && crate::context_args::wants_1m_context(&parts.headers) {
-                opts.context_limit = Some(crate::context_args::ANTHROPIC_1M_WINDOW);
-            }
-            let (body, saw_output) = compress(&state, d, body, &tenant, opts).await;
-            let with_tool = if state.config.retrieval_tool {
-                retrieval::Survey::of(d, &body).offer(d, &body, saw_output)
-            } else {
-                None
-            };
+            let Prepared { body, with_tool } =
+                prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn).await;
             match with_tool {
                 Some(with_tool) => {
                     let exchange = Exchange {
@@ -116,6 +117,49 @@ fn limited_stream(body: Body, limit: usize) -> (reqwest::Body, Arc<AtomicBool>) 
     (reqwest::Body::wrap_stream(stream), tripped)
 }
 
+/// Whether a compression is a request the provider will answer, or a rehearsal of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A turn: its originals are stored, the counters and the ledger updated.
+    Turn,
+    /// `count_tokens`: the same bytes the turn would forward, and no trace. Nothing is
+    /// stored (keys are hashes of the originals, so the turn stores the same originals
+    /// under the same keys), counted or recorded in the ledger (its frozen prefix still
+    /// applies, as it would to the turn).
+    Rehearsal,
+}
+
+/// What the proxy forwards for a request on a compressed route.
+pub struct Prepared {
+    /// The compressed body (or the original when compression failed).
+    pub body: Bytes,
+    /// `body` with the `headroom_retrieve` tool, when the proxy offers it for this request.
+    pub with_tool: Option<String>,
+}
+
+/// The body a compressed route forwards for `body`: the one place that decides it, so that
+/// `count_tokens` counts exactly what `/v1/messages` would send.
+pub async fn prepare(
+    state: &Arc<AppState>,
+    dialect: wit::Dialect,
+    body: Bytes,
+    tenant: &Tenant,
+    headers: &http::HeaderMap,
+    purpose: Purpose,
+) -> Prepared {
+    let mut opts = state.config.engine_options();
+    if opts.context_limit.is_none() && crate::context_args::wants_1m_context(headers) {
+        opts.context_limit = Some(crate::context_args::ANTHROPIC_1M_WINDOW);
+    }
+    let (body, saw_output) = compress(state, dialect, body, tenant, opts, purpose).await;
+    let with_tool = if state.config.retrieval_tool {
+        retrieval::Survey::of(dialect, &body).offer(dialect, &body, saw_output)
+    } else {
+        None
+    };
+    Prepared { body, with_tool }
+}
+
 /// Bodies up to this size are compressed on the async worker itself.
 const INLINE_BYTES: usize = 16 << 10;
 
@@ -130,6 +174,7 @@ async fn compress(
     body: Bytes,
     tenant: &Tenant,
     mut opts: wit::Options,
+    purpose: Purpose,
 ) -> (Bytes, bool) {
     let Some(runtime) = state.runtime() else { return (body, false) };
     let session = if state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
@@ -148,16 +193,18 @@ async fn compress(
     };
     match outcome {
         Ok(Ok(Ok(outcome))) => {
-            // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
-            state.ccr.put_many(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
-            let saved: u64 = outcome
-                .report
-                .iter()
-                .map(|b| u64::from(b.tokens_before.saturating_sub(b.tokens_after)))
-                .sum();
-            Counters::add(&state.counters.tokens_saved, saved);
-            if let Some(model) = outcome.model.as_ref().filter(|m| m.window.is_none()) {
-                state.unknown_models.note(&model.name);
+            if purpose == Purpose::Turn {
+                // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
+                state.ccr.put_many(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
+                let saved: u64 = outcome
+                    .report
+                    .iter()
+                    .map(|b| u64::from(b.tokens_before.saturating_sub(b.tokens_after)))
+                    .sum();
+                Counters::add(&state.counters.tokens_saved, saved);
+                if let Some(model) = outcome.model.as_ref().filter(|m| m.window.is_none()) {
+                    state.unknown_models.note(&model.name);
+                }
             }
             let saw_output = retrieval::agent::holds_output(
                 dialect,
@@ -166,7 +213,9 @@ async fn compress(
             );
             match outcome.body {
                 Some(new) => {
-                    Counters::add(&state.counters.compressed, 1);
+                    if purpose == Purpose::Turn {
+                        Counters::add(&state.counters.compressed, 1);
+                    }
                     (Bytes::from(new), saw_output)
                 }
                 None => (body, saw_output),
@@ -174,6 +223,7 @@ async fn compress(
         }
         // Malformed for the engine (the upstream will say why), a trap, a timeout or a
         // panicked task: forward what the client sent.
+        _ if purpose == Purpose::Rehearsal => (body, false),
         _ => {
             Counters::add(&state.counters.compression_failures, 1);
             if let Some((s, count)) = session.or_else(|| ledger::session_of(tenant, dialect, &body)) {

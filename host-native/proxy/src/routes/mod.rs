@@ -1,6 +1,7 @@
 //! HTTP handlers.
 
 pub mod compress;
+pub mod count_tokens;
 pub mod demo;
 pub mod health;
 pub mod llm;

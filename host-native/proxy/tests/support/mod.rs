@@ -257,6 +257,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         mode: ModeArg::Cache,
         optimize: true,
         retrieval_tool: true,
+        count_tokens_compression: true,
         context: Default::default(),
         anthropic_url: upstream.into(),
         openai_url: upstream.into(),
