@@ -47,9 +47,11 @@ lint: setup
     cargo clippy -q --release --workspace --all-targets -- -D warnings
     cargo clippy -q -p headroom-core-component --target wasm32-unknown-unknown --profile wasm -- -D warnings
 
-# The trajectory benchmark (token savings by mode and kind, next-step fidelity, throughput, size).
+# The trajectory benchmark (token savings by mode and kind, next-step fidelity, throughput, size),
+# then the real Claude Code sessions through the engine (bill at their real TTLs, fidelity, by tool).
 bench: component
     cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
+    cargo run -q --release -p headroom-benches --bin claude_sessions -- --out benches/results/claude-sessions.md
 
 # Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
 bench-load: component

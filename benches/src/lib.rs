@@ -1,6 +1,7 @@
-//! Shared pieces of the benchmark drivers: loading the agent trajectories and building
-//! provider requests from them.
+//! Shared pieces of the benchmark drivers: loading the agent trajectories and the Claude Code
+//! sessions, and building provider requests from them.
 
 pub mod billing;
+pub mod claude_sessions;
 pub mod fidelity;
 pub mod trajectory;
