@@ -176,5 +176,108 @@ class RetrievalThroughSdks(ProxyFixture):
         self.assertEqual([i.type for i in final.output], ["message"])
 
 
+class RetrievalRoundsThroughSdks(ProxyFixture):
+    """After a proxy-answered retrieval, each SDK's final message reports the usage of every
+    round (the mock reports distinct counts per round), and what the client holds is accepted
+    when it sends it back: the mock refuses, as the providers do, thinking blocks whose prefix
+    changed and reasoning items without the item they preceded."""
+
+    LOG = log_output()
+    RETRIEVE = {"x-mock-retrieve": "1"}
+    AGENT = {"x-mock-retrieve": "1", "x-mock-client-tool": "1"}
+    BASH = [{"name": "bash", "description": "Run a command", "input_schema": {"type": "object"}}]
+
+    def log_turn(self):
+        return [
+            {"role": "user", "content": "What failed?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "bash",
+                                               "input": {"command": "cat app.log"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": self.LOG}]},
+        ]
+
+    def test_anthropic_stream_usage_covers_every_round(self):
+        with self.anthropic.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=self.log_turn(),
+                                            tools=self.BASH, extra_headers=self.RETRIEVE) as s:
+            final = s.get_final_message()
+        u = final.usage
+        # Call round + reply round, as the mock reports them.
+        self.assertEqual((u.input_tokens, u.output_tokens), (10 + 20, 3 + 5))
+        self.assertEqual((u.cache_creation_input_tokens, u.cache_read_input_tokens), (100 + 200, 1000 + 2000))
+
+    def test_openai_stream_usage_covers_every_round(self):
+        msgs = [
+            {"role": "user", "content": "What failed?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {
+                "name": "bash", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": self.LOG},
+        ]
+        chunks = list(self.openai.chat.completions.create(model="gpt-4o", stream=True, messages=msgs,
+                                                          stream_options={"include_usage": True},
+                                                          extra_headers=self.RETRIEVE))
+        usages = [c.usage for c in chunks if c.usage]
+        self.assertEqual(len(usages), 1)
+        u = usages[0]
+        self.assertEqual((u.prompt_tokens, u.completion_tokens, u.total_tokens), (30, 8, 38))
+        self.assertEqual(u.prompt_tokens_details.cached_tokens, 12)
+        self.assertEqual(u.completion_tokens_details.reasoning_tokens, 3)
+
+        items = [
+            {"role": "user", "content": "What failed?"},
+            {"type": "function_call", "call_id": "c1", "name": "bash", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": self.LOG},
+        ]
+        with self.openai.responses.stream(model="gpt-5", input=items, store=False,
+                                          extra_headers=self.RETRIEVE) as s:
+            final = s.get_final_response()
+        u = final.usage
+        self.assertEqual((u.input_tokens, u.output_tokens, u.total_tokens), (30, 8, 38))
+        self.assertEqual(u.input_tokens_details.cached_tokens, 12)
+        self.assertEqual(u.output_tokens_details.reasoning_tokens, 3)
+
+    def test_claude_code_shape_with_thinking_resends_what_it_got(self):
+        thinking = {"type": "enabled", "budget_tokens": 1024}
+        msgs = [{"role": "user", "content": "What failed?"}]
+
+        def step(messages):
+            with self.anthropic.messages.stream(model="claude-sonnet-4-5", max_tokens=2000, messages=messages,
+                                                tools=self.BASH, thinking=thinking, extra_headers=self.AGENT) as s:
+                return s.get_final_message()
+
+        first = step(msgs)  # thinks, then runs `ls`
+        self.assertEqual([b.type for b in first.content], ["thinking", "text", "tool_use"])
+        msgs += [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": first.content[2].id,
+                                               "content": self.LOG}]}]
+        second = step(msgs)  # retrieves behind the marker (answered by the proxy), then runs `ls` again
+        self.assertEqual([b.type for b in second.content], ["thinking", "text", "text", "tool_use"])
+        self.assertTrue(second.content[0].signature)
+        msgs += [{"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in second.content]},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": second.content[3].id,
+                                               "content": "a.txt"}]}]
+        step(msgs)  # refused by the mock (an APIStatusError or an error event) if the turn were invalid
+
+    def test_codex_shape_with_reasoning_resends_what_it_got(self):
+        items = [{"role": "user", "content": "What failed?"}]
+        tools = [{"type": "function", "name": "shell", "parameters": {"type": "object"}}]
+
+        def step(inputs):
+            with self.openai.responses.stream(model="gpt-5", input=inputs, tools=tools, store=False,
+                                              include=["reasoning.encrypted_content"],
+                                              reasoning={"effort": "medium", "summary": "auto"},
+                                              extra_headers=self.AGENT) as s:
+                return s.get_final_response()
+
+        first = step(items)
+        self.assertEqual([i.type for i in first.output], ["reasoning", "message", "function_call"])
+        items += [i.model_dump(exclude_none=True) for i in first.output]
+        items.append({"type": "function_call_output", "call_id": first.output[2].call_id, "output": self.LOG})
+        second = step(items)  # the proxy answers the retrieval; its call's reasoning stays with it
+        self.assertEqual([i.type for i in second.output], ["reasoning", "message", "function_call"])
+        self.assertIn("retrieved", second.output_text)
+        items += [i.model_dump(exclude_none=True) for i in second.output]
+        items.append({"type": "function_call_output", "call_id": second.output[2].call_id, "output": "a.txt"})
+        step(items)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

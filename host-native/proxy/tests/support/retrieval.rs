@@ -7,8 +7,8 @@
 //! `x-mock-continuation-delay-ms` delays only the answer to a continuation, so tests can
 //! see the first round reach the client before the proxy's continuation returns;
 //! `x-mock-retrieve-forever` makes it call the tool again after every answer;
-//! `x-mock-client-tool` makes it follow the retrieved answer with a call of the client's own
-//! tool (`bash` / `shell`), as an agent does;
+//! `x-mock-client-tool` makes it end every reply (after a retrieved answer, or with no marker
+//! in view) with a call of the client's own tool (`bash` / `shell`), as an agent does;
 //! `x-mock-reject-tool` answers 400 to any request offering the tool, and
 //! `x-mock-fail-continuation` 529 to any request answering it.
 
@@ -88,7 +88,7 @@ pub async fn answer(path: &str, headers: &http::HeaderMap, body: &Value) -> Resp
         }
         None => match (offered(body), cited_key(body)) {
             (true, Some(key)) => call(path, body, stream, &key),
-            _ => reply(path, body, stream, "no marker in view", false),
+            _ => reply(path, body, stream, "no marker in view", client_tool),
         },
     }
 }
@@ -118,7 +118,8 @@ fn offered(body: &Value) -> bool {
 }
 
 fn cited_key(body: &Value) -> Option<String> {
-    let text = body.to_string();
+    // The conversation only: the tool's own description shows an example marker.
+    let text = json!([body["system"], body["messages"], body["input"]]).to_string();
     let at = text.find("headroom_retrieve(\\\"h:")? + "headroom_retrieve(\\\"".len();
     Some(text[at..at + 26].to_owned())
 }
