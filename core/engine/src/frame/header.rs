@@ -1,13 +1,18 @@
 //! Headers and wrappers around a command's output, kept byte for byte:
-//! - Codex `exec_command` / `shell`: `Key: value` lines (`Chunk ID`, `Wall time`, `Process
-//!   exited with code 0`, `Original token count`, `Total output lines`, `Warning: truncated
-//!   output ...`) up to a line `Output:`;
+//! - Codex `exec_command` / `shell` / `apply_patch`: `Key: value` lines (`Chunk ID`, `Wall
+//!   time`, `Process exited with code 0`, `Original token count`, `Exit code`) up to a line
+//!   `Output:`, and the note after it when Codex cut the output (`Warning: truncated output
+//!   ...`, `Total output lines: N`, a blank line); its code mode's `Script completed` /
+//!   `Wall time 0.1 seconds` / `Output:` part;
 //! - Claude Code `Bash`: `Exit code N` before a failed command's output;
 //! - Claude Code `Bash` over its limit: `<persisted-output>` with the path of the full
 //!   output and a preview, up to `</persisted-output>`.
 
 /// Header lines Codex writes before `Output:` (each line starts with one of these).
 const CODEX_KEYS: &[&str] = &[
+    "Script completed",
+    "Script failed",
+    "Wall time ",
     "Chunk ID:",
     "Wall time:",
     "Process exited with code",
@@ -40,8 +45,9 @@ fn codex(text: &str) -> Option<(&str, &str, &str)> {
         let end = at + text[at..].find('\n')?;
         let line = text[at..end].trim_end_matches('\r');
         if line == "Output:" {
-            let inner = &text[end + 1..];
-            return (!inner.is_empty()).then_some((&text[..end + 1], inner, ""));
+            let head_end = end + 1 + truncation_note(&text[end + 1..]);
+            let inner = &text[head_end..];
+            return (!inner.is_empty()).then_some((&text[..head_end], inner, ""));
         }
         if !CODEX_KEYS.iter().any(|k| line.starts_with(k)) {
             return None;
@@ -49,6 +55,19 @@ fn codex(text: &str) -> Option<(&str, &str, &str)> {
         at = end + 1;
     }
     None
+}
+
+/// Bytes of the note Codex puts after `Output:` when it cut the output to its token budget:
+/// `Warning: truncated output (original token count: N)`, `Total output lines: N`, a blank line.
+fn truncation_note(text: &str) -> usize {
+    let mut at = 0;
+    for prefix in ["Warning: truncated output", "Total output lines:"] {
+        match text[at..].find('\n') {
+            Some(nl) if text[at..].starts_with(prefix) => at += nl + 1,
+            _ => return at,
+        }
+    }
+    if text[at..].starts_with('\n') { at + 1 } else { at }
 }
 
 fn exit_code(text: &str) -> Option<(&str, &str, &str)> {

@@ -91,3 +91,27 @@ fn plain_outputs_have_no_frame() {
     assert!(recognise("1\tonly\n2\ttwo\n").is_none());
     assert!(recognise("1\ta\n3\tb\n5\tc\n").is_none());
 }
+
+#[test]
+fn codex_truncation_notes_and_code_mode_headers_are_part_of_the_head() {
+    let text = "Chunk ID: 255542\nWall time: 0.0000 seconds\nProcess exited with code 0\nOriginal token count: 12567\nOutput:\nWarning: truncated output (original token count: 12567)\nTotal output lines: 912\n\n[\n  {\n";
+    let f = recognise(text).expect("framed");
+    assert_eq!(f.inner(), "[\n  {\n");
+    let f = recognise("Script completed\nWall time 0.1 seconds\nOutput:\nhello\nworld\n").expect("framed");
+    assert_eq!(f.inner(), "hello\nworld\n");
+    let f = recognise(
+        "Exit code: 0\nWall time: 0 seconds\nOutput:\nSuccess. Updated the following files:\nA notes.md\n",
+    )
+    .expect("framed");
+    assert_eq!(f.inner(), "Success. Updated the following files:\nA notes.md\n");
+}
+
+#[test]
+fn a_partial_read_keeps_its_reminder_in_front() {
+    let text = "<system-reminder>[Truncated: PARTIAL view]</system-reminder>\n\n1\ta\n2\tb\n3\tc";
+    let f = recognise(text).expect("framed");
+    assert_eq!(f.inner(), "a\nb\nc");
+    let q = Query::default();
+    let same = f.wrap(Rewrite::lossless("a\nb\nc".into(), "x"), &ctx_with(&q)).expect("wrapped");
+    assert_eq!(same.text, text);
+}
