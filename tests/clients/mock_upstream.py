@@ -217,7 +217,7 @@ class Handler(BaseHTTPRequestHandler):
             block = {"type": "tool_use", "id": step[0], "name": step[1], "input": step[2]}
             stop = "tool_use"
         else:
-            text = "Done: the log has 5 ERROR lines, 1 WARNING and 1 FATAL." if "Bash" in names else "Mock title"
+            text = "Done: the log has 4 ERROR lines, 1 WARNING and 1 FATAL." if "Bash" in names else "Mock title"
             block = {"type": "text", "text": text}
             stop = "end_turn"
         msg = {"id": f"msg_mock_{self.server.state.n:03d}", "type": "message", "role": "assistant", "model": model,
@@ -266,7 +266,7 @@ class Handler(BaseHTTPRequestHandler):
                         "call_id": cid, "name": name, "arguments": json.dumps(args)}
             note = f"{kind} {name}"
         else:
-            text = "Done: the log has 5 ERROR lines, 1 WARNING and 1 FATAL." if steps else "Mock answer"
+            text = "Done: the log has 4 ERROR lines, 1 WARNING and 1 FATAL." if steps else "Mock answer"
             item = {"type": "message", "id": f"msg_mock_{n:03d}", "status": "completed", "role": "assistant",
                     "content": [{"type": "output_text", "text": text, "annotations": []}]}
             note = "text"
