@@ -54,7 +54,11 @@ fn main() -> Result<()> {
                 .map(|(c, tally)| CaseResult {
                     id: c.id.clone(),
                     ttl: c.ttl.clone().unwrap_or_else(|| "-".into()),
-                    window: c.window.map_or_else(|| "model's".into(), |w| format!("{}k", w / 1000)),
+                    window: match c.window {
+                        None => "model's".into(),
+                        Some(w) if w % 1_000_000 == 0 => format!("{}M", w / 1_000_000),
+                        Some(w) => w.to_string(),
+                    },
                     tally,
                 })
                 .collect();

@@ -66,7 +66,7 @@ pub fn render(modes: &[ModeResult], info: &RunInfo) -> String {
     let _ = writeln!(r, "# Claude Code sessions benchmark\n");
     let _ = writeln!(
         r,
-        "Measured with `just bench` on {}; engine at {}. The replay took {:.0} s of wall time on {} threads \
+        "Measured with `claude_sessions` (run by `just bench`) on {}; engine at {}. The replay took {:.0} s of wall time on {} threads \
          ({} sessions, {} requests per mode).\n",
         info.machine, info.revision, info.wall_seconds, info.threads, info.sessions, requests
     );
@@ -309,7 +309,9 @@ fn cell(s: &str, max: usize) -> String {
         .take(max)
         .collect::<String>()
         .replace('|', "\\|");
-    if s.chars().count() > max { format!("`{one_line}`…") } else { format!("`{one_line}`") }
+    let more = if s.chars().count() > max { "…" } else { "" };
+    // A code span holding backticks needs a longer fence, padded so the text's own stay literal.
+    if one_line.contains('`') { format!("`` {one_line} ``{more}") } else { format!("`{one_line}`{more}") }
 }
 
 fn lost_refs(r: &mut String, m: &ModeResult) {
