@@ -24,11 +24,33 @@ function requests(dir) {
     .filter(({ meta }) => /\/v1\/(messages|responses)(\?|$)/.test(meta.path));
 }
 
+// Claude Code moves its `cache_control` breakpoint to the newest block every turn; the cached
+// prefix is the content, so breakpoints are left out of the comparison.
+const strip = (v) =>
+  Array.isArray(v)
+    ? v.map(strip)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'cache_control').map(([k, x]) => [k, strip(x)]))
+      : v;
+
 function conversation(body) {
-  const j = JSON.parse(body);
+  const j = strip(JSON.parse(body));
   const items = j.messages ?? j.input ?? [];
   return { items: items.map((m) => JSON.stringify(m)), head: JSON.stringify([j.system ?? null, j.tools ?? null]) };
 }
+
+// The log's error lines (tests/clients/workdir/postgresql.log), by a part that reads the same raw
+// and JSON-escaped; counted in the last model request of a run (occurrences: the log's lines are
+// shown by several tools).
+const ERRORS = [
+  'ERROR:  duplicate key value violates unique constraint',
+  'ERROR:  division by zero',
+  'does not exist at character 15',
+  'ERROR:  syntax error at or near',
+  'WARNING:  there is no transaction in progress',
+  'FATAL:  database',
+];
+const occurrences = (body) => ERRORS.reduce((n, e) => n + body.split(e).length - 1, 0);
 
 function measure(dir) {
   const reqs = requests(dir);
@@ -44,7 +66,8 @@ function measure(dir) {
     }
     prev = c;
   }
-  return { n: reqs.length, tokens, kept, pairs: Math.max(0, reqs.length - 1) };
+  const errors = reqs.length ? occurrences(reqs[reqs.length - 1].body) : 0;
+  return { n: reqs.length, tokens, kept, pairs: Math.max(0, reqs.length - 1), errors };
 }
 
 const rows = [];
@@ -54,10 +77,10 @@ for (const client of readdirSync(out).filter((d) => existsSync(join(out, d, 'dir
     const p = measure(join(out, client, `proxy-${mode}`));
     const delta = (100 * (p.tokens - direct.tokens)) / Math.max(1, direct.tokens);
     rows.push(
-      `| ${client} | ${mode} | ${direct.n} / ${p.n} | ${direct.tokens} | ${p.tokens} | ${delta >= 0 ? '+' : ''}${delta.toFixed(1)}% | ${p.kept}/${p.pairs} |`,
+      `| ${client} | ${mode} | ${direct.n} / ${p.n} | ${direct.tokens} | ${p.tokens} | ${delta >= 0 ? '+' : ''}${delta.toFixed(1)}% | ${direct.kept}/${direct.pairs} | ${p.kept}/${p.pairs} | ${direct.errors} / ${p.errors} |`,
     );
   }
 }
-console.log('| client | mode | model requests (direct / proxy) | tokens upstream, direct | through the proxy | vs direct | prefix kept |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| client | mode | model requests (direct / proxy) | tokens upstream, direct | through the proxy | vs direct | prefix kept, direct | prefix kept, proxy | error lines in the last request (direct / proxy) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
