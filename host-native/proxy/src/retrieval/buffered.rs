@@ -61,7 +61,12 @@ fn strip_ours(dialect: Dialect, response: &mut Value) {
     match dialect {
         Dialect::AnthropicMessages => {
             if let Some(content) = response["content"].as_array_mut() {
-                content.retain(|b| !is_ours(b));
+                // Thinking after one of the proxy's calls was signed with the call before it.
+                let mut after_ours = false;
+                content.retain(|b| {
+                    after_ours |= is_ours(b);
+                    !(is_ours(b) || (after_ours && is_thinking(b)))
+                });
                 if response["stop_reason"] == "tool_use"
                     && !response["content"]
                         .as_array()
@@ -158,6 +163,22 @@ mod tests {
         assert_eq!(last["content"].as_array().unwrap().len(), 2);
         assert_eq!(last["usage"]["input_tokens"], 40);
         assert_eq!(last["usage"]["output_tokens"], 7);
+    }
+
+    #[test]
+    fn thinking_the_client_could_not_resend_is_withheld() {
+        let think = |t: &str| json!({"type": "thinking", "thinking": t, "signature": t});
+        let ours = json!({"type": "tool_use", "id": "r", "name": "headroom_retrieve", "input": {}});
+        let bash = json!({"type": "tool_use", "id": "b", "name": "bash", "input": {}});
+        // Interleaved: thinking after our call was signed with the call before it.
+        let mut first =
+            json!({"content": [think("a"), ours, think("b"), bash.clone()], "stop_reason": "tool_use"});
+        strip_ours(Dialect::AnthropicMessages, &mut first);
+        assert_eq!(first["content"], json!([think("a"), bash.clone()]));
+        // A continuation's thinking never reaches the client.
+        let mut last = json!({"content": [think("c"), {"type": "text", "text": "done"}], "usage": {}});
+        merge(Dialect::AnthropicMessages, &mut last, &[first]);
+        assert_eq!(last["content"], json!([think("a"), bash, {"type": "text", "text": "done"}]));
     }
 
     #[test]

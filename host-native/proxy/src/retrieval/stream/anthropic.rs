@@ -8,7 +8,8 @@
 //! - Thinking: a continuation's thinking blocks are signed over a prefix that holds the
 //!   proxy's call and answer, which the client never sees and never resends; resent without
 //!   them, the blocks fail the provider's checks. They are withheld, so what the client holds
-//!   is the first round's signed thinking followed by plain content (DECISIONS D28).
+//!   is the first round's signed thinking followed by plain content (DECISIONS D28). So is
+//!   thinking that follows one of the proxy's calls within a round (interleaved thinking).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,8 @@ pub struct Anthropic {
     client_tool_use: bool,
     holding: bool,
     held: Vec<Bytes>,
+    /// One of the proxy's calls started in this round.
+    ours_started: bool,
     /// Usage of the rounds continued so far.
     total: Value,
     /// Usage of this round: `message_start`'s, overlaid by `message_delta`'s.
@@ -72,7 +75,10 @@ impl Splice for Anthropic {
             }
             "content_block_start" if data["content_block"].is_object() => {
                 let value = data["content_block"].take();
-                let ours = is_ours(&value) || (self.rounds_done > 0 && is_thinking(&value));
+                // Thinking after one of the proxy's calls was produced with that call before it.
+                let after_ours = self.rounds_done > 0 || self.ours_started;
+                let ours = is_ours(&value) || (after_ours && is_thinking(&value));
+                self.ours_started |= is_ours(&value);
                 if value["type"] == "tool_use" && !ours {
                     self.client_tool_use = true;
                 }
@@ -134,6 +140,7 @@ impl Splice for Anthropic {
         let blocks = std::mem::take(&mut self.blocks);
         let calls = std::mem::take(&mut self.calls);
         self.client_tool_use = false;
+        self.ours_started = false;
         let round = std::mem::take(&mut self.round);
         if !std::mem::take(&mut self.holding) {
             return None;
