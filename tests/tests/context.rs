@@ -27,6 +27,9 @@ fn native_and_component_drop_the_same_messages() {
                 .expect("no trap")
                 .expect("no error");
             assert_eq!(native.body, component.body, "{strategy:?} {compress_first}");
+            let model = native.model.as_ref().map(|m| (m.name.as_str(), m.window));
+            assert_eq!(model, component.model.as_ref().map(|m| (m.name.as_str(), m.window)));
+            assert!(model.is_some_and(|(_, window)| window.is_some()), "the corpus's model is known");
             let report = native.context.expect("managed");
             let theirs = component.context.expect("managed");
             assert_eq!(
