@@ -102,8 +102,25 @@ pub(super) fn keep_mask(items: &[Value], query: &Query) -> Vec<bool> {
                 || (is_status(name) && ((is_errorish(name, v) && count * 2 <= n) || count * 10 <= n))
                 || (is_error_field(name) && !is_empty(v) && f.non_empty * 2 <= n)
         });
-        if pinned || query.mentions(&item.to_string()) {
+        // Values only: a field the question names is in every record's keys.
+        let values: String =
+            rendered[i].iter().map(|(_, _, text)| text.as_str()).collect::<Vec<_>>().join(" ");
+        if pinned || query.mentions(&values) || reports_an_error(item) {
             keep[i] = true;
+        }
+    }
+    // A field the question names: the items whose value there is unique are what it asks
+    // about (the one failed check, the odd status).
+    let terms = query.terms();
+    for (name, f) in &stats {
+        let lower = name.to_lowercase();
+        if name.len() < 3 || !terms.iter().any(|t| *t == lower) {
+            continue;
+        }
+        for (i, row) in rendered.iter().enumerate() {
+            if row.iter().any(|(field, _, text)| field == name && f.values[text] == 1) && f.values.len() > 1 {
+                keep[i] = true;
+            }
         }
     }
     for f in stats.values() {
@@ -112,6 +129,17 @@ pub(super) fn keep_mask(items: &[Value], query: &Query) -> Vec<bool> {
         }
     }
     keep
+}
+
+/// True when a string anywhere in `v` holds a line the error test accepts: an error log
+/// event, a failed check's message. Error lines survive every lossy step.
+fn reports_an_error(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.lines().any(crate::transforms::errors::is_error_line),
+        Value::Array(a) => a.iter().any(reports_an_error),
+        Value::Object(m) => m.values().any(reports_an_error),
+        _ => false,
+    }
 }
 
 /// Items whose value lies far outside the field's spread (3 sigma, or 3 IQR beyond the

@@ -304,3 +304,22 @@ fn measure() {
         println!("{}", rw.text);
     }
 }
+
+#[test]
+fn lossy_keeps_items_reporting_errors_and_unique_values_of_a_field_the_question_names() {
+    let text = records(80, |i| {
+        let mut r = json!({"id": i, "check": format!("lint-{}", i % 3), "conclusion": "success",
+            "log": format!("step {i} done: compiled {} files, 0 warnings, artifacts uploaded to s3://ci-bucket/run/{i}/out.tar", 400 + i * 7)});
+        if i == 33 {
+            r["log"] = json!("2024-05-01 12:00:00 ERROR [runner] step 33 could not reach the cache");
+        }
+        if i == 47 {
+            r["conclusion"] = json!("cancelled");
+        }
+        r
+    });
+    let rw = run(&text, true, "gh run view --json conclusion").expect("rewritten");
+    assert!(rw.lossy, "{}\n{}", rw.transform, rw.text);
+    assert!(rw.text.contains("could not reach the cache"), "{}", rw.text);
+    assert!(rw.text.contains("cancelled"), "{}", rw.text);
+}
