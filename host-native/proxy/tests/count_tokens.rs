@@ -137,6 +137,32 @@ async fn count_tokens_counts_the_body_messages_would_forward() {
     assert_eq!(r.status(), 200, "{key} {}", r.text().await.unwrap_or_default());
 }
 
+/// Claude Code 2.1.197's own count, as recorded (`tests/clients/recordings/claude-code/`): the raw
+/// text of a file `Read` is about to return, as a user message, with `"tools": []`, to enforce
+/// `Read`'s token cap. The engine never rewrites text a person could have typed, and nothing in it
+/// would bring the retrieval tool, so it is counted byte for byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn claude_codes_recorded_count_is_counted_as_sent() {
+    let recorded = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/clients/recordings/claude-code/count-tokens.json"
+    ))
+    .expect("the recording");
+    let mock = start_mock().await;
+    let proxy = start_proxy(config(&mock.url)).await;
+    let beta = "claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27,token-counting-2024-11-01";
+    let forwarded = send(
+        &proxy,
+        &mock,
+        "/v1/messages/count_tokens?beta=true",
+        &recorded,
+        &[("anthropic-beta", beta), ("x-app", "cli")],
+    )
+    .await;
+    assert_eq!(forwarded.as_ref(), recorded.as_slice());
+    assert_eq!(health(&proxy).await["stats"]["count_tokens_rewritten"], 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_flag_and_the_bypass_header_keep_the_passthrough() {
     let mock = start_mock().await;

@@ -1,8 +1,7 @@
 //! `POST /v1/messages/count_tokens`, answered for the body as `/v1/messages` would forward
 //! it: compressed by the same engine with the same options, with the `headroom_retrieve` tool
-//! when the proxy would offer it. Claude Code sizes its context meter and decides when to
-//! compact from these counts; counting the client's uncompressed body would have it compact
-//! conversations the provider never sees at that size.
+//! when the proxy would offer it. Clients decide from these counts how much to send and when to
+//! compact; a count of the uncompressed body is a size the provider never sees.
 //!
 //! Compression is deterministic (the same messages give the same bytes), so the count is the
 //! turn's. The rehearsal leaves no trace ([`Purpose::Rehearsal`]). Any failure counts the
