@@ -37,6 +37,11 @@ pub(super) fn split(text: &str) -> Option<(&str, &str, &str)> {
 }
 
 fn codex(text: &str) -> Option<(&str, &str, &str)> {
+    // Code mode sends the note without a header, in a part of its own.
+    if text.starts_with("Warning: truncated output") {
+        let head = truncation_note(text);
+        return (head > 0 && head < text.len()).then(|| (&text[..head], &text[head..], ""));
+    }
     if !CODEX_KEYS.iter().any(|k| text.starts_with(k)) {
         return None;
     }
