@@ -2,7 +2,7 @@
 //! offloaded whole, leaving its first and last lines, every error line, and one exact
 //! marker in between. Retrieval returns it byte for byte.
 
-use super::errors::is_error_line;
+use super::errors::{is_error_line, is_warning_line};
 use super::lines::{render_kept_with, split};
 use super::{Ctx, Rewrite};
 use crate::kind::ContentKind;
@@ -13,6 +13,8 @@ pub const MIN_TOKENS: u32 = 120;
 const HEAD: usize = 3;
 const FIRST_LINE_MAX: usize = 160;
 const TAIL: usize = 2;
+/// Warning lines kept, from the first on.
+const WARNINGS: usize = 8;
 
 /// Offload an aged block.
 pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
@@ -22,10 +24,17 @@ pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
         // kind's own transform for these.
         return crate::route::run(kind, text, ctx);
     }
+    // Error lines always stay (the renderer keeps them too); the first few warnings stay as
+    // the anomalies a later question is most often about.
+    let mut warnings = 0;
     let keep: Vec<bool> = lines
         .iter()
         .enumerate()
-        .map(|(i, line)| i < HEAD || i + TAIL >= lines.len() || is_error_line(line))
+        .map(|(i, line)| {
+            let warning = warnings < WARNINGS && is_warning_line(line);
+            warnings += usize::from(warning);
+            i < HEAD || i + TAIL >= lines.len() || is_error_line(line) || warning
+        })
         .collect();
     let note = format!("{} output of an earlier step", kind.name());
     let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| Some(note.clone()))?;

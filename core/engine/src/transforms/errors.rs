@@ -137,9 +137,38 @@ fn has_level_word(t: &str) -> bool {
     t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| LEVELS.contains(&w))
 }
 
+/// True when `line` is a warning: a `WARN`/`WARNING` level word, a compiler's `warning:`, a
+/// Python `...Warning:`. Warnings are the anomalies a question is often about; steps that
+/// keep only a few lines of an output keep its first warnings too.
+pub fn is_warning_line(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("warning:") || t.starts_with("warning[") || t.contains(": warning:") {
+        return true;
+    }
+    if t.contains("Warning: ") {
+        return true;
+    }
+    t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_error_line;
+    use super::{is_error_line, is_warning_line};
+
+    #[test]
+    fn warnings_of_logs_compilers_and_python() {
+        for line in [
+            "2026-12-04 21:49:47.543 UTC [9892] postgres@postgres WARNING:  there is no transaction in progress",
+            "2015-10-18 18:04:08,065 WARN [main] org.apache.hadoop.util.NativeCodeLoader: Unable to load",
+            "warning: unused variable: `x`",
+            "src/a.c:3:5: warning: implicit declaration",
+            "  /x.py:3: DeprecationWarning: use y",
+        ] {
+            assert!(is_warning_line(line), "{line}");
+        }
+        assert!(!is_warning_line("warnings = []"));
+        assert!(!is_warning_line("2015-10-18 INFO all good"));
+    }
 
     #[test]
     fn accepts_error_reports_of_every_common_tool() {

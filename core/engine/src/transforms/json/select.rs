@@ -114,7 +114,7 @@ pub(super) fn keep_mask(items: &[Value], query: &Query) -> Vec<bool> {
     let terms = query.terms();
     for (name, f) in &stats {
         let lower = name.to_lowercase();
-        if name.len() < 3 || !terms.iter().any(|t| *t == lower) {
+        if name.len() < 3 || !terms.contains(&lower) {
             continue;
         }
         for (i, row) in rendered.iter().enumerate() {
