@@ -1,24 +1,21 @@
 //! grep / ripgrep results.
 //!
-//! Lossless: rows are grouped under their file path, printed once as a heading followed by
-//! `line:content` (or `line-content` for context) rows, as `rg --heading` prints them. Files
-//! appear in their order of first appearance; when the input interleaves files, a new heading
-//! is printed each time the file changes, so every file's rows keep their original order and
-//! the original can be rebuilt line for line (`path` + `:`/`-` + row). Rows without line
-//! numbers (`grep -r` without `-n`) are indented by two spaces under their heading instead.
-//! A common path prefix is not factored out: agents copy paths from results into their next
-//! command, and a shortened path would be copied wrong.
+//! Rows are kept exactly as the tool printed them (`path:line:content`): agents cite and
+//! copy whole result lines into their next step, and a regrouped row (path moved into a
+//! heading) is a line they can no longer find verbatim. Measured on real Claude Code
+//! sessions, regrouping was the only cause of the next step's references lost in cache mode
+//! (DECISIONS D30), for a tenth of the results' tokens.
 //!
 //! Lossy (only past a generous cap): files with very many matches keep their first and last
 //! matches, definitions and query-mentioned matches (with their context rows); the rest of
-//! each file becomes a marker with exact counts and original line ranges, placed under the
-//! file's heading, so every path of the input still appears in the output.
+//! each file becomes a marker with exact counts and original line ranges naming the file, so
+//! every path of the input still appears in the output.
 
 mod parse;
 #[cfg(test)]
 mod tests;
 
-use parse::{Mode, Row, split_pathless};
+use parse::Row;
 
 use super::lines::{MIN_ELIDED_RUN, split};
 use super::query::Query;
@@ -34,41 +31,20 @@ const BUSY_FILE: usize = 12;
 const HEAD: usize = 4;
 const TAIL: usize = 2;
 
-/// Compress search results; `None` when neither grouping nor sampling pays.
+/// Compress search results; `None` when sampling does not apply.
 pub fn compress(text: &str, ctx: &Ctx) -> Option<Rewrite> {
-    let (lines, ends_with_newline) = split(text);
-    let parsed = parse::parse(&lines)?;
-    let grouped = groupable(&parsed, &lines);
-    let sampled = if ctx.lossy { select(&parsed, ctx.query) } else { None };
-    if !grouped && sampled.is_none() {
+    if !ctx.lossy {
         return None;
     }
-    let mut keep = sampled.unwrap_or_else(|| vec![true; lines.len()]);
-    let mut out = render(&parsed, &lines, &mut keep, grouped, ctx.key);
+    let (lines, ends_with_newline) = split(text);
+    let parsed = parse::parse(&lines)?;
+    let mut keep = select(&parsed, ctx.query)?;
+    let mut out = render(&parsed, &lines, &mut keep, ctx.key);
     if !ends_with_newline {
         out.pop();
     }
     // Short runs are put back while rendering, so sampling may end up dropping nothing.
-    let dropped = keep.iter().any(|k| !k);
-    match (grouped, dropped) {
-        (true, true) => Some(Rewrite::lossy(out, "search:grouped+sampled")),
-        (false, true) => Some(Rewrite::lossy(out, "search:sampled")),
-        (true, false) if out.len() < text.len() => Some(Rewrite::lossless(out, "search:grouped")),
-        _ => None,
-    }
-}
-
-/// Grouping is only done when the grouped text can be read back unambiguously: no heading
-/// or passthrough line may look like a row.
-fn groupable(p: &parse::Parsed, lines: &[&str]) -> bool {
-    let row_like = |s: &str| match p.mode {
-        Mode::Numbered => split_pathless(s).is_some() || s == "--",
-        Mode::Unnumbered => s.starts_with("  ") || s == "--",
-        Mode::Pathless => true,
-    };
-    p.mode != Mode::Pathless
-        && p.paths.iter().all(|path| !row_like(path))
-        && p.rows.iter().zip(lines).all(|(r, l)| *r != Row::Other || !row_like(l))
+    keep.iter().any(|k| !k).then(|| Rewrite::lossy(out, "search:sampled"))
 }
 
 fn file_key(p: &parse::Parsed, row: &Row) -> Option<usize> {
@@ -209,8 +185,8 @@ fn is_definition(content: &str) -> bool {
     KEYWORDS.iter().any(|k| s.starts_with(k))
 }
 
-/// Render kept rows (grouped or as they were) and one marker per dropped run of a file.
-fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], grouped: bool, key: &str) -> String {
+/// Render kept rows as they were and one marker per dropped run of a file.
+fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], key: &str) -> String {
     // Error lines survive every lossy step, whatever the selection chose.
     for (k, line) in keep.iter_mut().zip(lines) {
         *k |= super::errors::is_error_line(line);
@@ -223,14 +199,6 @@ fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], grouped: bool, k
         owner.push(last);
     }
     let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    let mut current: Option<usize> = None;
-    let heading = |out: &mut String, f: Option<usize>, current: &mut Option<usize>| {
-        if let Some(f) = f.filter(|f| grouped && *current != Some(*f) && *f < p.paths.len()) {
-            out.push_str(p.paths[f]);
-            out.push('\n');
-            *current = Some(f);
-        }
-    };
     let mut i = 0;
     while i < lines.len() {
         if !keep[i] {
@@ -243,7 +211,6 @@ fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], grouped: bool, k
                 i = start;
                 continue;
             }
-            heading(&mut out, owner[start], &mut current);
             let rows = &p.rows[start..i];
             let matches = rows.iter().filter(|r| matches!(r, Row::Hit { matched: true, .. })).count();
             let context = rows.iter().filter(|r| matches!(r, Row::Hit { matched: false, .. })).count();
@@ -260,25 +227,7 @@ fn render(p: &parse::Parsed, lines: &[&str], keep: &mut [bool], grouped: bool, k
             out.push('\n');
             continue;
         }
-        match p.rows[i] {
-            Row::Hit { file: Some(f), num, matched, content } if grouped => {
-                heading(&mut out, Some(f), &mut current);
-                match num {
-                    Some(n) => {
-                        out.push_str(n);
-                        out.push(if matched { ':' } else { '-' });
-                    }
-                    None => out.push_str("  "),
-                }
-                out.push_str(content);
-            }
-            row => {
-                if row == Row::Other {
-                    current = None;
-                }
-                out.push_str(lines[i]);
-            }
-        }
+        out.push_str(lines[i]);
         out.push('\n');
         i += 1;
     }

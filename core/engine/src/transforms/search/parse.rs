@@ -30,7 +30,6 @@ pub(super) enum Row<'a> {
 
 /// A parsed block: rows in input order and the distinct paths in order of first appearance.
 pub(super) struct Parsed<'a> {
-    pub mode: Mode,
     pub rows: Vec<Row<'a>>,
     pub paths: Vec<&'a str>,
 }
@@ -119,7 +118,7 @@ pub(super) fn parse<'a>(lines: &[&'a str]) -> Option<Parsed<'a>> {
             }
         }
     }
-    Some(Parsed { mode, rows, paths: interner.paths })
+    Some(Parsed { rows, paths: interner.paths })
 }
 
 /// Paths in order of first appearance, with their positions.
