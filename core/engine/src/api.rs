@@ -173,18 +173,21 @@ fn offload_plan(segments: &[Segment<'_>], opts: &Options) -> Boundaries {
     if opts.mode != crate::Mode::Token || !opts.lossy {
         return Boundaries::default();
     }
-    let mut turns = 0;
-    let blocks: Vec<(u32, usize)> = segments
+    let turns = segments
         .iter()
-        .filter_map(|s| match s {
-            Segment::Block(c) if !c.protected => {
-                turns = c.turns;
-                Some((c.turns.saturating_sub(c.age), c.raw.get().len()))
-            }
-            _ => None,
+        .find_map(|s| match s {
+            Segment::Block(c) => Some(c.turns),
+            Segment::Seen { .. } => None,
+        })
+        .unwrap_or(0);
+    let pieces: Vec<(u32, usize, bool)> = segments
+        .iter()
+        .map(|s| match s {
+            Segment::Block(c) => (c.turns.saturating_sub(c.age), c.raw.get().len(), !c.protected),
+            Segment::Seen { age, text, .. } => (turns.saturating_sub(*age), text.len(), false),
         })
         .collect();
-    Boundaries::plan(blocks, turns, opts.offload_after_turns, opts.offload_batch_tokens)
+    Boundaries::plan(pieces, turns, opts.offload_after_turns, opts.offload_batch_tokens)
 }
 
 /// Compress one piece of text (a single tool output).
