@@ -97,7 +97,10 @@ fn codex_truncation_notes_and_code_mode_headers_are_part_of_the_head() {
     let text = "Chunk ID: 255542\nWall time: 0.0000 seconds\nProcess exited with code 0\nOriginal token count: 12567\nOutput:\nWarning: truncated output (original token count: 12567)\nTotal output lines: 912\n\n[\n  {\n";
     let f = recognise(text).expect("framed");
     assert_eq!(f.inner(), "[\n  {\n");
-    let f = recognise("Warning: truncated output (original token count: 31620)\nTotal output lines: 3\n\na\nb\nc\n").expect("framed");
+    let f = recognise(
+        "Warning: truncated output (original token count: 31620)\nTotal output lines: 3\n\na\nb\nc\n",
+    )
+    .expect("framed");
     assert_eq!(f.inner(), "a\nb\nc\n");
     let f = recognise("Script completed\nWall time 0.1 seconds\nOutput:\nhello\nworld\n").expect("framed");
     assert_eq!(f.inner(), "hello\nworld\n");
