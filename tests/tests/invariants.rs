@@ -43,7 +43,7 @@ fn i1_byte_faithful_passthrough() {
 #[test]
 fn i2_cache_safety_history_is_append_only() {
     let conv = corpus_conversation(TRAJ);
-    let opts = Options::default();
+    let opts = Options { mode: Mode::Cache, ..Options::default() };
     let mut previous: Option<Vec<String>> = None;
     for k in steps(&conv) {
         let sent = raw_messages(&native_request(Dialect::OpenAiChat, &openai_body(&conv[..=k]), &opts));

@@ -12,9 +12,9 @@ pub struct Args {
     /// A request body (Anthropic Messages, OpenAI Chat or Responses JSON) or any tool output.
     /// `-` reads standard input.
     file: PathBuf,
-    /// `cache` rewrites each block once and the same way every turn; `token` also offloads
-    /// tool outputs the agent has acted on.
-    #[arg(long, value_parser = ["cache", "token"], default_value = "cache", env = "HEADROOM_MODE")]
+    /// `cache` rewrites each block once and the same way every turn; `token` (the default)
+    /// also offloads tool outputs the agent has acted on, in batches that pay for themselves.
+    #[arg(long, value_parser = ["cache", "token"], default_value = "token", env = "HEADROOM_MODE")]
     mode: String,
     /// Treat the file as this request dialect instead of detecting it.
     #[arg(long, value_parser = ["anthropic", "openai-chat", "openai-responses", "text"])]

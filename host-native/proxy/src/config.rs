@@ -15,10 +15,11 @@ pub struct ProxyArgs {
     /// Port to bind.
     #[arg(long, env = "HEADROOM_PORT", default_value_t = 8787)]
     pub port: u16,
-    /// `cache` rewrites each block once, the same way on every turn (the provider's prompt
-    /// cache keeps hitting); `token` also offloads tool outputs the agent has acted on.
+    /// `token` (the default) rewrites each block once, the same way on every turn, and
+    /// offloads tool outputs the agent has acted on in batches that pay for re-writing the
+    /// history after them; `cache` never changes history the provider has seen.
     /// Legacy names `cost_savings` (= cache) and `token_headroom` (= token) are accepted.
-    #[arg(long, env = "HEADROOM_MODE", default_value = "cache", value_parser = parse_mode)]
+    #[arg(long, env = "HEADROOM_MODE", default_value = "token", value_parser = parse_mode)]
     pub mode: ModeArg,
     /// Forward every request untouched.
     #[arg(long, env = "HEADROOM_NO_OPTIMIZE")]
