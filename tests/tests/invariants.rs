@@ -71,10 +71,10 @@ fn i2_token_mode_rewrites_history_only_when_the_offload_boundary_moves() {
             &opts,
         )
         .expect("valid");
-        let blocks = segments.iter().filter_map(|s| match s {
-            headroom_core::request::Segment::Block(c) => Some((c.turns - c.age, c.raw.get().len(), true)),
+        let blocks = segments.iter().map(|s| match s {
+            headroom_core::request::Segment::Block(c) => (c.turns - c.age, c.raw.get().len(), true),
             headroom_core::request::Segment::Seen { age, text, .. } => {
-                Some((turns(k).saturating_sub(*age), text.len(), false))
+                (turns(k).saturating_sub(*age), text.len(), false)
             }
         });
         let plan = headroom_core::batch::Boundaries::plan(
