@@ -40,8 +40,9 @@ fn recordings_dir() -> PathBuf {
 fn load(name: &str) -> Recording {
     let dir = recordings_dir();
     let body = std::fs::read(dir.join(format!("{name}.json"))).expect("recorded body");
-    let meta: Value = serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.headers.json"))).expect("headers"))
-        .expect("headers json");
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{name}.headers.json"))).expect("headers"))
+            .expect("headers json");
     let headers = meta["headers"]
         .as_array()
         .expect("headers list")
@@ -52,7 +53,8 @@ fn load(name: &str) -> Recording {
 }
 
 /// Headers the proxy drops or recomputes on the way (hop-by-hop, framing, transport encoding).
-const NOT_FORWARDED: &[&str] = &["host", "content-length", "connection", "accept-encoding", "transfer-encoding"];
+const NOT_FORWARDED: &[&str] =
+    &["host", "content-length", "connection", "accept-encoding", "transfer-encoding"];
 
 /// Send a recording through a proxy in `mode`; return the body and headers the upstream got.
 async fn replay(rec: &Recording, mode: ModeArg) -> (Value, http::HeaderMap) {
@@ -131,7 +133,8 @@ struct Output {
 fn anthropic_outputs(name: &str, original: &Value, sent: &Value) -> Vec<Output> {
     assert_fields_kept(name, original, sent, &["messages", "tools"]);
     assert_tools_kept(name, original.get("tools"), sent.get("tools"));
-    let (om, sm) = (original["messages"].as_array().expect("messages"), sent["messages"].as_array().expect("messages"));
+    let (om, sm) =
+        (original["messages"].as_array().expect("messages"), sent["messages"].as_array().expect("messages"));
     assert_eq!(om.len(), sm.len(), "{name}: message count");
     let mut outputs = Vec::new();
     let mut calls: Vec<(String, String)> = Vec::new();
@@ -149,7 +152,11 @@ fn anthropic_outputs(name: &str, original: &Value, sent: &Value) -> Vec<Output> 
                 continue;
             }
             let (ao, bo) = (a.as_object().expect("block"), b.as_object().expect("block"));
-            assert_eq!(ao.keys().collect::<Vec<_>>(), bo.keys().collect::<Vec<_>>(), "{name}: tool_result fields");
+            assert_eq!(
+                ao.keys().collect::<Vec<_>>(),
+                bo.keys().collect::<Vec<_>>(),
+                "{name}: tool_result fields"
+            );
             for (k, v) in ao.iter().filter(|(k, _)| *k != "content") {
                 assert_eq!(&bo[k], v, "{name}: message {i} tool_result field {k}");
             }
@@ -301,7 +308,12 @@ const CODEX_CODE_MODE: &[Check] = &[
     // completed` header part, then the text part) is not compressed on first sight today; token
     // mode offloads 00 once it is old. 01 is also a JSON envelope `{"chunk_id":…,"output":"…"}`
     // around the truncated log, left whole in both modes.
-    later_in(ModeArg::Cache, "call_mock_00", Want::Smaller, "code-mode output parts: not compressed on first sight"),
+    later_in(
+        ModeArg::Cache,
+        "call_mock_00",
+        Want::Smaller,
+        "code-mode output parts: not compressed on first sight",
+    ),
     later("call_mock_01", Want::Smaller, "code-mode output parts holding a JSON envelope: not compressed"),
     on("call_mock_02", Want::ErrorsKept),
     on("call_mock_02", Want::WarningKept),
@@ -420,7 +432,9 @@ async fn recorded_claude_code_count_tokens_is_answered() {
         cfg.mode = mode;
         let proxy = start_proxy(cfg).await;
         let mut request = client().post(format!("{}{}", proxy.url, rec.path)).body(rec.body.clone());
-        for (k, v) in rec.headers.iter().filter(|(k, _)| !NOT_FORWARDED.contains(&k.to_ascii_lowercase().as_str())) {
+        for (k, v) in
+            rec.headers.iter().filter(|(k, _)| !NOT_FORWARDED.contains(&k.to_ascii_lowercase().as_str()))
+        {
             request = request.header(k, v);
         }
         let response = request.header("x-api-key", "sk-ant-test").send().await.expect("send");
