@@ -5,10 +5,7 @@
 //! Each replay asserts the structure the client relies on (valid JSON, the same messages or input
 //! items with their roles, types and ids, every call paired with its result, the client's tools
 //! and unknown fields kept, its headers forwarded) and checks what the engine did to each tool
-//! output: big outputs smaller, error lines kept, the whole request never dearer. Checks marked
-//! `pending` are measured and printed but not asserted yet (issue 8: the engine is learning these
-//! shapes); `pending_checks_pass` (ignored) asserts them all, and a pending check that passes is
-//! reported so it can be enabled.
+//! output: big outputs smaller, error and warning lines kept, the whole request never dearer.
 
 mod support;
 
@@ -266,14 +263,6 @@ const fn on(id: &'static str, want: Want) -> Check {
     Check { id, want, pending: None, only: None }
 }
 
-const fn later(id: &'static str, want: Want, why: &'static str) -> Check {
-    Check { id, want, pending: Some(why), only: None }
-}
-
-const fn later_in(mode: ModeArg, id: &'static str, want: Want, why: &'static str) -> Check {
-    Check { id, want, pending: Some(why), only: Some(mode) }
-}
-
 /// Claude Code's loop (`mock_upstream.py::claude_code_steps`): toolu_mock_00 Read of the JSON file
 /// (53.8 KB, `N\t` numbered), 01 Bash `cat` of the log (a `<persisted-output>` 2 KB preview), 02 Grep
 /// content, 03 Grep files, 04 Grep count, 05 Read offset 300 limit 40, 06 Read of the whole log (a
@@ -284,9 +273,9 @@ const CLAUDE_CODE: &[Check] = &[
     on("toolu_mock_02", Want::ErrorsKept),
     on("toolu_mock_02", Want::WarningKept),
     on("toolu_mock_06", Want::ErrorsKept),
-    // Token mode's offloaded view of the partial Read keeps the ERROR and FATAL lines but not the
-    // WARNING (30,940 -> 848 tokens).
-    later_in(ModeArg::Token, "toolu_mock_06", Want::WarningKept, "token mode drops the log's WARNING line"),
+    // Token mode's offloaded view of the partial Read (30,940 -> about 900 tokens) keeps the
+    // log's first warnings as well as its error lines.
+    on("toolu_mock_06", Want::WarningKept),
 ];
 
 /// Codex with `exec_command` (`-m gpt-5.5`): call_mock_00 `cat` of the JSON file (40 KB, header,
@@ -304,17 +293,11 @@ const CODEX_EXEC_COMMAND: &[Check] = &[
 /// JSON file (`text(r.output)`), 01 the log as a JSON envelope (`text(r)`), 02 grep, 03 sed as an
 /// envelope, 04 apply_patch.
 const CODEX_CODE_MODE: &[Check] = &[
-    // A `custom_tool_call_output` whose output is a list of `input_text` parts (the `Script
-    // completed` header part, then the text part) is not compressed on first sight today; token
-    // mode offloads 00 once it is old. 01 is also a JSON envelope `{"chunk_id":…,"output":"…"}`
-    // around the truncated log, left whole in both modes.
-    later_in(
-        ModeArg::Cache,
-        "call_mock_00",
-        Want::Smaller,
-        "code-mode output parts: not compressed on first sight",
-    ),
-    later("call_mock_01", Want::Smaller, "code-mode output parts holding a JSON envelope: not compressed"),
+    // Each output is a list of `input_text` parts (the `Script completed` header part, then the
+    // text); 00 is the JSON file after Codex's truncation note, 01 a JSON envelope
+    // `{"chunk_id":…,"output":"…"}` around the truncated log.
+    on("call_mock_00", Want::Smaller),
+    on("call_mock_01", Want::Smaller),
     on("call_mock_02", Want::ErrorsKept),
     on("call_mock_02", Want::WarningKept),
 ];
@@ -410,14 +393,6 @@ async fn recorded_clients_through_the_proxy_in_cache_mode() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recorded_clients_through_the_proxy_in_token_mode() {
     report(&run(ModeArg::Token).await, false);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "asserts the checks the engine does not pass yet (issue 8); run with --run-ignored"]
-async fn pending_checks_pass() {
-    let mut all = run(ModeArg::Cache).await;
-    all.extend(run(ModeArg::Token).await);
-    report(&all, true);
 }
 
 /// Claude Code's `count_tokens` (it counts a file's raw text for `Read`'s cap): answered, and if
