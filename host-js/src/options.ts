@@ -7,7 +7,7 @@ export type Mode = 'cache' | 'token';
 
 /** Engine options shared by every call. */
 export interface EngineOptions {
-  /** `cache` (default) rewrites each block once and the same way every turn; `token` also offloads aged tool outputs. */
+  /** `token` (default) rewrites each block once and the same way every turn, and offloads tool outputs the agent has acted on in batches that pay for themselves; `cache` never changes what the provider has seen. */
   mode?: Mode;
   /** Blocks below this many tokens are left alone (engine default 300). */
   minTokens?: number;
@@ -17,6 +17,8 @@ export interface EngineOptions {
   frozenCount?: number;
   /** In `token` mode, assistant turns after which a tool output is offloaded (engine default 2). */
   offloadAfterTurns?: number;
+  /** In `token` mode, stale tokens that must be waiting before outputs are offloaded (engine default 12000; 0: at once). */
+  offloadBatchTokens?: number;
   /** `false` keeps every transform lossless (no markers, nothing to retrieve). */
   lossy?: boolean;
   /** Outline source code (signatures kept, long bodies elided); `false` leaves code whole. Default true. */
@@ -41,7 +43,7 @@ export function toWitOptions(o: EngineOptions & { query?: string }): Options {
   if (o.contextStrategy !== undefined && !['scored', 'position', 'rolling', 'off'].includes(o.contextStrategy)) {
     throw new HeadroomError('invalid_input', `unknown contextStrategy ${JSON.stringify(o.contextStrategy)} (scored, position, rolling, off)`);
   }
-  for (const k of ['minTokens', 'frozenCount', 'offloadAfterTurns', 'contextLimit'] as const) {
+  for (const k of ['minTokens', 'frozenCount', 'offloadAfterTurns', 'offloadBatchTokens', 'contextLimit'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) {
       throw new HeadroomError('invalid_input', `\`${k}\` must be a non-negative integer`);
@@ -53,6 +55,7 @@ export function toWitOptions(o: EngineOptions & { query?: string }): Options {
   if (o.protectedTools !== undefined) out.protectedTools = [...o.protectedTools];
   if (o.frozenCount !== undefined) out.frozenCount = o.frozenCount;
   if (o.offloadAfterTurns !== undefined) out.offloadAfterTurns = o.offloadAfterTurns;
+  if (o.offloadBatchTokens !== undefined) out.offloadBatchTokens = o.offloadBatchTokens;
   if (o.lossy !== undefined) out.lossy = o.lossy;
   if (o.query !== undefined) out.query = o.query;
   if (o.codeAware !== undefined) out.codeAware = o.codeAware;

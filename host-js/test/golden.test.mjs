@@ -37,6 +37,7 @@ test('token counts equal the native counter on every text case', async () => {
     const args = ['compress', '-', '--dialect', 'text', '--mode', c.options.mode];
     if (c.options.query !== undefined) args.push('--query', c.options.query);
     if (c.options.minTokens !== undefined) args.push('--min-tokens', String(c.options.minTokens));
+    if (c.options.offloadBatchTokens !== undefined) args.push('--offload-batch-tokens', String(c.options.offloadBatchTokens));
     const run = spawnSync(HEADROOM_BIN, args, { input: c.input, stdio: ['pipe', 'ignore', 'pipe'] });
     assert.equal(run.status, 0, `headroom compress failed: ${run.stderr}`);
     const stderr = run.stderr.toString();
@@ -55,6 +56,7 @@ test('every golden case equals the native host’s output byte for byte', async 
     const args = ['compress', '-', '--dialect', flag, '--mode', c.options.mode];
     if (!c.dialect && c.options.query !== undefined) args.push('--query', c.options.query);
     if (c.options.minTokens !== undefined) args.push('--min-tokens', String(c.options.minTokens));
+    if (c.options.offloadBatchTokens !== undefined) args.push('--offload-batch-tokens', String(c.options.offloadBatchTokens));
     const run = spawnSync(HEADROOM_BIN, args, { input: c.input, maxBuffer: 64 << 20 });
     assert.equal(run.status, 0, `headroom compress failed: ${run.stderr}`);
     const js = c.dialect

@@ -28,6 +28,7 @@ export function goldenCases() {
           mode: meta.mode === 'token' ? 'token' : 'cache',
           ...(meta.query !== undefined ? { query: meta.query } : {}),
           ...(meta.min_tokens !== undefined ? { minTokens: meta.min_tokens } : {}),
+          ...(meta.offload_batch_tokens !== undefined ? { offloadBatchTokens: meta.offload_batch_tokens } : {}),
         },
         input: readFileSync(join(GOLDEN, name, `input.${ext}`)),
         expected: readFileSync(join(GOLDEN, name, `expected.${ext}`)),

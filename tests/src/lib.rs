@@ -41,6 +41,7 @@ pub fn wit_options(o: &Options) -> wit::Options {
         protected_tools: Some(o.protected_tools.clone()),
         query: o.query.clone(),
         offload_after_turns: Some(o.offload_after_turns),
+        offload_batch_tokens: Some(o.offload_batch_tokens),
         lossy: Some(o.lossy),
         context_limit: o.context_limit,
         context_strategy: Some(match o.context_strategy {
@@ -130,6 +131,10 @@ fn load_case(dir: &Path) -> GoldenCase {
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(headroom_core::DEFAULT_MIN_TOKENS),
+        offload_batch_tokens: meta["offload_batch_tokens"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(headroom_core::batch::DEFAULT_BATCH_TOKENS),
         ..Options::default()
     };
     let input = read(dir.join(if dialect.is_some() { "input.json" } else { "input.txt" }));

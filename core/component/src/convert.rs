@@ -16,7 +16,7 @@ pub fn options(o: wit::Options) -> headroom_core::Options {
         protected_tools: o.protected_tools.unwrap_or(d.protected_tools),
         query: o.query.or(d.query),
         offload_after_turns: o.offload_after_turns.unwrap_or(d.offload_after_turns),
-        offload_batch_tokens: d.offload_batch_tokens,
+        offload_batch_tokens: o.offload_batch_tokens.unwrap_or(d.offload_batch_tokens),
         lossy: o.lossy.unwrap_or(d.lossy),
         context_limit: o.context_limit.or(d.context_limit),
         context_strategy: match o.context_strategy {

@@ -22,6 +22,10 @@ pub struct Args {
     /// Blocks below this many tokens are left alone.
     #[arg(long, env = "HEADROOM_MIN_TOKENS")]
     min_tokens: Option<u32>,
+    /// In `token` mode, stale tokens that must be waiting before outputs are offloaded
+    /// (default 12000; 0: every stale output at once).
+    #[arg(long, env = "HEADROOM_OFFLOAD_BATCH_TOKENS")]
+    offload_batch_tokens: Option<u32>,
     /// Relevance hint for a single tool output: lines mentioning its words are kept.
     #[arg(long)]
     query: Option<String>,
@@ -48,6 +52,7 @@ pub fn run(args: &Args) -> Result<()> {
     let mut opts = headroom_runtime::default_options();
     opts.mode = Some(if args.mode == "token" { wit::Mode::Token } else { wit::Mode::Cache });
     opts.min_tokens = args.min_tokens;
+    opts.offload_batch_tokens = args.offload_batch_tokens;
     opts.query = args.query.clone();
     opts.lossy = args.lossless.then_some(false);
 

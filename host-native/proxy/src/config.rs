@@ -47,6 +47,11 @@ pub struct ProxyArgs {
     /// Blocks below this many tokens are left alone.
     #[arg(long, env = "HEADROOM_MIN_TOKENS")]
     pub min_tokens: Option<u32>,
+    /// In `token` mode, stale tokens that must be waiting before outputs are offloaded (a
+    /// batch, which must also pay for re-writing the history after it; default 12000). 0
+    /// offloads every output as soon as it is stale.
+    #[arg(long, env = "HEADROOM_OFFLOAD_BATCH_TOKENS")]
+    pub offload_batch_tokens: Option<u32>,
     /// Wall-clock budget for compressing one request; past it the original is forwarded.
     #[arg(long, env = "HEADROOM_COMPRESSION_DEADLINE_MS", default_value_t = 250)]
     pub compression_deadline_ms: u64,
@@ -115,6 +120,8 @@ pub struct ProxyConfig {
     pub max_body_bytes: usize,
     /// Engine threshold override.
     pub min_tokens: Option<u32>,
+    /// Token mode's batch size override.
+    pub offload_batch_tokens: Option<u32>,
     /// Compression budget per request.
     pub compression_deadline: Duration,
     /// Upstream timeout.
@@ -152,6 +159,7 @@ impl ProxyConfig {
             ),
             max_body_bytes: args.max_body_bytes,
             min_tokens: args.min_tokens,
+            offload_batch_tokens: args.offload_batch_tokens,
             compression_deadline: Duration::from_millis(args.compression_deadline_ms),
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
@@ -172,6 +180,7 @@ impl ProxyConfig {
             ModeArg::Token => wit::Mode::Token,
         });
         o.min_tokens = self.min_tokens;
+        o.offload_batch_tokens = self.offload_batch_tokens;
         self.context.apply(&mut o);
         o
     }

@@ -269,3 +269,33 @@ async fn the_1m_context_beta_and_context_limit_widen_the_window() {
         "--context-limit applies to models the table does not know: {sent}"
     );
 }
+
+/// `--offload-batch-tokens`: token mode waits for a batch that pays by default; 0 offloads a
+/// stale output at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn offload_batch_tokens_decides_when_token_mode_offloads() {
+    let log: String = (0..400)
+        .map(|i| format!("2026-12-04 10:{:02}:{:02} INFO worker-{} handled job {i}\n", i / 60, i % 60, i % 7))
+        .collect();
+    let mut messages = vec![json!({"role": "user", "content": "Check the worker log."})];
+    for k in 0..4 {
+        let out = if k == 0 { log.clone() } else { format!("ok {k}") };
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [
+            {"id": format!("c{k}"), "type": "function", "function": {"name": "bash", "arguments": "{}"}}]}));
+        messages.push(json!({"role": "tool", "tool_call_id": format!("c{k}"), "content": out}));
+    }
+    let body = json!({"model": "gpt-4o", "messages": messages});
+    let mock = start_mock().await;
+    let mut cfg = config(&mock.url);
+    cfg.mode = headroom_proxy::config::ModeArg::Token;
+    let offloaded = |sent: &Value| {
+        sent["messages"][2]["content"].as_str().is_some_and(|t| t.contains("output of an earlier step"))
+    };
+
+    let sent = send(&start_proxy(cfg.clone()).await, &mock, "/v1/chat/completions", &body).await;
+    assert!(!offloaded(&sent), "a four-turn conversation does not pay for a batch yet");
+
+    cfg.offload_batch_tokens = Some(0);
+    let sent = send(&start_proxy(cfg).await, &mock, "/v1/chat/completions", &body).await;
+    assert!(offloaded(&sent), "0 offloads the stale log at once");
+}

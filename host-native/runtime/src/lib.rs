@@ -205,6 +205,7 @@ pub fn default_options() -> wit::Options {
         protected_tools: None,
         query: None,
         offload_after_turns: None,
+        offload_batch_tokens: None,
         lossy: None,
         context_limit: None,
         context_strategy: None,

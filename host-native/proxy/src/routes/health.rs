@@ -85,6 +85,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "optimize": state.config.optimize,
         "retrieval_tool": state.config.retrieval_tool,
         "count_tokens_compression": state.config.count_tokens_compression,
+        "offload_batch_tokens": state.config.offload_batch_tokens,
         "anthropic_api_url": state.config.anthropic_url,
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),

@@ -263,6 +263,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         openai_url: upstream.into(),
         max_body_bytes: 100 << 20,
         min_tokens: None,
+        offload_batch_tokens: None,
         compression_deadline: Duration::from_secs(5),
         upstream_timeout: Duration::from_secs(30),
         api_key: None,
