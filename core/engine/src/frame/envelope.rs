@@ -21,6 +21,10 @@ pub(super) fn split(text: &str) -> Option<(&str, String, &str)> {
     if !(trimmed.starts_with('{') && trimmed.ends_with('}')) {
         return None;
     }
+    // Only an object naming an output field is worth parsing (JSON outputs are often large).
+    if !OUTPUT_FIELDS.iter().any(|f| trimmed.contains(&format!("\"{f}\""))) {
+        return None;
+    }
     let root: &RawValue = serde_json::from_str(text).ok()?;
     let obj = raw::Object::parse(root)?;
     if obj.fields().count() > MAX_FIELDS {

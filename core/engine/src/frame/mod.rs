@@ -45,14 +45,15 @@ pub struct Framed {
 
 /// The frames around `text`, outermost first; `None` when it has none.
 pub fn recognise(text: &str) -> Option<Framed> {
-    let mut layers = Vec::new();
-    let mut current = text.to_owned();
+    // Most outputs have no frame: nothing is copied for them.
+    let (layer, mut current) = peel(text)?;
+    let mut layers = vec![layer];
     while layers.len() < MAX_DEPTH {
         let Some((layer, inner)) = peel(&current) else { break };
         layers.push(layer);
         current = inner;
     }
-    (!layers.is_empty()).then_some(Framed { layers, inner: current })
+    Some(Framed { layers, inner: current })
 }
 
 fn peel(text: &str) -> Option<(Layer, String)> {
