@@ -59,14 +59,26 @@ bench-load: component
     cargo build -q --release -p headroom-proxy --bins --examples
     benches/load/run.sh
 
-# End-to-end savings: trajectories through the proxy with the official SDKs, in both modes.
-bench-e2e LIMIT="94": component
+# End-to-end savings through the proxy with the official SDKs, in both modes: the mini-swe-agent
+# trajectories (first LIMIT), then the real Claude Code sessions (first SESSIONS, streaming, the
+# `anthropic` SDK; needs ../shared/corpus/claude-code-sessions). Both sections of results/e2e.md.
+# Every proxy runs one snapshot of the binaries and the component (target/e2e/bin), so a rebuild
+# during the run changes nothing.
+e2e_env := "HEADROOM_COMPONENT=" + justfile_directory() + "/target/e2e/bin/headroom-core.wasm HEADROOM_E2E_BIN=" + justfile_directory() + "/target/e2e/bin"
+bench-e2e LIMIT="94" SESSIONS="22": component
+    @test -d ../shared/corpus/claude-code-sessions/cases || { echo "bench-e2e: ../shared/corpus/claude-code-sessions/cases is missing (the Claude Code sessions corpus)" >&2; exit 1; }
     cargo build -q --release -p headroom-proxy --bins --examples
-    cargo build -q --release -p headroom-benches --bin e2e
-    rm -rf target/e2e && mkdir -p target/e2e
-    python3 benches/e2e/send.py target/e2e/cache cache {{LIMIT}}
-    python3 benches/e2e/send.py target/e2e/token token {{LIMIT}}
-    target/release/e2e target/e2e --out benches/results/e2e.md
+    cargo build -q --release -p headroom-benches --bin e2e --bin e2e_sessions
+    rm -rf target/e2e && mkdir -p target/e2e/bin/examples
+    cp target/wasm/headroom-core.wasm target/release/{headroom,e2e,e2e_sessions} target/e2e/bin/
+    cp target/release/examples/mock_upstream target/e2e/bin/examples/
+    (git log -1 --format=%h -- core/; git status --porcelain -- core/ | head -1) > target/e2e/bin/engine.txt
+    {{e2e_env}} python3 benches/e2e/send.py target/e2e/cache cache {{LIMIT}}
+    {{e2e_env}} python3 benches/e2e/send.py target/e2e/token token {{LIMIT}}
+    target/e2e/bin/e2e target/e2e --out benches/results/e2e.md
+    {{e2e_env}} python3 benches/e2e/send_sessions.py target/e2e/sessions/cache cache {{SESSIONS}}
+    {{e2e_env}} python3 benches/e2e/send_sessions.py target/e2e/sessions/token token {{SESSIONS}}
+    target/e2e/bin/e2e_sessions target/e2e/sessions --out benches/results/e2e.md
 
 # The npm package (host-js/) and its browser demo, built from the component; then every JS test:
 # golden corpus in Node, API, adapters, remote mode against the proxy, npm pack, headless Chromium.

@@ -14,7 +14,8 @@ import anthropic
 import openai
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.join(ROOT, "target", "release")
+# HEADROOM_E2E_BIN: a folder holding `headroom` and `examples/mock_upstream` (default: this build).
+BIN = os.environ.get("HEADROOM_E2E_BIN") or os.path.join(ROOT, "target", "release")
 CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "swe-agent-trajectories")
 
 

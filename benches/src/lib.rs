@@ -4,4 +4,5 @@
 pub mod billing;
 pub mod claude_sessions;
 pub mod fidelity;
+pub mod results_file;
 pub mod trajectory;

@@ -2,7 +2,8 @@
 //! proxy with the official SDKs and what the mock upstream received, and reports tokens, the
 //! bill under prompt caching, prefix stability and next-step fidelity per mode and SDK; it also
 //! checks that the proxy forwarded exactly what the engine produces for the same request.
-//! Usage: e2e DIR [--out FILE], DIR holding `cache/` and `token/` runs.
+//! Usage: e2e DIR [--out FILE], DIR holding `cache/` and `token/` runs. With `--out`, rewrites
+//! the `## mini-swe-agent trajectories` section of FILE (`e2e_sessions` writes the other).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use headroom_benches::billing::{bill, pct, tokens};
 use headroom_benches::fidelity::{command_of, contains_word, facts_read_from};
+use headroom_benches::results_file::write_section;
 use headroom_benches::trajectory::{corpus_dir, load_all};
 use headroom_core::{Dialect, Mode, Options};
 use headroom_tokenizer::O200k;
@@ -37,7 +39,7 @@ fn main() -> Result<()> {
     let by_name: BTreeMap<&str, &Vec<(String, String)>> =
         trajectories.iter().map(|t| (t.name.as_str(), &t.messages)).collect();
     let mut report = String::from(
-        "# End-to-end savings through the proxy\n\n\
+        "## mini-swe-agent trajectories\n\n\
          Measured with `just bench-e2e`: agent trajectories replayed through `headroom proxy` by the official\n\
          OpenAI and Anthropic Python SDKs (streaming and non-streaming requests alternating), in front of the\n\
          mock upstream, which recorded every body it received. Tokens are exact o200k counts of message\n\
@@ -117,7 +119,12 @@ fn main() -> Result<()> {
     }
     println!("{report}");
     if let Some(path) = out {
-        std::fs::write(path, &report)?;
+        write_section(
+            Path::new(path),
+            "# End-to-end savings through the proxy",
+            "## mini-swe-agent trajectories",
+            &report,
+        )?;
     }
     Ok(())
 }
