@@ -6,6 +6,7 @@ use super::errors::{is_error_line, is_warning_line};
 use super::lines::{render_kept_with, split};
 use super::{Ctx, Rewrite};
 use crate::kind::ContentKind;
+use crate::marker::{Marker, Unit};
 
 /// Aged outputs this small stay: the marker would cost about as much as the text.
 pub const MIN_TOKENS: u32 = 120;
@@ -20,9 +21,10 @@ const WARNINGS: usize = 8;
 pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
     let (lines, ends_with_newline) = split(text);
     if lines.len() <= HEAD + TAIL + 2 {
-        // Few but long lines: the body of a one-line JSON or minified blob. Keep the
-        // kind's own transform for these.
-        return crate::route::run(kind, text, ctx);
+        // Few but long lines: a one-line JSON or minified blob. Its kind's own transform
+        // first; when that cannot shrink it, the whole output goes behind one marker (an
+        // error line stays: then nothing is offloaded).
+        return crate::route::run(kind, text, ctx).or_else(|| whole(&lines, kind, ctx));
     }
     // Error lines always stay (the renderer keeps them too); the first few warnings stay as
     // the anomalies a later question is most often about.
@@ -39,6 +41,17 @@ pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
     let note = format!("{} output of an earlier step", kind.name());
     let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| Some(note.clone()))?;
     Some(Rewrite::lossy(out, format!("{}:offloaded", kind.name())))
+}
+
+/// The whole of a short output behind one marker, unless one of its lines reports an error.
+fn whole(lines: &[&str], kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
+    if lines.iter().any(|l| is_error_line(l)) {
+        return None;
+    }
+    let marker = Marker::new(Unit::Lines, vec![(1, lines.len())], ctx.key)
+        .with_note(&format!("{} output of an earlier step", kind.name()))
+        .render();
+    Some(Rewrite::lossy(marker, format!("{}:offloaded", kind.name())))
 }
 
 /// Offload the prose of an aged assistant turn, keeping its first line and every fenced
@@ -122,6 +135,23 @@ mod tests {
         assert_eq!(markers.len(), 2);
         assert_eq!(markers[0].ranges, vec![(4, 19)]);
         assert_eq!(markers[1].ranges, vec![(21, 38)]);
+    }
+
+    #[test]
+    fn a_long_one_line_output_goes_whole_unless_it_reports_an_error() {
+        let q = Query::default();
+        let ctx = Ctx { query: &q, key: "h:k", lossy: true };
+        let blob = format!(
+            "{{\"items\": [{}]}}",
+            (0..200).map(|i| format!("\"v{i}\"")).collect::<Vec<_>>().join(",")
+        );
+        let out = compress(&blob, &ContentKind::Prose, &ctx).expect("offloaded");
+        assert_eq!(
+            out.text,
+            "[... 1 line elided (line 1); prose output of an earlier step, retrieve: headroom_retrieve(\"h:k\") ...]"
+        );
+        let failed = format!("Error: request failed {}", "x".repeat(900));
+        assert_eq!(compress(&failed, &ContentKind::Prose, &ctx), None);
     }
 
     #[test]
