@@ -4,5 +4,6 @@
 pub mod billing;
 pub mod claude_sessions;
 pub mod fidelity;
+pub mod machine;
 pub mod results_file;
 pub mod trajectory;

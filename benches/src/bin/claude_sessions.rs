@@ -15,6 +15,7 @@ use headroom_benches::claude_sessions::case::{Case, corpus_dir, load_all};
 use headroom_benches::claude_sessions::replay::replay;
 use headroom_benches::claude_sessions::report::{CaseResult, ModeResult, RunInfo, render};
 use headroom_benches::claude_sessions::tally::Tally;
+use headroom_benches::machine::machine;
 use headroom_core::Mode;
 use headroom_tokenizer::O200k;
 
@@ -139,25 +140,4 @@ fn revision() -> String {
         (false, false) => format!("`{head}`"),
         (false, true) => format!("`{head}` plus uncommitted changes in `core/`"),
     }
-}
-
-/// CPU model, core count and memory, from /proc.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kb: u64 = mem
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|l| l.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or(0);
-    format!(
-        "{} ({cores} cores, {} GB RAM), a noisy shared machine",
-        model.as_deref().unwrap_or("unknown CPU"),
-        kb / 1_000_000
-    )
 }

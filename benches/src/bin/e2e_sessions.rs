@@ -21,6 +21,7 @@ use headroom_benches::claude_sessions::bill::{Pricer, cost};
 use headroom_benches::claude_sessions::case::{Case, LARGE_WINDOW, corpus_dir, load_all};
 use headroom_benches::claude_sessions::refs::{Fate, Scorer};
 use headroom_benches::claude_sessions::text::message_text;
+use headroom_benches::machine::machine;
 use headroom_benches::results_file::write_section;
 use headroom_core::{Dialect, Mode, Options};
 use headroom_tokenizer::O200k;
@@ -538,15 +539,4 @@ fn revision() -> String {
         (false, false) => format!("`{head}`"),
         (false, true) => format!("`{head}` plus uncommitted changes in `core/`"),
     }
-}
-
-/// CPU model and core count, from /proc.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{} ({cores} cores), a noisy shared machine", model.as_deref().unwrap_or("unknown CPU"))
 }

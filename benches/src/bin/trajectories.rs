@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use headroom_benches::billing::{bill, pct, tokens};
 use headroom_benches::fidelity::{command_of, contains_word, facts_read_from};
+use headroom_benches::machine::machine;
 use headroom_benches::trajectory::{Trajectory, contents, corpus_dir, load_all};
 use headroom_core::{Dialect, Mode, Options};
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
@@ -289,27 +290,6 @@ fn golden_table(counter: &dyn Fn(&str) -> u32) -> Result<String> {
         ));
     }
     Ok(out)
-}
-
-/// CPU model, core count and memory, from /proc.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|l| l.trim_start_matches([' ', '\t', ':']));
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kb: u64 = mem
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|l| l.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap_or(0);
-    format!(
-        "{} ({cores} cores, {} GB RAM), a noisy shared machine",
-        model.unwrap_or("unknown CPU"),
-        kb / 1_000_000
-    )
 }
 
 fn gzip_size(path: &std::path::Path) -> u64 {
