@@ -334,34 +334,6 @@ async fn the_tool_comes_with_the_first_sizeable_output_and_stays() {
     assert_eq!(tools[2], tools[3], "the same tool bytes on every later turn");
 }
 
-/// In cache mode an output the engine only looked at (or rewrote losslessly) is never
-/// offloaded later: with no marker there is nothing to retrieve, so the tool is not offered.
-/// Token mode will offload it once stale, so it offers the tool from that output on.
-#[tokio::test(flavor = "multi_thread")]
-async fn cache_mode_offers_the_tool_only_with_a_marker() {
-    // Few enough records that none is sampled away: a lossless table.
-    let records: Vec<Value> = (0..25)
-        .map(|i| json!({"id": i, "name": format!("service-{i}"), "region": "eu-west-1", "healthy": true,
-            "endpoint": format!("https://service-{i}.internal.example.com/api/v2/health")}))
-        .collect();
-    let table = serde_json::to_string_pretty(&records).expect("json");
-    let body = agent_turn(&[table]);
-    let has_tool = |hit: &[u8]| {
-        serde_json::from_slice::<Value>(hit).expect("json")["tools"].to_string().contains("headroom_retrieve")
-    };
-    let mock = start_mock().await;
-    let mut cfg = config(&mock.url);
-    send(&start_proxy(cfg.clone()).await.url, PATHS[0], "sk-c", &body, 0).await;
-    let sent = mock.hits().last().expect("forwarded").body.clone();
-    let text = String::from_utf8_lossy(&sent).into_owned();
-    assert!(text.contains("[table: 25 records"), "the records were compressed losslessly");
-    assert!(!text.contains("[... "), "no marker");
-    assert!(!has_tool(&sent), "cache mode: nothing to retrieve, no tool");
-    cfg.mode = headroom_proxy::config::ModeArg::Token;
-    send(&start_proxy(cfg).await.url, PATHS[0], "sk-c", &body, 0).await;
-    assert!(has_tool(&mock.hits().last().expect("forwarded").body), "token mode will offload it later");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_model_that_keeps_calling_gets_a_plain_ending_after_the_last_round() {
     let mock = start_mock().await;

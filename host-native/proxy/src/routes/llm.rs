@@ -151,14 +151,9 @@ pub async fn prepare(
     if opts.context_limit.is_none() && crate::context_args::wants_1m_context(headers) {
         opts.context_limit = Some(crate::context_args::ANTHROPIC_1M_WINDOW);
     }
-    // In token mode an output the engine looked at is offloaded once stale, so the tool will
-    // have something to retrieve; in cache mode only a marker already in the body says so
-    // (measured: offering it for every considered output made six Claude Code sessions up to
-    // 0.6% dearer than direct in cache mode).
-    let offloads_later = opts.mode == Some(wit::Mode::Token);
     let (body, saw_output) = compress(state, dialect, body, tenant, opts, purpose).await;
     let with_tool = if state.config.retrieval_tool {
-        retrieval::Survey::of(dialect, &body).offer(dialect, &body, saw_output && offloads_later)
+        retrieval::Survey::of(dialect, &body).offer(dialect, &body, saw_output)
     } else {
         None
     };
