@@ -147,10 +147,11 @@ fn load_case(dir: &Path) -> GoldenCase {
     }
 }
 
-/// Command outputs from the agent trajectories (inner text of `<output>` elements), for
+/// Command outputs from the committed agent trajectories (`tests/data/`; inner text of
+/// `<output>` elements), for
 /// tests that need realistic blocks; at most `limit`, from the first trajectories by name.
 pub fn corpus_outputs(limit: usize) -> Vec<String> {
-    let dir = root().join("../shared/corpus/swe-agent-trajectories");
+    let dir = root().join("tests/data/swe-agent-trajectories");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -176,7 +177,7 @@ pub fn corpus_outputs(limit: usize) -> Vec<String> {
 
 /// An OpenAI Chat conversation as (role, content) pairs, from one trajectory.
 pub fn corpus_conversation(name: &str) -> Vec<(String, String)> {
-    let path = root().join("../shared/corpus/swe-agent-trajectories").join(name);
+    let path = root().join("tests/data/swe-agent-trajectories").join(name);
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
             .unwrap_or_default();

@@ -5,7 +5,7 @@
 //! call writes that whole suffix to the cache again (1.25x the input price, 2x under the
 //! 1-hour TTL Claude Code uses) instead of reading it (0.1x). Offloading one output per turn
 //! pays that write on every call; offloading nothing pays the reads of every stale output on
-//! every later call. Replays of real sessions (`../shared/reference/claude-code-bill.md`)
+//! every later call. Replays of real sessions (the design's reference `claude-code-bill.md`)
 //! put the best policy at "all stale outputs at once, when some ten to thirty thousand
 //! stale tokens are waiting". The boundary is a pure function of the history, so every later
 //! request reproduces it (and the prefix caches again) without any state:
