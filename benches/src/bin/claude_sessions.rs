@@ -15,7 +15,7 @@ use headroom_benches::claude_sessions::case::{Case, corpus_dir, load_all};
 use headroom_benches::claude_sessions::replay::replay;
 use headroom_benches::claude_sessions::report::{CaseResult, ModeResult, RunInfo, render};
 use headroom_benches::claude_sessions::tally::Tally;
-use headroom_benches::machine::machine;
+use headroom_benches::machine::{machine, revision};
 use headroom_core::Mode;
 use headroom_tokenizer::O200k;
 
@@ -119,25 +119,4 @@ fn run(cases: &[Case], modes: &[Mode], threads: usize) -> Result<Vec<Vec<Tally>>
     out.into_iter()
         .map(|per_case| per_case.into_iter().map(|t| t.context("a replay did not finish")).collect())
         .collect()
-}
-
-/// The commit the engine was built from, and whether its sources differed from it.
-fn revision() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let head = git(&["rev-parse", "--short", "HEAD"]);
-    let dirty = !git(&["status", "--porcelain", "--", "../core"]).is_empty();
-    match (head.is_empty(), dirty) {
-        (true, _) => "an unknown commit".to_owned(),
-        (false, false) => format!("`{head}`"),
-        (false, true) => format!("`{head}` plus uncommitted changes in `core/`"),
-    }
 }

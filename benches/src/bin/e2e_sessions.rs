@@ -21,7 +21,7 @@ use headroom_benches::claude_sessions::bill::{Pricer, cost};
 use headroom_benches::claude_sessions::case::{Case, LARGE_WINDOW, corpus_dir, load_all};
 use headroom_benches::claude_sessions::refs::{Fate, Scorer};
 use headroom_benches::claude_sessions::text::message_text;
-use headroom_benches::machine::machine;
+use headroom_benches::machine::{machine, revision};
 use headroom_benches::results_file::write_section;
 use headroom_core::{Dialect, Mode, Options};
 use headroom_tokenizer::O200k;
@@ -519,24 +519,3 @@ for the body the client sent (mode and window as above) once the `headroom_retri
 out of `tools`.
 
 ";
-
-/// The commit the native engine was built from, and whether its sources differed from it.
-fn revision() -> String {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let head = git(&["log", "-1", "--format=%h", "--", "../core"]);
-    let dirty = !git(&["status", "--porcelain", "--", "../core"]).is_empty();
-    match (head.is_empty(), dirty) {
-        (true, _) => "an unknown commit".to_owned(),
-        (false, false) => format!("`{head}`"),
-        (false, true) => format!("`{head}` plus uncommitted changes in `core/`"),
-    }
-}
