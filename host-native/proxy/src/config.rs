@@ -76,6 +76,9 @@ pub struct ProxyArgs {
     /// How long an original stays retrievable, in seconds.
     #[arg(long, env = "HEADROOM_CCR_TTL_SECONDS", default_value_t = crate::ccr::DEFAULT_TTL.as_secs())]
     pub ccr_ttl_seconds: u64,
+    /// Logs, the request log, the savings history.
+    #[command(flatten)]
+    pub observe: crate::observe_args::ObserveArgs,
 }
 
 /// The mode flag.
@@ -132,6 +135,8 @@ pub struct ProxyConfig {
     pub component: PathBuf,
     /// Where and how long originals of lossy edits are kept.
     pub ccr: crate::ccr::CcrConfig,
+    /// Logs, the request log, the savings history.
+    pub observe: crate::observe_args::ObserveConfig,
 }
 
 impl ProxyConfig {
@@ -164,6 +169,7 @@ impl ProxyConfig {
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),
+            observe: args.observe.resolve(args.workspace_dir.as_deref()),
             ccr: crate::ccr::CcrConfig::resolve(
                 args.workspace_dir,
                 args.ccr_backend,

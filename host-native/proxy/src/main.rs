@@ -29,7 +29,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Proxy(args) => run_proxy(ProxyConfig::from_args(args)),
+        Command::Proxy(args) => {
+            init_logging(&args.observe).and_then(|()| run_proxy(ProxyConfig::from_args(args)))
+        }
         Command::Compress(args) => compress_cmd::run(&args),
     };
     match result {
@@ -41,6 +43,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// The proxy's own log on stderr: `--log-level` (else `RUST_LOG`, else `info`), text or JSON.
+fn init_logging(args: &headroom_proxy::observe_args::ObserveArgs) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match &args.log_level {
+        Some(level) => {
+            EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("--log-level `{level}`: {e}"))?
+        }
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    match args.log_format {
+        headroom_proxy::observe_args::LogFormat::Json => builder.json().flatten_event(true).init(),
+        headroom_proxy::observe_args::LogFormat::Text => builder.init(),
+    }
+    Ok(())
+}
+
 fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -49,7 +69,10 @@ fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
         let state = AppState::new(config)?;
         let loader = Arc::clone(&state);
         tokio::task::spawn_blocking(move || loader.load_component());
+        // Not a log line but an interface: tools wait for this exact line on stderr, whatever
+        // the log format.
         eprintln!("headroom proxy listening on http://{addr}");
+        tracing::info!(%addr, "headroom proxy started");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

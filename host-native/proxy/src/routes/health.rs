@@ -32,6 +32,7 @@ fn checks(state: &AppState) -> (bool, Value) {
         "engine": engine,
         "http_client": {"enabled": true, "ready": true, "status": "healthy"},
         "ccr": ccr_check(state),
+        "savings_history": history_check(state),
     });
     (engine_ready, checks)
 }
@@ -52,6 +53,29 @@ fn ccr_check(state: &AppState) -> Value {
     }
     if let Some(reason) = ccr.fallback_reason() {
         v["error"] = json!(reason);
+    }
+    v
+}
+
+/// The savings history file: `degraded` when the file found at start was set aside or a write
+/// failed (counting goes on in memory).
+fn history_check(state: &AppState) -> Value {
+    let h = &state.stats.history;
+    let (faults, last) = h.write_faults();
+    let mut v = json!({
+        "enabled": true,
+        "ready": true,
+        "status": if h.load_error().is_some() || faults > 0 { "degraded" } else { "healthy" },
+        "persisted": h.path().is_some(),
+        "write_faults": faults,
+    });
+    if let Some(path) = h.path() {
+        v["path"] = json!(path.display().to_string());
+    }
+    if let Some(e) = h.load_error() {
+        v["error"] = json!(e);
+    } else if let Some(e) = last {
+        v["error"] = json!(e);
     }
     v
 }

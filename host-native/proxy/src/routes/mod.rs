@@ -6,6 +6,7 @@ pub mod demo;
 pub mod health;
 pub mod llm;
 pub mod retrieve;
+pub mod stats;
 
 use axum::body::{Body, Bytes};
 
