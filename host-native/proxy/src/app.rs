@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::routes::{compress, demo, health, llm, retrieve, stats};
+use crate::routes::{compress, dashboard, demo, health, llm, retrieve, stats};
 use crate::state::AppState;
 
 /// Every route; anything not listed is forwarded untouched to the right upstream.
@@ -17,6 +17,7 @@ pub fn build_app(state: Arc<AppState>) -> Router {
         .route("/stats", get(stats::stats))
         .route("/stats-history", get(stats::history))
         .route("/metrics", get(crate::metrics::handle))
+        .route("/dashboard", get(dashboard::handle))
         .route("/v1/compress", post(compress::handle))
         .route("/v1/retrieve/{key}", get(retrieve::handle))
         .merge(demo::routes(demo::configured_dir()))

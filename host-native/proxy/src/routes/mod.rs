@@ -2,6 +2,7 @@
 
 pub mod compress;
 pub mod count_tokens;
+pub mod dashboard;
 pub mod demo;
 pub mod health;
 pub mod llm;
