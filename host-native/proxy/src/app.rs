@@ -41,7 +41,13 @@ pub async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     flusher.abort();
     // What was counted since the last periodic write is kept.
-    let _ = tokio::task::spawn_blocking(move || state.stats.history.flush(unix_now())).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        state.stats.history.flush(unix_now());
+        if let Some(log) = &state.request_log {
+            log.flush();
+        }
+    })
+    .await;
     served
 }
 

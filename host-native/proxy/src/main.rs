@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use headroom_proxy::batch_writer::BatchWriter;
 use headroom_proxy::config::{ProxyArgs, ProxyConfig};
 use headroom_proxy::{AppState, app};
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "headroom", version, about = "Context compression for AI agents")]
@@ -34,6 +36,9 @@ fn main() -> ExitCode {
         }
         Command::Compress(args) => compress_cmd::run(&args),
     };
+    if let Some(log) = LOG.get() {
+        log.flush();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -52,14 +57,22 @@ fn init_logging(args: &headroom_proxy::observe_args::ObserveArgs) -> anyhow::Res
         }
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
+    // One line per request: batched, so a busy proxy makes one write every 50 ms, not one per
+    // request (lines beyond 4 MB waiting are dropped).
+    let stderr =
+        BatchWriter::spawn("headroom-log", Box::new(std::io::stderr()), Duration::from_millis(50), 4 << 20)?;
     let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr.clone()).with_ansi(false);
     match args.log_format {
         headroom_proxy::observe_args::LogFormat::Json => builder.json().flatten_event(true).init(),
         headroom_proxy::observe_args::LogFormat::Text => builder.init(),
     }
+    let _ = LOG.set(stderr);
     Ok(())
 }
+
+/// The proxy's log writer, flushed before exit.
+static LOG: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
 
 fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

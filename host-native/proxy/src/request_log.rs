@@ -1,28 +1,24 @@
 //! The request log (`--log-file`): one JSON line per request, written by its own thread from
-//! a bounded queue, so a slow disk never holds up a request; lines that do not fit in the
-//! queue are dropped and counted (`/metrics`, `/stats`).
+//! a bounded buffer (`batch_writer`), so a slow disk never holds up a request; lines that do
+//! not fit are dropped and counted (`/metrics`, `/stats`).
 //!
 //! A line carries what the record says, never content, keys or headers. With
 //! `--log-full-messages` the request's messages are added, base64 images replaced by their
 //! size and strings that look like API keys redacted.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 
 use serde_json::{Value, json};
 
 use crate::accounting::{Record, Sink};
 
-/// Lines waiting at most.
-const QUEUE: usize = 8_192;
+/// Bytes waiting at most (several seconds of lines at any realistic rate).
+const QUEUE_BYTES: usize = 16 << 20;
 
 /// The writer's front.
 pub struct RequestLog {
-    tx: SyncSender<String>,
+    out: crate::batch_writer::BatchWriter,
     full_messages: bool,
-    dropped: AtomicU64,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     path: PathBuf,
 }
@@ -38,24 +34,23 @@ impl RequestLog {
             std::fs::create_dir_all(dir)?;
         }
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(QUEUE);
-        std::thread::Builder::new().name("headroom-request-log".into()).spawn(move || {
-            let mut out = std::io::BufWriter::new(file);
-            while let Ok(line) = rx.recv() {
-                let _ = writeln!(out, "{line}");
-                // Flush whenever the queue is empty: lines reach the file promptly when idle.
-                while let Ok(more) = rx.try_recv() {
-                    let _ = writeln!(out, "{more}");
-                }
-                let _ = out.flush();
-            }
-        })?;
-        Ok(Self { tx, full_messages, dropped: AtomicU64::new(0), metrics, path: path.to_owned() })
+        let out = crate::batch_writer::BatchWriter::spawn(
+            "headroom-request-log",
+            Box::new(file),
+            std::time::Duration::from_millis(50),
+            QUEUE_BYTES,
+        )?;
+        Ok(Self { out, full_messages, metrics, path: path.to_owned() })
+    }
+
+    /// Write out the lines waiting (at shutdown).
+    pub fn flush(&self) {
+        self.out.flush();
     }
 
     /// Lines dropped so far.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.out.dropped()
     }
 
     /// The file.
@@ -78,12 +73,10 @@ impl Sink for RequestLog {
         if self.full_messages {
             v["messages"] = content(&r.request_body);
         }
-        match self.tx.try_send(v.to_string()) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                self.metrics.log_dropped.inc();
-            }
+        let mut line = v.to_string();
+        line.push('\n');
+        if !self.out.append(line.as_bytes()) {
+            self.metrics.log_dropped.inc();
         }
     }
 }

@@ -18,7 +18,8 @@ fn client() -> reqwest::Client {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let dir = std::env::temp_dir().join(format!("headroom-proc-{name}-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -54,9 +55,12 @@ async fn spawn(upstream: &str, dir: &Path, extra: &[&str]) -> Proxy {
         .expect("spawn headroom");
     let stderr = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let pipe = child.stderr.take().expect("stderr");
+    let pipe = child.stderr.take();
+    // Owned at once: a failure below kills and reaps the child (`Drop`).
+    let mut proxy = Proxy { child, url: String::new(), stderr: Arc::clone(&stderr) };
     let sink = Arc::clone(&stderr);
     std::thread::spawn(move || {
+        let Some(pipe) = pipe else { return };
         for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
             if let Some(url) = line.split("listening on ").nth(1) {
                 let _ = tx.send(url.trim().to_owned());
@@ -67,10 +71,10 @@ async fn spawn(upstream: &str, dir: &Path, extra: &[&str]) -> Proxy {
             }
         }
     });
-    let url = rx.recv_timeout(Duration::from_secs(30)).expect("the proxy printed its address");
+    proxy.url = rx.recv_timeout(Duration::from_secs(30)).expect("the proxy printed its address");
     for _ in 0..400 {
-        if client().get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-            return Proxy { child, url, stderr };
+        if client().get(format!("{}/readyz", proxy.url)).send().await.is_ok_and(|r| r.status() == 200) {
+            return proxy;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -99,7 +103,17 @@ async fn no_key_reaches_any_log_or_file() {
     let proxy = spawn(
         &mock.url,
         &dir,
-        &["--log-file", log.to_str().expect("path"), "--log-full-messages", "--log-level", "debug", "--log-format", "json", "--savings-flush-ms", "50"],
+        &[
+            "--log-file",
+            log.to_str().expect("path"),
+            "--log-full-messages",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+            "--savings-flush-ms",
+            "50",
+        ],
     )
     .await;
     let key = |i: usize| format!("sk-ant-api03-PLANTED{i:02}x9f8e7d6c5b4a");
@@ -116,7 +130,12 @@ async fn no_key_reaches_any_log_or_file() {
         "x-custom-secret",
     ];
     let mut n = 0;
-    for (path, stream) in [("/v1/messages", false), ("/v1/messages", true), ("/v1/chat/completions", true), ("/v1/responses", false)] {
+    for (path, stream) in [
+        ("/v1/messages", false),
+        ("/v1/messages", true),
+        ("/v1/chat/completions", true),
+        ("/v1/responses", false),
+    ] {
         let mut request = client().post(format!("{}{path}", proxy.url));
         for h in headers {
             n += 1;
@@ -133,8 +152,10 @@ async fn no_key_reaches_any_log_or_file() {
                 "metadata": {"user_id": k()},
                 "messages": [{"role": "user", "content": [{"type": "text", "text": format!("my key is {} please", k())},
                     {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": k()}}]}]}),
-            "/v1/chat/completions" => json!({"model": "gpt-4o", "stream": stream, "user": k(), "prompt_cache_key": k(),
-                "messages": [{"role": "system", "content": k()}, {"role": "user", "content": format!("key: {}", k())}]}),
+            "/v1/chat/completions" => {
+                json!({"model": "gpt-4o", "stream": stream, "user": k(), "prompt_cache_key": k(),
+                "messages": [{"role": "system", "content": k()}, {"role": "user", "content": format!("key: {}", k())}]})
+            }
             _ => json!({"model": "gpt-5", "stream": stream, "instructions": k(), "safety_identifier": k(),
                 "input": [{"role": "user", "content": [{"type": "input_text", "text": k()}]}]}),
         };
@@ -159,11 +180,7 @@ async fn no_key_reaches_any_log_or_file() {
     assert!(written.iter().any(|p| p.ends_with("proxy_savings.json")), "{written:?}");
     for file in &written {
         let bytes = std::fs::read(file).expect("read");
-        assert!(
-            memchr::memmem::find(&bytes, b"PLANTED").is_none(),
-            "a planted key is in {}",
-            file.display()
-        );
+        assert!(memchr::memmem::find(&bytes, b"PLANTED").is_none(), "a planted key is in {}", file.display());
     }
     let stderr = proxy.stderr.lock().expect("stderr").clone();
     assert!(stderr.contains("\"request_id\""), "one JSON line per request at info: {stderr}");
@@ -199,10 +216,23 @@ async fn kill_9_during_savings_writes_leaves_a_valid_file() {
     }
     assert!(last_requests > 0);
     let proxy = spawn(&mock.url, &dir, &[]).await;
-    let health: Value = client().get(format!("{}/health", proxy.url)).send().await.expect("health").json().await.expect("json");
+    let health: Value = client()
+        .get(format!("{}/health", proxy.url))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(health["checks"]["savings_history"]["status"], "healthy", "{health}");
-    let history: Value =
-        client().get(format!("{}/stats-history", proxy.url)).send().await.expect("history").json().await.expect("json");
+    let history: Value = client()
+        .get(format!("{}/stats-history", proxy.url))
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(history["lifetime"]["requests"].as_u64(), Some(last_requests));
     drop(proxy);
     let _ = std::fs::remove_dir_all(&dir);

@@ -111,32 +111,45 @@ struct Watch {
     draft: Option<Draft>,
     seen: Seen,
     reader: Option<Reader>,
+    completed: bool,
 }
 
+/// Bodies up to this size are accounted inline when the answer is dropped (microseconds);
+/// larger ones (hashing their prefixes takes longer) on a task.
+const INLINE_BYTES: usize = 64 << 10;
+
 impl Watch {
-    fn end(&mut self, aborted: bool) {
-        let Some(draft) = self.draft.take() else { return };
-        self.state.metrics.in_flight.dec();
-        self.seen.ended_at = Some(Instant::now());
-        self.seen.aborted = aborted;
-        if let Some(reader) = self.reader.take() {
-            reader.finish(&mut self.seen);
-        }
-        let seen = std::mem::take(&mut self.seen);
-        let state = Arc::clone(&self.state);
-        // Off the response's path: the client's last chunk is not held up by the bookkeeping.
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn(async move { state.accounting.finish(draft, seen) });
-            }
-            Err(_) => state.accounting.finish(draft, seen),
+    /// The answer's last byte went out (or it failed).
+    fn ended(&mut self, completed: bool) {
+        if self.seen.ended_at.is_none() {
+            self.seen.ended_at = Some(Instant::now());
+            self.completed = completed;
         }
     }
 }
 
 impl Drop for Watch {
+    /// Hyper drops the body once the client has it all (or is gone): account the request then,
+    /// after the response, never in front of its last chunk.
     fn drop(&mut self) {
-        self.end(true);
+        let Some(draft) = self.draft.take() else { return };
+        self.state.metrics.in_flight.dec();
+        if self.seen.ended_at.is_none() {
+            self.seen.ended_at = Some(Instant::now());
+        }
+        self.seen.aborted = !self.completed;
+        if let Some(reader) = self.reader.take() {
+            reader.finish(&mut self.seen);
+        }
+        let seen = std::mem::take(&mut self.seen);
+        let state = Arc::clone(&self.state);
+        let big = draft.original.len() > INLINE_BYTES;
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if big => {
+                handle.spawn(async move { state.accounting.finish(draft, seen) });
+            }
+            _ => state.accounting.finish(draft, seen),
+        }
     }
 }
 
@@ -160,8 +173,8 @@ impl Stream for Tap {
                     reader.feed(chunk);
                 }
             }
-            Poll::Ready(Some(Err(_))) => this.watch.end(true),
-            Poll::Ready(None) => this.watch.end(false),
+            Poll::Ready(Some(Err(_))) => this.watch.ended(false),
+            Poll::Ready(None) => this.watch.ended(true),
             Poll::Pending => {}
         }
         next
@@ -190,6 +203,7 @@ pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Respo
         draft: Some(draft),
         seen: Seen { status: parts.status.as_u16(), streaming, ..Seen::default() },
         reader: Some(reader),
+        completed: false,
     };
     let tap = Tap { inner: body.into_data_stream(), watch };
     Response::from_parts(parts, Body::from_stream(tap))

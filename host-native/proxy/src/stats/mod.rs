@@ -69,7 +69,7 @@ pub struct SessionTotals {
 }
 
 /// A bounded ring of samples.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Samples(VecDeque<f64>);
 
 impl Samples {
@@ -248,9 +248,15 @@ impl Stats {
 
     /// The `/stats` document.
     pub fn snapshot(&self, recent_sessions: usize) -> Value {
+        let lifetime = self.history.lifetime();
+        let recent: Vec<Value> =
+            self.history.checkpoints().iter().rev().take(5).rev().map(|c| c.json()).collect();
         let l = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Percentiles sort thousands of samples: done on copies, after the lock is released,
+        // so requests finishing meanwhile never wait on a scrape.
+        let samples = [l.latency.clone(), l.overhead.clone(), l.ttfb.clone(), l.compression.clone()];
         let mut sessions: Vec<(&String, &SessionTotals)> = l.sessions.iter().collect();
-        sessions.sort_by(|a, b| b.1.last_ms.cmp(&a.1.last_ms));
+        sessions.sort_by_key(|s| std::cmp::Reverse(s.1.last_ms));
         let sessions: Vec<Value> = sessions
             .into_iter()
             .take(recent_sessions)
@@ -267,10 +273,7 @@ impl Stats {
         let input = u.input_total();
         let total_saved: u64 = l.by_provider.values().map(|t| t.tokens_saved).sum();
         let total_before: u64 = l.by_provider.values().map(|t| t.tokens_before).sum();
-        let lifetime = self.history.lifetime();
-        let recent: Vec<Value> =
-            self.history.checkpoints().iter().rev().take(5).rev().map(|c| c.json()).collect();
-        json!({
+        let mut v = json!({
             "since": time::iso(self.started_ms / 1000),
             "requests": {
                 "total": l.requests,
@@ -290,12 +293,7 @@ impl Stats {
                 "by_model": l.by_model,
                 "by_transform": l.by_transform,
             },
-            "latency_ms": {
-                "total": l.latency.percentiles(),
-                "overhead": l.overhead.percentiles(),
-                "ttfb": l.ttfb.percentiles(),
-                "compression": l.compression.percentiles(),
-            },
+            "latency_ms": Value::Null,
             "retrieval": {"rounds": l.retrieval_rounds, "requests_with_rounds": l.retrieval_requests},
             "compression_failures": l.compression_failures,
             "bill": {
@@ -323,6 +321,15 @@ impl Stats {
                 "recent": recent,
                 "path": self.history.path().map(|p| p.display().to_string()),
             },
-        })
+        });
+        drop(l);
+        let [total, overhead, ttfb, compression] = samples;
+        v["latency_ms"] = json!({
+            "total": total.percentiles(),
+            "overhead": overhead.percentiles(),
+            "ttfb": ttfb.percentiles(),
+            "compression": compression.percentiles(),
+        });
+        v
     }
 }
