@@ -25,10 +25,29 @@ fn main() -> Result<()> {
             .context("no cases")?,
     };
     let runtime = Runtime::from_file("target/wasm/headroom-core.wasm".as_ref(), &RuntimeConfig::default())?;
-    let opts = Options::default();
-    let wopts = headroom_runtime::default_options();
+    // The window the session really ran with (1M for some), as the proxy applies it.
+    let opts = Options { context_limit: case.window, ..Options::default() };
+    let mut wopts = headroom_runtime::default_options();
+    wopts.context_limit = case.window;
     let count = |s: &str| O200k::count(s);
     println!("case {} ({} requests)", case.id, case.requests.len());
+    if args.iter().any(|a| a == "--memory-only") {
+        // For profilers: each request twice through its conversation's memory.
+        let mut memory = headroom_core::session::Memory::default();
+        for r in case.requests.iter().step_by(every) {
+            let body = case.body(r);
+            for _ in 0..2 {
+                let _ = headroom_core::compress_request_with(
+                    &mut memory,
+                    Dialect::AnthropicMessages,
+                    &body,
+                    &opts,
+                    &count,
+                );
+            }
+        }
+        return Ok(());
+    }
     println!("bytes\tnative_ms\tmemory_ms\tcomponent_ms\tcomponent_memory_ms");
     let mut memories: std::collections::HashMap<usize, headroom_core::session::Memory> = Default::default();
     for r in case.requests.iter().step_by(every) {
