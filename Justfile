@@ -56,7 +56,7 @@ bench: component
 # Added time per turn against its size, stateless vs the conversation memory, natively and through
 # the component: the largest Claude Code session and the longest trajectory (needs ../shared/corpus).
 bench-turns EVERY="1": component
-    cargo run -q --release -p headroom-benches --bin turn_cost -- --every {{EVERY}} --out benches/results/turn-cost.md
+    cargo run -q --release -p headroom-benches --bin turn_cost -- --check-all --every {{EVERY}} --out benches/results/turn-cost.md
 
 # Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
 bench-load: component
