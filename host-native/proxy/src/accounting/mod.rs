@@ -290,7 +290,7 @@ impl Accounting {
             provider: draft.provider.name(),
             path: path_of(draft.dialect),
             model,
-            key_scope: draft.tenant.scope().to_owned(),
+            key_scope: draft.tenant.as_str().to_owned(),
             session: None,
             status: seen.status,
             streaming: seen.streaming,

@@ -45,7 +45,7 @@ impl Tenant {
     }
 
     /// The hashed key scope (never the key itself).
-    pub fn scope(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         &self.0
     }
 }
