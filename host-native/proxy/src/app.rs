@@ -37,12 +37,15 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
     });
     let flusher = tokio::spawn(flush_history(Arc::clone(&state)));
+    let spend_flusher = tokio::spawn(flush_spend(Arc::clone(&state)));
     let app = build_app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     flusher.abort();
+    spend_flusher.abort();
     // What was counted since the last periodic write is kept.
     let _ = tokio::task::spawn_blocking(move || {
         state.stats.history.flush(unix_now());
+        state.spend.flush();
         if let Some(log) = &state.request_log {
             log.flush();
         }
@@ -63,5 +66,17 @@ async fn flush_history(state: Arc<AppState>) {
         tick.tick().await;
         let s = Arc::clone(&state);
         let _ = tokio::task::spawn_blocking(move || s.stats.history.flush(unix_now())).await;
+    }
+}
+
+/// Write the budget's spend every second when it changed: a restart, even after a kill, loses
+/// at most a second of spend.
+async fn flush_spend(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = Arc::clone(&state);
+        let _ = tokio::task::spawn_blocking(move || s.spend.flush()).await;
     }
 }

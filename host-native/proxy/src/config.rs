@@ -84,6 +84,9 @@ pub struct ProxyArgs {
     /// Logs, the request log, the savings history.
     #[command(flatten)]
     pub observe: crate::observe_args::ObserveArgs,
+    /// Prices, budgets and rate limits.
+    #[command(flatten)]
+    pub spend: crate::spend::args::SpendArgs,
 }
 
 /// The mode flag.
@@ -144,14 +147,17 @@ pub struct ProxyConfig {
     pub ccr: crate::ccr::CcrConfig,
     /// Logs, the request log, the savings history.
     pub observe: crate::observe_args::ObserveConfig,
+    /// Prices, budgets and rate limits.
+    pub spend: crate::spend::args::SpendConfig,
 }
 
 impl ProxyConfig {
-    /// Resolve flags, environment and defaults.
-    pub fn from_args(args: ProxyArgs) -> Self {
+    /// Resolve flags, environment and defaults (a bad price file is an error naming its line).
+    pub fn from_args(args: ProxyArgs) -> Result<Self, crate::spend::prices::PriceFileError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let trim = |s: String| s.trim_end_matches('/').to_owned();
-        Self {
+        let spend = args.spend.resolve(args.workspace_dir.as_deref())?;
+        Ok(Self {
             host: args.host,
             port: args.port,
             mode: args.mode,
@@ -183,7 +189,8 @@ impl ProxyConfig {
                 args.ccr_backend,
                 Duration::from_secs(args.ccr_ttl_seconds),
             ),
-        }
+            spend,
+        })
     }
 
     /// Engine options for a request.

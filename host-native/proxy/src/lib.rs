@@ -17,6 +17,7 @@ pub mod provider;
 pub mod request_log;
 pub mod retrieval;
 pub mod routes;
+pub mod spend;
 pub mod state;
 pub mod stats;
 pub mod upstream;

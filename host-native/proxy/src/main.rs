@@ -32,7 +32,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Proxy(args) => {
-            init_logging(&args.observe).and_then(|()| run_proxy(ProxyConfig::from_args(args)))
+            init_logging(&args.observe)
+                .and_then(|()| Ok(ProxyConfig::from_args(args)?))
+                .and_then(run_proxy)
         }
         Command::Compress(args) => compress_cmd::run(&args),
     };

@@ -98,6 +98,8 @@ pub struct Metrics {
     /// Request-log lines dropped because the writer fell behind.
     pub log_dropped: Counter,
     models: Mutex<HashSet<String>>,
+    /// Costs, savings in USD and the proxy's refusals.
+    pub spend: crate::spend::metrics::SpendMetrics,
 }
 
 impl Default for Metrics {
@@ -215,6 +217,8 @@ impl Metrics {
             "Request-log lines dropped because the writer fell behind",
             log_dropped.clone(),
         );
+        let spend = crate::spend::metrics::SpendMetrics::default();
+        spend.register(&mut r);
         Self {
             registry: r,
             requests,
@@ -241,6 +245,7 @@ impl Metrics {
             originals,
             log_dropped,
             models: Mutex::new(HashSet::new()),
+            spend,
         }
     }
 

@@ -61,6 +61,8 @@ pub struct AppState {
     pub request_log: Option<Arc<crate::request_log::RequestLog>>,
     /// Why the request log could not be opened.
     pub request_log_error: Option<String>,
+    /// Costs, budgets and rate limits.
+    pub spend: Arc<crate::spend::Spend>,
 }
 
 impl AppState {
@@ -85,7 +87,8 @@ impl AppState {
         };
         let stats = Arc::new(crate::stats::Stats::new(history));
         let metrics = Arc::new(crate::metrics::Metrics::new());
-        let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone()];
+        let spend = Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone()));
+        let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
         let (mut request_log, mut request_log_error) = (None, None);
         if let Some(path) = &config.observe.log_file {
             match crate::request_log::RequestLog::open(
@@ -119,6 +122,7 @@ impl AppState {
             metrics,
             request_log,
             request_log_error,
+            spend,
         }))
     }
 

@@ -44,6 +44,12 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     {
         return count_tokens::handle(state, parts, body, bypass).await;
     }
+    // Budgets and rate limits, before any work: a refused request costs nothing upstream.
+    if dialect.is_some()
+        && let Err(refused) = state.spend.admit(provider, Tenant::of(&parts.headers).as_str())
+    {
+        return refused;
+    }
     let limit = state.config.max_body_bytes;
     let result = match dialect {
         Some(d) if state.config.optimize => {
@@ -60,6 +66,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 }
                 draft.bypass = true;
                 draft.prepared(&body, Compression::default());
+                state.spend.debit_body(tenant.as_str(), &body);
                 let sent =
                     forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
                         .await;
@@ -69,7 +76,9 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn).await;
             let sent = match with_tool {
                 Some(with_tool) => {
-                    draft.prepared(&Bytes::from(with_tool.clone()), compression);
+                    let sent = Bytes::from(with_tool.clone());
+                    state.spend.debit_body(tenant.as_str(), &sent);
+                    draft.prepared(&sent, compression);
                     let exchange = Exchange {
                         state: Arc::clone(&state),
                         dialect: d,
@@ -82,6 +91,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                     retrieval::respond(exchange, with_tool, body).await
                 }
                 None => {
+                    state.spend.debit_body(tenant.as_str(), &body);
                     draft.prepared(&body, compression);
                     forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
                         .await

@@ -71,6 +71,7 @@ pub async fn stats(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
         None => json!({"enabled": false, "error": state.request_log_error}),
     };
     v["originals_stored"] = json!(state.ccr.len());
+    v["spend"] = state.spend.json();
     Json(v).into_response()
 }
 

@@ -1,0 +1,333 @@
+//! Budgets: spend per period (hourly, daily or monthly, on a fixed-offset clock), over all
+//! keys and per key scope, kept across restarts in a small JSON file written atomically (a
+//! temporary file renamed over the old one: a crash leaves the old or the new file, never a
+//! torn one). A request is admitted while the spend is under the budget; the one that crosses
+//! it finishes (a stream is never cut) and the next is refused.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// A budget period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Period {
+    /// Clock hours.
+    Hourly,
+    /// Days.
+    Daily,
+    /// Calendar months.
+    Monthly,
+}
+
+impl Period {
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hourly => "hourly",
+            Self::Daily => "daily",
+            Self::Monthly => "monthly",
+        }
+    }
+
+    /// The start and end (Unix seconds) of the period holding `unix`, on a clock `offset`
+    /// seconds east of UTC.
+    pub fn bounds(self, unix: u64, offset: i64) -> (u64, u64) {
+        let local = unix as i64 + offset;
+        let (start, end) = match self {
+            Self::Hourly => {
+                let s = local.div_euclid(3600) * 3600;
+                (s, s + 3600)
+            }
+            Self::Daily => {
+                let s = local.div_euclid(86_400) * 86_400;
+                (s, s + 86_400)
+            }
+            Self::Monthly => {
+                let (y, m, _) = civil(local.div_euclid(86_400));
+                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                (days_from_civil(y, m, 1) * 86_400, days_from_civil(ny, nm, 1) * 86_400)
+            }
+        };
+        ((start - offset).max(0) as u64, (end - offset).max(0) as u64)
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day number.
+fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+/// What is kept on disk.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Ledger {
+    period: Option<Period>,
+    tz_offset_s: i64,
+    period_start: u64,
+    total_usd: f64,
+    by_key: HashMap<String, f64>,
+    /// The previous period's total, for `/stats`.
+    #[serde(default)]
+    previous_total_usd: Option<f64>,
+}
+
+/// Which budget refused a request, and the figures its answer gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exhausted {
+    /// `global` or `per_key`.
+    pub which: &'static str,
+    /// The period.
+    pub period: Period,
+    /// The budget, USD.
+    pub limit: f64,
+    /// Spent in this period, USD.
+    pub spent: f64,
+    /// When the period ends (Unix seconds).
+    pub resets_at: u64,
+}
+
+/// Budgets and the spend they are measured against.
+pub struct Budget {
+    global: Option<f64>,
+    per_key: Option<f64>,
+    period: Period,
+    offset: i64,
+    path: Option<PathBuf>,
+    ledger: Mutex<Ledger>,
+    dirty: AtomicBool,
+    /// Why the spend file could not be read at start (it was set aside).
+    pub load_error: Option<String>,
+}
+
+impl Budget {
+    /// Open the budget, reading the spend kept at `path` (a file of another period starts
+    /// the new one at zero; an unreadable one is renamed `*.corrupt` and reported).
+    pub fn open(
+        global: Option<f64>,
+        per_key: Option<f64>,
+        period: Period,
+        offset: i64,
+        path: Option<PathBuf>,
+        now: u64,
+    ) -> Self {
+        let (mut ledger, mut load_error) = (Ledger::default(), None);
+        if let Some(p) = &path {
+            match std::fs::read(p) {
+                Ok(bytes) => match serde_json::from_slice::<Ledger>(&bytes) {
+                    Ok(l) => ledger = l,
+                    Err(e) => {
+                        let aside = p.with_extension("json.corrupt");
+                        let _ = std::fs::rename(p, &aside);
+                        tracing::warn!(path = %p.display(), error = %e, "spend file unreadable, set aside");
+                        load_error = Some(format!("{}: {e} (moved to {})", p.display(), aside.display()));
+                    }
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => load_error = Some(format!("{}: {e}", p.display())),
+            }
+        }
+        if ledger.period != Some(period) || ledger.tz_offset_s != offset {
+            // Another period or clock: the kept spend does not measure this budget.
+            ledger = Ledger { period: Some(period), tz_offset_s: offset, ..Ledger::default() };
+        }
+        let b = Self {
+            global,
+            per_key,
+            period,
+            offset,
+            path,
+            ledger: Mutex::new(ledger),
+            dirty: AtomicBool::new(false),
+            load_error,
+        };
+        b.roll(&mut b.lock(), now);
+        b
+    }
+
+    /// Any budget configured.
+    pub fn enabled(&self) -> bool {
+        self.global.is_some() || self.per_key.is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Start a new period when `now` is past the kept one.
+    fn roll(&self, l: &mut Ledger, now: u64) {
+        let (start, _) = self.period.bounds(now, self.offset);
+        if l.period_start != start {
+            l.previous_total_usd = (l.period_start > 0).then_some(l.total_usd);
+            l.period_start = start;
+            l.total_usd = 0.0;
+            l.by_key.clear();
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// `Err` when a budget `scope` is under is spent.
+    pub fn admit(&self, scope: &str, now: u64) -> Result<(), Exhausted> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let mut l = self.lock();
+        self.roll(&mut l, now);
+        let (_, resets_at) = self.period.bounds(now, self.offset);
+        if let Some(limit) = self.global
+            && l.total_usd >= limit
+        {
+            return Err(Exhausted { which: "global", period: self.period, limit, spent: l.total_usd, resets_at });
+        }
+        if let Some(limit) = self.per_key {
+            let spent = l.by_key.get(scope).copied().unwrap_or(0.0);
+            if spent >= limit {
+                return Err(Exhausted { which: "per_key", period: self.period, limit, spent, resets_at });
+            }
+        }
+        Ok(())
+    }
+
+    /// Add a request's cost (kept whether or not a budget is set, for `/stats`).
+    pub fn add(&self, scope: &str, usd: f64, now: u64) {
+        if usd <= 0.0 {
+            return;
+        }
+        let mut l = self.lock();
+        self.roll(&mut l, now);
+        l.total_usd += usd;
+        *l.by_key.entry(scope.to_owned()).or_default() += usd;
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Write the spend file when it changed (blocking file I/O: call it off the async workers).
+    pub fn flush(&self) {
+        let Some(path) = &self.path else { return };
+        if !self.dirty.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let bytes = match serde_json::to_vec(&*self.lock()) {
+            Ok(b) => b,
+            Err(_) => return,
+        };
+        if let Err(e) = write_atomically(path, &bytes) {
+            self.dirty.store(true, Ordering::Relaxed);
+            tracing::warn!(path = %path.display(), error = %e, "spend file not written");
+        }
+    }
+
+    /// The `/stats` block: spend in this period, by key scope (hashed), against the budgets.
+    pub fn json(&self, now: u64) -> serde_json::Value {
+        let mut l = self.lock();
+        self.roll(&mut l, now);
+        let (start, end) = self.period.bounds(now, self.offset);
+        let mut keys: Vec<(&String, &f64)> = l.by_key.iter().collect();
+        keys.sort_by(|a, b| b.1.total_cmp(a.1));
+        let by_key: serde_json::Map<String, serde_json::Value> = keys
+            .into_iter()
+            .take(50)
+            .map(|(k, v)| (k.clone(), serde_json::json!(round6(*v))))
+            .collect();
+        serde_json::json!({
+            "period": self.period.name(),
+            "tz_offset_seconds": self.offset,
+            "period_start": crate::stats::time::iso(start),
+            "resets_at": crate::stats::time::iso(end),
+            "spent_usd": round6(l.total_usd),
+            "previous_period_spent_usd": l.previous_total_usd.map(round6),
+            "budget_usd": self.global,
+            "remaining_usd": self.global.map(|b| round6((b - l.total_usd).max(0.0))),
+            "budget_per_key_usd": self.per_key,
+            "keys": l.by_key.len(),
+            "by_key_scope": by_key,
+            "path": self.path.as_ref().map(|p| p.display().to_string()),
+            "load_error": self.load_error,
+        })
+    }
+}
+
+/// `v` to a millionth of a dollar.
+pub fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// Write `bytes` to a temporary file beside `path`, sync it, and rename it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("json.tmp.{}", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_on_utc_and_offset_clocks() {
+        // 2026-12-05T01:44:18Z
+        let t = 1_796_435_058;
+        assert_eq!(Period::Hourly.bounds(t, 0), (1_796_432_400, 1_796_436_000));
+        assert_eq!(Period::Daily.bounds(t, 0), (1_796_428_800, 1_796_515_200));
+        // 2026-12-01 to 2027-01-01.
+        assert_eq!(Period::Monthly.bounds(t, 0), (1_796_083_200, 1_798_761_600));
+        // At +02:00 the local day began at 2026-12-04T22:00Z.
+        assert_eq!(Period::Daily.bounds(t, 7200), (1_796_428_800 - 7200, 1_796_515_200 - 7200));
+        assert_eq!(civil(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
+
+    #[test]
+    fn spend_refuses_after_the_line_and_survives_a_reopen() {
+        let dir = std::env::temp_dir().join(format!("hr-budget-{}", std::process::id()));
+        let path = dir.join(STATE);
+        let _ = std::fs::remove_dir_all(&dir);
+        let now = 1_796_435_058;
+        let b = Budget::open(Some(1.0), Some(0.5), Period::Daily, 0, Some(path.clone()), now);
+        assert!(b.admit("k1", now).is_ok());
+        b.add("k1", 0.6, now);
+        let e = b.admit("k1", now).unwrap_err();
+        assert_eq!((e.which, e.resets_at), ("per_key", 1_796_515_200));
+        assert!(b.admit("k2", now).is_ok());
+        b.add("k2", 0.45, now);
+        assert_eq!(b.admit("k3", now).unwrap_err().which, "global");
+        b.flush();
+        let again = Budget::open(Some(1.0), Some(0.5), Period::Daily, 0, Some(path.clone()), now + 10);
+        assert_eq!(again.admit("k3", now + 10).unwrap_err().which, "global");
+        // The next day starts from zero.
+        assert!(again.admit("k3", now + 86_400).is_ok());
+        std::fs::write(&path, b"{torn").unwrap();
+        let corrupt = Budget::open(Some(1.0), None, Period::Daily, 0, Some(path), now);
+        assert!(corrupt.load_error.is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    const STATE: &str = "spend.json";
+}
