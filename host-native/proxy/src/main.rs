@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// Run the proxy: point ANTHROPIC_BASE_URL=http://127.0.0.1:8787 or
     /// OPENAI_BASE_URL=http://127.0.0.1:8787/v1 at it.
-    Proxy(ProxyArgs),
+    Proxy(Box<ProxyArgs>),
     /// Compress a provider request (JSON) or a single tool output, print the result and a
     /// savings summary.
     Compress(compress_cmd::Args),
@@ -32,9 +32,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Proxy(args) => {
-            init_logging(&args.observe)
-                .and_then(|()| Ok(ProxyConfig::from_args(args)?))
-                .and_then(run_proxy)
+            init_logging(&args.observe).and_then(|()| Ok(ProxyConfig::from_args(*args)?)).and_then(run_proxy)
         }
         Command::Compress(args) => compress_cmd::run(&args),
     };

@@ -46,7 +46,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     }
     // Budgets and rate limits, before any work: a refused request costs nothing upstream.
     if dialect.is_some()
-        && let Err(refused) = state.spend.admit(provider, Tenant::of(&parts.headers).as_str())
+        && let Some(refused) = state.spend.refusal(provider, Tenant::of(&parts.headers).as_str())
     {
         return refused;
     }

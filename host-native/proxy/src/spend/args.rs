@@ -111,7 +111,11 @@ impl SpendArgs {
 }
 
 fn parse_usd(s: &str) -> Result<f64, String> {
-    let v: f64 = s.trim().trim_start_matches('$').parse().map_err(|_| format!("`{s}` is not an amount in USD (e.g. 5 or 12.50)"))?;
+    let v: f64 = s
+        .trim()
+        .trim_start_matches('$')
+        .parse()
+        .map_err(|_| format!("`{s}` is not an amount in USD (e.g. 5 or 12.50)"))?;
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
@@ -131,7 +135,9 @@ fn parse_period(s: &str) -> Result<Period, String> {
 /// `UTC`, `Z` or `±HH:MM` / `±HHMM` / `±HH`, as seconds east of UTC.
 fn parse_tz(s: &str) -> Result<i64, String> {
     let err = || {
-        format!("budget time zone `{s}`: expected UTC or a fixed offset such as +02:00 or -05:30 (named zones are not supported)")
+        format!(
+            "budget time zone `{s}`: expected UTC or a fixed offset such as +02:00 or -05:30 (named zones are not supported)"
+        )
     };
     let t = s.trim();
     if t.eq_ignore_ascii_case("utc") || t == "Z" || t.eq_ignore_ascii_case("gmt") {

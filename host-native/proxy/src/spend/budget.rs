@@ -198,7 +198,13 @@ impl Budget {
         if let Some(limit) = self.global
             && l.total_usd >= limit
         {
-            return Err(Exhausted { which: "global", period: self.period, limit, spent: l.total_usd, resets_at });
+            return Err(Exhausted {
+                which: "global",
+                period: self.period,
+                limit,
+                spent: l.total_usd,
+                resets_at,
+            });
         }
         if let Some(limit) = self.per_key {
             let spent = l.by_key.get(scope).copied().unwrap_or(0.0);
@@ -244,11 +250,8 @@ impl Budget {
         let (start, end) = self.period.bounds(now, self.offset);
         let mut keys: Vec<(&String, &f64)> = l.by_key.iter().collect();
         keys.sort_by(|a, b| b.1.total_cmp(a.1));
-        let by_key: serde_json::Map<String, serde_json::Value> = keys
-            .into_iter()
-            .take(50)
-            .map(|(k, v)| (k.clone(), serde_json::json!(round6(*v))))
-            .collect();
+        let by_key: serde_json::Map<String, serde_json::Value> =
+            keys.into_iter().take(50).map(|(k, v)| (k.clone(), serde_json::json!(round6(*v)))).collect();
         serde_json::json!({
             "period": self.period.name(),
             "tz_offset_seconds": self.offset,

@@ -86,8 +86,9 @@ impl Limiter {
 
     fn key(scope: &str) -> u64 {
         // Scopes are hex hashes already; anything else is hashed.
-        u64::from_str_radix(scope.get(..16).unwrap_or(scope), 16)
-            .unwrap_or_else(|_| u64::from_le_bytes(blake3::hash(scope.as_bytes()).as_bytes()[..8].try_into().unwrap_or_default()))
+        u64::from_str_radix(scope.get(..16).unwrap_or(scope), 16).unwrap_or_else(|_| {
+            u64::from_le_bytes(blake3::hash(scope.as_bytes()).as_bytes()[..8].try_into().unwrap_or_default())
+        })
     }
 
     fn shard(&self, key: u64) -> std::sync::MutexGuard<'_, Shard> {
@@ -113,7 +114,9 @@ impl Limiter {
             requests: f64::from(b.requests).max(0.0) as u64,
             tpm: self.tpm,
             tokens: b.tokens.max(0.0) as u64,
-            requests_reset_s: self.rpm.map_or(0.0, |r| (f64::from(r) - f64::from(b.requests)) / per_s(f64::from(r))),
+            requests_reset_s: self
+                .rpm
+                .map_or(0.0, |r| (f64::from(r) - f64::from(b.requests)) / per_s(f64::from(r))),
             tokens_reset_s: self.tpm.map_or(0.0, |t| (t as f64 - b.tokens) / per_s(t as f64)),
         }
     }

@@ -41,7 +41,11 @@ impl SpendMetrics {
             "USD saved: kind=compression (tokens removed at the input price), kind=input_bill (input billed without Headroom minus with it)",
             self.saved.clone(),
         );
-        r.register("unpriced_requests", "Requests with usage for a model without a price (cost unknown)", self.unpriced.clone());
+        r.register(
+            "unpriced_requests",
+            "Requests with usage for a model without a price (cost unknown)",
+            self.unpriced.clone(),
+        );
         r.register(
             "refused_requests",
             "Requests the proxy refused with 429, by reason (budget, budget_per_key, rpm, tpm)",
@@ -58,7 +62,9 @@ impl SpendMetrics {
         ] {
             self.cost.get_or_create(&CostLabels { provider, kind }).inc_by(v);
         }
-        self.saved.get_or_create(&CostLabels { provider, kind: "compression" }).inc_by(c.saved_by_compression);
+        self.saved
+            .get_or_create(&CostLabels { provider, kind: "compression" })
+            .inc_by(c.saved_by_compression);
         let bill = c.input_without_headroom - c.input_billed;
         if bill > 0.0 {
             self.saved.get_or_create(&CostLabels { provider, kind: "input_bill" }).inc_by(bill);

@@ -166,17 +166,22 @@ impl Spend {
         Self { config, budget, limiter, totals: Mutex::default(), metrics }
     }
 
-    /// Admit a request of key `scope`: `Err` is the 429 to answer.
-    pub fn admit(&self, provider: crate::provider::Provider, scope: &str) -> Result<(), axum::response::Response> {
+    /// The 429 to answer a request of key `scope` with, when a budget is spent or a rate
+    /// limit reached (`None`: admitted, and one request taken from its bucket).
+    pub fn refusal(
+        &self,
+        provider: crate::provider::Provider,
+        scope: &str,
+    ) -> Option<axum::response::Response> {
         if let Err(e) = self.budget.admit(scope, unix_now()) {
             self.metrics.spend.refused(if e.which == "global" { "budget" } else { "budget_per_key" });
-            return Err(refusal::budget(provider, &e));
+            return Some(refusal::budget(provider, &e));
         }
         if let Err(l) = self.limiter.admit(scope) {
             self.metrics.spend.refused(if l.which == "requests" { "rpm" } else { "tpm" });
-            return Err(refusal::rate_limited(provider, &l));
+            return Some(refusal::rate_limited(provider, &l));
         }
-        Ok(())
+        None
     }
 
     /// Debit the tokens of `body` (as sent upstream) from `scope`'s input-token bucket.
@@ -294,6 +299,8 @@ mod tests {
         let haiku = prices.resolve("claude-haiku-5-5").unwrap().price;
         let short = Usage { uncached_input: 100_000, output: 1000, ..Usage::default() };
         let long = Usage { uncached_input: 100_001, output: 1000, ..Usage::default() };
-        assert!((cost(&haiku, &long, 0, None).total() / cost(&haiku, &short, 0, None).total() - 5.0).abs() < 1e-3);
+        assert!(
+            (cost(&haiku, &long, 0, None).total() / cost(&haiku, &short, 0, None).total() - 5.0).abs() < 1e-3
+        );
     }
 }

@@ -75,7 +75,17 @@ const TABLE: &[Row] = &[
     ("claude-sonnet-5", ANTHROPIC, 2.0, 2.5, 4.0, 0.20, 10.0, "A-S5", &[]),
     ("claude-sonnet-4-6", ANTHROPIC, 3.0, 3.75, 6.0, 0.30, 15.0, "A", &[]),
     ("claude-sonnet-4-5", ANTHROPIC, 3.0, 3.75, 6.0, 0.30, 15.0, "A", &[]),
-    ("claude-sonnet-4", ANTHROPIC, 3.0, 3.75, 6.0, 0.30, 15.0, "A", &["claude-sonnet-4-0", "claude-4-sonnet"]),
+    (
+        "claude-sonnet-4",
+        ANTHROPIC,
+        3.0,
+        3.75,
+        6.0,
+        0.30,
+        15.0,
+        "A",
+        &["claude-sonnet-4-0", "claude-4-sonnet"],
+    ),
     ("claude-3-7-sonnet", ANTHROPIC, 3.0, 3.75, 6.0, 0.30, 15.0, "A", &[]),
     ("claude-haiku-5-5", ANTHROPIC, 0.10, 0.125, 0.20, 0.01, 0.50, "A-CUT", &[]),
     ("claude-haiku-4-5", ANTHROPIC, 1.0, 1.25, 2.0, 0.10, 5.0, "A", &[]),
@@ -157,7 +167,9 @@ impl<'de> Deserialize<'de> for Usd {
         if v.is_finite() && v >= 0.0 {
             Ok(Self(v))
         } else {
-            Err(serde::de::Error::custom(format!("a price must be a non-negative number of USD per million tokens, got {v}")))
+            Err(serde::de::Error::custom(format!(
+                "a price must be a non-negative number of USD per million tokens, got {v}"
+            )))
         }
     }
 }
@@ -189,9 +201,15 @@ impl Prices {
         let mut p = Self::default();
         for &(name, provider, input, w5, w1h, read, output, source, aliases) in TABLE {
             let long = LONG_PROMPTS.iter().find(|l| l.0 == name).map(|l| (l.1, l.2));
-            let price = Price { input, output, cache_read: read, cache_write_5m: w5, cache_write_1h: w1h, long };
+            let price =
+                Price { input, output, cache_read: read, cache_write_5m: w5, cache_write_1h: w1h, long };
             p.insert(
-                Entry { name: name.into(), provider: provider.into(), price, source: format!("embedded [{source}]") },
+                Entry {
+                    name: name.into(),
+                    provider: provider.into(),
+                    price,
+                    source: format!("embedded [{source}]"),
+                },
                 aliases.iter().map(|a| (*a).to_owned()),
             );
         }

@@ -16,7 +16,9 @@ fn unix_now() -> u64 {
 
 fn body(provider: Provider, message: &str, openai_type: &str, openai_code: &str) -> serde_json::Value {
     match provider {
-        Provider::Anthropic => json!({"type": "error", "error": {"type": "rate_limit_error", "message": message}}),
+        Provider::Anthropic => {
+            json!({"type": "error", "error": {"type": "rate_limit_error", "message": message}})
+        }
         Provider::OpenAi => {
             json!({"error": {"message": message, "type": openai_type, "param": null, "code": openai_code}})
         }
@@ -41,7 +43,10 @@ pub fn budget(provider: Provider, e: &Exhausted) -> Response {
         round6(e.spent),
         iso(e.resets_at)
     );
-    let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body(provider, &message, "insufficient_quota", "insufficient_quota")))
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(body(provider, &message, "insufficient_quota", "insufficient_quota")),
+    )
         .into_response();
     set(&mut r, "retry-after", e.resets_at.saturating_sub(now).max(1).to_string());
     set(&mut r, "x-should-retry", "false".into());
@@ -60,8 +65,9 @@ pub fn rate_limited(provider: Provider, l: &Limited) -> Response {
         limit.unwrap_or(0),
         l.retry_after_s
     );
-    let mut r = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body(provider, &message, l.which, "rate_limit_exceeded")))
-        .into_response();
+    let mut r =
+        (StatusCode::TOO_MANY_REQUESTS, axum::Json(body(provider, &message, l.which, "rate_limit_exceeded")))
+            .into_response();
     set(&mut r, "retry-after", (l.retry_after_s.ceil() as u64).max(1).to_string());
     set(&mut r, "x-headroom-refused", format!("rate-limit-{}", l.which));
     headers(&mut r, &l.state);

@@ -148,6 +148,12 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
         return retrieval::answer(&path, &parts.headers, &value).await;
     }
     let stream = value["stream"].as_bool().unwrap_or(false);
+    // `x-mock-usage: {json}` replaces the usage the answer reports (JSON and streams alike).
+    if let Some(usage) =
+        parts.headers.get("x-mock-usage").and_then(|v| serde_json::from_slice::<Value>(v.as_bytes()).ok())
+    {
+        return with_usage(state, &path, stream, &usage, parts.headers.contains_key("x-mock-cut"), flight);
+    }
     let mut response = match (path.as_str(), stream) {
         ("/v1/messages", false) => axum::Json(json!({
             "id": "msg_mock", "type": "message", "role": "assistant", "model": "claude-mock",
@@ -176,6 +182,92 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
     };
     response.headers_mut().insert("x-request-id", "req_mock_123".parse().expect("header"));
     response
+}
+
+/// An answer reporting `usage`; with `cut`, a stream that fails before its last event.
+fn with_usage(
+    state: Arc<MockState>,
+    path: &str,
+    stream: bool,
+    usage: &Value,
+    cut: bool,
+    flight: &mut Option<Flight>,
+) -> Response {
+    let data = |v: Value| format!("data: {v}\n\n");
+    let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
+    match (path, stream) {
+        ("/v1/messages", false) => axum::Json(json!({
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": "claude-mock",
+            "content": [{"type": "text", "text": "mock answer"}],
+            "stop_reason": "end_turn", "stop_sequence": null, "usage": usage
+        }))
+        .into_response(),
+        ("/v1/messages", true) => {
+            // Input counts in `message_start`, the final output count in `message_delta`.
+            let mut start = usage.clone();
+            start["output_tokens"] = json!(1);
+            let mut events = vec![
+                event("message_start", json!({"type": "message_start", "message": {"id": "msg_mock", "type": "message",
+                    "role": "assistant", "model": "claude-mock", "content": [], "stop_reason": null,
+                    "stop_sequence": null, "usage": start}})),
+                event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
+                event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "mock answer"}})),
+                event("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+                event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                    "usage": {"output_tokens": usage["output_tokens"]}})),
+                event("message_stop", json!({"type": "message_stop"})),
+            ];
+            if cut {
+                events.truncate(3);
+            }
+            sse_or_cut(state, events, cut, flight.take())
+        }
+        ("/v1/chat/completions", false) => axum::Json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "mock answer"}, "finish_reason": "stop"}],
+            "usage": usage
+        }))
+        .into_response(),
+        ("/v1/chat/completions", true) => {
+            let chunk = |delta: Value, finish: Value, usage: Value| data(json!({"id": "chatcmpl-mock",
+                "object": "chat.completion.chunk", "created": 1, "model": "gpt-mock",
+                "choices": if usage.is_null() { json!([{"index": 0, "delta": delta, "finish_reason": finish}]) } else { json!([]) },
+                "usage": usage}));
+            let mut events = vec![
+                chunk(json!({"role": "assistant", "content": "mock answer"}), Value::Null, Value::Null),
+                chunk(json!({}), json!("stop"), Value::Null),
+                chunk(Value::Null, Value::Null, usage.clone()),
+                "data: [DONE]\n\n".to_owned(),
+            ];
+            if cut {
+                events.truncate(1);
+            }
+            sse_or_cut(state, events, cut, flight.take())
+        }
+        _ => axum::Json(json!({
+            "id": "resp_mock", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-mock",
+            "output": [{"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+                        "content": [{"type": "output_text", "text": "mock answer", "annotations": []}]}],
+            "usage": usage
+        }))
+        .into_response(),
+    }
+}
+
+/// `events` as a stream; with `cut`, the stream then fails (the connection drops mid-answer).
+fn sse_or_cut(state: Arc<MockState>, events: Vec<String>, cut: bool, flight: Option<Flight>) -> Response {
+    if !cut {
+        return sse(state, events, false, flight);
+    }
+    let chunks = events
+        .into_iter()
+        .map(|e| Ok::<_, std::io::Error>(Bytes::from(e)))
+        .chain(std::iter::once(Err(std::io::Error::other("upstream dropped the stream"))));
+    drop(flight);
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .expect("response")
 }
 
 /// Append `{"path": .., "body": ..}` to `DIR/bodies.jsonl` (the end-to-end savings report
@@ -271,6 +363,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         component: headroom_proxy::config::default_component_path(),
         ccr: headroom_proxy::ccr::CcrConfig::default(),
         observe: Default::default(),
+        spend: Default::default(),
     }
 }
 
