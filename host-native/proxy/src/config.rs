@@ -87,6 +87,9 @@ pub struct ProxyArgs {
     /// Prices, budgets and rate limits.
     #[command(flatten)]
     pub spend: crate::spend::args::SpendArgs,
+    /// The response cache.
+    #[command(flatten)]
+    pub cache: crate::cache::CacheArgs,
 }
 
 /// The mode flag.
@@ -149,6 +152,8 @@ pub struct ProxyConfig {
     pub observe: crate::observe_args::ObserveConfig,
     /// Prices, budgets and rate limits.
     pub spend: crate::spend::args::SpendConfig,
+    /// The response cache.
+    pub cache: crate::cache::CacheConfig,
 }
 
 impl ProxyConfig {
@@ -190,6 +195,7 @@ impl ProxyConfig {
                 Duration::from_secs(args.ccr_ttl_seconds),
             ),
             spend,
+            cache: args.cache.resolve(),
         })
     }
 

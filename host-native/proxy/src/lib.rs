@@ -5,6 +5,7 @@
 pub mod accounting;
 pub mod app;
 pub mod batch_writer;
+pub mod cache;
 pub mod ccr;
 pub mod config;
 pub mod context_args;

@@ -100,6 +100,8 @@ pub struct Metrics {
     models: Mutex<HashSet<String>>,
     /// Costs, savings in USD and the proxy's refusals.
     pub spend: crate::spend::metrics::SpendMetrics,
+    /// The response cache's counters.
+    pub cache: crate::cache::Counters,
 }
 
 impl Default for Metrics {
@@ -219,6 +221,8 @@ impl Metrics {
         );
         let spend = crate::spend::metrics::SpendMetrics::default();
         spend.register(&mut r);
+        let cache = crate::cache::Counters::default();
+        cache.register(&mut r);
         Self {
             registry: r,
             requests,
@@ -246,6 +250,7 @@ impl Metrics {
             log_dropped,
             models: Mutex::new(HashSet::new()),
             spend,
+            cache,
         }
     }
 

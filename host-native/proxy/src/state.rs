@@ -63,6 +63,8 @@ pub struct AppState {
     pub request_log_error: Option<String>,
     /// Costs, budgets and rate limits.
     pub spend: Arc<crate::spend::Spend>,
+    /// The response cache.
+    pub cache: Arc<crate::cache::ResponseCache>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
         };
         let stats = Arc::new(crate::stats::Stats::new(history));
         let metrics = Arc::new(crate::metrics::Metrics::new());
+        let cache = Arc::new(crate::cache::ResponseCache::new(config.cache.clone(), metrics.cache.clone()));
         let spend = Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone()));
         let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
         let (mut request_log, mut request_log_error) = (None, None);
@@ -123,6 +126,7 @@ impl AppState {
             request_log,
             request_log_error,
             spend,
+            cache,
         }))
     }
 

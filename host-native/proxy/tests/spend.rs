@@ -147,9 +147,16 @@ async fn costs_for_each_family_from_json_and_sse_usage() {
     assert_eq!(spend["unpriced"]["by_model"]["gpt-mock"]["output_tokens"], 1000);
     assert!(by_model.get("claude-mock-9").is_none());
     let total = 2.0 * 0.032_25 + 0.053_75 + 0.010_75 + 2.0 * 0.0018 + 0.031;
-    assert!(close(spend["total"]["total_usd"].as_f64().unwrap(), total), "{spend}");
-    assert!(close(spend["budget"]["spent_usd"].as_f64().unwrap(), total), "{spend}");
-    let metrics = c.get(format!("{}/metrics", proxy.url)).send().await.unwrap().text().await.unwrap();
+    assert!(close(spend["total"]["total_usd"].as_f64().expect("test value"), total), "{spend}");
+    assert!(close(spend["budget"]["spent_usd"].as_f64().expect("test value"), total), "{spend}");
+    let metrics = c
+        .get(format!("{}/metrics", proxy.url))
+        .send()
+        .await
+        .expect("test value")
+        .text()
+        .await
+        .expect("test value");
     assert!(
         metrics.contains("headroom_cost_usd_total{provider=\"anthropic\",kind=\"cache_write\"}"),
         "{metrics}"
@@ -168,9 +175,12 @@ async fn a_price_file_overrides_and_extends_the_table() {
   "gpt-mock": {"input": 10.0, "output": 20.0, "aliases": ["gpt-mock-alias"]}
 }}"#,
     )
-    .unwrap();
+    .expect("test value");
     let mock = start_mock().await;
-    let spend = SpendConfig { prices: Arc::new(Prices::with_file(&file).unwrap()), ..SpendConfig::default() };
+    let spend = SpendConfig {
+        prices: Arc::new(Prices::with_file(&file).expect("test value")),
+        ..SpendConfig::default()
+    };
     let proxy = start_proxy(headroom_proxy::ProxyConfig { spend, ..config(&mock.url) }).await;
     let c = client();
     let o = chat_usage();
@@ -181,9 +191,9 @@ async fn a_price_file_overrides_and_extends_the_table() {
     let s = accounted(&c, &proxy.url, 2).await;
     let by_model = &s["spend"]["by_model"];
     // 6000 x $1 + 4000 x $0.50 + 1000 x $2.
-    assert!(close(by_model["gpt-4o-mini"]["total_usd"].as_f64().unwrap(), 0.010), "{by_model}");
+    assert!(close(by_model["gpt-4o-mini"]["total_usd"].as_f64().expect("test value"), 0.010), "{by_model}");
     // No cache price given for an OpenAI model: reads at the input price (never under-stated).
-    assert!(close(by_model["gpt-mock"]["total_usd"].as_f64().unwrap(), 0.12), "{by_model}");
+    assert!(close(by_model["gpt-mock"]["total_usd"].as_f64().expect("test value"), 0.12), "{by_model}");
     assert_eq!(s["spend"]["unpriced"]["requests"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -222,14 +232,14 @@ async fn a_budget_reached_mid_run_refuses_the_next_request_and_survives_a_restar
     accounted(&c, &proxy.url, 2).await;
     let (status, headers, text) = send(&c, &proxy.url, path, "k2", &body(path, model, false), Some(&a)).await;
     assert_eq!(status, 429, "{text}");
-    let err: Value = serde_json::from_str(&text).unwrap();
+    let err: Value = serde_json::from_str(&text).expect("test value");
     assert_eq!(err["type"], "error");
     assert_eq!(err["error"]["type"], "rate_limit_error");
-    let message = err["error"]["message"].as_str().unwrap();
+    let message = err["error"]["message"].as_str().expect("test value");
     assert!(message.contains("daily budget of $0.05 reached"), "{message}");
     assert!(message.contains("spent $0.0645"), "{message}");
     assert!(message.contains("resets at") && message.contains("T00:00:00Z"), "{message}");
-    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = headers["retry-after"].to_str().expect("test value").parse().expect("test value");
     assert!((1..=86_400).contains(&retry), "{retry}");
     assert_eq!(headers["x-should-retry"], "false");
     // OpenAI clients get OpenAI's format.
@@ -243,11 +253,11 @@ async fn a_budget_reached_mid_run_refuses_the_next_request_and_survives_a_restar
     )
     .await;
     assert_eq!(status, 429);
-    let err: Value = serde_json::from_str(&text).unwrap();
+    let err: Value = serde_json::from_str(&text).expect("test value");
     assert_eq!(err["error"]["code"], "insufficient_quota", "{err}");
     assert_eq!(mock.hits().len(), 2, "a refused request reached the upstream");
     let s = stats(&c, &proxy.url).await;
-    assert!(close(s["spend"]["budget"]["spent_usd"].as_f64().unwrap(), 0.0645));
+    assert!(close(s["spend"]["budget"]["spent_usd"].as_f64().expect("test value"), 0.0645));
     assert_eq!(s["spend"]["budget"]["remaining_usd"], 0.0);
     // The spend is written within a second; a new proxy on the same workspace keeps refusing.
     let file = dir.join("proxy_spend.json");
@@ -283,11 +293,11 @@ async fn per_key_budgets_are_apart_and_stats_show_only_hashed_scopes() {
     assert!(text.contains("daily per-key budget of $0.03"), "{text}");
     assert_eq!(send(&c, &proxy.url, path, "sk-ant-key-BBBB", &b, Some(&a)).await.0, 200);
     let s = accounted(&c, &proxy.url, 2).await;
-    let scopes = s["spend"]["budget"]["by_key_scope"].as_object().unwrap().clone();
+    let scopes = s["spend"]["budget"]["by_key_scope"].as_object().expect("test value").clone();
     assert_eq!(scopes.len(), 2, "{scopes:?}");
     for (scope, spent) in &scopes {
         assert!(scope.len() == 16 && scope.bytes().all(|b| b.is_ascii_hexdigit()), "{scope}");
-        assert!(close(spent.as_f64().unwrap(), 0.032_25));
+        assert!(close(spent.as_f64().expect("test value"), 0.032_25));
     }
     assert!(!s.to_string().contains("sk-ant-key"), "a key reached /stats");
     let _ = std::fs::remove_dir_all(&dir);
@@ -317,19 +327,19 @@ async fn rpm_is_enforced_per_key_under_concurrent_clients() {
         }
     }
     for t in tasks {
-        assert_eq!(t.await.unwrap(), 200, "a request within its key's limit was refused");
+        assert_eq!(t.await.expect("test value"), 200, "a request within its key's limit was refused");
     }
     for key in &keys {
         let (status, headers, text) =
             send(&c, &proxy.url, path, key, &body(path, "gpt-4o", false), None).await;
         assert_eq!(status, 429, "{text}");
-        let err: Value = serde_json::from_str(&text).unwrap();
+        let err: Value = serde_json::from_str(&text).expect("test value");
         assert_eq!(err["error"]["code"], "rate_limit_exceeded");
         assert_eq!(err["error"]["type"], "requests");
         assert_eq!(headers["x-ratelimit-limit-requests"], "3");
         assert_eq!(headers["x-ratelimit-remaining-requests"], "0");
         assert!(headers.contains_key("x-ratelimit-reset-requests"));
-        let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        let retry: u64 = headers["retry-after"].to_str().expect("test value").parse().expect("test value");
         assert!((1..=20).contains(&retry), "{retry}");
     }
     // Anthropic clients get Anthropic's format and headers.
@@ -346,7 +356,14 @@ async fn rpm_is_enforced_per_key_under_concurrent_clients() {
     assert!(text.contains("\"rate_limit_error\""), "{text}");
     assert_eq!(headers["anthropic-ratelimit-requests-limit"], "3");
     assert_eq!(mock.hits().len(), 12);
-    let m = c.get(format!("{}/metrics", proxy.url)).send().await.unwrap().text().await.unwrap();
+    let m = c
+        .get(format!("{}/metrics", proxy.url))
+        .send()
+        .await
+        .expect("test value")
+        .text()
+        .await
+        .expect("test value");
     assert!(m.contains("headroom_refused_requests_total{reason=\"rpm\"} 5"), "{m}");
 }
 
@@ -359,9 +376,11 @@ async fn tpm_counts_the_body_as_sent_upstream_after_compression() {
     // Learn what the proxy forwards for this body.
     let probe = start_proxy(config(&mock.url)).await;
     assert_eq!(send(&c, &probe.url, path, "k", &original, None).await.0, 200);
-    let sent = mock.hits().last().unwrap().body.clone();
-    let count = |b: &[u8]| u64::from(headroom_tokenizer::O200k::count(std::str::from_utf8(b).unwrap()));
-    let (sent_tokens, original_tokens) = (count(&sent), count(&serde_json::to_vec(&original).unwrap()));
+    let sent = mock.hits().last().expect("test value").body.clone();
+    let count =
+        |b: &[u8]| u64::from(headroom_tokenizer::O200k::count(std::str::from_utf8(b).expect("test value")));
+    let (sent_tokens, original_tokens) =
+        (count(&sent), count(&serde_json::to_vec(&original).expect("test value")));
     assert!(
         sent_tokens * 2 < original_tokens,
         "compression did not shrink the probe: {sent_tokens} vs {original_tokens}"
@@ -403,11 +422,11 @@ async fn upstream_429s_pass_through_untouched() {
         .json(&body("/v1/messages", "claude-sonnet-4-5", false))
         .send()
         .await
-        .unwrap();
+        .expect("test value");
     assert_eq!(resp.status().as_u16(), 429);
     assert_eq!(resp.headers()["retry-after"], "7");
     assert!(!resp.headers().contains_key("x-headroom-refused"));
-    let v: Value = resp.json().await.unwrap();
+    let v: Value = resp.json().await.expect("test value");
     assert_eq!(v["error"]["message"], "mock says no");
 }
 
@@ -415,7 +434,8 @@ async fn upstream_429s_pass_through_untouched() {
 fn bad_flag_values_are_rejected_at_start() {
     let dir = temp_dir("flags");
     let bad = dir.join("bad.json");
-    std::fs::write(&bad, "{\n  \"models\": {\n    \"x\": {\"input\": -1, \"output\": 2}\n  }\n}\n").unwrap();
+    std::fs::write(&bad, "{\n  \"models\": {\n    \"x\": {\"input\": -1, \"output\": 2}\n  }\n}\n")
+        .expect("test value");
     let bad = bad.display().to_string();
     let cases: [(&[&str], &str); 7] = [
         (&["--budget=-1"], "positive amount"),

@@ -58,7 +58,15 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 Err(e) => return e.into_provider_response(provider),
             };
             let tenant = Tenant::of(&parts.headers);
+            // The response cache: keyed on the request as the client sent it, per key scope.
+            let cache_key = state.cache.key(tenant.as_str(), &path, &parts.headers, &body);
+            if let Some(hit) = cache_key.as_ref().and_then(|k| state.cache.lookup(k)) {
+                return hit;
+            }
             let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
+            let sends = Arc::clone(&draft.sends);
+            let cache =
+                |response: Response| crate::cache::record::tee(&state.cache, cache_key, sends, response);
             if bypass {
                 // Sent as it is: later turns must keep sending these messages as they are.
                 if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
@@ -70,7 +78,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 let sent =
                     forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
                         .await;
-                return accounting::respond(&state, draft, sent);
+                return cache(accounting::respond(&state, draft, sent));
             }
             let Prepared { body, with_tool, compression } =
                 prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn).await;
@@ -97,7 +105,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                         .await
                 }
             };
-            return accounting::respond(&state, draft, sent);
+            return cache(accounting::respond(&state, draft, sent));
         }
         // Everything else streams through (uploads included), within the same size limit.
         _ => {

@@ -72,6 +72,7 @@ pub async fn stats(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
     };
     v["originals_stored"] = json!(state.ccr.len());
     v["spend"] = state.spend.json();
+    v["response_cache"] = state.cache.json();
     Json(v).into_response()
 }
 

@@ -170,13 +170,13 @@ mod tests {
         assert_eq!(parse_tz("UTC"), Ok(0));
         assert_eq!(parse_tz("+02:00"), Ok(7200));
         assert_eq!(parse_tz("-0530"), Ok(-(5 * 3600 + 30 * 60)));
-        assert!(parse_tz("Europe/Paris").unwrap_err().contains("fixed offset"));
+        assert!(parse_tz("Europe/Paris").expect_err("test error").contains("fixed offset"));
         assert!(parse_tz("+25:00").is_err());
         assert_eq!(parse_usd("$5"), Ok(5.0));
         assert!(parse_usd("0").is_err());
         assert!(parse_usd("-1").is_err());
         assert!(parse_usd("abc").is_err());
         assert!(parse_usd("NaN").is_err());
-        assert!(parse_period("weekly").unwrap_err().contains("hourly, daily or monthly"));
+        assert!(parse_period("weekly").expect_err("test error").contains("hourly, daily or monthly"));
     }
 }

@@ -316,17 +316,17 @@ mod tests {
         let b = Budget::open(Some(1.0), Some(0.5), Period::Daily, 0, Some(path.clone()), now);
         assert!(b.admit("k1", now).is_ok());
         b.add("k1", 0.6, now);
-        let e = b.admit("k1", now).unwrap_err();
+        let e = b.admit("k1", now).expect_err("test error");
         assert_eq!((e.which, e.resets_at), ("per_key", 1_796_515_200));
         assert!(b.admit("k2", now).is_ok());
         b.add("k2", 0.45, now);
-        assert_eq!(b.admit("k3", now).unwrap_err().which, "global");
+        assert_eq!(b.admit("k3", now).expect_err("test error").which, "global");
         b.flush();
         let again = Budget::open(Some(1.0), Some(0.5), Period::Daily, 0, Some(path.clone()), now + 10);
-        assert_eq!(again.admit("k3", now + 10).unwrap_err().which, "global");
+        assert_eq!(again.admit("k3", now + 10).expect_err("test error").which, "global");
         // The next day starts from zero.
         assert!(again.admit("k3", now + 86_400).is_ok());
-        std::fs::write(&path, b"{torn").unwrap();
+        std::fs::write(&path, b"{torn").expect("test value");
         let corrupt = Budget::open(Some(1.0), None, Period::Daily, 0, Some(path), now);
         assert!(corrupt.load_error.is_some());
         let _ = std::fs::remove_dir_all(&dir);

@@ -194,13 +194,13 @@ mod tests {
         let l = Limiter::new(Some(2), Some(100));
         assert!(l.admit("aaaaaaaaaaaaaaaa").is_ok());
         l.debit("aaaaaaaaaaaaaaaa", 150);
-        let e = l.admit("aaaaaaaaaaaaaaaa").unwrap_err();
+        let e = l.admit("aaaaaaaaaaaaaaaa").expect_err("test error");
         assert_eq!(e.which, "tokens");
         assert!(e.retry_after_s > 29.0 && e.retry_after_s <= 30.0, "{e:?}");
         // Another key is untouched.
         assert!(l.admit("bbbbbbbbbbbbbbbb").is_ok());
         assert!(l.admit("bbbbbbbbbbbbbbbb").is_ok());
-        let e = l.admit("bbbbbbbbbbbbbbbb").unwrap_err();
+        let e = l.admit("bbbbbbbbbbbbbbbb").expect_err("test error");
         assert_eq!(e.which, "requests");
         assert!(e.retry_after_s > 29.0 && e.retry_after_s <= 30.0, "{e:?}");
         assert_eq!(l.keys(), 2);

@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn costs_split_by_kind_with_the_long_prompt_band() {
         let prices = prices::Prices::embedded();
-        let sonnet = prices.resolve("claude-sonnet-4-5").unwrap().price;
+        let sonnet = prices.resolve("claude-sonnet-4-5").expect("test value").price;
         let u = Usage {
             uncached_input: 1_000_000,
             cache_read: 1_000_000,
@@ -296,7 +296,7 @@ mod tests {
         let c = cost(&sonnet, &u, 1_000_000, None);
         assert_eq!((c.uncached_input, c.cache_read, c.cache_write, c.output), (3.0, 0.3, 3.75 + 6.0, 15.0));
         assert_eq!(c.saved_by_compression, 3.0);
-        let haiku = prices.resolve("claude-haiku-5-5").unwrap().price;
+        let haiku = prices.resolve("claude-haiku-5-5").expect("test value").price;
         let short = Usage { uncached_input: 100_000, output: 1000, ..Usage::default() };
         let long = Usage { uncached_input: 100_001, output: 1000, ..Usage::default() };
         assert!(

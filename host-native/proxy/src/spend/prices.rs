@@ -393,10 +393,10 @@ mod tests {
     fn price_file_overrides_extends_and_reports_the_line() {
         let mut p = Prices::embedded();
         let text = "{\n  \"models\": {\n    \"gpt-4o\": {\"input\": 1, \"output\": 2},\n    \"my-claude\": {\"provider\": \"anthropic\", \"input\": 10, \"output\": 20, \"aliases\": [\"mine\"]}\n  }\n}\n";
-        p.extend_from_str(text, "p.json").unwrap();
-        let e = p.resolve("gpt-4o-2024-08-06").unwrap();
+        p.extend_from_str(text, "p.json").expect("test value");
+        let e = p.resolve("gpt-4o-2024-08-06").expect("test value");
         assert_eq!((e.price.input, e.price.cache_read, e.source.as_str()), (1.0, 1.0, "p.json"));
-        let mine = p.resolve("mine").unwrap();
+        let mine = p.resolve("mine").expect("test value");
         assert_eq!((mine.price.cache_read, mine.price.cache_write_1h), (1.0, 20.0));
         for (bad, line) in [
             ("{\n\"models\": {\n\"x\": {\"input\": -1, \"output\": 2}}}", 3),
@@ -404,7 +404,7 @@ mod tests {
             ("{\n\"models\": {\n\n\"x\": {\"input\": 1, \"output\": 2, \"provider\": \"google\"}}}", 4),
             ("{\n\"models\": {\n\"x\": {\"input\": 1,,}}}", 3),
         ] {
-            let err = Prices::embedded().extend_from_str(bad, "bad.json").unwrap_err();
+            let err = Prices::embedded().extend_from_str(bad, "bad.json").expect_err("test error");
             match &err {
                 PriceFileError::Invalid { line: l, .. } => assert_eq!(*l, line, "{err}"),
                 other => panic!("{other}"),

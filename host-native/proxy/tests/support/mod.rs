@@ -364,6 +364,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         ccr: headroom_proxy::ccr::CcrConfig::default(),
         observe: Default::default(),
         spend: Default::default(),
+        cache: Default::default(),
     }
 }
 
