@@ -64,6 +64,11 @@ bench-load: component
     cargo build -q --release -p headroom-proxy --bins --examples
     benches/load/run.sh
 
+bench-spend: component
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+    cargo build -q --release -p headroom-proxy --bins --examples
+    benches/load/spend.sh
+
 # End-to-end savings through the proxy with the official SDKs, in both modes: the mini-swe-agent
 # trajectories (first LIMIT), then the real Claude Code sessions (first SESSIONS, streaming, the
 # `anthropic` SDK; needs ../shared/corpus/claude-code-sessions). Both sections of results/e2e.md.

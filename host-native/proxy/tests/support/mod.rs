@@ -148,6 +148,15 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
         return retrieval::answer(&path, &parts.headers, &value).await;
     }
     let stream = value["stream"].as_bool().unwrap_or(false);
+    // `x-mock-answer-bytes: N`: a Chat answer whose text is N bytes (large-answer benchmarks).
+    if let Some(n) = parts.headers.get("x-mock-answer-bytes").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
+        return axum::Json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "x".repeat(n.min(16 << 20))}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+        }))
+        .into_response();
+    }
     // `x-mock-usage: {json}` replaces the usage the answer reports (JSON and streams alike).
     if let Some(usage) =
         parts.headers.get("x-mock-usage").and_then(|v| serde_json::from_slice::<Value>(v.as_bytes()).ok())
