@@ -61,7 +61,6 @@ pub struct State {
 }
 
 const FILE: &str = "wrap-state.json";
-const LOCK: &str = "wrap-state.lock";
 
 /// Read the record (empty when there is none).
 pub fn load(ws: &Path) -> Result<State> {
@@ -77,8 +76,9 @@ pub fn load(ws: &Path) -> Result<State> {
 /// other's entries). The file is replaced atomically; an empty record removes it.
 pub fn update<T>(ws: &Path, change: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
     fs::create_dir_all(ws).with_context(|| format!("creating the workspace directory {}", ws.display()))?;
-    let lock = File::create(ws.join(LOCK)).with_context(|| format!("locking {}", ws.join(LOCK).display()))?;
-    lock.lock().context("locking the wrap state")?;
+    // The directory itself is the lock (flock on its descriptor): no lock file is left behind.
+    let lock = File::open(ws).with_context(|| format!("opening {}", ws.display()))?;
+    lock.lock().with_context(|| format!("locking {}", ws.display()))?;
     let mut state = load(ws)?;
     let out = change(&mut state)?;
     let path = ws.join(FILE);
