@@ -451,6 +451,62 @@ def test_started_proxy_gets_the_wrap_options():
         s.close()
 
 
+# --- the other agents (stand-ins: record what they see, make one request) --------------------
+
+OTHERS = [
+    # agent, what routes it, the request it makes, where its URL comes from
+    ("copilot", {"COPILOT_PROVIDER_BASE_URL": "{base}", "COPILOT_PROVIDER_TYPE": "anthropic",
+                 "COPILOT_PROVIDER_API_KEY": "sk-ant-test"}, "anthropic", "COPILOT_PROVIDER_BASE_URL"),
+    ("aider", {"ANTHROPIC_API_BASE": "{base}", "OPENAI_API_BASE": "{base}/v1"}, "openai", "OPENAI_API_BASE"),
+    ("goose", {"ANTHROPIC_HOST": "{base}", "OPENAI_HOST": "{base}"}, "anthropic", "ANTHROPIC_HOST"),
+    ("opencode", {}, "anthropic", "OPENCODE_CONFIG_CONTENT:provider.anthropic.options.baseURL"),
+]
+
+
+def test_other_agents_stand_ins():
+    s = Scratch("claude-code")
+    try:
+        for agent, expect, kind, url_from in OTHERS:
+            s.standin(agent)
+            record = os.path.join(s.dir, f"{agent}.json")
+            n0 = len(s.requests())
+            r = s.headroom("wrap", agent, "--port", str(s.port), f"--proxy-arg=--anthropic-api-url={s.mock_url}",
+                           f"--proxy-arg=--openai-api-url={s.mock_url}", "--", "--flag", "arg",
+                           env=s.env(STANDIN_RECORD=record, STANDIN_REQUEST=kind, STANDIN_URL_FROM=url_from,
+                                     ANTHROPIC_API_KEY="sk-ant-test", COPILOT_MODEL="claude-sonnet-4-5"))
+            assert r.returncode == 0, (agent, r.stderr)
+            seen = json.load(open(record))
+            assert seen["argv"][1:] == ["--flag", "arg"], seen
+            base = f"http://127.0.0.1:{s.port}"
+            for k, v in expect.items():
+                assert seen["env"].get(k) == v.format(base=base), (agent, k, seen["env"])
+            if agent == "opencode":
+                cfg = json.loads(seen["env"]["OPENCODE_CONFIG_CONTENT"])
+                assert cfg["provider"]["openai"]["options"]["baseURL"] == base + "/v1", cfg
+            assert seen["request"]["status"] == 200, seen
+            assert len(s.requests()) == n0 + 1, f"{agent}: the upstream did not see the request"
+            assert_clean(s)
+    finally:
+        s.close()
+
+
+def test_cursor_prints_what_to_set_and_holds_the_proxy():
+    s = Scratch("claude-code")
+    try:
+        w = subprocess.Popen([HEADROOM, "wrap", "cursor", "--port", str(s.port)], env=s.env(), cwd=s.work,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        s.procs.append(w)
+        line = w.stdout.readline()
+        assert f"Override OpenAI Base URL: http://127.0.0.1:{s.port}/v1" in line, line
+        assert get_json(f"http://127.0.0.1:{s.port}/readyz")[0] == 200
+        w.send_signal(signal.SIGINT)
+        out, err = w.communicate(timeout=30)
+        assert w.returncode == 0, err
+        assert_clean(s)
+    finally:
+        s.close()
+
+
 # --- doctor ---------------------------------------------------------------------------------
 
 def test_doctor_healthy_and_stopped():

@@ -15,6 +15,17 @@ pub enum Agent {
     Claude,
     /// OpenAI Codex CLI (`codex`).
     Codex,
+    /// GitHub Copilot CLI (`copilot`), through its BYOK provider variables.
+    Copilot,
+    /// Aider (`aider`).
+    Aider,
+    /// OpenCode (`opencode`).
+    Opencode,
+    /// Block's goose (`goose`).
+    Goose,
+    /// Cursor (an editor: wrap prints what to set, and keeps a proxy it started running until
+    /// interrupted).
+    Cursor,
 }
 
 impl Agent {
@@ -23,6 +34,11 @@ impl Agent {
         match self {
             Agent::Claude => "claude",
             Agent::Codex => "codex",
+            Agent::Copilot => "copilot",
+            Agent::Aider => "aider",
+            Agent::Opencode => "opencode",
+            Agent::Goose => "goose",
+            Agent::Cursor => "cursor",
         }
     }
 }
@@ -92,6 +108,11 @@ fn previous_upstream(value: Option<String>, proxy: &str) -> Option<String> {
     value.map(|v| v.trim_end_matches('/').to_owned()).filter(|v| !v.starts_with(proxy))
 }
 
+/// An OpenAI-style base URL (with `/v1`) as the proxy's upstream (without it).
+fn openai_root(v1: Option<String>, proxy: &str) -> Option<String> {
+    previous_upstream(v1, proxy).map(|u| u.strip_suffix("/v1").map(str::to_owned).unwrap_or(u))
+}
+
 /// Codex's config file: `$CODEX_HOME/config.toml`, `~/.codex/config.toml` by default.
 pub fn codex_config(env: &dyn Env) -> Result<PathBuf> {
     Ok(match env.var("CODEX_HOME") {
@@ -118,6 +139,83 @@ pub fn plan(agent: Agent, urls: &ProxyUrls, env: &dyn Env) -> Result<Plan> {
                 .with_context(|| format!("routing {}", path.display()))?;
             p.openai_upstream = routed.upstream;
             p.edits.push(PlannedEdit { agent: agent.name(), path, before, after: routed.after });
+        }
+        Agent::Copilot => {
+            // Copilot CLI's BYOK provider (https://docs.github.com/copilot/how-tos/copilot-cli/customize-copilot/use-byok-models):
+            // COPILOT_PROVIDER_BASE_URL, COPILOT_PROVIDER_TYPE (openai, the default; azure;
+            // anthropic), COPILOT_PROVIDER_API_KEY, COPILOT_MODEL (or --model). Provider type
+            // "auto" as Headroom does it: the proxy's Anthropic route by default; a user
+            // already on an OpenAI-compatible BYOK provider keeps that dialect through `/v1`.
+            let kind = env.var("COPILOT_PROVIDER_TYPE").unwrap_or_else(|| "anthropic".into());
+            let own = env.var("COPILOT_PROVIDER_BASE_URL");
+            if kind == "anthropic" {
+                p.anthropic_upstream = previous_upstream(own, &urls.base);
+                p.env.push(("COPILOT_PROVIDER_BASE_URL".into(), urls.base.clone()));
+                p.env.push(("COPILOT_PROVIDER_TYPE".into(), "anthropic".into()));
+                if env.var("COPILOT_PROVIDER_API_KEY").is_none()
+                    && let Some(key) = env.var("ANTHROPIC_API_KEY")
+                {
+                    p.env.push(("COPILOT_PROVIDER_API_KEY".into(), key));
+                }
+            } else {
+                p.openai_upstream = openai_root(own, &urls.base);
+                p.env.push(("COPILOT_PROVIDER_BASE_URL".into(), urls.v1.clone()));
+                if env.var("COPILOT_PROVIDER_API_KEY").is_none()
+                    && let Some(key) = env.var("OPENAI_API_KEY")
+                {
+                    p.env.push(("COPILOT_PROVIDER_API_KEY".into(), key));
+                }
+            }
+            if env.var("COPILOT_MODEL").is_none() {
+                p.notes.push("copilot: BYOK needs a model: set COPILOT_MODEL or pass -- --model NAME".into());
+            }
+        }
+        Agent::Aider => {
+            // Aider talks to providers through LiteLLM: OPENAI_API_BASE (aider's
+            // `--openai-api-base`, https://aider.chat/docs/config/options.html) and
+            // ANTHROPIC_API_BASE (LiteLLM's Anthropic base, https://docs.litellm.ai/docs/providers/anthropic).
+            p.anthropic_upstream = previous_upstream(env.var("ANTHROPIC_API_BASE"), &urls.base);
+            p.openai_upstream = openai_root(env.var("OPENAI_API_BASE"), &urls.base);
+            p.env.push(("ANTHROPIC_API_BASE".into(), urls.base.clone()));
+            p.env.push(("OPENAI_API_BASE".into(), urls.v1.clone()));
+        }
+        Agent::Goose => {
+            // goose's providers read ANTHROPIC_HOST and OPENAI_HOST (host only: goose appends
+            // OPENAI_BASE_PATH, `v1/chat/completions`, and `/v1/messages`);
+            // https://block.github.io/goose/docs/getting-started/providers
+            p.anthropic_upstream = previous_upstream(env.var("ANTHROPIC_HOST"), &urls.base);
+            p.openai_upstream = previous_upstream(env.var("OPENAI_HOST"), &urls.base);
+            p.env.push(("ANTHROPIC_HOST".into(), urls.base.clone()));
+            p.env.push(("OPENAI_HOST".into(), urls.base.clone()));
+        }
+        Agent::Opencode => {
+            // OpenCode merges OPENCODE_CONFIG_CONTENT (inline JSON, the highest precedence)
+            // over its config files (https://opencode.ai/docs/config): setting the providers'
+            // `options.baseURL` there routes it without editing any file, so nothing is left to
+            // undo if the wrap dies. The AI SDK's base URLs carry `/v1`.
+            let mut cfg: serde_json::Value = match env.var("OPENCODE_CONFIG_CONTENT") {
+                Some(s) => serde_json::from_str(&s).context("OPENCODE_CONFIG_CONTENT is not JSON")?,
+                None => serde_json::json!({}),
+            };
+            for provider in ["anthropic", "openai"] {
+                let slot = &mut cfg["provider"][provider]["options"];
+                if !slot.is_object() {
+                    *slot = serde_json::json!({});
+                }
+                slot["baseURL"] = serde_json::json!(urls.v1);
+            }
+            p.env.push(("OPENCODE_CONFIG_CONTENT".into(), cfg.to_string()));
+        }
+        Agent::Cursor => {
+            // Cursor's requests leave from Cursor's servers, which cannot reach 127.0.0.1: its
+            // "Override OpenAI Base URL" (Settings > Models) needs the proxy at a public address
+            // (a tunnel); https://docs.cursor.com/settings/api-keys
+            p.program = None;
+            p.notes.push(format!(
+                "cursor: in Cursor, Settings > Models > OpenAI API Key > Override OpenAI Base URL: {} \
+                 (Cursor calls it from its servers: expose the proxy at a public HTTPS address, e.g. a tunnel, and use that URL)",
+                urls.v1
+            ));
         }
     }
     Ok(p)

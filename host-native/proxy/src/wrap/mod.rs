@@ -118,7 +118,7 @@ fn wrap(args: WrapArgs) -> Result<u8> {
             Some(started)
         }
     };
-    let result = run_routed(&ws, &args, &plan);
+    let result = run_routed(&ws, &args, &plan, started.is_some());
     if let Some(p) = started.as_mut() {
         proxy::stop(p);
         let pid = p.pid();
@@ -133,7 +133,7 @@ fn wrap(args: WrapArgs) -> Result<u8> {
 }
 
 /// Make the edits, run the agent, undo the edits (all of them, whatever happened).
-fn run_routed(ws: &Path, args: &WrapArgs, plan: &Plan) -> Result<u8> {
+fn run_routed(ws: &Path, args: &WrapArgs, plan: &Plan, proxy_started: bool) -> Result<u8> {
     let mut made = Vec::new();
     let mut outcome = Ok(0);
     for e in &plan.edits {
@@ -158,6 +158,10 @@ fn run_routed(ws: &Path, args: &WrapArgs, plan: &Plan) -> Result<u8> {
         let mut cmd = Command::new(program);
         cmd.args(&args.agent_args).envs(plan.env.iter().map(|(k, v)| (k, v)));
         outcome = run::run(cmd).map(run::exit_code);
+    } else if outcome.is_ok() && proxy_started {
+        // Nothing to launch (an editor): the proxy serves until the user stops it.
+        eprintln!("headroom: the proxy runs until Ctrl-C");
+        outcome = run::hold().map(|()| 0);
     }
     for edit in made.iter().rev() {
         if let Err(e) = undo_own(ws, edit) {

@@ -46,6 +46,22 @@ pub fn run(mut cmd: Command) -> Result<ExitStatus> {
     })
 }
 
+/// Wait for SIGINT, SIGTERM or SIGHUP (a wrap with nothing to launch keeps its proxy up).
+pub fn hold() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        Ok(())
+    })
+}
+
 /// The exit code a shell would report: the agent's, or 128 + the signal that ended it.
 pub fn exit_code(status: ExitStatus) -> u8 {
     match (status.code(), status.signal()) {
