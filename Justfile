@@ -100,5 +100,11 @@ test-agents: component
     cargo build -q --release -p headroom-proxy --bin headroom
     python3 tests/agents/test_wrap.py
 
+# `headroom wrap` on the real Claude Code: start-up overhead against the bare CLI (a proxy up),
+# and its BASH_MAX_OUTPUT_LENGTH through the proxy; results in benches/results/wrap.md.
+bench-wrap: component
+    cargo build -q --release -p headroom-proxy --bin headroom
+    cargo run -q --release -p headroom-benches --bin wrap_overhead
+
 # Everything CI checks.
 ci: lint test-rust test-sdk test-js test-agents

@@ -30,7 +30,9 @@ pub fn route(before: &str, proxy_v1: &str) -> Result<Routed> {
     let mut doc: DocumentMut = before.parse().context("config.toml is not valid TOML")?;
     let current = doc.get("model_provider").and_then(Item::as_str).unwrap_or("openai").to_owned();
     if current == PROVIDER_ID {
-        bail!("config.toml already selects model_provider \"{PROVIDER_ID}\" (an earlier wrap not undone? run `headroom unwrap codex`)");
+        bail!(
+            "config.toml already selects model_provider \"{PROVIDER_ID}\" (an earlier wrap not undone? run `headroom unwrap codex`)"
+        );
     }
     let previous = doc.get("model_providers").and_then(|p| p.get(&current)).and_then(Item::as_table_like);
     let mut block = Table::new();
@@ -41,7 +43,9 @@ pub fn route(before: &str, proxy_v1: &str) -> Result<Routed> {
                 block.insert(k, v.clone());
             }
             let base = prev.get("base_url").and_then(Item::as_str).with_context(|| {
-                format!("[model_providers.{current}] has no base_url; cannot tell where the proxy should forward")
+                format!(
+                    "[model_providers.{current}] has no base_url; cannot tell where the proxy should forward"
+                )
             })?;
             let base = base.trim_end_matches('/');
             let Some(root) = base.strip_suffix("/v1") else {
@@ -82,7 +86,9 @@ mod tests {
         let before = "# my settings\nmodel = \"gpt-5.5\" # pinned\nmodel_provider = \"gw\"\n\n[model_providers.gw]\nname = \"gw\"\nbase_url = \"http://gw.example/v1\"\nwire_api = \"responses\"\nenv_key = \"GW_KEY\"\n\n[mcp_servers.x]\ncommand = \"x\"\n";
         let r = route(before, "http://127.0.0.1:8787/v1").unwrap();
         assert_eq!(r.upstream.as_deref(), Some("http://gw.example"));
-        assert!(r.after.starts_with("# my settings\nmodel = \"gpt-5.5\" # pinned\nmodel_provider = \"headroom\""));
+        assert!(
+            r.after.starts_with("# my settings\nmodel = \"gpt-5.5\" # pinned\nmodel_provider = \"headroom\"")
+        );
         let doc: DocumentMut = r.after.parse().unwrap();
         let h = &doc["model_providers"]["headroom"];
         assert_eq!(h["base_url"].as_str(), Some("http://127.0.0.1:8787/v1"));
@@ -103,7 +109,8 @@ mod tests {
 
     #[test]
     fn refuses_a_provider_it_cannot_stand_in_for() {
-        let before = "model_provider = \"az\"\n[model_providers.az]\nbase_url = \"https://x.example/openai\"\n";
+        let before =
+            "model_provider = \"az\"\n[model_providers.az]\nbase_url = \"https://x.example/openai\"\n";
         assert!(route(before, "http://127.0.0.1:1/v1").is_err());
         assert!(route("model_provider = \"headroom\"\n", "http://127.0.0.1:1/v1").is_err());
     }

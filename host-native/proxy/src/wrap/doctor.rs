@@ -85,8 +85,13 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
     };
     let owner = st.proxies.iter().find(|p| p.port == args.port && state::alive(p.pid));
     let whose = match owner {
-        Some(p) if state::alive(p.wrapper_pid) => format!("started by `headroom wrap {}` (pid {})", p.agent, p.wrapper_pid),
-        Some(p) => format!("started by a `headroom wrap {}` that is gone (pid {}): `headroom unwrap --all --apply` stops it", p.agent, p.wrapper_pid),
+        Some(p) if state::alive(p.wrapper_pid) => {
+            format!("started by `headroom wrap {}` (pid {})", p.agent, p.wrapper_pid)
+        }
+        Some(p) => format!(
+            "started by a `headroom wrap {}` that is gone (pid {}): `headroom unwrap --all --apply` stops it",
+            p.agent, p.wrapper_pid
+        ),
         None => "not started by a wrap (run by you or a service)".to_owned(),
     };
     checks.push(match &status {
@@ -135,7 +140,9 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
         let what = match (running, in_place) {
             (true, true) => "wrapped (its wrap is running)".to_owned(),
             (true, false) => "wrapped, but the file changed since".to_owned(),
-            (false, _) => format!("half-wrapped: its wrap is gone; `headroom unwrap {} --apply` restores it", e.agent),
+            (false, _) => {
+                format!("half-wrapped: its wrap is gone; `headroom unwrap {} --apply` restores it", e.agent)
+            }
         };
         lines.push(format!(
             "{} {}: {what}; edit {}; backup {}",
@@ -151,7 +158,8 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
         wrapped.push(json!({"agent": e.agent, "path": e.path, "edit_in_place": in_place, "backup": e.backup,
                             "backup_present": backup_ok, "wrapper_pid": e.wrapper_pid, "wrapper_running": running}));
     }
-    let stale: Vec<_> = st.proxies.iter().filter(|p| !state::alive(p.wrapper_pid) && state::alive(p.pid)).collect();
+    let stale: Vec<_> =
+        st.proxies.iter().filter(|p| !state::alive(p.wrapper_pid) && state::alive(p.pid)).collect();
     for p in &stale {
         all_ok = false;
         lines.push(format!("proxy pid {} on port {}: left running by a wrap that is gone", p.pid, p.port));
@@ -159,7 +167,11 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
     checks.push(check(
         "agents",
         all_ok,
-        if lines.is_empty() { "no config edits in place (env-routed agents leave none)".to_owned() } else { lines.join("; ") },
+        if lines.is_empty() {
+            "no config edits in place (env-routed agents leave none)".to_owned()
+        } else {
+            lines.join("; ")
+        },
         json!({"edits": wrapped, "orphan_proxies": stale.iter().map(|p| p.pid).collect::<Vec<_>>()}),
     ));
 
@@ -184,15 +196,25 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
 
     // The workspace directory.
     let probe_file = ws.join(format!(".doctor-{}", std::process::id()));
-    let writable = std::fs::create_dir_all(&ws).and_then(|()| std::fs::write(&probe_file, b"ok")).and_then(|()| std::fs::remove_file(&probe_file));
+    let writable = std::fs::create_dir_all(&ws)
+        .and_then(|()| std::fs::write(&probe_file, b"ok"))
+        .and_then(|()| std::fs::remove_file(&probe_file));
     checks.push(match writable {
         Ok(()) => check("workspace", true, format!("{} is writable", ws.display()), json!({"path": ws})),
-        Err(e) => check("workspace", false, format!("{} is not writable: {e}", ws.display()), json!({"path": ws, "error": e.to_string()})),
+        Err(e) => check(
+            "workspace",
+            false,
+            format!("{} is not writable: {e}", ws.display()),
+            json!({"path": ws, "error": e.to_string()}),
+        ),
     });
 
     // The upstreams: the running proxy's, else the defaults a proxy would use.
     let upstreams: Vec<String> = match &health {
-        Some(h) => ["anthropic_api_url", "openai_api_url"].iter().filter_map(|k| h["config"][k].as_str().map(str::to_owned)).collect(),
+        Some(h) => ["anthropic_api_url", "openai_api_url"]
+            .iter()
+            .filter_map(|k| h["config"][k].as_str().map(str::to_owned))
+            .collect(),
         None => vec![
             env("ANTHROPIC_TARGET_API_URL").unwrap_or_else(|| "https://api.anthropic.com".into()),
             env("OPENAI_TARGET_API_URL").unwrap_or_else(|| "https://api.openai.com".into()),
@@ -206,7 +228,9 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
     for (u, r) in upstreams.iter().zip(results) {
         let (ok, what) = match r {
             Ok(code) => (true, format!("reachable (HTTP {code})")),
-            Err(e) if format!("{e:?}").contains("dns error") => (false, "no network (the name does not resolve)".to_owned()),
+            Err(e) if format!("{e:?}").contains("dns error") => {
+                (false, "no network (the name does not resolve)".to_owned())
+            }
             Err(e) if e.is_timeout() => (false, format!("no answer within {}s", args.upstream_timeout)),
             Err(e) if e.is_connect() => (false, "unreachable (connection refused or no route)".to_owned()),
             Err(e) => (false, format!("unreachable ({e})")),

@@ -105,7 +105,8 @@ pub fn apply(ws: &Path, e: &PlannedEdit) -> Result<Edit> {
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
         if let Some(b) = &backup {
-            fs::copy(&e.path, b).with_context(|| format!("backing {} up to {}", e.path.display(), b.display()))?;
+            fs::copy(&e.path, b)
+                .with_context(|| format!("backing {} up to {}", e.path.display(), b.display()))?;
         }
         write_atomic(&e.path, &e.after)
     })();
@@ -132,7 +133,8 @@ fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_file_name(tmp_name);
     fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     if let Some(perm) = mode {
-        fs::set_permissions(&tmp, perm).with_context(|| format!("setting permissions of {}", tmp.display()))?;
+        fs::set_permissions(&tmp, perm)
+            .with_context(|| format!("setting permissions of {}", tmp.display()))?;
     }
     fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
@@ -162,7 +164,11 @@ pub fn plan_undo(edit: &Edit, force: bool) -> Result<Undo> {
     let current = read_opt(&edit.path)?;
     let original = match &edit.backup {
         Some(b) => Some(read_opt(b)?.with_context(|| {
-            format!("the backup {} of {} is missing; restore the file by hand", b.display(), edit.path.display())
+            format!(
+                "the backup {} of {} is missing; restore the file by hand",
+                b.display(),
+                edit.path.display()
+            )
         })?),
         None => None,
     };
@@ -181,7 +187,9 @@ pub fn plan_undo(edit: &Edit, force: bool) -> Result<Undo> {
 /// Carry out an undo worked out by `plan_undo`, and drop the edit from the record.
 pub fn undo(ws: &Path, edit: &Edit, how: &Undo) -> Result<()> {
     match how {
-        Undo::Changed { .. } => bail!("{} changed since it was wrapped; not restoring it", edit.path.display()),
+        Undo::Changed { .. } => {
+            bail!("{} changed since it was wrapped; not restoring it", edit.path.display())
+        }
         Undo::Restore { .. } => match &edit.backup {
             Some(b) => fs::rename(b, &edit.path)
                 .with_context(|| format!("restoring {} from {}", edit.path.display(), b.display()))?,

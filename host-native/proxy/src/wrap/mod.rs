@@ -93,18 +93,23 @@ fn wrap(args: WrapArgs) -> Result<u8> {
         edits::check(e)?;
     }
     let mut started = match port_status {
-        PortStatus::Other(what) => bail!(
-            "port {} is taken by another service ({what}); pick a free one with --port",
-            args.port
-        ),
+        PortStatus::Other(what) => {
+            bail!("port {} is taken by another service ({what}); pick a free one with --port", args.port)
+        }
         PortStatus::Headroom { ready, .. } => {
             reuse_checks(&http, args.port, ready, &args, &plan)?;
             eprintln!("headroom: reusing the proxy on {} (left running afterwards)", urls.base);
             None
         }
         PortStatus::Free => {
-            let started = proxy::start(&http, &ws, args.port, &launch, Duration::from_secs(args.ready_timeout))?;
-            let rec = state::StartedProxy { agent: args.agent.name().to_owned(), port: args.port, pid: started.pid(), wrapper_pid: std::process::id() };
+            let started =
+                proxy::start(&http, &ws, args.port, &launch, Duration::from_secs(args.ready_timeout))?;
+            let rec = state::StartedProxy {
+                agent: args.agent.name().to_owned(),
+                port: args.port,
+                pid: started.pid(),
+                wrapper_pid: std::process::id(),
+            };
             state::update(&ws, |s| {
                 s.proxies.push(rec);
                 Ok(())
@@ -139,8 +144,15 @@ fn run_routed(ws: &Path, args: &WrapArgs, plan: &Plan, proxy_started: bool) -> R
     for e in &plan.edits {
         match edits::apply(ws, e) {
             Ok(edit) => {
-                eprint!("headroom: routed {} through the proxy:\n{}", args.agent.name(), edits::planned_diff(e));
-                eprintln!("headroom: backup at {}", edit.backup.as_ref().map_or("(none: file created)".into(), |b| b.display().to_string()));
+                eprint!(
+                    "headroom: routed {} through the proxy:\n{}",
+                    args.agent.name(),
+                    edits::planned_diff(e)
+                );
+                eprintln!(
+                    "headroom: backup at {}",
+                    edit.backup.as_ref().map_or("(none: file created)".into(), |b| b.display().to_string())
+                );
                 made.push(edit);
             }
             Err(err) => {
@@ -193,7 +205,9 @@ fn undo_own(ws: &Path, edit: &state::Edit) -> Result<()> {
 /// A reused proxy must be ready and must forward where the agent did.
 fn reuse_checks(http: &http::Http, port: u16, ready: bool, args: &WrapArgs, plan: &Plan) -> Result<()> {
     if !ready {
-        bail!("the Headroom proxy on port {port} is not ready (its component is not loaded); see its /readyz");
+        bail!(
+            "the Headroom proxy on port {port} is not ready (its component is not loaded); see its /readyz"
+        );
     }
     let health = http
         .get(&format!("http://127.0.0.1:{port}/health"), Duration::from_secs(3))
@@ -226,12 +240,15 @@ fn reuse_checks(http: &http::Http, port: u16, ready: bool, args: &WrapArgs, plan
 fn print_dry_run(args: &WrapArgs, plan: &Plan, launch: &Launch, port: &PortStatus) {
     println!("headroom wrap {} --dry-run: nothing is changed", args.agent.name());
     match port {
-        PortStatus::Free => println!(
-            "proxy: would start `headroom proxy {}`",
-            launch.args(args.port).join(" ")
-        ),
-        PortStatus::Headroom { .. } => println!("proxy: would reuse the Headroom proxy on port {}", args.port),
-        PortStatus::Other(what) => println!("proxy: port {} is taken by another service ({what}): wrap would refuse", args.port),
+        PortStatus::Free => {
+            println!("proxy: would start `headroom proxy {}`", launch.args(args.port).join(" "))
+        }
+        PortStatus::Headroom { .. } => {
+            println!("proxy: would reuse the Headroom proxy on port {}", args.port)
+        }
+        PortStatus::Other(what) => {
+            println!("proxy: port {} is taken by another service ({what}): wrap would refuse", args.port)
+        }
     }
     for (k, v) in &plan.env {
         println!("env: {k}={v}");

@@ -45,7 +45,9 @@ pub fn probe(http: &Http, port: u16) -> PortStatus {
                 "GET /readyz answered {status} with service {}",
                 info.get("service").map_or("(none)".to_owned(), Value::to_string)
             )),
-            Err(_) => PortStatus::Other(format!("GET /readyz answered {status}, not a Headroom proxy's JSON")),
+            Err(_) => {
+                PortStatus::Other(format!("GET /readyz answered {status}, not a Headroom proxy's JSON"))
+            }
         },
     }
 }

@@ -90,7 +90,8 @@ pub fn update<T>(ws: &Path, change: impl FnOnce(&mut State) -> Result<T>) -> Res
         }
     } else {
         let tmp = ws.join(format!("{FILE}.tmp{}", std::process::id()));
-        fs::write(&tmp, serde_json::to_vec_pretty(&state)?).with_context(|| format!("writing {}", tmp.display()))?;
+        fs::write(&tmp, serde_json::to_vec_pretty(&state)?)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(out)
