@@ -490,6 +490,44 @@ def test_other_agents_stand_ins():
         s.close()
 
 
+CONTINUE_CONFIG = """name: mine  # my Continue config
+version: 1.0.0
+schema: v1
+models:
+  - name: sonnet
+    provider: anthropic
+    model: claude-sonnet-4-5
+    apiKey: sk-ant-test
+  - name: local
+    provider: ollama
+    model: qwen
+"""
+
+
+def test_continue_config_edit_with_cn_stand_in():
+    s = Scratch("claude-code")
+    try:
+        s.standin("cn")
+        d = os.path.join(s.home, ".continue")
+        os.makedirs(d)
+        cfg = os.path.join(d, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write(CONTINUE_CONFIG)
+        record = os.path.join(s.dir, "cn.json")
+        r = s.headroom("wrap", "continue", "--port", str(s.port), f"--proxy-arg=--anthropic-api-url={s.mock_url}",
+                       env=s.env(STANDIN_RECORD=record, STANDIN_FILES=cfg, STANDIN_REQUEST="anthropic",
+                                 STANDIN_URL=f"http://127.0.0.1:{s.port}/v1/"), check=0)
+        seen = json.load(open(record))["files"][cfg]
+        want = CONTINUE_CONFIG.replace("    provider: anthropic\n",
+                                       f"    provider: anthropic\n    apiBase: http://127.0.0.1:{s.port}/v1/\n")
+        assert seen == want, seen
+        assert "+    apiBase:" in r.stderr, r.stderr
+        assert open(cfg).read() == CONTINUE_CONFIG
+        assert_clean(s)
+    finally:
+        s.close()
+
+
 def test_cursor_prints_what_to_set_and_holds_the_proxy():
     s = Scratch("claude-code")
     try:

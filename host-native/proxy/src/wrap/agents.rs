@@ -23,6 +23,8 @@ pub enum Agent {
     Opencode,
     /// Block's goose (`goose`).
     Goose,
+    /// Continue (`cn`, or the editor extension: config.yaml edited while wrap runs).
+    Continue,
     /// Cursor (an editor: wrap prints what to set, and keeps a proxy it started running until
     /// interrupted).
     Cursor,
@@ -39,6 +41,7 @@ impl Agent {
             Agent::Opencode => "opencode",
             Agent::Goose => "goose",
             Agent::Cursor => "cursor",
+            Agent::Continue => "continue",
         }
     }
 }
@@ -205,6 +208,33 @@ pub fn plan(agent: Agent, urls: &ProxyUrls, env: &dyn Env) -> Result<Plan> {
                 slot["baseURL"] = serde_json::json!(urls.v1);
             }
             p.env.push(("OPENCODE_CONFIG_CONTENT".into(), cfg.to_string()));
+        }
+        Agent::Continue => {
+            // CONTINUE_GLOBAL_DIR relocates `~/.continue` (read by Continue's extension and CLI).
+            let dir = match env.var("CONTINUE_GLOBAL_DIR") {
+                Some(d) => PathBuf::from(d),
+                None => home(env)?.join(".continue"),
+            };
+            let path = dir.join("config.yaml");
+            let before = read_opt(&path)?.with_context(|| {
+                format!("{} does not exist: configure a model in Continue first", path.display())
+            })?;
+            let routed = super::continue_cfg::route(&before, &urls.v1)
+                .with_context(|| format!("routing {}", path.display()))?;
+            p.anthropic_upstream = routed.anthropic;
+            p.openai_upstream = routed.openai;
+            p.edits.push(PlannedEdit {
+                agent: agent.name(),
+                path,
+                before: Some(before),
+                after: routed.after,
+            });
+            // The Continue CLI when installed; the editor extension reloads config.yaml on save,
+            // so without `cn` wrap keeps the edit (and the proxy) until Ctrl-C.
+            p.program = super::which("cn").map(|_| "cn".to_owned());
+            if p.program.is_none() {
+                p.notes.push("continue: config.yaml routed; Continue in your editor picks it up on reload. Ctrl-C undoes it.".into());
+            }
         }
         Agent::Cursor => {
             // Cursor's requests leave from Cursor's servers, which cannot reach 127.0.0.1: its

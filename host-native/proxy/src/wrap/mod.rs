@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod codex;
+pub mod continue_cfg;
 pub mod doctor;
 pub mod edits;
 pub mod http;
@@ -170,9 +171,9 @@ fn run_routed(ws: &Path, args: &WrapArgs, plan: &Plan, proxy_started: bool) -> R
         let mut cmd = Command::new(program);
         cmd.args(&args.agent_args).envs(plan.env.iter().map(|(k, v)| (k, v)));
         outcome = run::run(cmd).map(run::exit_code);
-    } else if outcome.is_ok() && proxy_started {
-        // Nothing to launch (an editor): the proxy serves until the user stops it.
-        eprintln!("headroom: the proxy runs until Ctrl-C");
+    } else if outcome.is_ok() && (proxy_started || !made.is_empty()) {
+        // Nothing to launch (an editor): the proxy and the edits stay until the user stops wrap.
+        eprintln!("headroom: routed until Ctrl-C");
         outcome = run::hold().map(|()| 0);
     }
     for edit in made.iter().rev() {
