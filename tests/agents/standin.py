@@ -7,6 +7,7 @@ It records what the agent would see, then behaves as the test asks:
 - with STANDIN_REQUEST=anthropic|openai, makes one request to the base URL it was given
   (STANDIN_URL, or the variable STANDIN_URL_FROM names, optionally `VAR:json.path` into a JSON
   value), and records the status;
+- with STANDIN_ENV_ALL=1, records its whole environment too;
 - with STANDIN_SLEEP=N, then sleeps N seconds (a test kills it mid-run);
 - exits with STANDIN_EXIT (default 0).
 """
@@ -57,6 +58,8 @@ def request(kind, url):
 def main():
     rec = {"argv": sys.argv, "name": os.path.basename(sys.argv[0]),
            "env": {k: os.environ.get(k) for k in ROUTING if k in os.environ}, "files": {}}
+    if os.environ.get("STANDIN_ENV_ALL"):
+        rec["env_all"] = dict(os.environ)
     for f in filter(None, os.environ.get("STANDIN_FILES", "").split(":")):
         try:
             with open(f) as fh:

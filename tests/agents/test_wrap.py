@@ -301,6 +301,15 @@ def test_sigterm_to_wrapper_is_forwarded_and_cleanup_happens():
             if os.path.exists(record) and os.path.getsize(record):
                 break
             time.sleep(0.1)
+        # Doctor while wrapped: the proxy is the wrap's, the edit in place. (Its Anthropic
+        # upstream is the real one, unreachable here, so only the OpenAI one, the mock, is asked.)
+        d = s.headroom("doctor", "--port", str(s.port), "--json", "--upstream-timeout", "2")
+        rep = json.loads(d.stdout)
+        by = {c["name"]: c for c in rep["checks"]}
+        assert all(c["ok"] for c in rep["checks"] if c["name"] != "upstream"), d.stdout
+        assert f"{s.mock_url} reachable" in by["upstream"]["detail"], by["upstream"]
+        assert "started by `headroom wrap codex`" in by["proxy"]["detail"], by["proxy"]
+        assert by["agents"]["data"]["edits"][0]["edit_in_place"], by["agents"]
         w.send_signal(signal.SIGTERM)
         out, err = w.communicate(timeout=60)
         assert w.returncode == 128 + 15, (w.returncode, err)
@@ -344,6 +353,49 @@ def test_wrapper_killed_then_unwrap_restores():
             if not port_open(s.port):
                 break
             time.sleep(0.1)
+        assert_clean(s)
+    finally:
+        s.close()
+
+
+def test_agent_env_is_the_callers_plus_routing_only():
+    """The agent sees the caller's environment with only the routing variable changed."""
+    s = Scratch("claude-code")
+    try:
+        s.standin("claude")
+        record = os.path.join(s.dir, "seen.json")
+        env = s.env(STANDIN_RECORD=record, STANDIN_ENV_ALL="1", ANTHROPIC_BASE_URL=s.mock_url, SOME_USER_VAR="kept")
+        s.headroom("wrap", "claude", "--port", str(s.port), env=env, check=0)
+        seen = json.load(open(record))["env_all"]
+        changed = {k for k in set(env) | set(seen) if env.get(k) != seen.get(k)}
+        # `_` and PWD are set by the shell stand-in itself.
+        assert changed - {"_", "PWD", "SHLVL"} == {"ANTHROPIC_BASE_URL"}, changed
+        assert seen["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{s.port}"
+        assert_clean(s)
+    finally:
+        s.close()
+
+
+def test_sigint_without_a_terminal_reaches_the_agent():
+    s = Scratch("codex")
+    try:
+        s.standin("codex")
+        cfg = codex_home(s)
+        before = open(cfg).read()
+        record = os.path.join(s.dir, "seen.json")
+        w = subprocess.Popen([HEADROOM, "wrap", "codex", "--port", str(s.port)],
+                             env=s.env(STANDIN_RECORD=record, STANDIN_SLEEP="60"), cwd=s.work,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        s.procs.append(w)
+        for _ in range(1200):
+            if os.path.exists(record) and os.path.getsize(record):
+                break
+            time.sleep(0.1)
+        w.send_signal(signal.SIGINT)
+        out, err = w.communicate(timeout=60)
+        # Python dies of the SIGINT it re-raises after KeyboardInterrupt: 128 + 2.
+        assert w.returncode == 128 + 2, (w.returncode, err)
+        assert open(cfg).read() == before
         assert_clean(s)
     finally:
         s.close()
