@@ -36,7 +36,7 @@ pub struct WrapArgs {
     pub agent: Agent,
     /// The proxy's port on 127.0.0.1: a Headroom proxy already there is reused, else one is
     /// started for this run.
-    #[arg(long, default_value_t = 8787)]
+    #[arg(long, default_value_t = 8787, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// `token` or `cache`, for a proxy wrap starts.
     #[arg(long, value_parser = ["token", "cache"])]

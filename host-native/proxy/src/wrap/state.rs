@@ -4,6 +4,7 @@
 //! purpose, so `unwrap` can still undo everything.
 
 use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -92,6 +93,8 @@ pub fn update<T>(ws: &Path, change: impl FnOnce(&mut State) -> Result<T>) -> Res
         let tmp = ws.join(format!("{FILE}.tmp{}", std::process::id()));
         fs::write(&tmp, serde_json::to_vec_pretty(&state)?)
             .with_context(|| format!("writing {}", tmp.display()))?;
+        // It holds the text of config files, which may carry credentials: the user's eyes only.
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
         fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(out)
