@@ -63,7 +63,7 @@ fn main() -> Result<()> {
     let _ = std::fs::remove_dir_all(&scratch);
 
     let mut md = String::new();
-    md.push_str("# `headroom wrap`: overhead and Claude Code's Bash output limit\n\n");
+    md.push_str("# `headroom wrap`: overhead, and the agents' own output limits\n\n");
     md.push_str(&format!(
         "Machine: {}. Claude Code {claude_version} (npm, pinned by tests/agents/install.sh). Command: `just bench-wrap` \
          (`cargo run --release -p headroom-benches --bin wrap_overhead`).\n\n",
@@ -199,11 +199,19 @@ struct Loop {
     bash_cat: String,
 }
 
+/// Which agent runs the loop, and its own extra settings.
+enum Agent<'a> {
+    /// Claude Code with these extra environment variables.
+    Claude(&'a [(&'a str, &'a str)]),
+    /// Codex (`-m gpt-5.5`, the classic `exec_command` tool) with these extra `-c` overrides.
+    Codex(&'a [&'a str]),
+}
+
 fn run_loop(
     headroom: &Path,
     scratch: &Path,
     tag: &str,
-    extra: &[(&str, &str)],
+    agent: &Agent,
     base_env: &dyn Fn(&mut Command),
 ) -> Result<Loop> {
     let dir = scratch.join(tag);
@@ -215,7 +223,8 @@ fn run_loop(
     }
     let mut mock = Command::new("python3")
         .arg(PathBuf::from(ROOT).join("tests/clients/mock_upstream.py"))
-        .args(["--scenario", "claude-code", "--max-requests", "200", "--workdir"])
+        .args(["--scenario", if matches!(agent, Agent::Claude(_)) { "claude-code" } else { "codex" }])
+        .args(["--max-requests", "200", "--workdir"])
         .arg(&work)
         .arg("--record")
         .arg(&rec)
@@ -225,53 +234,86 @@ fn run_loop(
     let mut line = String::new();
     BufReader::new(mock.stdout.take().context("mock stdout")?).read_line(&mut line)?;
     let mock_port: u16 = line.trim().strip_prefix("listening ").context("mock did not start")?.parse()?;
+    let mock_url = format!("http://127.0.0.1:{mock_port}");
+    let port = free_port()?.to_string();
     let mut c = Command::new(headroom);
     base_env(&mut c);
-    c.current_dir(&work)
-        .env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{mock_port}"))
-        .env("ANTHROPIC_API_KEY", "sk-ant-test")
-        .env("HEADROOM_WORKSPACE_DIR", dir.join("ws"))
-        .envs(extra.iter().copied())
-        .args([
-            "wrap",
-            "claude",
-            "--port",
-            &free_port()?.to_string(),
-            "--",
-            "-p",
-            PROMPT,
-            "--allowedTools",
-            "Read,Bash,Grep",
-        ]);
+    c.current_dir(&work).env("HEADROOM_WORKSPACE_DIR", dir.join("ws"));
+    match agent {
+        Agent::Claude(extra) => {
+            c.env("ANTHROPIC_BASE_URL", &mock_url)
+                .env("ANTHROPIC_API_KEY", "sk-ant-test")
+                .envs(extra.iter().copied())
+                .args([
+                    "wrap",
+                    "claude",
+                    "--port",
+                    &port,
+                    "--",
+                    "-p",
+                    PROMPT,
+                    "--allowedTools",
+                    "Read,Bash,Grep",
+                ]);
+        }
+        Agent::Codex(overrides) => {
+            let home = dir.join("codex");
+            std::fs::create_dir_all(&home)?;
+            std::fs::write(
+                home.join("config.toml"),
+                format!(
+                    "model_provider = \"mock\"\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"{mock_url}/v1\"\nwire_api = \"responses\"\nenv_key = \"MOCK_OPENAI_KEY\"\n"
+                ),
+            )?;
+            c.env("CODEX_HOME", &home)
+                .env("MOCK_OPENAI_KEY", "sk-test")
+                .env("ANTHROPIC_TARGET_API_URL", &mock_url)
+                .args(["wrap", "codex", "--port", &port, "--", "exec", "-m", "gpt-5.5"]);
+            for o in overrides.iter() {
+                c.args(["-c", o]);
+            }
+            c.args(["--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", PROMPT]);
+        }
+    }
     let status = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
     let _ = mock.kill();
     let _ = mock.wait();
     if !status?.success() {
         bail!("the wrapped Claude Code loop failed ({tag})");
     }
+    let wanted = if matches!(agent, Agent::Claude(_)) { "/v1/messages?" } else { "/v1/responses" };
     let mut bodies = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(&rec)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     names.sort();
     for p in names.iter().filter(|p| p.extension().is_some_and(|e| e == "body")) {
         let meta: Value = serde_json::from_slice(&std::fs::read(p.with_extension("meta.json"))?)?;
-        if meta["path"].as_str().is_some_and(|s| s.starts_with("/v1/messages?")) {
+        if meta["path"].as_str().is_some_and(|s| s.starts_with(wanted)) {
             bodies.push(std::fs::read_to_string(p)?);
         }
     }
-    let last = bodies.last().context("no /v1/messages request reached the upstream")?;
+    let last = bodies.last().context("no model request reached the upstream")?;
     let req: Value = serde_json::from_str(last)?;
-    // The result of step 2 of the script (Bash `cat postgresql.log`), as the provider saw it.
-    let bash_cat = req["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|m| m["content"].as_array().into_iter().flatten())
-        .find(|b| b["tool_use_id"] == "toolu_mock_01")
-        .map(|b| match &b["content"] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .unwrap_or_default();
+    // The result of step 2 of the script (`cat postgresql.log`), as the provider saw it.
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let bash_cat = match agent {
+        Agent::Claude(_) => req["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|m| m["content"].as_array().into_iter().flatten())
+            .find(|b| b["tool_use_id"] == "toolu_mock_01")
+            .map(|b| text(&b["content"])),
+        Agent::Codex(_) => req["input"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["type"] == "function_call_output" && i["call_id"] == "call_mock_01")
+            .map(|i| text(&i["output"])),
+    }
+    .unwrap_or_default();
     Ok(Loop {
         requests: bodies.len(),
         billed_tokens: bodies.iter().map(|b| headroom_tokenizer::O200k::count(b) as usize).sum(),
@@ -306,7 +348,7 @@ fn measure_bash_limit(headroom: &Path, scratch: &Path, base_env: &dyn Fn(&mut Co
             headroom,
             scratch,
             if extra.is_empty() { "default" } else { "limit" },
-            &extra,
+            &Agent::Claude(&extra),
             base_env,
         )?;
         let kept = lines.iter().filter(|x| l.bash_cat.contains(**x)).count();
@@ -327,7 +369,38 @@ fn measure_bash_limit(headroom: &Path, scratch: &Path, base_env: &dyn Fn(&mut Co
         ));
     }
     md.push_str(
-        "\nWrap leaves Claude Code's limits as they are: it tunes an agent's own limit only where this \
+        "\n## Codex's `tool_output_token_limit`\n\n\
+         The same loop with Codex (`codex exec -m gpt-5.5`: the classic `exec_command` tool, whose outputs \
+         Codex cuts in the middle at 10,000 tokens) through `headroom wrap codex`, with and without \
+         `-c tool_output_token_limit=60000`.\n\n\
+         | Codex setting | requests | input tokens over the loop | last request | `cat` result as sent | log lines in it | error lines in it |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for (tag, extra) in
+        [("default", vec![]), ("tool_output_token_limit=60000", vec!["tool_output_token_limit=60000"])]
+    {
+        let l = run_loop(
+            headroom,
+            scratch,
+            if extra.is_empty() { "codex-default" } else { "codex-limit" },
+            &Agent::Codex(&extra),
+            base_env,
+        )?;
+        let kept = lines.iter().filter(|x| l.bash_cat.contains(**x)).count();
+        let kept_err = errors.iter().filter(|x| l.bash_cat.contains(**x)).count();
+        let form = if l.bash_cat.contains("tokens truncated") { "cut in the middle" } else { "the output" };
+        md.push_str(&format!(
+            "| {tag} | {} | {} | {} | {form}, {} chars | {kept} / {} | {kept_err} / {} |\n",
+            l.requests,
+            l.billed_tokens,
+            l.final_tokens,
+            l.bash_cat.chars().count(),
+            lines.len(),
+            errors.len()
+        ));
+    }
+    md.push_str(
+        "\nWrap leaves both agents' limits as they are: it tunes an agent's own limit only where this \
          measurement shows more facts reaching the model for no more billed tokens (DECISIONS D38).\n",
     );
     Ok(md)
