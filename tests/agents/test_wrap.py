@@ -433,6 +433,33 @@ def test_config_edited_while_wrapped_unwrap_refuses():
         s.close()
 
 
+def test_proxy_that_never_gets_ready_is_stopped():
+    """A proxy whose component cannot load: wrap gives up after --ready-timeout, shows its log,
+    stops it, and the agent never runs; Ctrl-C while waiting does the same at once."""
+    s = Scratch("claude-code")
+    try:
+        s.standin("claude")
+        bad = ["--proxy-arg=--component=/nonexistent/headroom-core.wasm"]
+        env = s.env(STANDIN_RECORD=os.path.join(s.dir, "x"))
+        r = s.headroom("wrap", "claude", "--port", str(s.port), "--ready-timeout", "2", *bad, env=env)
+        assert r.returncode == 2 and "not ready within 2s" in r.stderr, r.stderr
+        assert not os.path.exists(os.path.join(s.dir, "x")), "the agent ran"
+        assert_clean(s)
+        w = subprocess.Popen([HEADROOM, "wrap", "claude", "--port", str(s.port), *bad], env=env, cwd=s.work,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        s.procs.append(w)
+        for _ in range(100):
+            if port_open(s.port):
+                break
+            time.sleep(0.1)
+        w.send_signal(signal.SIGINT)
+        out, err = w.communicate(timeout=30)
+        assert w.returncode == 2 and "interrupted" in err, (w.returncode, err)
+        assert_clean(s)
+    finally:
+        s.close()
+
+
 def test_port_taken_by_another_service():
     s = Scratch("codex")
     try:

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+/// Signals caught while wrap waits (see `Http::signals`).
+pub struct Signals(Vec<tokio::signal::unix::Signal>);
+
 /// A blocking facade over reqwest.
 pub struct Http {
     rt: tokio::runtime::Runtime,
@@ -29,6 +32,29 @@ impl Http {
             let status = resp.status().as_u16();
             let body = resp.bytes().await?;
             Ok((status, body.to_vec()))
+        })
+    }
+
+    /// Catch SIGINT, SIGTERM and SIGHUP from now on (for the rest of the process: the default
+    /// action, dying, never comes back), to be seen by `pause`.
+    pub fn signals(&self) -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_runtime = self.rt.enter();
+        Ok(Signals(vec![
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        ]))
+    }
+
+    /// Sleep for `d`, less if one of `signals` arrives (then true).
+    pub fn pause(&self, signals: &mut Signals, d: Duration) -> bool {
+        self.rt.block_on(async {
+            let any = futures_util::future::select_all(signals.0.iter_mut().map(|s| Box::pin(s.recv())));
+            tokio::select! {
+                _ = tokio::time::sleep(d) => false,
+                _ = any => true,
+            }
         })
     }
 

@@ -111,10 +111,14 @@ fn wrap(args: WrapArgs) -> Result<u8> {
                 pid: started.pid(),
                 wrapper_pid: std::process::id(),
             };
-            state::update(&ws, |s| {
+            let mut started = started;
+            if let Err(e) = state::update(&ws, |s| {
                 s.proxies.push(rec);
                 Ok(())
-            })?;
+            }) {
+                proxy::stop(&mut started);
+                return Err(e);
+            }
             eprintln!(
                 "headroom: started a proxy on {} (pid {}, log {})",
                 urls.base,

@@ -129,6 +129,15 @@ pub fn start(http: &Http, ws: &Path, port: u16, launch: &Launch, ready_within: D
         .spawn()
         .with_context(|| format!("starting {} proxy", exe.display()))?;
     let mut started = Started { child, log };
+    // Ctrl-C while the component loads stops the proxy too (it is in its own process group, so
+    // the terminal's signal does not reach it).
+    let mut signals = match http.signals() {
+        Ok(s) => s,
+        Err(e) => {
+            stop(&mut started);
+            return Err(e);
+        }
+    };
     let deadline = Instant::now() + ready_within;
     loop {
         if let Some(status) = started.child.try_wait()? {
@@ -148,7 +157,12 @@ pub fn start(http: &Http, ws: &Path, port: u16, launch: &Launch, ready_within: D
                     tail(&started.log, 12)
                 );
             }
-            _ => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                if http.pause(&mut signals, Duration::from_millis(50)) {
+                    stop(&mut started);
+                    bail!("interrupted while the proxy started; stopped it");
+                }
+            }
         }
     }
 }
