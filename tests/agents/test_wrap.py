@@ -303,6 +303,9 @@ def test_sigterm_to_wrapper_is_forwarded_and_cleanup_happens():
             if os.path.exists(record) and os.path.getsize(record):
                 break
             time.sleep(0.1)
+        # A second wrap of the same agent is refused while the first runs.
+        again = s.headroom("wrap", "codex", "--port", str(s.port), env=s.env(STANDIN_RECORD=record))
+        assert again.returncode == 2 and "already wrapped by a running" in again.stderr, again.stderr
         # Doctor while wrapped: the proxy is the wrap's, the edit in place, all healthy.
         d = s.headroom("doctor", "--port", str(s.port), "--json", "--upstream-timeout", "2")
         rep = json.loads(d.stdout)
@@ -339,6 +342,8 @@ def test_wrapper_killed_then_unwrap_restores():
         w.kill()
         w.wait()
         assert open(cfg).read() != before
+        again = s.headroom("wrap", "codex", "--port", str(s.port), env=s.env(STANDIN_RECORD=record))
+        assert again.returncode == 2 and "unwrap codex --apply" in again.stderr, again.stderr
         d = s.headroom("doctor", "--port", str(s.port), "--json", "--upstream-timeout", "2")
         rep = json.loads(d.stdout)
         agents = next(c for c in rep["checks"] if c["name"] == "agents")

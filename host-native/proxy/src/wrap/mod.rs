@@ -73,6 +73,24 @@ pub fn run_wrap(args: WrapArgs) -> ExitCode {
 fn wrap(args: WrapArgs) -> Result<u8> {
     let ws = state::workspace_dir();
     let urls = ProxyUrls::new(args.port);
+    // A config-routed agent is wrapped by one wrap at a time: the second would back up the
+    // first one's edit and restore it afterwards.
+    if let Some(e) = state::load(&ws)?.edits.iter().find(|e| e.agent == args.agent.name()) {
+        if state::alive(e.wrapper_pid) {
+            bail!(
+                "{} is already wrapped by a running `headroom wrap` (pid {}); it edited {}",
+                e.agent,
+                e.wrapper_pid,
+                e.path.display()
+            );
+        }
+        bail!(
+            "a `headroom wrap {}` that is gone left {} edited; `headroom unwrap {} --apply` restores it first",
+            e.agent,
+            e.path.display(),
+            e.agent
+        );
+    }
     let plan = agents::plan(args.agent, &urls, &ProcessEnv)?;
     let launch = Launch {
         mode: args.mode.clone(),
