@@ -269,15 +269,29 @@ def test_agent_killed_mid_run_config_restored_by_wrapper():
         assert f'base_url = "http://127.0.0.1:{s.port}/v1"' in seen["files"][cfg]
         assert seen["request"]["status"] == 200
         # Kill the agent (not the wrapper): the wrapper reports 128+9 and cleans up.
-        agent = [p for p in os.listdir("/proc") if p.isdigit() and STANDIN in _cmdline(p)]
+        agent = standin_pids(record)
         assert len(agent) == 1, agent
-        os.kill(int(agent[0]), signal.SIGKILL)
+        os.kill(agent[0], signal.SIGKILL)
         out, err = w.communicate(timeout=60)
         assert w.returncode == 128 + 9, (w.returncode, err)
         assert open(cfg).read() == before, err
         assert_clean(s)
     finally:
         s.close()
+
+
+def standin_pids(record):
+    """The stand-in agents running for this test (found by the record file they were given)."""
+    out = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{p}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if f"STANDIN_RECORD={record}".encode() in env and STANDIN in _cmdline(p):
+            out.append(int(p))
+    return out
 
 
 def _cmdline(pid):
@@ -341,6 +355,9 @@ def test_wrapper_killed_then_unwrap_restores():
             time.sleep(0.1)
         w.kill()
         w.wait()
+        # The agent outlives its killed wrapper; it is ours to stop.
+        for pid in standin_pids(record):
+            os.kill(pid, signal.SIGKILL)
         assert open(cfg).read() != before
         again = s.headroom("wrap", "codex", "--port", str(s.port), env=s.env(STANDIN_RECORD=record))
         assert again.returncode == 2 and "unwrap codex --apply" in again.stderr, again.stderr
