@@ -674,6 +674,25 @@ def test_doctor_healthy_and_stopped():
         s.close()
 
 
+def test_doctor_finds_an_edit_no_record_explains():
+    """A half-wrapped Codex whose wrap record is gone (deleted workspace): doctor still says so."""
+    s = Scratch("codex")
+    try:
+        cfg = codex_home(s)
+        with open(cfg, "a") as f:
+            f.write('\n[model_providers.headroom]\nbase_url = "http://127.0.0.1:1/v1"\n')
+        with open(cfg) as f:
+            text = f.read().replace('model_provider = "mock"', 'model_provider = "headroom"')
+        with open(cfg, "w") as f:
+            f.write(text)
+        r = s.headroom("doctor", "--port", str(s.port), "--json", "--upstream-timeout", "2")
+        agents = next(c for c in json.loads(r.stdout)["checks"] if c["name"] == "agents")
+        assert r.returncode == 1 and not agents["ok"], r.stdout
+        assert "still routed through headroom but no wrap is recorded" in agents["detail"], agents
+    finally:
+        s.close()
+
+
 def test_doctor_offline_upstream_is_bounded():
     """An upstream that cannot be resolved: a clear answer within the bound, never a hang."""
     s = Scratch("claude-code")

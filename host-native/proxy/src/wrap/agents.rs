@@ -125,6 +125,28 @@ pub fn codex_config(env: &dyn Env) -> Result<PathBuf> {
     .join("config.toml"))
 }
 
+/// Continue's config file: `$CONTINUE_GLOBAL_DIR/config.yaml` (the variable relocates
+/// `~/.continue`, as Continue's extension and CLI read it).
+pub fn continue_config(env: &dyn Env) -> Result<PathBuf> {
+    Ok(match env.var("CONTINUE_GLOBAL_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => home(env)?.join(".continue"),
+    }
+    .join("config.yaml"))
+}
+
+/// The config files wrap edits (for doctor's look for edits no record explains).
+pub fn edited_files(env: &dyn Env) -> Vec<(&'static str, PathBuf)> {
+    let mut out = Vec::new();
+    if let Ok(p) = codex_config(env) {
+        out.push(("codex", p));
+    }
+    if let Ok(p) = continue_config(env) {
+        out.push(("continue", p));
+    }
+    out
+}
+
 /// Work out how to route `agent` through the proxy at `urls`.
 pub fn plan(agent: Agent, urls: &ProxyUrls, env: &dyn Env) -> Result<Plan> {
     let mut p = Plan { program: Some(agent.name().to_owned()), ..Plan::default() };
@@ -210,12 +232,7 @@ pub fn plan(agent: Agent, urls: &ProxyUrls, env: &dyn Env) -> Result<Plan> {
             p.env.push(("OPENCODE_CONFIG_CONTENT".into(), cfg.to_string()));
         }
         Agent::Continue => {
-            // CONTINUE_GLOBAL_DIR relocates `~/.continue` (read by Continue's extension and CLI).
-            let dir = match env.var("CONTINUE_GLOBAL_DIR") {
-                Some(d) => PathBuf::from(d),
-                None => home(env)?.join(".continue"),
-            };
-            let path = dir.join("config.yaml");
+            let path = continue_config(env)?;
             let before = read_opt(&path)?.with_context(|| {
                 format!("{} does not exist: configure a model in Continue first", path.display())
             })?;

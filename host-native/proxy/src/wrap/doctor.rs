@@ -11,6 +11,7 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use super::agents::{ProcessEnv, ProxyUrls};
+use super::edits;
 use super::http::Http;
 use super::proxy::{self, PortStatus};
 use super::state;
@@ -157,6 +158,32 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
         ));
         wrapped.push(json!({"agent": e.agent, "path": e.path, "edit_in_place": in_place, "backup": e.backup,
                             "backup_present": backup_ok, "wrapper_pid": e.wrapper_pid, "wrapper_running": running}));
+    }
+    // Edits no record explains (the record was deleted, or HEADROOM_WORKSPACE_DIR differs from
+    // the wrap's): a backup beside a known config file, or Codex still selecting our provider.
+    for (agent, path) in super::agents::edited_files(&ProcessEnv) {
+        if st.edits.iter().any(|e| e.path == path) {
+            continue;
+        }
+        let backup = edits::backup_path(&path);
+        let routed = agent == "codex"
+            && std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok())
+                .is_some_and(|d| {
+                    d.get("model_provider").and_then(|v| v.as_str()) == Some(super::codex::PROVIDER_ID)
+                });
+        if backup.exists() || routed {
+            all_ok = false;
+            lines.push(format!(
+                "{agent} {}: {} but no wrap is recorded in {}; compare with the backup and restore it by hand",
+                path.display(),
+                if routed { "still routed through headroom" } else { "a backup is beside it" },
+                ws.display()
+            ));
+            wrapped.push(json!({"agent": agent, "path": path, "unrecorded": true, "routed": routed,
+                                "backup_present": backup.exists()}));
+        }
     }
     let stale: Vec<_> =
         st.proxies.iter().filter(|p| !state::alive(p.wrapper_pid) && state::alive(p.pid)).collect();
