@@ -58,7 +58,7 @@ pub struct ProxyArgs {
     /// Memory kept for conversations, in MiB: each turn reuses the work of the leading blocks
     /// it shares with its conversation's previous turn (same bytes out; only the new blocks
     /// are processed). 0 turns it off.
-    #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 128)]
+    #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 32)]
     pub conversation_memory_mb: usize,
     /// Upstream timeout for one request (connect to last byte), in seconds.
     #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = 600)]
