@@ -55,9 +55,19 @@ pub struct ProxyArgs {
     /// Wall-clock budget for compressing one request; past it the original is forwarded.
     #[arg(long, env = "HEADROOM_COMPRESSION_DEADLINE_MS", default_value_t = 250)]
     pub compression_deadline_ms: u64,
-    /// Upstream timeout for one request (connect to last byte), in seconds.
-    #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = 600)]
+    /// How long the upstream may take to send its response head (status and headers), in
+    /// seconds; past it the client gets a 504 in its provider's format. The default is the
+    /// official SDKs' own (a non-streaming answer may take up to 10 minutes). A body that keeps
+    /// moving is never cut: see `--stream-idle-timeout-secs`.
+    #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = DEFAULT_UPSTREAM_TIMEOUT_SECS)]
     pub upstream_timeout_secs: u64,
+    /// How long an upstream body (a stream, or a JSON answer being read) may send nothing, in
+    /// seconds; past it a stream ends with its provider's error event.
+    #[arg(long, env = "HEADROOM_STREAM_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_STREAM_IDLE_TIMEOUT_SECS)]
+    pub stream_idle_timeout_secs: u64,
+    /// How long connecting to the upstream (TCP and TLS) may take, in seconds.
+    #[arg(long, env = "HEADROOM_UPSTREAM_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS)]
+    pub upstream_connect_timeout_secs: u64,
     /// API key for the proxy's own endpoints (`/v1/compress`); without it they answer
     /// loopback callers only.
     #[arg(long, env = "HEADROOM_API_KEY", hide_env_values = true)]
@@ -77,6 +87,13 @@ pub struct ProxyArgs {
     #[arg(long, env = "HEADROOM_CCR_TTL_SECONDS", default_value_t = crate::ccr::DEFAULT_TTL.as_secs())]
     pub ccr_ttl_seconds: u64,
 }
+
+/// The response-head bound: the Anthropic and OpenAI SDKs' default timeout.
+pub const DEFAULT_UPSTREAM_TIMEOUT_SECS: u64 = 600;
+/// The idle bound: the SDKs' read timeout, so it never cuts a stream they would keep reading.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT_SECS: u64 = 600;
+/// The connect bound (the SDKs use 5 s to a nearby proxy; the provider is further away).
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 
 /// The mode flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +141,12 @@ pub struct ProxyConfig {
     pub offload_batch_tokens: Option<u32>,
     /// Compression budget per request.
     pub compression_deadline: Duration,
-    /// Upstream timeout.
+    /// Bound on the upstream's response head.
     pub upstream_timeout: Duration,
+    /// Bound on silence inside an upstream body.
+    pub stream_idle_timeout: Duration,
+    /// Bound on connecting to the upstream.
+    pub connect_timeout: Duration,
     /// Key for the proxy's own endpoints.
     pub api_key: Option<String>,
     /// Component path.
@@ -162,6 +183,8 @@ impl ProxyConfig {
             offload_batch_tokens: args.offload_batch_tokens,
             compression_deadline: Duration::from_millis(args.compression_deadline_ms),
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
+            stream_idle_timeout: Duration::from_secs(args.stream_idle_timeout_secs),
+            connect_timeout: Duration::from_secs(args.upstream_connect_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),
             ccr: crate::ccr::CcrConfig::resolve(

@@ -11,16 +11,15 @@ mod responses;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use headroom_runtime::wit::Dialect;
-use serde_json::json;
 
 use super::continuation::next_body;
 use super::sse::{self, Event};
 use super::turn::{Call, Turn};
 use super::{Exchange, MAX_ROUNDS};
-use crate::provider::Provider;
 use crate::upstream;
+use crate::upstream::guard::Bounded;
+use crate::upstream::watch::{Fault, Watch};
 
 /// A dialect's splicing rules.
 trait Splice: Send {
@@ -69,23 +68,27 @@ async fn drive(
     mut splice: Box<dyn Splice>,
     tx: Sender,
 ) {
+    let idle = exchange.state.config.stream_idle_timeout;
+    // Follows what the client received, to end its stream in the provider's format.
+    let mut watch = Watch::new(exchange.dialect);
     let mut upstream_response = first;
     for round in 0..=MAX_ROUNDS {
         let mut parser = sse::Parser::default();
-        let mut chunks = upstream_response.bytes_stream();
+        let mut chunks = Bounded::new(upstream_response, idle);
         let mut out = Vec::new();
         while let Some(chunk) = chunks.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e))).await;
-                    return;
+                Err(fault) => {
+                    // Dropped first: the upstream connection closes before the client hears.
+                    drop(chunks);
+                    return fail(&tx, &mut watch, &fault).await;
                 }
             };
             for event in parser.push(&chunk) {
                 splice.event(&event, &mut out);
             }
-            if !send_all(&tx, &mut out).await {
+            if !send_all(&tx, &mut watch, &mut out).await {
                 return;
             }
         }
@@ -95,7 +98,9 @@ async fn drive(
         let pending = splice.take_pending();
         let Some((turn, calls)) = pending.filter(|_| round < MAX_ROUNDS) else {
             out.extend(splice.release_held());
-            send_all(&tx, &mut out).await;
+            if send_all(&tx, &mut watch, &mut out).await && !watch.finished() {
+                fail(&tx, &mut watch, &Fault::EndedEarly).await;
+            }
             return;
         };
         // Continuing: the held closing events belong to a round the client never sees end.
@@ -103,23 +108,32 @@ async fn drive(
         let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
         let next = match next_body(&body, &turn, &calls, &answers) {
             Ok(next) => next,
-            Err(e) => return fail(&exchange, &tx, &e.to_string()).await,
+            Err(e) => return fail(&tx, &mut watch, &continuation(&e.to_string())).await,
         };
         body = next;
         upstream_response = match exchange.send(body.clone()).await {
             Ok(r) if r.status().is_success() => r,
             Ok(r) => {
                 let status = r.status();
-                let detail = r.text().await.unwrap_or_default();
-                return fail(&exchange, &tx, &format!("continuation failed with {status}: {detail}")).await;
+                let detail = match Bounded::new(r, idle).next().await {
+                    Some(Ok(first)) => String::from_utf8_lossy(&first).into_owned(),
+                    _ => String::new(),
+                };
+                let why = continuation(&format!("continuation failed with {status}: {detail}"));
+                return fail(&tx, &mut watch, &why).await;
             }
-            Err(e) => return fail(&exchange, &tx, &e.to_string()).await,
+            Err(e) => return fail(&tx, &mut watch, &continuation(&e.to_string())).await,
         };
     }
 }
 
-async fn send_all(tx: &Sender, out: &mut Vec<Bytes>) -> bool {
+fn continuation(detail: &str) -> Fault {
+    Fault::Proxy(format!("retrieval continuation failed: {detail}"))
+}
+
+async fn send_all(tx: &Sender, watch: &mut Watch, out: &mut Vec<Bytes>) -> bool {
     for bytes in out.drain(..) {
+        watch.observe(&bytes);
         if tx.send(Ok(bytes)).await.is_err() {
             return false;
         }
@@ -127,22 +141,12 @@ async fn send_all(tx: &Sender, out: &mut Vec<Bytes>) -> bool {
     true
 }
 
-/// A failed continuation ends the stream with an error event in the provider's format (the
-/// status line went out long ago).
-async fn fail(exchange: &Exchange, tx: &Sender, detail: &str) {
-    let message = format!("headroom proxy: retrieval continuation failed: {detail}");
-    let event = match exchange.provider {
-        Provider::Anthropic => sse::encode(
-            Some("error"),
-            &json!({"type": "error", "error": {"type": "api_error", "message": message}}).to_string(),
-        ),
-        Provider::OpenAi => sse::encode(
-            None,
-            &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}})
-                .to_string(),
-        ),
-    };
-    let _ = tx.send(Ok(event)).await;
+/// End the client's stream with an error event in the provider's format (the status line
+/// went out long ago), unless it already reached its final event.
+async fn fail(tx: &Sender, watch: &mut Watch, fault: &Fault) {
+    if !watch.finished() {
+        let _ = tx.send(Ok(watch.error_event(fault))).await;
+    }
 }
 
 #[cfg(test)]
