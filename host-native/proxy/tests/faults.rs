@@ -411,3 +411,48 @@ per_api! {
     a_50_mb_answer_is_relayed_whole => |api| huge(api);
     characters_split_across_segments_arrive_whole => |api| split_utf8(api);
 }
+
+/// A request the proxy offers its retrieval tool on (a long command output in the history),
+/// so the answer goes through the retrieval relay, not the plain one.
+async fn call_with_tool(proxy: &support::Proxy, stream: bool) -> (u16, String, Duration) {
+    let started = Instant::now();
+    let r = client()
+        .post(format!("{}/v1/chat/completions", proxy.url))
+        .header("authorization", "Bearer sk-test")
+        .json(&support::compressible_chat(stream))
+        .send()
+        .await
+        .expect("the proxy answers");
+    let status = r.status().as_u16();
+    let body = r.text().await.expect("the body ends cleanly");
+    (status, body, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stall_inside_a_spliced_stream_ends_with_an_error_event() {
+    let upstream = faulty::start(Behaviour::Stall, Api::Chat.script()).await;
+    let proxy = proxy_for(&upstream.url).await;
+    let started = Instant::now();
+    let (status, body, took) = call_with_tool(&proxy, true).await;
+    assert_eq!(status, 200, "{body}");
+    assert_error_event(Api::Chat, &body);
+    assert!(took >= BOUND && took <= BOUND + SLACK, "{took:?}");
+    assert_closed(&upstream, started, BOUND).await;
+    assert_tool_offered(&upstream);
+}
+
+/// The proxy offered its tool, so the answer took the retrieval relay.
+fn assert_tool_offered(upstream: &Faulty) {
+    let requests = upstream.requests.lock().expect("lock");
+    assert!(requests.iter().all(|r| r.contains("\"headroom_retrieve\"")), "the tool was not offered");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_answering_a_request_with_the_tool_is_a_502() {
+    let upstream = faulty::start(Behaviour::Garbage, Api::Chat.script()).await;
+    let proxy = proxy_for(&upstream.url).await;
+    let (status, body, _) = call_with_tool(&proxy, false).await;
+    assert_eq!(status, 502, "{body}");
+    assert_error_json(Api::Chat, status, &body);
+    assert_tool_offered(&upstream);
+}

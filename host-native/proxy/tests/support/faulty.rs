@@ -41,6 +41,8 @@ pub struct Faulty {
     pub url: String,
     /// When the proxy closed each connection it opened (read end reached EOF or an error).
     pub closed: Arc<Mutex<Vec<Instant>>>,
+    /// The bodies of the requests it read.
+    pub requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl Faulty {
@@ -78,20 +80,22 @@ pub async fn start(behaviour: Behaviour, script: Script) -> Faulty {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let closed = Arc::new(Mutex::new(Vec::new()));
-    let record = Arc::clone(&closed);
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (record, seen) = (Arc::clone(&closed), Arc::clone(&requests));
     tokio::spawn(async move {
         // Bounded: a test opens a handful of connections, and the task ends with the runtime.
         for _ in 0..64 {
             let Ok((tcp, _)) = listener.accept().await else { return };
-            let (behaviour, script, record) = (behaviour.clone(), script.clone(), Arc::clone(&record));
-            tokio::spawn(async move { serve(tcp, behaviour, script, record).await });
+            let (behaviour, script) = (behaviour.clone(), script.clone());
+            let (record, seen) = (Arc::clone(&record), Arc::clone(&seen));
+            tokio::spawn(async move { serve(tcp, behaviour, script, record, seen).await });
         }
     });
-    Faulty { url, closed }
+    Faulty { url, closed, requests }
 }
 
-/// Read one request: head, then a body of `content-length` bytes. Returns whether it streams.
-async fn read_request(tcp: &mut TcpStream) -> Option<bool> {
+/// Read one request: head, then a body of `content-length` bytes.
+async fn read_request(tcp: &mut TcpStream) -> Option<String> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -117,8 +121,7 @@ async fn read_request(tcp: &mut TcpStream) -> Option<bool> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let body = String::from_utf8_lossy(&buf[head_end..]);
-    Some(body.contains("\"stream\":true"))
+    Some(String::from_utf8_lossy(&buf[head_end..]).into_owned())
 }
 
 fn sse_head() -> &'static str {
@@ -136,8 +139,16 @@ fn json_head(length: usize) -> String {
     format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {length}\r\n\r\n")
 }
 
-async fn serve(mut tcp: TcpStream, behaviour: Behaviour, script: Script, closed: Arc<Mutex<Vec<Instant>>>) {
-    let Some(stream) = read_request(&mut tcp).await else { return };
+async fn serve(
+    mut tcp: TcpStream,
+    behaviour: Behaviour,
+    script: Script,
+    closed: Arc<Mutex<Vec<Instant>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+) {
+    let Some(body) = read_request(&mut tcp).await else { return };
+    let stream = body.contains("\"stream\":true");
+    requests.lock().expect("lock").push(body);
     let half = &script.json.as_bytes()[..script.json.len() / 2];
     let reset = |tcp: TcpStream| {
         let _ = tcp.set_zero_linger();
