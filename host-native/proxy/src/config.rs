@@ -13,12 +13,13 @@ pub struct ProxyArgs {
     #[arg(long, env = "HEADROOM_HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Port to bind.
-    #[arg(long, env = "HEADROOM_PORT", default_value_t = 8787)]
+    #[arg(long, short = 'p', env = "HEADROOM_PORT", default_value_t = 8787)]
     pub port: u16,
     /// `token` (the default) rewrites each block once, the same way on every turn, and
     /// offloads tool outputs the agent has acted on in batches that pay for re-writing the
     /// history after them; `cache` never changes history the provider has seen.
-    /// Legacy names `cost_savings` (= cache) and `token_headroom` (= token) are accepted.
+    /// Legacy names `cost_savings` and `cache_mode` (= cache), `token_headroom`, `token_mode`
+    /// and `token_savings` (= token) are accepted.
     #[arg(long, env = "HEADROOM_MODE", default_value = "token", value_parser = parse_mode)]
     pub mode: ModeArg,
     /// Forward every request untouched.
@@ -66,7 +67,12 @@ pub struct ProxyArgs {
     #[arg(long, env = "HEADROOM_STREAM_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_STREAM_IDLE_TIMEOUT_SECS)]
     pub stream_idle_timeout_secs: u64,
     /// How long connecting to the upstream (TCP and TLS) may take, in seconds.
-    #[arg(long, env = "HEADROOM_UPSTREAM_CONNECT_TIMEOUT_SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS)]
+    #[arg(
+        long,
+        alias = "connect-timeout-seconds",
+        env = "HEADROOM_UPSTREAM_CONNECT_TIMEOUT_SECS",
+        default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS
+    )]
     pub upstream_connect_timeout_secs: u64,
     /// API key for the proxy's own endpoints (`/v1/compress`); without it they answer
     /// loopback callers only.
@@ -106,8 +112,8 @@ pub enum ModeArg {
 
 fn parse_mode(s: &str) -> Result<ModeArg, String> {
     match s {
-        "cache" | "cost_savings" => Ok(ModeArg::Cache),
-        "token" | "token_headroom" => Ok(ModeArg::Token),
+        "cache" | "cost_savings" | "cache_mode" => Ok(ModeArg::Cache),
+        "token" | "token_headroom" | "token_mode" | "token_savings" => Ok(ModeArg::Token),
         other => Err(format!("unknown mode `{other}` (expected cache or token)")),
     }
 }

@@ -54,7 +54,10 @@ async fn two_hundred_idle_connections_do_not_slow_other_requests() {
     let during = median_latency(&proxy.url, 21).await;
     // Latency is a benchmark's business; this only catches a proxy that serialises behind
     // idle connections (seconds, not milliseconds).
-    assert!(during < before * 10 + Duration::from_millis(50), "median {before:?} before, {during:?} with 200 idle");
+    assert!(
+        during < before * 10 + Duration::from_millis(50),
+        "median {before:?} before, {during:?} with 200 idle"
+    );
     drop(idle);
 }
 
@@ -101,7 +104,8 @@ async fn a_slow_reader_gets_every_byte_while_others_are_served() {
     let other = start_proxy(config(&mock.url)).await;
     let during = median_latency(&other.url, 11).await;
     assert!(during < Duration::from_secs(1), "{during:?}");
-    let got = tokio::time::timeout(Duration::from_secs(60), reader).await.expect("slow reader done").expect("join");
+    let got =
+        tokio::time::timeout(Duration::from_secs(60), reader).await.expect("slow reader done").expect("join");
     let text = String::from_utf8_lossy(&got);
     let body_at = text.find("\r\n\r\n").expect("head") + 4;
     let dechunked = dechunk(&got[body_at..]);
