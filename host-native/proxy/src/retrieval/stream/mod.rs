@@ -15,6 +15,8 @@ use headroom_runtime::wit::Dialect;
 
 use super::continuation::next_body;
 use super::sse::{self, Event};
+#[cfg(test)]
+use super::tool;
 use super::turn::{Call, Turn};
 use super::{Exchange, MAX_ROUNDS};
 use crate::upstream;
@@ -152,6 +154,173 @@ async fn fail(tx: &Sender, watch: &mut Watch, fault: &Fault) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small deterministic generator (xorshift), so a failure names its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            usize::try_from(self.0 % n as u64).unwrap_or(0)
+        }
+    }
+
+    /// Events of every dialect, well-formed and not, the proxy's tool calls among them.
+    const VOCABULARY: &[&str] = &[
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"headroom_retrieve\",\"input\":{}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"hash\\\":\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hé\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":2}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"headroom_retrieve\",\"arguments\":\"{\\\"ha\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"name\":\"bash\",\"arguments\":\"{}\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1}}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n",
+        "data: [DONE]\n\n",
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r\"}}\n\n",
+        "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"type\":\"reasoning\"}}\n\n",
+        "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":2,\"output_index\":1,\"item\":{\"type\":\"function_call\",\"name\":\"headroom_retrieve\",\"call_id\":\"c\"}}\n\n",
+        "event: response.output_item.done\ndata: {\"type\":\"response.output_item.done\",\"sequence_number\":3,\"output_index\":1,\"item\":{\"type\":\"function_call\",\"name\":\"headroom_retrieve\",\"call_id\":\"c\",\"arguments\":\"{\\\"hash\\\":\\\"h:1\\\"}\"}}\n\n",
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"r2\",\"usage\":{\"input_tokens\":1}}}\n\n",
+        "data: {\"index\": \"x\", \"choices\": {\"0\": null}}\n\n",
+        "data: {\"type\":\"content_block_delta\"\n\n",
+        ": keep-alive\r\n\r\n",
+        "data: \u{1F600}\n\n",
+    ];
+
+    /// Random event sequences, cut into random chunks, through every splicer and its closing
+    /// calls: never a panic, the same output for the same input (determinism), and a
+    /// sequence holding none of the proxy's calls relayed byte for byte.
+    #[test]
+    fn random_event_sequences_never_break_a_splicer() {
+        for seed in 1..=3000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let events: Vec<&str> =
+                (0..rng.below(24)).map(|_| VOCABULARY[rng.below(VOCABULARY.len())]).collect();
+            let bytes = events.concat().into_bytes();
+            let cuts: Vec<usize> = (0..bytes.len()).map(|_| 1 + rng.below(40)).collect();
+            let run = |dialect: usize, cuts: &[usize]| {
+                let mut splice: Box<dyn Splice> = match dialect {
+                    0 => Box::new(anthropic::Anthropic::default()),
+                    1 => Box::new(chat::Chat::default()),
+                    _ => Box::new(responses::Responses::default()),
+                };
+                let mut parser = sse::Parser::default();
+                let mut out = Vec::new();
+                let (mut at, mut i) = (0, 0);
+                while at < bytes.len() {
+                    let n = cuts[i % cuts.len()].min(bytes.len() - at);
+                    for event in parser.push(&bytes[at..at + n]) {
+                        splice.event(&event, &mut out);
+                    }
+                    at += n;
+                    i += 1;
+                }
+                if let Some(event) = parser.finish() {
+                    splice.event(&event, &mut out);
+                }
+                let pending = splice.take_pending().map(|(_, calls)| calls.len());
+                out.extend(splice.release_held());
+                (out.concat(), pending)
+            };
+            for dialect in 0..3 {
+                let (once, pending) = run(dialect, &cuts);
+                assert_eq!(
+                    (once.clone(), pending),
+                    run(dialect, &[usize::MAX]),
+                    "seed {seed}, dialect {dialect}"
+                );
+                if !events.iter().any(|e| e.contains(tool::NAME)) {
+                    assert_same_events(&once, &bytes, &format!("seed {seed}, dialect {dialect}"));
+                }
+            }
+        }
+    }
+
+    /// Without the proxy's calls, the client gets every event, as sent except the
+    /// numbering a splicer keeps gap-free (`index`, `output_index`, `sequence_number`) and the
+    /// one response id a Responses stream speaks as.
+    fn assert_same_events(out: &[u8], sent: &[u8], what: &str) {
+        let parse = |b: &[u8]| {
+            let mut p = sse::Parser::default();
+            let mut events = p.push(b);
+            events.extend(p.finish());
+            events
+        };
+        let (out, sent) = (parse(out), parse(sent));
+        assert_eq!(out.len(), sent.len(), "{what}: events lost or added");
+        fn strip(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(fields) => {
+                    for k in ["index", "output_index", "sequence_number"] {
+                        fields.remove(k);
+                    }
+                    fields.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let renumbered = |e: &Event| {
+            let mut v = serde_json::from_str::<serde_json::Value>(&e.data).ok()?;
+            strip(&mut v);
+            if let Some(r) = v.get_mut("response").and_then(serde_json::Value::as_object_mut) {
+                r.remove("id");
+            }
+            Some((e.name.clone(), v))
+        };
+        // A Responses reasoning item waits for the item after it, so events may move; none
+        // may be lost or changed.
+        let key = |e: &Event| renumbered(e).map_or_else(|| format!("{:?}", e.raw), |v| format!("{v:?}"));
+        let mut a: Vec<String> = out.iter().map(key).collect();
+        let mut b: Vec<String> = sent.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{what}: events changed");
+    }
+
+    /// Tool-call arguments and bodies of any shape: parsed or refused, never a panic.
+    #[test]
+    fn any_tool_call_arguments_and_bodies_are_handled() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let pieces = [
+            "{",
+            "}",
+            "\"hash\"",
+            ":",
+            "\"h:1\"",
+            "[",
+            "]",
+            ",",
+            "null",
+            "\\u00e9",
+            "\"",
+            " ",
+            "1e999",
+            "\"tools\"",
+            "headroom_retrieve(\\\"h:",
+        ];
+        for _ in 0..5000 {
+            let text: String = (0..rng.below(16)).map(|_| pieces[rng.below(pieces.len())]).collect();
+            let _ = crate::retrieval::turn::Call::from_arguments("id", &text);
+            let _ = tool::has_marker(text.as_bytes());
+            for dialect in [Dialect::AnthropicMessages, Dialect::OpenaiChat, Dialect::OpenaiResponses] {
+                if let Ok(with_tool) = tool::inject(dialect, &text) {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(&with_tool).is_ok(),
+                        "{text} -> {with_tool}"
+                    );
+                }
+                let _ = crate::retrieval::Survey::of(dialect, text.as_bytes());
+            }
+        }
+    }
 
     /// Odd but possible upstream events pass through every splicer untouched, never a panic.
     #[test]
