@@ -29,11 +29,13 @@ mod options;
 mod pipeline;
 pub mod request;
 mod route;
+pub mod session;
 pub mod tokens;
 pub mod transforms;
 
 pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_request,
+    compress_request_with,
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;

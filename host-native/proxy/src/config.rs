@@ -56,6 +56,11 @@ pub struct ProxyArgs {
     /// Wall-clock budget for compressing one request; past it the original is forwarded.
     #[arg(long, env = "HEADROOM_COMPRESSION_DEADLINE_MS", default_value_t = 250)]
     pub compression_deadline_ms: u64,
+    /// Memory kept for conversations, in MiB: each turn reuses the work of the leading blocks
+    /// it shares with its conversation's previous turn (same bytes out; only the new blocks
+    /// are processed). 0 turns it off.
+    #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 128)]
+    pub conversation_memory_mb: usize,
     /// How long the upstream may take to send its response head (status and headers), in
     /// seconds; past it the client gets a 504 in its provider's format. The default is the
     /// official SDKs' own (a non-streaming answer may take up to 10 minutes). A body that keeps
@@ -147,6 +152,8 @@ pub struct ProxyConfig {
     pub offload_batch_tokens: Option<u32>,
     /// Compression budget per request.
     pub compression_deadline: Duration,
+    /// Bytes of conversation memories the engine keeps (0: none).
+    pub memory_bytes: usize,
     /// Bound on the upstream's response head.
     pub upstream_timeout: Duration,
     /// Bound on silence inside an upstream body.
@@ -188,6 +195,7 @@ impl ProxyConfig {
             min_tokens: args.min_tokens,
             offload_batch_tokens: args.offload_batch_tokens,
             compression_deadline: Duration::from_millis(args.compression_deadline_ms),
+            memory_bytes: args.conversation_memory_mb.saturating_mul(1 << 20),
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
             stream_idle_timeout: Duration::from_secs(args.stream_idle_timeout_secs),
             connect_timeout: Duration::from_secs(args.upstream_connect_timeout_secs),

@@ -87,6 +87,7 @@ impl AppState {
         let config = RuntimeConfig {
             limits: Limits { deadline: Some(self.config.compression_deadline), ..Limits::default() },
             cache_dir,
+            memory_bytes: self.config.memory_bytes,
         };
         match Runtime::from_file(&self.config.component, &config) {
             Ok(rt) => {

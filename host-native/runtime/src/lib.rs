@@ -20,7 +20,9 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
-pub use bindings::exports::headroom::compress::compressor::{ContentOutcome, RequestOutcome};
+pub use bindings::exports::headroom::compress::compressor::{
+    ContentOutcome, Conversation, MemoryStats, RequestOutcome, Reuse,
+};
 pub use bindings::headroom::compress::types as wit;
 pub use error::RuntimeError;
 pub use limits::Limits;
@@ -32,14 +34,27 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub const RECYCLE_BYTES: usize = 64 << 20;
 /// Warm instances kept between calls.
 const MAX_WARM: usize = 16;
+/// Instances that keep conversations' memories (a conversation always goes to the same one).
+const LANES: usize = 2;
+/// Default bytes of conversation memories, over all lanes.
+pub const DEFAULT_MEMORY_BYTES: usize = 128 << 20;
 
 /// How to build a [`Runtime`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Per-call limits.
     pub limits: Limits,
     /// Directory for compiled code; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Bytes of conversation memories kept (see [`Runtime::compress_request_in`]); 0 keeps
+    /// none, and conversations are processed in full on every request.
+    pub memory_bytes: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self { limits: Limits::default(), cache_dir: None, memory_bytes: DEFAULT_MEMORY_BYTES }
+    }
 }
 
 struct HostState {
@@ -63,6 +78,9 @@ pub struct Runtime {
     pre: bindings::EnginePre<HostState>,
     limits: Limits,
     warm: Mutex<Vec<Warm>>,
+    /// Instances holding conversations' memories, each behind its own lock.
+    lanes: Vec<Mutex<Option<Warm>>>,
+    memory_bytes: usize,
 }
 
 impl Runtime {
@@ -109,7 +127,23 @@ impl Runtime {
         if config.limits.deadline.is_some() {
             start_epoch_ticker(&engine);
         }
-        Ok(Self { engine, pre, limits: config.limits.clone(), warm: Mutex::new(Vec::new()) })
+        Ok(Self {
+            engine,
+            pre,
+            limits: config.limits.clone(),
+            warm: Mutex::new(Vec::new()),
+            lanes: (0..LANES).map(|_| Mutex::new(None)).collect(),
+            memory_bytes: config.memory_bytes,
+        })
+    }
+
+    fn instantiate(&self) -> Result<Warm, RuntimeError> {
+        let limiter = MemoryLimiter::new(self.limits.max_memory_bytes);
+        let mut store = Store::new(&self.engine, HostState { limiter });
+        store.limiter(|s| &mut s.limiter);
+        self.arm(&mut store)?;
+        let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
+        Ok(Warm { store, instance })
     }
 
     /// Run `call` on a warm instance (or a new one), with this call's limits armed.
@@ -120,14 +154,7 @@ impl Runtime {
         let warm = self.warm.lock().ok().and_then(|mut w| w.pop());
         let mut warm = match warm {
             Some(w) => w,
-            None => {
-                let limiter = MemoryLimiter::new(self.limits.max_memory_bytes);
-                let mut store = Store::new(&self.engine, HostState { limiter });
-                store.limiter(|s| &mut s.limiter);
-                self.arm(&mut store)?;
-                let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
-                Warm { store, instance }
-            }
+            None => self.instantiate()?,
         };
         self.arm(&mut warm.store)?;
         // A trap leaves the instance in an unknown state: it is dropped with the error.
@@ -165,6 +192,75 @@ impl Runtime {
         })
     }
 
+    /// Compress one request of a conversation: the outcome of [`Self::compress_request`], byte
+    /// for byte, with the work its leading blocks share with the conversation's previous
+    /// request reused. A conversation always runs on the same instance (its lane), which keeps
+    /// its memory; a trap drops the lane's instance and with it the memories (the next
+    /// requests are processed in full). Without a memory budget this is `compress_request`.
+    pub fn compress_request_in(
+        &self,
+        tenant: &str,
+        conversation: &str,
+        dialect: wit::Dialect,
+        body: &[u8],
+        opts: &wit::Options,
+    ) -> Result<Result<(RequestOutcome, Reuse), wit::CompressError>, RuntimeError> {
+        if self.memory_bytes == 0 || self.lanes.is_empty() {
+            return Ok(self
+                .compress_request(dialect, body, opts)?
+                .map(|o| (o, Reuse { segments: 0, total: 0 })));
+        }
+        let lane = &self.lanes[lane_of(tenant, conversation, self.lanes.len())];
+        let mut slot =
+            lane.lock().map_err(|_| RuntimeError::Trap("a conversation lane was poisoned".into()))?;
+        let mut warm = match slot.take() {
+            Some(w) => w,
+            None => self.instantiate()?,
+        };
+        self.arm(&mut warm.store)?;
+        let c = Conversation {
+            tenant: tenant.to_owned(),
+            id: conversation.to_owned(),
+            budget_bytes: (self.memory_bytes / self.lanes.len()) as u64,
+        };
+        let result = warm
+            .instance
+            .headroom_compress_compressor()
+            .call_compress_request_in(&mut warm.store, &c, dialect, body, opts)
+            .map_err(RuntimeError::trap)?;
+        *slot = Some(warm);
+        Ok(result)
+    }
+
+    /// What the lanes keep for conversations, summed.
+    pub fn memories(&self) -> MemoryStats {
+        let mut total = MemoryStats {
+            conversations: 0,
+            tenants: 0,
+            bytes: 0,
+            budget_bytes: self.memory_bytes as u64,
+            evictions: 0,
+            hits: 0,
+            misses: 0,
+        };
+        for lane in &self.lanes {
+            let Ok(mut slot) = lane.lock() else { continue };
+            let Some(warm) = slot.as_mut() else { continue };
+            if self.arm(&mut warm.store).is_err() {
+                continue;
+            }
+            if let Ok(s) = warm.instance.headroom_compress_compressor().call_memories(&mut warm.store) {
+                total.conversations += s.conversations;
+                total.tenants = total.tenants.max(s.tenants);
+                total.bytes += s.bytes;
+                total.evictions += s.evictions;
+                total.hits += s.hits;
+                total.misses += s.misses;
+            }
+        }
+        total
+    }
+
     /// Compress one text.
     pub fn compress_content(
         &self,
@@ -181,6 +277,13 @@ impl Runtime {
     pub fn detect(&self, text: &str) -> Result<wit::ContentKind, RuntimeError> {
         self.with_instance(|store, i| i.headroom_compress_compressor().call_detect(store, text))
     }
+}
+
+/// The lane of a conversation: a stable hash of its tenant and id.
+fn lane_of(tenant: &str, conversation: &str, lanes: usize) -> usize {
+    let h = blake3::hash(format!("{tenant}\0{conversation}").as_bytes());
+    let n = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    (n % lanes as u64) as usize
 }
 
 /// Advance the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives: a weak
