@@ -212,8 +212,11 @@ def write(samples, total, elapsed):
                              capture_output=True, text=True).stdout.split("\n")
     rss = [s[1][0] for s in samples]
     at = lambda minute: min(samples, key=lambda s: abs(s[0] - minute * 60))[1][0]
+    revision = subprocess.run(["git", "log", "-1", "--format=%h %s"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# Soak",
+        "",
+        f"Revision: {revision}.",
         "",
         f"`just soak {MINUTES:g} {RATE:g}`: {MINUTES:g} minutes at {RATE:g} requests/s through `headroom proxy` (default flags, sqlite originals in a",
         "fresh workspace) in front of the mock upstream. Mix: the three APIs, half streaming, tool outputs of 8/30/120 KB each new",
