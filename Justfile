@@ -53,6 +53,11 @@ bench: component
     cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
     cargo run -q --release -p headroom-benches --bin claude_sessions -- --out benches/results/claude-sessions.md
 
+# Added time per turn against its size, stateless vs the conversation memory, natively and through
+# the component: the largest Claude Code session and the longest trajectory (needs ../shared/corpus).
+bench-turns EVERY="1": component
+    cargo run -q --release -p headroom-benches --bin turn_cost -- --check-all --every {{EVERY}} --out benches/results/turn-cost.md
+
 # Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
 bench-load: component
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

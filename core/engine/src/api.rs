@@ -85,7 +85,7 @@ pub fn compress_request(
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
     let outcome = compress_blocks(dialect, body, opts, counter)?;
-    context::manage(dialect, body, outcome, opts, counter, |deeper| {
+    context::manage(dialect, body, outcome, opts, counter, None, |deeper| {
         compress_blocks(dialect, body, deeper, counter)
     })
 }
@@ -105,7 +105,7 @@ fn compress_blocks(
 /// [`compress_request`] for one request of a conversation whose earlier requests left
 /// `memory`: the same outcome, byte for byte, with the work already done reused (see
 /// [`crate::session`]). The memory is updated for the next request.
-pub fn compress_request_with(
+pub fn compress_request_in(
     memory: &mut Memory,
     dialect: Dialect,
     body: &[u8],
@@ -125,9 +125,10 @@ pub fn compress_request_with(
         }
     };
     memory.end(body, records, previous.history, reuse);
-    let outcome = context::manage(dialect, body, outcome, opts, counter, |deeper| {
-        compress_blocks(dialect, body, deeper, counter)
-    })?;
+    let outcome =
+        context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
+            compress_blocks(dialect, body, deeper, counter)
+        })?;
     Ok((outcome, reuse))
 }
 

@@ -59,7 +59,7 @@ pub struct ProxyArgs {
     /// Memory kept for conversations, in MiB: each turn reuses the work of the leading blocks
     /// it shares with its conversation's previous turn (same bytes out; only the new blocks
     /// are processed). 0 turns it off.
-    #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 128)]
+    #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 32)]
     pub conversation_memory_mb: usize,
     /// How long the upstream may take to send its response head (status and headers), in
     /// seconds; past it the client gets a 504 in its provider's format. The default is the

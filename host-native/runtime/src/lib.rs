@@ -37,7 +37,7 @@ const MAX_WARM: usize = 16;
 /// Instances that keep conversations' memories (a conversation always goes to the same one).
 const LANES: usize = 2;
 /// Default bytes of conversation memories, over all lanes.
-pub const DEFAULT_MEMORY_BYTES: usize = 128 << 20;
+pub const DEFAULT_MEMORY_BYTES: usize = 32 << 20;
 
 /// How to build a [`Runtime`].
 #[derive(Debug, Clone)]

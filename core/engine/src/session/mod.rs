@@ -16,6 +16,7 @@ pub mod store;
 
 use std::ops::Range;
 
+use crate::context::quick::TallyMemo;
 use crate::history::History;
 use crate::kind::ContentKind;
 use crate::options::Options;
@@ -31,6 +32,8 @@ pub struct Memory {
     body: Vec<u8>,
     records: Vec<Record>,
     history: History,
+    /// The last forwarded body's token counts, for the window check.
+    pub(crate) tally: TallyMemo,
     /// Requests that reused at least one block, and blocks reused, since the memory was made.
     pub(crate) reused_requests: u64,
     pub(crate) reused_blocks: u64,
@@ -102,7 +105,7 @@ impl Memory {
                 }
             })
             .sum();
-        self.body.len() + records + self.history.bytes()
+        self.body.len() + records + self.history.bytes() + self.tally.bytes()
     }
 
     /// Requests that reused earlier work, and blocks taken from the memory, since it was made.
@@ -118,6 +121,7 @@ impl Memory {
             self.records.clear();
             self.body.clear();
             self.history = History::default();
+            self.tally = TallyMemo::default();
         }
         Previous {
             body: std::mem::take(&mut self.body),

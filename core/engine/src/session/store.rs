@@ -11,9 +11,9 @@ use std::collections::HashMap;
 
 use super::Memory;
 
-/// Default budget: about 200 conversations of 300 KB (a memory holds about 2.5 times its
-/// conversation's bytes).
-pub const DEFAULT_BUDGET_BYTES: usize = 128 << 20;
+/// Default budget: about 40 conversations of 300 KB, or a dozen near a 200k-token window (a
+/// memory holds about three times its conversation's bytes).
+pub const DEFAULT_BUDGET_BYTES: usize = 32 << 20;
 
 /// A conversation: the tenant (a hashed key scope; never a key) and the conversation's id.
 pub type ConversationId = (String, String);
@@ -177,14 +177,8 @@ mod tests {
         );
         let mut m = Memory::default();
         let count = |s: &str| s.len() as u32 / 4;
-        crate::compress_request_with(
-            &mut m,
-            Dialect::OpenAiChat,
-            body.as_bytes(),
-            &Options::default(),
-            &count,
-        )
-        .expect("compressed");
+        crate::compress_request_in(&mut m, Dialect::OpenAiChat, body.as_bytes(), &Options::default(), &count)
+            .expect("compressed");
         m
     }
 
