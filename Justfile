@@ -113,3 +113,14 @@ bench-wrap: component
 
 # Everything CI checks.
 ci: lint test-rust test-sdk test-js test-agents
+
+# Fuzz each target for SECS seconds (libFuzzer, coverage-guided, on the stable toolchain; D34).
+# Inputs that fail go to target/fuzz/artifacts/; once fixed, commit them to fuzz/regressions/.
+fuzz SECS="60":
+    fuzz/run.sh {{SECS}}
+
+# Soak (a benchmark, not CI): MINUTES of mixed traffic at RATE requests/s through the proxy in
+# front of the mock; RSS every 10 s, latency percentiles, errors -> benches/results/soak.md.
+soak MINUTES="30" RATE="10": component
+    cargo build -q --release -p headroom-proxy --bins --examples
+    python3 benches/soak/soak.py target/release benches/results/soak.md {{MINUTES}} {{RATE}}

@@ -18,7 +18,7 @@ use crate::ledger;
 use crate::provider::Provider;
 use crate::retrieval::{self, Exchange};
 use crate::state::{AppState, Counters};
-use crate::upstream::forward;
+use crate::upstream::{forward, forward_llm};
 
 use super::count_tokens;
 
@@ -55,7 +55,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
                     state.ledger.record(session, count);
                 }
-                return forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
+                return forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into())
                     .await
                     .unwrap_or_else(|e| e.into_provider_response(provider));
             }
@@ -73,10 +73,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                     };
                     retrieval::respond(exchange, with_tool, body).await
                 }
-                None => {
-                    forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
-                        .await
-                }
+                None => forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await,
             }
         }
         // Everything else streams through (uploads included), within the same size limit.
@@ -85,7 +82,11 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 return ProxyError::TooLarge(limit).into_provider_response(provider);
             }
             let (body, tripped) = limited_stream(body, limit);
-            let sent = forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await;
+            let sent = match dialect {
+                // Not compressed (`--no-optimize`), but still an LLM route: its answer is checked.
+                Some(d) => forward_llm(&state, d, provider, &path_and_query, &parts.headers, body).await,
+                None => forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await,
+            };
             match sent {
                 Err(_) if tripped.load(Ordering::Relaxed) => Err(ProxyError::TooLarge(limit)),
                 other => other,
