@@ -35,11 +35,14 @@ def start(cmd, env=None, marker=None):
 class ProxyFixture(unittest.TestCase):
     """A mock upstream and `headroom proxy` in front of it, with both SDKs pointed at it."""
 
+    # More environment for the proxy (a subclass's).
+    proxy_env = {}
+
     @classmethod
     def setUpClass(cls):
         cls.mock, cls.mock_url = start([os.path.join(BIN, "examples", "mock_upstream")])
         env = dict(os.environ, HEADROOM_PORT="0", ANTHROPIC_TARGET_API_URL=cls.mock_url,
-                   OPENAI_TARGET_API_URL=cls.mock_url)
+                   OPENAI_TARGET_API_URL=cls.mock_url, **cls.proxy_env)
         cls.proxy, line = start([os.path.join(BIN, "headroom"), "proxy"], env=env, marker="listening on")
         cls.url = line.split("listening on ")[1]
         for _ in range(200):
@@ -61,6 +64,49 @@ class ProxyFixture(unittest.TestCase):
         with urllib.request.urlopen(self.mock_url + "/__mock/last") as r:
             return json.load(r)
 
+
+
+class UpstreamFaults(ProxyFixture):
+    """What the SDKs make of the proxy's answers to a slow upstream: its bounds set to 1 s, the
+    mock holding a stream's last event (5 s) or delaying its answer (3 s). Each SDK raises its
+    own API error, never hangs or fails to parse."""
+
+    proxy_env = {"HEADROOM_STREAM_IDLE_TIMEOUT_SECS": "1", "HEADROOM_UPSTREAM_TIMEOUT_SECS": "1"}
+
+    def test_anthropic_stream_stall_raises_the_sdk_error(self):
+        started = time.monotonic()
+        with self.assertRaises(anthropic.APIStatusError) as raised:
+            with self.anthropic.messages.stream(model="claude-x", max_tokens=10,
+                                                messages=[{"role": "user", "content": "hi"}],
+                                                extra_headers={"x-mock-hold-last": "1"}) as s:
+                for _ in s.text_stream:
+                    pass
+        self.assertIn("stream idle timeout", str(raised.exception))
+        self.assertLess(time.monotonic() - started, 4)
+
+    def test_openai_chat_stall_after_the_last_chunk_ends_the_stream_whole(self):
+        # The mock holds `[DONE]`, after the chunk with the finish reason: the answer is whole,
+        # so the stream ends cleanly at the idle bound, without an error.
+        started = time.monotonic()
+        stream = self.openai.chat.completions.create(model="gpt-4o", stream=True,
+                                                     messages=[{"role": "user", "content": "hi"}],
+                                                     extra_headers={"x-mock-hold-last": "1"})
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        self.assertEqual(text, "mock answer")
+        self.assertLess(time.monotonic() - started, 4)
+
+    def test_silent_upstream_is_a_504_each_sdk_understands(self):
+        with self.assertRaises(anthropic.APIStatusError) as raised:
+            self.anthropic.messages.create(model="claude-x", max_tokens=10,
+                                           messages=[{"role": "user", "content": "hi"}],
+                                           extra_headers={"x-mock-delay-ms": "3000"})
+        self.assertEqual(raised.exception.status_code, 504)
+        self.assertEqual(raised.exception.body["error"]["type"], "timeout_error")
+        with self.assertRaises(openai.APIStatusError) as raised:
+            self.openai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                                                extra_headers={"x-mock-delay-ms": "3000"})
+        self.assertEqual(raised.exception.status_code, 504)
+        self.assertEqual(raised.exception.body["code"], "timeout")
 
 
 class SdkThroughProxy(ProxyFixture):

@@ -13,12 +13,13 @@ pub struct ProxyArgs {
     #[arg(long, env = "HEADROOM_HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Port to bind.
-    #[arg(long, env = "HEADROOM_PORT", default_value_t = 8787)]
+    #[arg(long, short = 'p', env = "HEADROOM_PORT", default_value_t = 8787)]
     pub port: u16,
     /// `token` (the default) rewrites each block once, the same way on every turn, and
     /// offloads tool outputs the agent has acted on in batches that pay for re-writing the
     /// history after them; `cache` never changes history the provider has seen.
-    /// Legacy names `cost_savings` (= cache) and `token_headroom` (= token) are accepted.
+    /// Legacy names `cost_savings` and `cache_mode` (= cache), `token_headroom`, `token_mode`
+    /// and `token_savings` (= token) are accepted.
     #[arg(long, env = "HEADROOM_MODE", default_value = "token", value_parser = parse_mode)]
     pub mode: ModeArg,
     /// Forward every request untouched.
@@ -60,9 +61,24 @@ pub struct ProxyArgs {
     /// are processed). 0 turns it off.
     #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 32)]
     pub conversation_memory_mb: usize,
-    /// Upstream timeout for one request (connect to last byte), in seconds.
-    #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = 600)]
+    /// How long the upstream may take to send its response head (status and headers), in
+    /// seconds; past it the client gets a 504 in its provider's format. The default is the
+    /// official SDKs' own (a non-streaming answer may take up to 10 minutes). A body that keeps
+    /// moving is never cut: see `--stream-idle-timeout-secs`.
+    #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = DEFAULT_UPSTREAM_TIMEOUT_SECS)]
     pub upstream_timeout_secs: u64,
+    /// How long an upstream body (a stream, or a JSON answer being read) may send nothing, in
+    /// seconds; past it a stream ends with its provider's error event.
+    #[arg(long, env = "HEADROOM_STREAM_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_STREAM_IDLE_TIMEOUT_SECS)]
+    pub stream_idle_timeout_secs: u64,
+    /// How long connecting to the upstream (TCP and TLS) may take, in seconds.
+    #[arg(
+        long,
+        alias = "connect-timeout-seconds",
+        env = "HEADROOM_UPSTREAM_CONNECT_TIMEOUT_SECS",
+        default_value_t = DEFAULT_CONNECT_TIMEOUT_SECS
+    )]
+    pub upstream_connect_timeout_secs: u64,
     /// API key for the proxy's own endpoints (`/v1/compress`); without it they answer
     /// loopback callers only.
     #[arg(long, env = "HEADROOM_API_KEY", hide_env_values = true)]
@@ -92,6 +108,13 @@ pub struct ProxyArgs {
     pub cache: crate::cache::CacheArgs,
 }
 
+/// The response-head bound: the Anthropic and OpenAI SDKs' default timeout.
+pub const DEFAULT_UPSTREAM_TIMEOUT_SECS: u64 = 600;
+/// The idle bound: the SDKs' read timeout, so it never cuts a stream they would keep reading.
+pub const DEFAULT_STREAM_IDLE_TIMEOUT_SECS: u64 = 600;
+/// The connect bound (the SDKs use 5 s to a nearby proxy; the provider is further away).
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
+
 /// The mode flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeArg {
@@ -103,8 +126,8 @@ pub enum ModeArg {
 
 fn parse_mode(s: &str) -> Result<ModeArg, String> {
     match s {
-        "cache" | "cost_savings" => Ok(ModeArg::Cache),
-        "token" | "token_headroom" => Ok(ModeArg::Token),
+        "cache" | "cost_savings" | "cache_mode" => Ok(ModeArg::Cache),
+        "token" | "token_headroom" | "token_mode" | "token_savings" => Ok(ModeArg::Token),
         other => Err(format!("unknown mode `{other}` (expected cache or token)")),
     }
 }
@@ -140,8 +163,12 @@ pub struct ProxyConfig {
     pub compression_deadline: Duration,
     /// Bytes of conversation memories the engine keeps (0: none).
     pub memory_bytes: usize,
-    /// Upstream timeout.
+    /// Bound on the upstream's response head.
     pub upstream_timeout: Duration,
+    /// Bound on silence inside an upstream body.
+    pub stream_idle_timeout: Duration,
+    /// Bound on connecting to the upstream.
+    pub connect_timeout: Duration,
     /// Key for the proxy's own endpoints.
     pub api_key: Option<String>,
     /// Component path.
@@ -186,6 +213,8 @@ impl ProxyConfig {
             compression_deadline: Duration::from_millis(args.compression_deadline_ms),
             memory_bytes: args.conversation_memory_mb.saturating_mul(1 << 20),
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
+            stream_idle_timeout: Duration::from_secs(args.stream_idle_timeout_secs),
+            connect_timeout: Duration::from_secs(args.upstream_connect_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),
             observe: args.observe.resolve(args.workspace_dir.as_deref()),

@@ -18,17 +18,17 @@ pub struct ContextArgs {
     /// the request deeper (token mode).
     #[arg(long, env = "HEADROOM_NO_COMPRESS_FIRST")]
     pub no_compress_first: bool,
-    /// Outline source code in tool outputs (signatures kept, long bodies elided).
+    /// Outline source code in tool outputs (signatures kept, long bodies elided; on by default).
+    /// `HEADROOM_CODE_AWARE` is read too when the documented variable is not set.
     #[arg(
         long,
-        env = "HEADROOM_CODE_AWARE",
+        env = "HEADROOM_CODE_AWARE_ENABLED",
         value_name = "BOOL",
         num_args = 0..=1,
-        default_value_t = true,
         default_missing_value = "true",
         value_parser = clap::builder::BoolishValueParser::new(),
     )]
-    pub code_aware: bool,
+    pub code_aware: Option<bool>,
     /// Leave source code whole.
     #[arg(long)]
     pub no_code_aware: bool,
@@ -36,6 +36,15 @@ pub struct ContextArgs {
     /// (for models the proxy does not know, or a provider's larger window).
     #[arg(long, env = "HEADROOM_CONTEXT_LIMIT")]
     pub context_limit: Option<u32>,
+}
+
+/// A switch's value as clap's boolish parser reads it; `None` when it is not one.
+fn boolish(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "on" => Some(true),
+        "0" | "false" | "no" | "n" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 /// Which messages go when a request does not fit.
@@ -84,6 +93,12 @@ pub fn wants_1m_context(headers: &http::HeaderMap) -> bool {
 impl ContextArgs {
     /// Resolve the flags; a rolling window has no scores, so it wins over position scoring.
     pub fn resolve(&self) -> ContextConfig {
+        self.resolve_with(|k| std::env::var(k).ok())
+    }
+
+    /// [`ContextArgs::resolve`] with `env` for the environment (the twin variable names that
+    /// clap does not bind).
+    pub fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> ContextConfig {
         let strategy = if self.no_intelligent_context {
             Strategy::Rolling
         } else if self.no_intelligent_scoring {
@@ -94,7 +109,11 @@ impl ContextArgs {
         ContextConfig {
             strategy,
             compress_first: !self.no_compress_first,
-            code_aware: self.code_aware && !self.no_code_aware,
+            code_aware: self
+                .code_aware
+                .or_else(|| env("HEADROOM_CODE_AWARE").and_then(|v| boolish(&v)))
+                .unwrap_or(true)
+                && !self.no_code_aware,
             limit: self.context_limit,
         }
     }
@@ -147,6 +166,20 @@ mod tests {
         assert!(parse(&["--code-aware"]).code_aware);
         assert!(!parse(&["--code-aware", "false"]).code_aware);
         assert_eq!(parse(&["--context-limit", "500000"]).limit, Some(500_000));
+    }
+
+    #[test]
+    fn our_code_aware_variable_is_read_when_the_documented_one_is_not_set() {
+        let args = |a: &[&str]| {
+            Cli::try_parse_from(std::iter::once("headroom").chain(a.iter().copied())).expect("parses").context
+        };
+        let ours = |v: &'static str| move |k: &str| (k == "HEADROOM_CODE_AWARE").then(|| v.to_owned());
+        assert!(!args(&[]).resolve_with(ours("false")).code_aware);
+        assert!(!args(&[]).resolve_with(ours("0")).code_aware);
+        assert!(args(&[]).resolve_with(ours("on")).code_aware);
+        assert!(args(&[]).resolve_with(|_| None).code_aware);
+        // A flag wins over the environment.
+        assert!(args(&["--code-aware"]).resolve_with(ours("false")).code_aware);
     }
 
     #[test]

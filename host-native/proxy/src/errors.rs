@@ -15,6 +15,10 @@ pub enum ProxyError {
     /// The upstream did not answer in time.
     #[error("upstream timed out: {0}")]
     Timeout(String),
+    /// The upstream answered a success whose body is not what the API promises (not JSON,
+    /// or cut short).
+    #[error("upstream answered badly: {0}")]
+    UpstreamFault(String),
     /// The request body is larger than the configured limit.
     #[error("request body exceeds the limit of {0} bytes")]
     TooLarge(usize),
@@ -35,7 +39,7 @@ pub enum ProxyError {
 impl ProxyError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::Unreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::Unreachable(_) | Self::UpstreamFault(_) => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -75,8 +75,8 @@ impl AppState {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .tcp_nodelay(true)
-            .timeout(config.upstream_timeout)
-            .connect_timeout(Duration::from_secs(10))
+            // No total timeout: the head and idle bounds are the proxy's (see `upstream`).
+            .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .build()?;
         // Opening the store is file I/O: start-up only, before the server takes requests.

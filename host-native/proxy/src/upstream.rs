@@ -1,9 +1,17 @@
 //! Forwarding to the provider: headers filtered, body as given, response relayed as it
 //! arrives (a stream stays a stream: each chunk goes to the client when the upstream sends it).
+//!
+//! Three bounds, none of them on a whole exchange (a long generation that keeps moving is never
+//! cut): connecting (the client's `connect_timeout`), the response head
+//! (`upstream_timeout`, here), and the stream idle bound between two chunks of the body
+//! ([`guard`]).
+
+pub mod guard;
+pub mod watch;
 
 use axum::body::Body;
 use axum::response::Response;
-use futures_util::TryStreamExt;
+use headroom_runtime::wit::Dialect;
 use http::{HeaderMap, HeaderName, Method};
 
 use crate::errors::ProxyError;
@@ -40,10 +48,56 @@ pub async fn forward(
     body: reqwest::Body,
 ) -> Result<Response, ProxyError> {
     let upstream = send(state, provider, method, path_and_query, headers, body).await?;
-    relay_headers(&upstream).body(relay_body(upstream)).map_err(|e| ProxyError::Unreachable(e.to_string()))
+    relay_headers(&upstream)
+        .body(relay_body(upstream, state.config.stream_idle_timeout))
+        .map_err(|e| ProxyError::Unreachable(e.to_string()))
 }
 
-/// Send a request upstream and return its response once the status line and headers are in.
+/// [`forward`] for one of the LLM routes, whose answers the proxy checks: see [`relay_llm`].
+pub async fn forward_llm(
+    state: &AppState,
+    dialect: Dialect,
+    provider: Provider,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: reqwest::Body,
+) -> Result<Response, ProxyError> {
+    let upstream = send(state, provider, Method::POST, path_and_query, headers, body).await?;
+    relay_llm(state, dialect, upstream).await
+}
+
+/// Relay an LLM route's answer. Errors (4xx, 5xx, 429, 529) pass through as the upstream
+/// sent them; a success must be what the API promises: an event stream that reaches its
+/// final event (else the provider's error event ends it), or a whole JSON body (else a 502
+/// or 504 in the provider's format, before any byte of the answer went out).
+pub async fn relay_llm(
+    state: &AppState,
+    dialect: Dialect,
+    upstream: reqwest::Response,
+) -> Result<Response, ProxyError> {
+    let idle = state.config.stream_idle_timeout;
+    let head = relay_headers(&upstream);
+    let body = if !upstream.status().is_success() {
+        relay_body(upstream, idle)
+    } else if is_event_stream(&upstream) {
+        guard::relay_events(upstream, dialect, idle)
+    } else {
+        Body::from(guard::read_json(upstream, idle).await?)
+    };
+    head.body(body).map_err(|e| ProxyError::Unreachable(e.to_string()))
+}
+
+/// Whether the upstream answers with server-sent events.
+pub fn is_event_stream(upstream: &reqwest::Response) -> bool {
+    upstream
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// Send a request upstream and return its response once the status line and headers are in,
+/// within the response-head bound (dropping the request on time-out closes its connection).
 pub async fn send(
     state: &AppState,
     provider: Provider,
@@ -63,7 +117,14 @@ pub async fn send(
             request = request.header(name, value);
         }
     }
-    request.body(body).send().await.map_err(|e| classify(&e))
+    let bound = state.config.upstream_timeout;
+    match tokio::time::timeout(bound, request.body(body).send()).await {
+        Ok(sent) => sent.map_err(|e| classify(&e)),
+        Err(_) => Err(ProxyError::Timeout(format!(
+            "no response head within {} s (upstream timeout)",
+            bound.as_secs_f64()
+        ))),
+    }
 }
 
 /// A response builder with the upstream's status and forwardable headers.
@@ -79,12 +140,13 @@ pub fn relay_headers(upstream: &reqwest::Response) -> http::response::Builder {
     response
 }
 
-/// The upstream body as it arrives. A failure mid-stream can only end the stream: the status
-/// line is already sent.
-pub fn relay_body(upstream: reqwest::Response) -> Body {
-    Body::from_stream(upstream.bytes_stream().map_err(std::io::Error::other))
+/// The upstream body as it arrives, byte for byte. A failure mid-stream, or a stall past
+/// `idle`, can only end the stream: the status line is already sent.
+pub fn relay_body(upstream: reqwest::Response, idle: std::time::Duration) -> Body {
+    guard::relay_raw(upstream, idle)
 }
 
 pub(crate) fn classify(e: &reqwest::Error) -> ProxyError {
-    if e.is_timeout() { ProxyError::Timeout(e.to_string()) } else { ProxyError::Unreachable(format!("{e}")) }
+    let text = guard::error_chain(e);
+    if e.is_timeout() { ProxyError::Timeout(text) } else { ProxyError::Unreachable(text) }
 }

@@ -9,9 +9,18 @@ use support::{config, start_mock, start_proxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// Long enough that only a cancellation can end the upstream request in time: the mock's
-/// held stream waits up to 5 s, its delayed answer 10 s.
-const PROMPTLY: Duration = Duration::from_secs(2);
+/// How long the mock's delayed answer takes: only a cancellation can end the upstream request
+/// before then. (A held stream ends by itself after 5 s; it then counts as finished, never as
+/// aborted, so a late cancellation cannot pass for one.)
+const ANSWER_DELAY_MS: u64 = 60_000;
+
+/// The bound a cancellation must meet. Anything well below the mock's own end proves the
+/// proxy let go; it is generous because a loaded CI machine (2 cores, several builds) can
+/// stall a test process for seconds.
+const PROMPTLY: Duration = Duration::from_secs(10);
+
+/// How long the request may take to reach the upstream (not what the test proves).
+const ARRIVAL: Duration = Duration::from_secs(30);
 
 /// A raw HTTP/1.1 request, so the test controls exactly when the client's socket closes.
 async fn open_request(addr: std::net::SocketAddr, path: &str, body: &str, extra: &str) -> TcpStream {
@@ -66,7 +75,7 @@ async fn a_client_leaving_mid_stream_cancels_the_upstream_stream() {
         let mut tcp = open_request(proxy.addr, path, body, "x-mock-hold-last: 1\r\n").await;
         let seen = read_until(&mut tcp, first_event).await;
         assert!(seen.starts_with("HTTP/1.1 200"), "{path}: {seen}");
-        assert!(mock.wait_for(PROMPTLY, |in_flight, _| in_flight == 1).await, "{path}: upstream streaming");
+        assert!(mock.wait_for(ARRIVAL, |in_flight, _| in_flight == 1).await, "{path}: upstream streaming");
         drop(tcp);
         assert!(
             mock.wait_for(PROMPTLY, |in_flight, aborted| in_flight == 0 && aborted == before + 1).await,
@@ -82,17 +91,28 @@ async fn a_client_leaving_before_the_answer_cancels_the_upstream_request() {
     let proxy = start_proxy(config(&mock.url)).await;
     for path in ["/v1/messages", "/v1/chat/completions", "/v1/models-not-compressed"] {
         let before = mock.state.aborted.load(std::sync::atomic::Ordering::SeqCst);
+        let hits = mock.hits().len();
         let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#;
-        let tcp = open_request(proxy.addr, path, body, "x-mock-delay-ms: 10000\r\n").await;
-        assert!(
-            mock.wait_for(PROMPTLY, |in_flight, _| in_flight == 1).await,
-            "{path}: the request never reached the upstream"
-        );
+        let delay = format!("x-mock-delay-ms: {ANSWER_DELAY_MS}\r\n");
+        let tcp = open_request(proxy.addr, path, body, &delay).await;
+        // The whole request must have reached the upstream (its body read, the answer being
+        // delayed): a client leaving while the proxy still streams the body upstream is a
+        // different case, one the upstream may answer anyway.
+        let arrived = tokio::time::timeout(ARRIVAL, async {
+            while mock.hits().len() == hits {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(arrived.is_ok(), "{path}: the request never reached the upstream");
+        assert!(mock.wait_for(ARRIVAL, |in_flight, _| in_flight == 1).await, "{path}: not in flight");
+        let left = std::time::Instant::now();
         drop(tcp);
         assert!(
             mock.wait_for(PROMPTLY, |in_flight, aborted| in_flight == 0 && aborted == before + 1).await,
             "{path}: the upstream request was not dropped within {PROMPTLY:?} of the client leaving"
         );
+        assert!(left.elapsed() < Duration::from_millis(ANSWER_DELAY_MS), "{path}: answered, not cancelled");
     }
     assert_still_serving(&proxy.url).await;
 }

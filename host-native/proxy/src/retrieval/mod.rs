@@ -152,24 +152,15 @@ impl Survey {
 /// is the body without the tool: an upstream that rejects the request as invalid gets it
 /// instead, so the tool the client never sent cannot cost it the request.
 pub async fn respond(exchange: Exchange, body: String, original: Bytes) -> Result<Response, ProxyError> {
-    let mut first = exchange.send(body.clone()).await?;
+    let first = exchange.send(body.clone()).await?;
     if matches!(first.status().as_u16(), 400 | 422) {
-        first = exchange.send_bytes(original).await?;
-        return upstream::relay_headers(&first)
-            .body(upstream::relay_body(first))
-            .map_err(|e| ProxyError::Unreachable(e.to_string()));
+        let first = exchange.send_bytes(original).await?;
+        return upstream::relay_llm(&exchange.state, exchange.dialect, first).await;
     }
     if !first.status().is_success() {
-        return upstream::relay_headers(&first)
-            .body(upstream::relay_body(first))
-            .map_err(|e| ProxyError::Unreachable(e.to_string()));
+        return upstream::relay_llm(&exchange.state, exchange.dialect, first).await;
     }
-    let streaming = first
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if streaming {
+    if upstream::is_event_stream(&first) {
         Ok(stream::relay(exchange, body, first))
     } else {
         buffered::respond(exchange, body, first).await

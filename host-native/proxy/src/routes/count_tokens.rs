@@ -82,6 +82,6 @@ async fn count(
         .await;
     }
     upstream::relay_headers(&first)
-        .body(upstream::relay_body(first))
+        .body(upstream::relay_body(first, state.config.stream_idle_timeout))
         .map_err(|e| ProxyError::Unreachable(e.to_string()))
 }

@@ -115,6 +115,10 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),
         "ccr_ttl_seconds": state.ccr.ttl().as_secs(),
+        "code_aware": state.config.context.code_aware,
+        "upstream_timeout_secs": state.config.upstream_timeout.as_secs(),
+        "stream_idle_timeout_secs": state.config.stream_idle_timeout.as_secs(),
+        "upstream_connect_timeout_secs": state.config.connect_timeout.as_secs(),
     });
     v["stats"] = json!({
         "requests_compressed": c.compressed.load(Ordering::Relaxed),

@@ -19,7 +19,7 @@ use crate::ledger;
 use crate::provider::Provider;
 use crate::retrieval::{self, Exchange};
 use crate::state::{AppState, Counters};
-use crate::upstream::forward;
+use crate::upstream::{forward, forward_llm};
 
 use super::count_tokens;
 
@@ -75,9 +75,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 draft.bypass = true;
                 draft.prepared(&body, Compression::default());
                 state.spend.debit_body(tenant.as_str(), &body);
-                let sent =
-                    forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
-                        .await;
+                let sent = forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await;
                 return cache(accounting::respond(&state, draft, sent));
             }
             let Prepared { body, with_tool, compression } =
@@ -101,8 +99,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 None => {
                     state.spend.debit_body(tenant.as_str(), &body);
                     draft.prepared(&body, compression);
-                    forward(&state, provider, parts.method, &path_and_query, &parts.headers, body.into())
-                        .await
+                    forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await
                 }
             };
             return cache(accounting::respond(&state, draft, sent));
@@ -119,7 +116,11 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 draft.prepared_at = Some(std::time::Instant::now());
                 draft
             });
-            let sent = forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await;
+            let sent = match dialect {
+                // Not compressed (`--no-optimize`), but still an LLM route: its answer is checked.
+                Some(d) => forward_llm(&state, d, provider, &path_and_query, &parts.headers, body).await,
+                None => forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await,
+            };
             let sent = match sent {
                 Err(_) if tripped.load(Ordering::Relaxed) => Err(ProxyError::TooLarge(limit)),
                 other => other,

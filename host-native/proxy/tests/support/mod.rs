@@ -3,6 +3,7 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
+pub mod faulty;
 pub mod provider;
 pub mod retrieval;
 
@@ -368,6 +369,8 @@ pub fn config(upstream: &str) -> ProxyConfig {
         compression_deadline: Duration::from_secs(5),
         memory_bytes: headroom_runtime::DEFAULT_MEMORY_BYTES,
         upstream_timeout: Duration::from_secs(30),
+        stream_idle_timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(10),
         api_key: None,
         component: headroom_proxy::config::default_component_path(),
         ccr: headroom_proxy::ccr::CcrConfig::default(),

@@ -11,16 +11,17 @@ mod responses;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use headroom_runtime::wit::Dialect;
-use serde_json::json;
 
 use super::continuation::next_body;
 use super::sse::{self, Event};
+#[cfg(test)]
+use super::tool;
 use super::turn::{Call, Turn};
 use super::{Exchange, MAX_ROUNDS};
-use crate::provider::Provider;
 use crate::upstream;
+use crate::upstream::guard::Bounded;
+use crate::upstream::watch::{Fault, Watch};
 
 /// A dialect's splicing rules.
 trait Splice: Send {
@@ -69,23 +70,27 @@ async fn drive(
     mut splice: Box<dyn Splice>,
     tx: Sender,
 ) {
+    let idle = exchange.state.config.stream_idle_timeout;
+    // Follows what the client received, to end its stream in the provider's format.
+    let mut watch = Watch::new(exchange.dialect);
     let mut upstream_response = first;
     for round in 0..=MAX_ROUNDS {
         let mut parser = sse::Parser::default();
-        let mut chunks = upstream_response.bytes_stream();
+        let mut chunks = Bounded::new(upstream_response, idle);
         let mut out = Vec::new();
         while let Some(chunk) = chunks.next().await {
             let chunk = match chunk {
                 Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e))).await;
-                    return;
+                Err(fault) => {
+                    // Dropped first: the upstream connection closes before the client hears.
+                    drop(chunks);
+                    return fail(&tx, &mut watch, &fault).await;
                 }
             };
             for event in parser.push(&chunk) {
                 splice.event(&event, &mut out);
             }
-            if !send_all(&tx, &mut out).await {
+            if !send_all(&tx, &mut watch, &mut out).await {
                 return;
             }
         }
@@ -95,7 +100,9 @@ async fn drive(
         let pending = splice.take_pending();
         let Some((turn, calls)) = pending.filter(|_| round < MAX_ROUNDS) else {
             out.extend(splice.release_held());
-            send_all(&tx, &mut out).await;
+            if send_all(&tx, &mut watch, &mut out).await && !watch.finished() {
+                fail(&tx, &mut watch, &Fault::EndedEarly).await;
+            }
             return;
         };
         // Continuing: the held closing events belong to a round the client never sees end.
@@ -103,23 +110,32 @@ async fn drive(
         let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
         let next = match next_body(&body, &turn, &calls, &answers) {
             Ok(next) => next,
-            Err(e) => return fail(&exchange, &tx, &e.to_string()).await,
+            Err(e) => return fail(&tx, &mut watch, &continuation(&e.to_string())).await,
         };
         body = next;
         upstream_response = match exchange.send(body.clone()).await {
             Ok(r) if r.status().is_success() => r,
             Ok(r) => {
                 let status = r.status();
-                let detail = r.text().await.unwrap_or_default();
-                return fail(&exchange, &tx, &format!("continuation failed with {status}: {detail}")).await;
+                let detail = match Bounded::new(r, idle).next().await {
+                    Some(Ok(first)) => String::from_utf8_lossy(&first).into_owned(),
+                    _ => String::new(),
+                };
+                let why = continuation(&format!("continuation failed with {status}: {detail}"));
+                return fail(&tx, &mut watch, &why).await;
             }
-            Err(e) => return fail(&exchange, &tx, &e.to_string()).await,
+            Err(e) => return fail(&tx, &mut watch, &continuation(&e.to_string())).await,
         };
     }
 }
 
-async fn send_all(tx: &Sender, out: &mut Vec<Bytes>) -> bool {
+fn continuation(detail: &str) -> Fault {
+    Fault::Proxy(format!("retrieval continuation failed: {detail}"))
+}
+
+async fn send_all(tx: &Sender, watch: &mut Watch, out: &mut Vec<Bytes>) -> bool {
     for bytes in out.drain(..) {
+        watch.observe(&bytes);
         if tx.send(Ok(bytes)).await.is_err() {
             return false;
         }
@@ -127,27 +143,184 @@ async fn send_all(tx: &Sender, out: &mut Vec<Bytes>) -> bool {
     true
 }
 
-/// A failed continuation ends the stream with an error event in the provider's format (the
-/// status line went out long ago).
-async fn fail(exchange: &Exchange, tx: &Sender, detail: &str) {
-    let message = format!("headroom proxy: retrieval continuation failed: {detail}");
-    let event = match exchange.provider {
-        Provider::Anthropic => sse::encode(
-            Some("error"),
-            &json!({"type": "error", "error": {"type": "api_error", "message": message}}).to_string(),
-        ),
-        Provider::OpenAi => sse::encode(
-            None,
-            &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}})
-                .to_string(),
-        ),
-    };
-    let _ = tx.send(Ok(event)).await;
+/// End the client's stream with an error event in the provider's format (the status line
+/// went out long ago), unless it already reached its final event.
+async fn fail(tx: &Sender, watch: &mut Watch, fault: &Fault) {
+    if !watch.finished() {
+        let _ = tx.send(Ok(watch.error_event(fault))).await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small deterministic generator (xorshift), so a failure names its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            usize::try_from(self.0 % n as u64).unwrap_or(0)
+        }
+    }
+
+    /// Events of every dialect, well-formed and not, the proxy's tool calls among them.
+    const VOCABULARY: &[&str] = &[
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"headroom_retrieve\",\"input\":{}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"hash\\\":\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"hé\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":2}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"headroom_retrieve\",\"arguments\":\"{\\\"ha\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"function\":{\"name\":\"bash\",\"arguments\":\"{}\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}],\"usage\":{\"prompt_tokens\":1}}\n\n",
+        "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}\n\n",
+        "data: [DONE]\n\n",
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"r\"}}\n\n",
+        "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"type\":\"reasoning\"}}\n\n",
+        "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":2,\"output_index\":1,\"item\":{\"type\":\"function_call\",\"name\":\"headroom_retrieve\",\"call_id\":\"c\"}}\n\n",
+        "event: response.output_item.done\ndata: {\"type\":\"response.output_item.done\",\"sequence_number\":3,\"output_index\":1,\"item\":{\"type\":\"function_call\",\"name\":\"headroom_retrieve\",\"call_id\":\"c\",\"arguments\":\"{\\\"hash\\\":\\\"h:1\\\"}\"}}\n\n",
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"r2\",\"usage\":{\"input_tokens\":1}}}\n\n",
+        "data: {\"index\": \"x\", \"choices\": {\"0\": null}}\n\n",
+        "data: {\"type\":\"content_block_delta\"\n\n",
+        ": keep-alive\r\n\r\n",
+        "data: \u{1F600}\n\n",
+    ];
+
+    /// Random event sequences, cut into random chunks, through every splicer and its closing
+    /// calls: never a panic, the same output for the same input (determinism), and a
+    /// sequence holding none of the proxy's calls relayed byte for byte.
+    #[test]
+    fn random_event_sequences_never_break_a_splicer() {
+        for seed in 1..=3000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+            let events: Vec<&str> =
+                (0..rng.below(24)).map(|_| VOCABULARY[rng.below(VOCABULARY.len())]).collect();
+            let bytes = events.concat().into_bytes();
+            let cuts: Vec<usize> = (0..bytes.len()).map(|_| 1 + rng.below(40)).collect();
+            let run = |dialect: usize, cuts: &[usize]| {
+                let mut splice: Box<dyn Splice> = match dialect {
+                    0 => Box::new(anthropic::Anthropic::default()),
+                    1 => Box::new(chat::Chat::default()),
+                    _ => Box::new(responses::Responses::default()),
+                };
+                let mut parser = sse::Parser::default();
+                let mut out = Vec::new();
+                let (mut at, mut i) = (0, 0);
+                while at < bytes.len() {
+                    let n = cuts[i % cuts.len()].min(bytes.len() - at);
+                    for event in parser.push(&bytes[at..at + n]) {
+                        splice.event(&event, &mut out);
+                    }
+                    at += n;
+                    i += 1;
+                }
+                if let Some(event) = parser.finish() {
+                    splice.event(&event, &mut out);
+                }
+                let pending = splice.take_pending().map(|(_, calls)| calls.len());
+                out.extend(splice.release_held());
+                (out.concat(), pending)
+            };
+            for dialect in 0..3 {
+                let (once, pending) = run(dialect, &cuts);
+                assert_eq!(
+                    (once.clone(), pending),
+                    run(dialect, &[usize::MAX]),
+                    "seed {seed}, dialect {dialect}"
+                );
+                if !events.iter().any(|e| e.contains(tool::NAME)) {
+                    assert_same_events(&once, &bytes, &format!("seed {seed}, dialect {dialect}"));
+                }
+            }
+        }
+    }
+
+    /// Without the proxy's calls, the client gets every event, as sent except the
+    /// numbering a splicer keeps gap-free (`index`, `output_index`, `sequence_number`) and the
+    /// one response id a Responses stream speaks as.
+    fn assert_same_events(out: &[u8], sent: &[u8], what: &str) {
+        let parse = |b: &[u8]| {
+            let mut p = sse::Parser::default();
+            let mut events = p.push(b);
+            events.extend(p.finish());
+            events
+        };
+        let (out, sent) = (parse(out), parse(sent));
+        assert_eq!(out.len(), sent.len(), "{what}: events lost or added");
+        fn strip(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(fields) => {
+                    for k in ["index", "output_index", "sequence_number"] {
+                        fields.remove(k);
+                    }
+                    fields.values_mut().for_each(strip);
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+                _ => {}
+            }
+        }
+        let renumbered = |e: &Event| {
+            let mut v = serde_json::from_str::<serde_json::Value>(&e.data).ok()?;
+            strip(&mut v);
+            if let Some(r) = v.get_mut("response").and_then(serde_json::Value::as_object_mut) {
+                r.remove("id");
+            }
+            Some((e.name.clone(), v))
+        };
+        // A Responses reasoning item waits for the item after it, so events may move; none
+        // may be lost or changed.
+        let key = |e: &Event| renumbered(e).map_or_else(|| format!("{:?}", e.raw), |v| format!("{v:?}"));
+        let mut a: Vec<String> = out.iter().map(key).collect();
+        let mut b: Vec<String> = sent.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{what}: events changed");
+    }
+
+    /// Tool-call arguments and bodies of any shape: parsed or refused, never a panic.
+    #[test]
+    fn any_tool_call_arguments_and_bodies_are_handled() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let pieces = [
+            "{",
+            "}",
+            "\"hash\"",
+            ":",
+            "\"h:1\"",
+            "[",
+            "]",
+            ",",
+            "null",
+            "\\u00e9",
+            "\"",
+            " ",
+            "1e999",
+            "\"tools\"",
+            "headroom_retrieve(\\\"h:",
+        ];
+        for _ in 0..5000 {
+            let text: String = (0..rng.below(16)).map(|_| pieces[rng.below(pieces.len())]).collect();
+            let _ = crate::retrieval::turn::Call::from_arguments("id", &text);
+            let _ = tool::has_marker(text.as_bytes());
+            for dialect in [Dialect::AnthropicMessages, Dialect::OpenaiChat, Dialect::OpenaiResponses] {
+                if let Ok(with_tool) = tool::inject(dialect, &text) {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(&with_tool).is_ok(),
+                        "{text} -> {with_tool}"
+                    );
+                }
+                let _ = crate::retrieval::Survey::of(dialect, text.as_bytes());
+            }
+        }
+    }
 
     /// Odd but possible upstream events pass through every splicer untouched, never a panic.
     #[test]

@@ -192,11 +192,13 @@ impl Splice for Responses {
         let shown = self.shown_this_round();
         let items = std::mem::take(&mut self.items);
         self.index.clear();
-        self.reasoning = None;
         self.client_calls = false;
         if !std::mem::take(&mut self.holding) {
+            // A reasoning item still waiting (the stream ended before the next item) goes out
+            // with the closing events.
             return None;
         }
+        self.reasoning = None;
         self.rounds_done += 1;
         self.shown.extend(shown);
         let calls = items
@@ -220,6 +222,7 @@ impl Splice for Responses {
         // Giving up on a held round: its completion lists what the client saw, in its numbering,
         // and the usage of every round (this one was added when it was held).
         let mut out = Vec::new();
+        self.settle_reasoning(false, &mut out);
         for raw in std::mem::take(&mut self.held) {
             let event = crate::retrieval::sse::Parser::default().push(&raw).pop();
             let parsed =

@@ -1,0 +1,4 @@
+//! libFuzzer entry point; the checks are [`headroom_fuzz::sse`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| headroom_fuzz::sse(data));

@@ -1,0 +1,137 @@
+//! The upstream's body under the stream idle bound: every chunk must arrive within it, and a
+//! body that stalls, is cut or is not what the API promises ends in a way the client
+//! understands. Whatever ends early drops the upstream response, which closes its connection
+//! at once (an unfinished body never goes back to the pool).
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use axum::body::Body;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use headroom_runtime::wit::Dialect;
+
+use super::watch::{Fault, Watch};
+use crate::errors::ProxyError;
+
+/// The most of a non-streaming answer the proxy holds to check it: far above any model's
+/// output, so only a runaway upstream reaches it.
+pub const MAX_ANSWER_BYTES: usize = 256 << 20;
+
+type Chunks = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The body's chunks, each within `idle` of the one before.
+pub struct Bounded {
+    chunks: Chunks,
+    idle: Duration,
+}
+
+impl Bounded {
+    /// Take `upstream`'s body.
+    pub fn new(upstream: reqwest::Response, idle: Duration) -> Self {
+        Self { chunks: Box::pin(upstream.bytes_stream()), idle }
+    }
+
+    /// The next chunk, `None` at the end, or why the body ends early.
+    pub async fn next(&mut self) -> Option<Result<Bytes, Fault>> {
+        match tokio::time::timeout(self.idle, self.chunks.next()).await {
+            Err(_) => Some(Err(Fault::Idle(self.idle.as_secs()))),
+            Ok(None) => None,
+            Ok(Some(Ok(chunk))) => Some(Ok(chunk)),
+            Ok(Some(Err(e))) => Some(Err(Fault::Cut(error_chain(&e)))),
+        }
+    }
+}
+
+/// An error with its causes: reqwest's own message rarely says what happened.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// A non-streaming success on an LLM route, whole and checked: a body that stalls is a 504,
+/// one that is cut or is not JSON a 502 (the client's SDK would fail to parse it anyway).
+pub async fn read_json(upstream: reqwest::Response, idle: Duration) -> Result<Bytes, ProxyError> {
+    let status = upstream.status();
+    let mut body = Bounded::new(upstream, idle);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(chunk) => {
+                if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                    return Err(ProxyError::UpstreamFault(format!(
+                        "the {status} answer is larger than {MAX_ANSWER_BYTES} bytes"
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Err(Fault::Idle(secs)) => {
+                return Err(ProxyError::Timeout(format!(
+                    "the {status} answer's body stalled: nothing for {secs} s (stream idle timeout)"
+                )));
+            }
+            Err(fault) => {
+                let what = match fault {
+                    Fault::Cut(e) => e,
+                    other => format!("{other:?}"),
+                };
+                return Err(ProxyError::UpstreamFault(format!(
+                    "the {status} answer's body was cut after {} bytes: {what}",
+                    bytes.len()
+                )));
+            }
+        }
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return Err(ProxyError::UpstreamFault(format!(
+            "the {status} answer is not JSON ({e}; {} bytes)",
+            bytes.len()
+        )));
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// A successful event stream on an LLM route, relayed byte for byte; one that stalls, is cut
+/// or ends before its final event gets the provider's error event, then a clean end.
+pub fn relay_events(upstream: reqwest::Response, dialect: Dialect, idle: Duration) -> Body {
+    let state = (Some(Bounded::new(upstream, idle)), Watch::new(dialect));
+    let stream = futures_util::stream::unfold(state, |(body, mut watch)| async move {
+        let mut body = body?;
+        let fault = match body.next().await {
+            Some(Ok(chunk)) => {
+                watch.observe(&chunk);
+                return Some((Ok::<_, std::io::Error>(chunk), (Some(body), watch)));
+            }
+            Some(Err(fault)) => fault,
+            None => Fault::EndedEarly,
+        };
+        // The upstream is done or given up on: its connection closes here, not when the
+        // client has read the error event.
+        drop(body);
+        if watch.finished() {
+            return None;
+        }
+        Some((Ok(watch.error_event(&fault)), (None, watch)))
+    });
+    Body::from_stream(stream)
+}
+
+/// Any other body (errors, passthrough routes) relayed byte for byte. There is no format to
+/// speak, so a stall past the idle bound ends it as a cut upstream would: a transport error.
+pub fn relay_raw(upstream: reqwest::Response, idle: Duration) -> Body {
+    let stream = futures_util::stream::unfold(Some(Bounded::new(upstream, idle)), |body| async move {
+        let mut body = body?;
+        match body.next().await {
+            Some(Ok(chunk)) => Some((Ok(chunk), Some(body))),
+            Some(Err(fault)) => Some((Err(std::io::Error::other(format!("{fault:?}"))), None)),
+            None => None,
+        }
+    });
+    Body::from_stream(stream)
+}
