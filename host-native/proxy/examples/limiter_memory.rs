@@ -13,7 +13,8 @@ fn rss() -> u64 {
 
 fn main() {
     let keys: u64 = std::env::args().nth(1).and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let scopes: Vec<String> = (0..keys).map(|i| format!("{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
+    let scopes: Vec<String> =
+        (0..keys).map(|i| format!("{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect();
     let limiter = Limiter::new(Some(60), Some(100_000));
     let before = rss();
     let start = std::time::Instant::now();

@@ -150,7 +150,9 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
     }
     let stream = value["stream"].as_bool().unwrap_or(false);
     // `x-mock-answer-bytes: N`: a Chat answer whose text is N bytes (large-answer benchmarks).
-    if let Some(n) = parts.headers.get("x-mock-answer-bytes").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
+    if let Some(n) =
+        parts.headers.get("x-mock-answer-bytes").and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    {
         return axum::Json(json!({
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "x".repeat(n.min(16 << 20))}, "finish_reason": "stop"}],
