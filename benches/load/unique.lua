@@ -7,7 +7,8 @@ function setup(thread)
   threads = threads + 1
 end
 function init(args)
-  prefix = tostring(id)
+  -- Distinct across threads and across runs (each wrk run starts its counter again).
+  prefix = tostring(id) .. "-" .. tostring(os.time())
 end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

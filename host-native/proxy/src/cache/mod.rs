@@ -216,13 +216,18 @@ impl ResponseCache {
         lru.remove(&key);
         let mut evicted = 0;
         let now = Instant::now();
-        // Expired entries first, then the least recently used, until the new one fits.
+        // Expired entries at the cold end first (a bounded walk, never a scan of the whole
+        // map: others expire when looked up or reach the cold end), then the least recently
+        // used until the new one fits.
         let ttl = self.config.ttl;
-        let stale: Vec<Key> =
-            lru.map.iter().filter(|(_, e)| now.duration_since(e.stored) >= ttl).map(|(k, _)| *k).collect();
-        for k in stale {
-            lru.remove(&k);
-            evicted += 1;
+        for _ in 0..8 {
+            let Some(oldest) = lru.order.first_key_value().map(|(_, k)| *k) else { break };
+            if lru.map.get(&oldest).is_some_and(|e| now.duration_since(e.stored) >= ttl) {
+                lru.remove(&oldest);
+                evicted += 1;
+            } else {
+                break;
+            }
         }
         while lru.bytes + bytes > self.config.max_bytes {
             let Some((_, oldest)) = lru.order.pop_first() else { break };
