@@ -9,6 +9,7 @@ use crate::kind::ContentKind;
 use crate::offload::Offload;
 use crate::options::Options;
 use crate::pipeline::{self, BlockInput, Status};
+use crate::plugins::{PluginHost, Plugins};
 use crate::request::{self, Dialect, Origin, Segment, machine_output, raw};
 use crate::tokens::TokenCounter;
 
@@ -81,11 +82,23 @@ pub fn compress_request(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> Result<RequestOutcome, CompressError> {
+    compress_request_with(dialect, body, opts, counter, &crate::plugins::NoPlugins)
+}
+
+/// [`compress_request`] with the plugins `host` has loaded.
+pub fn compress_request_with(
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> Result<RequestOutcome, CompressError> {
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
-    let outcome = compress_blocks(dialect, body, opts, counter)?;
+    let plugins = Plugins::new(host);
+    let outcome = compress_blocks(dialect, body, opts, counter, &plugins)?;
     context::manage(dialect, body, outcome, opts, counter, |deeper| {
-        compress_blocks(dialect, body, deeper, counter)
+        compress_blocks(dialect, body, deeper, counter, &plugins)
     })
 }
 
@@ -95,6 +108,7 @@ fn compress_blocks(
     body: &str,
     opts: &Options,
     counter: &dyn TokenCounter,
+    plugins: &Plugins<'_>,
 ) -> Result<RequestOutcome, CompressError> {
     let segments = request::segments(dialect, body, opts)?;
     let bounds = offload_plan(&segments, opts);
@@ -132,7 +146,7 @@ fn compress_blocks(
                 turns: c.turns,
                 origin: c.origin,
             };
-            let processed = pipeline::process(&input, opts, counter, &history, &bounds);
+            let processed = pipeline::process(&input, opts, counter, &history, &bounds, plugins);
             if let Some(shown) = processed.first_sight {
                 history.add(c.message_index, c.age, shown);
             }
@@ -197,10 +211,22 @@ pub fn compress_content(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> ContentOutcome {
+    compress_content_with(text, kind, opts, counter, &crate::plugins::NoPlugins)
+}
+
+/// [`compress_content`] with the plugins `host` has loaded.
+pub fn compress_content_with(
+    text: &str,
+    kind: Option<ContentKind>,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> ContentOutcome {
+    let plugins = Plugins::new(host);
     let query = opts.query.clone().unwrap_or_default();
     let input =
         BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
-    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default()).result {
+    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default(), &plugins).result {
         Some(r) => ContentOutcome {
             transform: match &r.status {
                 Status::Compressed(t) => t.clone(),

@@ -27,13 +27,15 @@ pub mod marker;
 pub mod offload;
 mod options;
 mod pipeline;
+pub mod plugins;
 pub mod request;
 mod route;
 pub mod tokens;
 pub mod transforms;
 
 pub use api::{
-    BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_request,
+    BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_with,
+    compress_request, compress_request_with,
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;

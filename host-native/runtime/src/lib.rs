@@ -12,9 +12,10 @@
 mod bindings;
 mod error;
 mod limits;
+pub mod plugins;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
@@ -22,9 +23,12 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use bindings::exports::headroom::compress::compressor::{ContentOutcome, RequestOutcome};
 pub use bindings::headroom::compress::types as wit;
+/// The plugin contract's types (`headroom:plugin/types`).
+pub use bindings::headroom::plugin::types as plugin_wit;
 pub use error::RuntimeError;
 pub use limits::Limits;
 use limits::MemoryLimiter;
+use plugins::PluginSet;
 
 /// How often the epoch advances when calls have a deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -44,6 +48,33 @@ pub struct RuntimeConfig {
 
 struct HostState {
     limiter: MemoryLimiter,
+    /// The plugins of the current call (none between calls).
+    plugins: Option<Arc<PluginSet>>,
+}
+
+impl bindings::headroom::plugin::types::Host for HostState {}
+
+impl bindings::headroom::plugin::plugins::Host for HostState {
+    fn loaded(&mut self) -> Vec<bindings::headroom::plugin::plugins::Plugin> {
+        self.plugins.as_ref().map(|p| p.listed()).unwrap_or_default()
+    }
+
+    fn transform(
+        &mut self,
+        id: String,
+        block: plugin_wit::Block,
+        kind: plugin_wit::ContentKind,
+        context: plugin_wit::Context,
+    ) -> Result<plugin_wit::Outcome, String> {
+        let Some(set) = &self.plugins else { return Err(format!("no plugin {id} is loaded")) };
+        set.transform(&id, &block, &kind, &context).map_err(|f| f.to_string())
+    }
+
+    fn rejected(&mut self, id: String, reason: String) {
+        if let Some(set) = &self.plugins {
+            set.rejected(&id, &reason);
+        }
+    }
 }
 
 impl bindings::headroom::compress::tokenizer::Host for HostState {
@@ -102,6 +133,16 @@ impl Runtime {
             wasmtime::component::HasSelf<HostState>,
         >(&mut linker, |s| s)
         .map_err(|e| RuntimeError::Load(e.to_string()))?;
+        bindings::headroom::plugin::plugins::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| RuntimeError::Load(e.to_string()))?;
+        bindings::headroom::plugin::types::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| RuntimeError::Load(e.to_string()))?;
         let pre =
             linker.instantiate_pre(&component).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
         let pre = bindings::EnginePre::new(pre).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
@@ -115,6 +156,7 @@ impl Runtime {
     /// Run `call` on a warm instance (or a new one), with this call's limits armed.
     fn with_instance<R>(
         &self,
+        plugins: Option<&Arc<PluginSet>>,
         call: impl FnOnce(&mut Store<HostState>, &bindings::Engine) -> wasmtime::Result<R>,
     ) -> Result<R, RuntimeError> {
         let warm = self.warm.lock().ok().and_then(|mut w| w.pop());
@@ -122,7 +164,7 @@ impl Runtime {
             Some(w) => w,
             None => {
                 let limiter = MemoryLimiter::new(self.limits.max_memory_bytes);
-                let mut store = Store::new(&self.engine, HostState { limiter });
+                let mut store = Store::new(&self.engine, HostState { limiter, plugins: None });
                 store.limiter(|s| &mut s.limiter);
                 self.arm(&mut store)?;
                 let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
@@ -130,8 +172,12 @@ impl Runtime {
             }
         };
         self.arm(&mut warm.store)?;
+        warm.store.data_mut().plugins = plugins.filter(|p| !p.is_empty()).cloned();
         // A trap leaves the instance in an unknown state: it is dropped with the error.
-        let result = call(&mut warm.store, &warm.instance).map_err(RuntimeError::trap)?;
+        let result = call(&mut warm.store, &warm.instance).map_err(RuntimeError::trap);
+        // The set is released with the call: a swapped-out set is dropped once its calls end.
+        warm.store.data_mut().plugins = None;
+        let result = result?;
         if warm.store.data().limiter.memory_bytes() <= RECYCLE_BYTES
             && let Ok(mut pool) = self.warm.lock()
             && pool.len() < MAX_WARM
@@ -160,7 +206,18 @@ impl Runtime {
         body: &[u8],
         opts: &wit::Options,
     ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
-        self.with_instance(|store, i| {
+        self.compress_request_with(dialect, body, opts, None)
+    }
+
+    /// Compress a request body with a set of plugins (the whole call sees this one set).
+    pub fn compress_request_with(
+        &self,
+        dialect: wit::Dialect,
+        body: &[u8],
+        opts: &wit::Options,
+        plugins: Option<&Arc<PluginSet>>,
+    ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
+        self.with_instance(plugins, |store, i| {
             i.headroom_compress_compressor().call_compress_request(store, dialect, body, opts)
         })
     }
@@ -172,20 +229,31 @@ impl Runtime {
         kind: Option<&wit::ContentKind>,
         opts: &wit::Options,
     ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
-        self.with_instance(|store, i| {
+        self.compress_content_with(text, kind, opts, None)
+    }
+
+    /// Compress one text with a set of plugins.
+    pub fn compress_content_with(
+        &self,
+        text: &str,
+        kind: Option<&wit::ContentKind>,
+        opts: &wit::Options,
+        plugins: Option<&Arc<PluginSet>>,
+    ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
+        self.with_instance(plugins, |store, i| {
             i.headroom_compress_compressor().call_compress_content(store, text, kind, opts)
         })
     }
 
     /// Detect a text's kind.
     pub fn detect(&self, text: &str) -> Result<wit::ContentKind, RuntimeError> {
-        self.with_instance(|store, i| i.headroom_compress_compressor().call_detect(store, text))
+        self.with_instance(None, |store, i| i.headroom_compress_compressor().call_detect(store, text))
     }
 }
 
 /// Advance the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives: a weak
 /// reference ends the thread when the runtime is dropped.
-fn start_epoch_ticker(engine: &Engine) {
+pub(crate) fn start_epoch_ticker(engine: &Engine) {
     let weak = engine.weak();
     std::thread::spawn(move || {
         while let Some(engine) = weak.upgrade() {
