@@ -9,7 +9,7 @@ const SECRET_NAMES: &[&str] =
     &["password", "passwd", "pwd", "secret", "apikey", "secretkey", "accesskey", "privatekey", "authtoken", "accesstoken", "refreshtoken", "token"];
 
 /// Names ending like a secret that are not one.
-const NOT_SECRET: &[&str] = &["maxtoken", "numtoken", "tokentype", "secretname", "passwordfile", "pwdfile", "secretref"];
+const NOT_SECRET: &[&str] = &["nopasswd", "maxtoken", "numtoken", "tokentype", "secretname", "passwordfile", "pwdfile", "secretref"];
 
 /// `scheme://user:password@host`: the password is masked, user and host kept.
 pub fn url_passwords(text: &str, found: &mut Vec<Found>) {
@@ -92,21 +92,23 @@ fn value_after(text: &str, from: usize) -> Option<(usize, usize)> {
         let close = text[start + 1..].find(char::from(quote))? + start + 1;
         (start + 1, close)
     } else {
-        let end = run_end(text, start, |b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b',' | b';' | b'}' | b'&'));
+        let end = run_end(text, start, |b| {
+            !matches!(b, b' ' | b'\n' | b'\r' | b'\t' | b',' | b';' | b'}' | b'&' | b'`' | b'"' | b'\'')
+        });
         (start, end)
     };
     let value = &text[vstart..vend];
-    if value.len() < 4 || value.contains('\n') || placeholder(value) {
+    if value.len() < 6 || value.contains('\n') || placeholder(value) || value.starts_with(['?', '-', '=']) {
         return None;
     }
     let bare = !(quote == b'"' || quote == b'\'');
     // Code (`password = get_password()`, `token: self.token`, `secret=os.environ[...]`) and
     // counts (`max_tokens: 4096`) are not secrets.
-    if bare && (value.contains(['(', '[', '{', '.', '$']) || value.bytes().all(|b| b.is_ascii_digit())) {
+    if bare && (value.contains(['(', ')', '[', ']', '{', '}', '.', '$']) || value.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
-    if bare && value.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') && value.len() < 12 {
-        // A lone identifier (`password=password`, `token: none`): a variable, not a secret.
+    if bare && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !value.bytes().any(|b| b.is_ascii_digit()) {
+        // A lone identifier (`password=password`, `"per_token": per_token`): a variable.
         return None;
     }
     Some((vstart, vend))
@@ -121,8 +123,9 @@ fn placeholder(v: &str) -> bool {
         || v.starts_with("{{")
         || v.starts_with('%')
         || v.bytes().all(|b| b == b'*' || b == b'x' || b == b'X' || b == b'.')
-        || l.contains("masked")
-        || matches!(l.as_str(), "null" | "none" | "true" | "false" | "changeme" | "required" | "optional" | "string" | "str")
+        || v.contains("***")
+        || ["masked", "token", "secret", "password", "your", "example", "placeholder", "dummy", "fake"].iter().any(|w| l.contains(w))
+        || matches!(l.as_str(), "null" | "none" | "true" | "false" | "changeme" | "required" | "optional" | "string" | "str" | "read" | "write")
 }
 
 #[cfg(test)]
@@ -138,7 +141,7 @@ mod tests {
         assert_eq!(redact("DB_PASSWORD=hunter2!\n").0, "DB_PASSWORD=[secret: password masked]\n");
         assert_eq!(redact("  \"client_secret\": \"a8f9Kq2\",\n").0, "  \"client_secret\": \"[secret: password masked]\",\n");
         assert_eq!(redact("password: 'correct horse battery'\n").0, "password: '[secret: password masked]'\n");
-        assert_eq!(redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n").0, "aws_secret_access_key = [secret: password masked]\n");
+        assert_eq!(redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8sZ1a9Lk\n").0, "aws_secret_access_key = [secret: password masked]\n");
     }
 
     #[test]
@@ -157,6 +160,13 @@ mod tests {
             "api_key: ****",
             "num_tokens=120",
             "std::env::var(\"TOKEN\")",
+            "\"bytes_per_token\": bytes_per_token,",
+            "  - Token: gho_************************************",
+            "flutter ALL= NOPASSWD:/bin/chown -R flutter /builds",
+            "tokenAuth := &transporthttp.TokenAuth{Token: \"my-token\"}",
+            "command: tunnel run --token ${CLOUDFLARE_TUNNEL_TOKEN:?set CLOUDFLARE_TUNNEL_TOKEN}",
+            "without `id-token: write` to the job",
+            "GITHUB_PERSONAL_ACCESS_TOKEN: \"your-token\"",
         ] {
             assert!(redact(text).1.is_empty(), "{text}: {:?}", redact(text).1);
         }
