@@ -28,7 +28,7 @@ pub use bindings::headroom::plugin::types as plugin_wit;
 pub use error::RuntimeError;
 pub use limits::Limits;
 use limits::MemoryLimiter;
-use plugins::PluginSet;
+use plugins::{PluginSet, PluginSource};
 
 /// How often the epoch advances when calls have a deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -94,6 +94,8 @@ pub struct Runtime {
     pre: bindings::EnginePre<HostState>,
     limits: Limits,
     warm: Mutex<Vec<Warm>>,
+    /// Where calls without an explicit set take their plugins from.
+    plugins: std::sync::OnceLock<Arc<dyn PluginSource>>,
 }
 
 impl Runtime {
@@ -150,7 +152,24 @@ impl Runtime {
         if config.limits.deadline.is_some() {
             start_epoch_ticker(&engine);
         }
-        Ok(Self { engine, pre, limits: config.limits.clone(), warm: Mutex::new(Vec::new()) })
+        Ok(Self {
+            engine,
+            pre,
+            limits: config.limits.clone(),
+            warm: Mutex::new(Vec::new()),
+            plugins: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Take every later call's plugins from `source` (set once; a call takes the set live when
+    /// it starts and keeps it to its end). Returns false when a source was already set.
+    pub fn use_plugins(&self, source: Arc<dyn PluginSource>) -> bool {
+        self.plugins.set(source).is_ok()
+    }
+
+    /// The set a call without an explicit one runs with.
+    fn live_plugins(&self) -> Option<Arc<PluginSet>> {
+        self.plugins.get().map(|s| s.current())
     }
 
     /// Run `call` on a warm instance (or a new one), with this call's limits armed.
@@ -206,7 +225,8 @@ impl Runtime {
         body: &[u8],
         opts: &wit::Options,
     ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
-        self.compress_request_with(dialect, body, opts, None)
+        let live = self.live_plugins();
+        self.compress_request_with(dialect, body, opts, live.as_ref())
     }
 
     /// Compress a request body with a set of plugins (the whole call sees this one set).
@@ -229,7 +249,8 @@ impl Runtime {
         kind: Option<&wit::ContentKind>,
         opts: &wit::Options,
     ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
-        self.compress_content_with(text, kind, opts, None)
+        let live = self.live_plugins();
+        self.compress_content_with(text, kind, opts, live.as_ref())
     }
 
     /// Compress one text with a set of plugins.

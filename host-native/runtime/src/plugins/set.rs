@@ -30,6 +30,12 @@ pub struct Spec {
     pub lossy: bool,
 }
 
+/// Where a runtime takes the plugin set of each call from (a host's registry).
+pub trait PluginSource: Send + Sync {
+    /// The set live now; a call keeps it to its end.
+    fn current(&self) -> Arc<PluginSet>;
+}
+
 /// A plugin's counters.
 #[derive(Debug, Default)]
 pub struct PluginStats {
