@@ -225,7 +225,7 @@ impl Runtime {
         body: &[u8],
         opts: &wit::Options,
     ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
-        let live = self.live_plugins();
+        let live = self.plugins.get().map(|s| s.for_request(dialect, body));
         self.compress_request_with(dialect, body, opts, live.as_ref())
     }
 

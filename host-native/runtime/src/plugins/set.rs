@@ -34,6 +34,12 @@ pub struct Spec {
 pub trait PluginSource: Send + Sync {
     /// The set live now; a call keeps it to its end.
     fn current(&self) -> Arc<PluginSet>;
+
+    /// The set for a request: a host that pins conversations to the set they started with
+    /// (so a swap never rewrites what the provider already saw) answers per body.
+    fn for_request(&self, _dialect: crate::wit::Dialect, _body: &[u8]) -> Arc<PluginSet> {
+        self.current()
+    }
 }
 
 /// A plugin's counters.
