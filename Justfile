@@ -60,6 +60,11 @@ bench: component
     cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
     cargo run -q --release -p headroom-benches --bin claude_sessions -- --out benches/results/claude-sessions.md
 
+# Plugin benchmark: the hop per call (1 KB, 100 KB), the real plugins in wasm vs natively, the
+# engine call with and without a plugin, the swap time with a warm and a cold code cache.
+bench-plugins: component plugins
+    cargo run -q --release -p headroom-benches --bin plugins -- --out benches/results/plugins.md
+
 # Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
 bench-load: component
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
