@@ -37,7 +37,7 @@ pub struct PluginInfo {
     pub kinds: Vec<ContentKind>,
     /// Where it runs.
     pub placement: Placement,
-    /// Whether it may drop information.
+    /// Whether it may drop information (its calls allow it only when the request does too).
     pub lossy: bool,
 }
 
@@ -77,7 +77,8 @@ pub struct PluginCall<'a> {
     pub kind: &'a ContentKind,
     /// The relevance hint, when there is one.
     pub query: Option<&'a str>,
-    /// Whether the call may drop information.
+    /// Whether the call may drop information: the request allows lossy steps and the plugin
+    /// declared itself lossy.
     pub lossy: bool,
 }
 

@@ -18,8 +18,8 @@ impl<'h> Plugins<'h> {
         Self { host, list: host.loaded() }
     }
 
-    fn at(&self, placement: Placement, lossy: bool) -> impl Iterator<Item = &PluginInfo> {
-        self.list.iter().filter(move |p| p.placement == placement && (lossy || !p.lossy))
+    fn at(&self, placement: Placement) -> impl Iterator<Item = &PluginInfo> {
+        self.list.iter().filter(move |p| p.placement == placement)
     }
 
     /// Run the `before` filters over a block, in order; each sees the previous one's output.
@@ -34,14 +34,14 @@ impl<'h> Plugins<'h> {
     ) -> Option<(String, Vec<String>)> {
         let mut current: Option<String> = None;
         let mut by = Vec::new();
-        for p in self.at(Placement::Before, lossy) {
+        for p in self.at(Placement::Before) {
             let k = kind();
             if !p.offered(&k) {
                 continue;
             }
             let input = current.as_deref().unwrap_or(text);
             let key = key_for(input);
-            let call = PluginCall { text: input, key: &key, kind: &k, query: non_empty(query), lossy };
+            let call = PluginCall { text: input, key: &key, kind: &k, query: non_empty(query), lossy: lossy && p.lossy };
             if let Some((out, _)) = self.call(p, &call) {
                 if out != input {
                     current = Some(out);
@@ -70,9 +70,10 @@ impl<'h> Plugins<'h> {
         if self.list.is_empty() {
             return builtin();
         }
-        let call = PluginCall { text, key: ctx.key, kind, query: non_empty(query), lossy: ctx.lossy };
         let first_of = |placement| {
-            self.at(placement, ctx.lossy).filter(|p| p.offered(kind)).find_map(|p| {
+            self.at(placement).filter(|p| p.offered(kind)).find_map(|p| {
+                let lossy = ctx.lossy && p.lossy;
+                let call = PluginCall { text, key: ctx.key, kind, query: non_empty(query), lossy };
                 self.call(p, &call).map(|(text, (summary, lossy))| Rewrite {
                     text,
                     transform: format!("plugin:{}:{summary}", p.id),
@@ -88,7 +89,7 @@ impl<'h> Plugins<'h> {
     fn call(&self, p: &PluginInfo, call: &PluginCall<'_>) -> Option<(String, (String, bool))> {
         match self.host.transform(&p.id, call) {
             Ok(PluginOutcome::Rewritten { text, summary, lossy }) => {
-                match check(call.text, call.key, &text, lossy, call.lossy && p.lossy, p.placement) {
+                match check(call.text, call.key, &text, lossy, call.lossy, p.placement) {
                     Ok(()) => Some((text, (summary, lossy))),
                     Err(reason) => {
                         self.host.rejected(&p.id, &reason.to_string());
