@@ -41,8 +41,8 @@ impl Guest for Engine {
             &HostCounter,
             &plugin_host::ImportedPlugins,
         )
-            .map(convert::request_outcome)
-            .map_err(convert::error)
+        .map(convert::request_outcome)
+        .map_err(convert::error)
     }
 
     fn compress_content(

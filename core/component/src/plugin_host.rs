@@ -2,7 +2,7 @@
 //! plugin instances it loaded; routing and checks stay in headroom-core.
 
 use headroom_core::ContentKind;
-use headroom_core::plugins::{PluginCall, PluginHost, PluginInfo, PluginOutcome, Placement};
+use headroom_core::plugins::{Placement, PluginCall, PluginHost, PluginInfo, PluginOutcome};
 
 use crate::headroom::plugin::plugins as host;
 use crate::headroom::plugin::types as wit;

@@ -226,7 +226,9 @@ pub fn compress_content_with(
     let query = opts.query.clone().unwrap_or_default();
     let input =
         BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
-    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default(), &plugins).result {
+    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default(), &plugins)
+        .result
+    {
         Some(r) => ContentOutcome {
             transform: match &r.status {
                 Status::Compressed(t) => t.clone(),

@@ -90,7 +90,9 @@ pub fn process(
     }
     let kind_cell = OnceCell::new();
     let kind = || {
-        kind_cell.get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(input.text))).clone()
+        kind_cell
+            .get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(input.text)))
+            .clone()
     };
     let Some((text, by)) = plugins.filter(input.text, &kind, input.query, opts.lossy) else {
         return unfiltered(input, opts, counter, history, bounds, plugins);

@@ -49,8 +49,9 @@ fn load_one(folder: &Path, engine: &PluginEngine) -> Result<(Spec, CompiledPlugi
     if !actual.eq_ignore_ascii_case(&manifest.sha256) {
         return Err(LoadError::HashMismatch { id, expected: manifest.sha256, actual });
     }
-    let compiled =
-        engine.compile(&bytes, manifest.runtime_limits()).map_err(|e| LoadError::Compile(id.clone(), e.to_string()))?;
+    let compiled = engine
+        .compile(&bytes, manifest.runtime_limits())
+        .map_err(|e| LoadError::Compile(id.clone(), e.to_string()))?;
     let placement = manifest.placement().map_err(|e| LoadError::Manifest(path.clone(), e))?;
     self_test(folder, &manifest, placement, &compiled)?;
     let spec = Spec {
@@ -65,10 +66,16 @@ fn load_one(folder: &Path, engine: &PluginEngine) -> Result<(Spec, CompiledPlugi
 }
 
 /// Call the plugin on its sample: it must answer, and a rewrite must pass the engine's checks.
-fn self_test(folder: &Path, m: &Manifest, placement: Placement, plugin: &CompiledPlugin) -> Result<(), LoadError> {
+fn self_test(
+    folder: &Path,
+    m: &Manifest,
+    placement: Placement,
+    plugin: &CompiledPlugin,
+) -> Result<(), LoadError> {
     let fail = |why: String| LoadError::SelfTest(m.id.clone(), why);
     let sample_path = folder.join(&m.self_test.sample);
-    let sample = std::fs::read_to_string(&sample_path).map_err(|e| fail(format!("{}: {e}", sample_path.display())))?;
+    let sample =
+        std::fs::read_to_string(&sample_path).map_err(|e| fail(format!("{}: {e}", sample_path.display())))?;
     let kind = parse_kind(&m.self_test.kind).map_err(fail)?;
     let key = headroom_core::offload::key_for(&sample);
     let block = Block { text: sample.clone(), key: key.clone() };
@@ -82,7 +89,8 @@ fn self_test(folder: &Path, m: &Manifest, placement: Placement, plugin: &Compile
                 Placement::Instead => CorePlacement::Instead,
                 Placement::After => CorePlacement::After,
             };
-            check(&sample, &key, &r.text, r.lossy, m.lossy, core).map_err(|r| fail(format!("output refused: {r}")))?;
+            check(&sample, &key, &r.text, r.lossy, m.lossy, core)
+                .map_err(|r| fail(format!("output refused: {r}")))?;
             "rewritten"
         }
         Outcome::Declined(_) => "declined",

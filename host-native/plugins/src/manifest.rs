@@ -66,7 +66,8 @@ impl Manifest {
     /// Parse and check a manifest.
     pub fn parse(text: &str) -> Result<Self, String> {
         let m: Manifest = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        if m.id.is_empty() || !m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if m.id.is_empty() || !m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             return Err(format!("id {:?}: use lower-case letters, digits and -", m.id));
         }
         if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -75,7 +76,9 @@ impl Manifest {
         m.kinds()?;
         let placement = m.placement()?;
         if placement == Placement::Before && m.lossy {
-            return Err("placement before: a filter's edits cannot be retrieved, so lossy must be false".into());
+            return Err(
+                "placement before: a filter's edits cannot be retrieved, so lossy must be false".into()
+            );
         }
         if !(1..=10_000).contains(&m.limits.deadline_ms) {
             return Err("limits.deadline_ms: 1 to 10000".into());
@@ -102,7 +105,11 @@ impl Manifest {
             return Err("kinds: name at least one kind, or \"*\"".into());
         }
         if self.kinds.iter().any(|k| k == "*") {
-            return if self.kinds.len() == 1 { Ok(Vec::new()) } else { Err("kinds: \"*\" stands alone".into()) };
+            return if self.kinds.len() == 1 {
+                Ok(Vec::new())
+            } else {
+                Err("kinds: \"*\" stands alone".into())
+            };
         }
         self.kinds.iter().map(|k| parse_kind(k).map_err(|e| format!("kinds: {e}"))).collect()
     }

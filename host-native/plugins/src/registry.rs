@@ -40,7 +40,8 @@ impl Registry {
     /// A registry for `dir`, loaded once. A failed first load leaves no plugins (and the error
     /// in [`Registry::status`]); the host runs without them.
     pub fn open(dir: &Path, cache_dir: Option<&Path>) -> Result<Arc<Self>, LoadError> {
-        let engine = PluginEngine::new(cache_dir).map_err(|e| LoadError::Compile("*".into(), e.to_string()))?;
+        let engine =
+            PluginEngine::new(cache_dir).map_err(|e| LoadError::Compile("*".into(), e.to_string()))?;
         let registry = Arc::new(Self {
             dir: dir.to_owned(),
             engine,
@@ -96,7 +97,11 @@ impl Registry {
 
     /// Quarantined plugins of the live set.
     pub fn quarantined(&self) -> Vec<String> {
-        self.current().plugins().filter(|(_, s)| s.snapshot().quarantined).map(|(spec, _)| spec.id.clone()).collect()
+        self.current()
+            .plugins()
+            .filter(|(_, s)| s.snapshot().quarantined)
+            .map(|(spec, _)| spec.id.clone())
+            .collect()
     }
 
     /// The live set and the last loads, as `GET /admin/plugins` shows them.

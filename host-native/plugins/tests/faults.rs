@@ -54,7 +54,8 @@ fn every_fault_falls_back_to_the_built_ins_and_is_counted() {
         let plain = runtime.compress_content_with(&text, None, &opts(), None).expect("no trap").expect("ok");
         let set = registry.current();
         let started = Instant::now();
-        let with = runtime.compress_content_with(&text, None, &opts(), Some(&set)).expect("no trap").expect("ok");
+        let with =
+            runtime.compress_content_with(&text, None, &opts(), Some(&set)).expect("no trap").expect("ok");
         let took = started.elapsed();
         assert_eq!(format!("{with:?}"), format!("{plain:?}"), "{trigger}");
         let s = stats(&registry);

@@ -21,7 +21,9 @@ fn body(n: u64) -> Vec<u8> {
         messages.push(serde_json::json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": "x"}}]}));
         messages.push(serde_json::json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": format!("out {t}: STAMP-ME\n")}]}));
     }
-    serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": messages}).to_string().into_bytes()
+    serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": messages})
+        .to_string()
+        .into_bytes()
 }
 
 /// The stamps in a body, in order.
@@ -37,7 +39,8 @@ fn write_version(dir: &std::path::Path, wasm: &[u8], manifest: &str, version: u3
     std::fs::create_dir_all(&staged).expect("stage");
     let bytes = stamp(wasm, version);
     std::fs::write(staged.join("plugin.wasm"), &bytes).expect("wasm");
-    let m = with_sha(manifest, &sha256_hex(&bytes)).replace("version = \"0.1.0\"", &format!("version = \"0.1.{version}\""));
+    let m = with_sha(manifest, &sha256_hex(&bytes))
+        .replace("version = \"0.1.0\"", &format!("version = \"0.1.{version}\""));
     std::fs::write(staged.join("plugin.toml"), m).expect("manifest");
     std::fs::copy(built("faulty").join("self-test.txt"), staged.join("self-test.txt")).expect("sample");
     let old = dir.join("faulty.old");
@@ -73,7 +76,11 @@ fn fifty_swaps_under_concurrent_requests() {
                 while !done.load(Ordering::Relaxed) && n < 100_000 {
                     n += 1;
                     let out = runtime
-                        .compress_request(Dialect::AnthropicMessages, &body(n * 10 + c as u64), &default_options())
+                        .compress_request(
+                            Dialect::AnthropicMessages,
+                            &body(n * 10 + c as u64),
+                            &default_options(),
+                        )
                         .expect("no trap")
                         .expect("no error");
                     let sent = String::from_utf8(out.body.expect("stamped")).expect("utf8");
@@ -108,5 +115,10 @@ fn fifty_swaps_under_concurrent_requests() {
     assert!(seen.len() > 2, "requests ran across swaps: {seen:?}");
     assert_eq!(registry.status().generation, u64::from(SWAPS) + 1);
     swap_ms.sort_by(f64::total_cmp);
-    eprintln!("{} requests, {} versions seen, swap median {:.1} ms", served.load(Ordering::Relaxed), seen.len(), swap_ms[swap_ms.len() / 2]);
+    eprintln!(
+        "{} requests, {} versions seen, swap median {:.1} ms",
+        served.load(Ordering::Relaxed),
+        seen.len(),
+        swap_ms[swap_ms.len() / 2]
+    );
 }

@@ -10,7 +10,8 @@ use headroom_runtime::default_options;
 use headroom_runtime::wit::Dialect;
 use support::*;
 
-const SECRETS: &str = "deploy log\nAWS_ACCESS_KEY_ID=AKIAQ3EGT5KXJZ7YBN2M\nDB=postgres://app:Xk92-pqL7vW@db:5432/app\nok\n";
+const SECRETS: &str =
+    "deploy log\nAWS_ACCESS_KEY_ID=AKIAQ3EGT5KXJZ7YBN2M\nDB=postgres://app:Xk92-pqL7vW@db:5432/app\nok\n";
 
 fn body(tool_output: &str) -> Vec<u8> {
     serde_json::json!({
@@ -80,9 +81,15 @@ fn a_hash_mismatch_is_refused() {
 #[test]
 fn a_wrong_world_version_is_refused() {
     let dir = fresh_dir("world");
-    install(&dir, "redact-secrets", |m| m.replace("headroom:plugin/plugin@0.1.0", "headroom:plugin/plugin@0.2.0"));
+    install(&dir, "redact-secrets", |m| {
+        m.replace("headroom:plugin/plugin@0.1.0", "headroom:plugin/plugin@0.2.0")
+    });
     let (_, e) = refused(&dir);
-    assert!(e.to_string().contains("targets headroom:plugin/plugin@0.2.0, this host runs headroom:plugin/plugin@0.1.0"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("targets headroom:plugin/plugin@0.2.0, this host runs headroom:plugin/plugin@0.1.0"),
+        "{e}"
+    );
     // A component of another world (the core itself) with a matching hash does not link.
     let dir = fresh_dir("world2");
     let to = install(&dir, "redact-secrets", |m| m);

@@ -111,7 +111,11 @@ impl AppState {
             Ok(registry) => {
                 match registry.status().last_error {
                     Some(e) => eprintln!("headroom: plugins in {} not loaded: {e}", dir.display()),
-                    None => eprintln!("headroom: {} plugins loaded from {}", registry.current().plugins().count(), dir.display()),
+                    None => eprintln!(
+                        "headroom: {} plugins loaded from {}",
+                        registry.current().plugins().count(),
+                        dir.display()
+                    ),
                 }
                 runtime.use_plugins(Arc::new(crate::plugin_pins::SessionPins::new(registry.clone())));
                 headroom_plugins::watch(&registry);

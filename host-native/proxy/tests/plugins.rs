@@ -22,14 +22,22 @@ fn root() -> PathBuf {
 }
 
 fn built(id: &str) -> PathBuf {
-    let dir = if id == "faulty" { root().join("target/plugin-fixtures/faulty") } else { root().join("target/plugins").join(id) };
+    let dir = if id == "faulty" {
+        root().join("target/plugin-fixtures/faulty")
+    } else {
+        root().join("target/plugins").join(id)
+    };
     assert!(dir.join("plugin.wasm").is_file(), "{} is missing: run `just plugins`", dir.display());
     dir
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = root().join(format!("target/plugin-tests/proxy-{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = root().join(format!(
+        "target/plugin-tests/proxy-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     dir
@@ -55,7 +63,9 @@ fn install(dir: &Path, id: &str, wasm: Option<&[u8]>, edit: impl Fn(String) -> S
         std::fs::write(staged.join("plugin.wasm"), bytes).expect("wasm");
         manifest = manifest
             .lines()
-            .map(|l| if l.starts_with("sha256 =") { format!("sha256 = \"{}\"", hex(bytes)) } else { l.to_owned() })
+            .map(|l| {
+                if l.starts_with("sha256 =") { format!("sha256 = \"{}\"", hex(bytes)) } else { l.to_owned() }
+            })
             .collect::<Vec<_>>()
             .join("\n");
     }
@@ -97,7 +107,9 @@ fn conversation(opening: &str, outputs: &[&str]) -> Value {
     for (i, out) in outputs.iter().enumerate() {
         let id = format!("t{i}");
         messages.push(json!({"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": "x"}}]}));
-        messages.push(json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": out}]}));
+        messages.push(
+            json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": out}]}),
+        );
     }
     json!({"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": messages})
 }
@@ -157,7 +169,8 @@ async fn reload_needs_the_key_and_a_bad_folder_keeps_the_old_set() {
     let v: Value = r.json().await.expect("json");
     assert!(v["error"]["message"].as_str().unwrap_or_default().contains("shiny"), "{v}");
     assert_eq!(v["plugins"]["plugins"].as_array().map(Vec::len), Some(1), "the old set stays: {v}");
-    let health: Value = client().get(format!("{}/health", proxy.url)).send().await.expect("get").json().await.expect("json");
+    let health: Value =
+        client().get(format!("{}/health", proxy.url)).send().await.expect("get").json().await.expect("json");
     assert_eq!(health["checks"]["plugins"]["status"], "degraded");
     assert!(health["checks"]["plugins"]["error"].as_str().unwrap_or_default().contains("shiny"));
     install(&dir, "redact-secrets", None, |m| m);
@@ -210,7 +223,10 @@ async fn fifty_swaps_while_serving() {
             let mut n = 0u32;
             while !stop.load(Ordering::Relaxed) && n < 10_000 {
                 n += 1;
-                let body = conversation(&format!("client {c} request {n}"), &["x STAMP-ME", "y STAMP-ME", "z STAMP-ME"]);
+                let body = conversation(
+                    &format!("client {c} request {n}"),
+                    &["x STAMP-ME", "y STAMP-ME", "z STAMP-ME"],
+                );
                 let r = send(&proxy, &body).await;
                 assert_eq!(r.status(), 200, "a request failed during a swap");
             }

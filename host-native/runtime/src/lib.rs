@@ -135,10 +135,10 @@ impl Runtime {
             wasmtime::component::HasSelf<HostState>,
         >(&mut linker, |s| s)
         .map_err(|e| RuntimeError::Load(e.to_string()))?;
-        bindings::headroom::plugin::plugins::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
-            &mut linker,
-            |s| s,
-        )
+        bindings::headroom::plugin::plugins::add_to_linker::<
+            HostState,
+            wasmtime::component::HasSelf<HostState>,
+        >(&mut linker, |s| s)
         .map_err(|e| RuntimeError::Load(e.to_string()))?;
         bindings::headroom::plugin::types::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
             &mut linker,

@@ -79,7 +79,10 @@ mod tests {
         assert_eq!(t.rows[0], (2, vec!["1", "\"x,y\""]));
         assert!(table("a\tb\n1\t2\n3\t4\n5\t6\n").is_some());
         assert!(table("a,b\n1,2\n3\n4,5\n").is_none(), "ragged");
-        assert!(table("Hello, world\nFine, thanks\nAnd you, sir\nWell, yes\n").is_some_and(|t| t.header.len() == 2));
+        assert!(
+            table("Hello, world\nFine, thanks\nAnd you, sir\nWell, yes\n")
+                .is_some_and(|t| t.header.len() == 2)
+        );
         assert!(table("one line, only\n").is_none());
         assert!(table("plain text\nwithout\ndelimiters\nat all\n").is_none());
     }

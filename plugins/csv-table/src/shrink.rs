@@ -21,13 +21,17 @@ struct Row<'a> {
 
 /// The rewrite of `text` (parsed as `table`): `(text, summary, lossy)`, or `None` when nothing
 /// applies.
-pub fn compress(text: &str, table: &Table<'_>, key: &str, context: &Context) -> Option<(String, String, bool)> {
+pub fn compress(
+    text: &str,
+    table: &Table<'_>,
+    key: &str,
+    context: &Context,
+) -> Option<(String, String, bool)> {
     let sep = table.delimiter.to_string();
     let n = table.header.len();
     // Constant columns: one value in every row (never all columns: a table stays a table).
-    let constant: Vec<usize> = (0..n)
-        .filter(|&c| table.rows.iter().all(|(_, r)| r[c] == table.rows[0].1[c]))
-        .collect();
+    let constant: Vec<usize> =
+        (0..n).filter(|&c| table.rows.iter().all(|(_, r)| r[c] == table.rows[0].1[c])).collect();
     let constant = if constant.len() == n { Vec::new() } else { constant };
     let keep: Vec<usize> = (0..n).filter(|c| !constant.contains(c)).collect();
     // Runs of identical rows (after hoisting) collapse into one.
@@ -46,7 +50,8 @@ pub fn compress(text: &str, table: &Table<'_>, key: &str, context: &Context) -> 
     let mut steps = Vec::new();
     let mut out = String::with_capacity(text.len() / 2);
     if !constant.is_empty() {
-        let pairs: Vec<String> = constant.iter().map(|&c| format!("{}={}", table.header[c], table.rows[0].1[c])).collect();
+        let pairs: Vec<String> =
+            constant.iter().map(|&c| format!("{}={}", table.header[c], table.rows[0].1[c])).collect();
         out.push_str("# constant: ");
         out.push_str(&pairs.join(", "));
         out.push('\n');
@@ -97,7 +102,8 @@ pub fn compress(text: &str, table: &Table<'_>, key: &str, context: &Context) -> 
     if !table.trailing_newline {
         out.pop();
     }
-    (out.len() < text.len()).then(|| (out, format!("csv-table:{}", steps.join("+")), steps.contains(&"elide")))
+    (out.len() < text.len())
+        .then(|| (out, format!("csv-table:{}", steps.join("+")), steps.contains(&"elide")))
 }
 
 /// Which rows survive eliding: both ends, error rows, numeric outliers, query matches.
@@ -118,7 +124,9 @@ fn kept_rows(rows: &[Row<'_>], header: &[&str], query: Option<&str>) -> Vec<bool
                 return true;
             }
             let lower = r.fields.join(" ").to_lowercase();
-            if ERROR_WORDS.iter().any(|w| lower.contains(w)) || terms.iter().any(|t| lower.contains(t.as_str())) {
+            if ERROR_WORDS.iter().any(|w| lower.contains(w))
+                || terms.iter().any(|t| lower.contains(t.as_str()))
+            {
                 return true;
             }
             r.fields.iter().zip(&stats).any(|(f, s)| match (s, number(f)) {

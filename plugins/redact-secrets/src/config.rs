@@ -5,17 +5,32 @@ use crate::scan::{Found, run_end};
 
 /// Key names whose value is a secret when the name ends with them (`DB_PASSWORD`,
 /// `client_secret`, `"apiKey"`), compared in lower case without `_` and `-`.
-const SECRET_NAMES: &[&str] =
-    &["password", "passwd", "pwd", "secret", "apikey", "secretkey", "accesskey", "privatekey", "authtoken", "accesstoken", "refreshtoken", "token"];
+const SECRET_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "apikey",
+    "secretkey",
+    "accesskey",
+    "privatekey",
+    "authtoken",
+    "accesstoken",
+    "refreshtoken",
+    "token",
+];
 
 /// Names ending like a secret that are not one.
-const NOT_SECRET: &[&str] = &["nopasswd", "maxtoken", "numtoken", "tokentype", "secretname", "passwordfile", "pwdfile", "secretref"];
+const NOT_SECRET: &[&str] =
+    &["nopasswd", "maxtoken", "numtoken", "tokentype", "secretname", "passwordfile", "pwdfile", "secretref"];
 
 /// `scheme://user:password@host`: the password is masked, user and host kept.
 pub fn url_passwords(text: &str, found: &mut Vec<Found>) {
     for (at, _) in text.match_indices("://") {
         let from = at + 3;
-        let end = run_end(text, from, |b| !matches!(b, b'/' | b'@' | b' ' | b'\n' | b'\t' | b'"' | b'\'' | b'<' | b'>'));
+        let end = run_end(text, from, |b| {
+            !matches!(b, b'/' | b'@' | b' ' | b'\n' | b'\t' | b'"' | b'\'' | b'<' | b'>')
+        });
         if text.as_bytes().get(end) != Some(&b'@') {
             continue;
         }
@@ -42,7 +57,9 @@ pub fn assignments(text: &str, found: &mut Vec<Found>) {
         let op = i;
         i += 1;
         // `==`, `:=`-less comparisons and `::` paths are code, not assignments.
-        if bytes.get(op + 1).is_some_and(|&n| n == b'=' || n == b':') || (op > 0 && matches!(bytes[op - 1], b'=' | b'!' | b'<' | b'>' | b':')) {
+        if bytes.get(op + 1).is_some_and(|&n| n == b'=' || n == b':')
+            || (op > 0 && matches!(bytes[op - 1], b'=' | b'!' | b'<' | b'>' | b':'))
+        {
             continue;
         }
         let Some(name) = name_before(text, op) else { continue };
@@ -66,7 +83,9 @@ fn name_before(text: &str, op: usize) -> Option<&str> {
         end -= 1;
     }
     let mut start = end;
-    while start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || matches!(bytes[start - 1], b'_' | b'-' | b'.')) {
+    while start > 0
+        && (bytes[start - 1].is_ascii_alphanumeric() || matches!(bytes[start - 1], b'_' | b'-' | b'.'))
+    {
         start -= 1;
     }
     (start < end).then(|| &text[start..end])
@@ -75,7 +94,8 @@ fn name_before(text: &str, op: usize) -> Option<&str> {
 fn secret_name(name: &str) -> bool {
     // `config.password` keeps its last segment.
     let last = name.rsplit('.').next().unwrap_or(name);
-    let folded: String = last.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase()).collect();
+    let folded: String =
+        last.chars().filter(|c| *c != '_' && *c != '-').map(|c| c.to_ascii_lowercase()).collect();
     SECRET_NAMES.iter().any(|s| folded.ends_with(s)) && !NOT_SECRET.iter().any(|s| folded.ends_with(s))
 }
 
@@ -104,10 +124,16 @@ fn value_after(text: &str, from: usize) -> Option<(usize, usize)> {
     let bare = !(quote == b'"' || quote == b'\'');
     // Code (`password = get_password()`, `token: self.token`, `secret=os.environ[...]`) and
     // counts (`max_tokens: 4096`) are not secrets.
-    if bare && (value.contains(['(', ')', '[', ']', '{', '}', '.', '$']) || value.bytes().all(|b| b.is_ascii_digit())) {
+    if bare
+        && (value.contains(['(', ')', '[', ']', '{', '}', '.', '$'])
+            || value.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
-    if bare && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !value.bytes().any(|b| b.is_ascii_digit()) {
+    if bare
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !value.bytes().any(|b| b.is_ascii_digit())
+    {
         // A lone identifier (`password=password`, `"per_token": per_token`): a variable.
         return None;
     }
@@ -124,8 +150,23 @@ fn placeholder(v: &str) -> bool {
         || v.starts_with('%')
         || v.bytes().all(|b| b == b'*' || b == b'x' || b == b'X' || b == b'.')
         || v.contains("***")
-        || ["masked", "token", "secret", "password", "your", "example", "placeholder", "dummy", "fake"].iter().any(|w| l.contains(w))
-        || matches!(l.as_str(), "null" | "none" | "true" | "false" | "changeme" | "required" | "optional" | "string" | "str" | "read" | "write")
+        || ["masked", "token", "secret", "password", "your", "example", "placeholder", "dummy", "fake"]
+            .iter()
+            .any(|w| l.contains(w))
+        || matches!(
+            l.as_str(),
+            "null"
+                | "none"
+                | "true"
+                | "false"
+                | "changeme"
+                | "required"
+                | "optional"
+                | "string"
+                | "str"
+                | "read"
+                | "write"
+        )
 }
 
 #[cfg(test)]
@@ -139,9 +180,18 @@ mod tests {
             "DATABASE_URL=postgres://app:[secret: password masked]@db:5432/app\n"
         );
         assert_eq!(redact("DB_PASSWORD=hunter2!\n").0, "DB_PASSWORD=[secret: password masked]\n");
-        assert_eq!(redact("  \"client_secret\": \"a8f9Kq2\",\n").0, "  \"client_secret\": \"[secret: password masked]\",\n");
-        assert_eq!(redact("password: 'correct horse battery'\n").0, "password: '[secret: password masked]'\n");
-        assert_eq!(redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8sZ1a9Lk\n").0, "aws_secret_access_key = [secret: password masked]\n");
+        assert_eq!(
+            redact("  \"client_secret\": \"a8f9Kq2\",\n").0,
+            "  \"client_secret\": \"[secret: password masked]\",\n"
+        );
+        assert_eq!(
+            redact("password: 'correct horse battery'\n").0,
+            "password: '[secret: password masked]'\n"
+        );
+        assert_eq!(
+            redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8sZ1a9Lk\n").0,
+            "aws_secret_access_key = [secret: password masked]\n"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod config;
 mod scan;
 mod tokens;
 
-use headroom_plugin_sdk::{Block, Context, ContentKind, Error, Outcome, Plugin, export_plugin};
+use headroom_plugin_sdk::{Block, ContentKind, Context, Error, Outcome, Plugin, export_plugin};
 
 pub use scan::{Found, redact};
 
@@ -24,7 +24,11 @@ impl Plugin for RedactSecrets {
         let mut kinds: Vec<&str> = found.iter().map(|f| f.kind).collect();
         kinds.sort_unstable();
         kinds.dedup();
-        Ok(Outcome::Rewritten { text, summary: format!("masked {} ({})", found.len(), kinds.join(",")), lossy: false })
+        Ok(Outcome::Rewritten {
+            text,
+            summary: format!("masked {} ({})", found.len(), kinds.join(",")),
+            lossy: false,
+        })
     }
 }
 

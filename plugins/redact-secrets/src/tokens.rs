@@ -5,7 +5,10 @@ use crate::scan::{Found, is_token_byte, run_end, word_start};
 
 /// Provider prefixes, the kind they name, the bytes a key body may hold and its shortest body.
 /// Lengths are the documented formats' minimums, which keeps ordinary identifiers out.
-const PREFIXES: &[(&str, &str, fn(u8) -> bool, usize)] = &[
+/// A prefix, its kind, the bytes its body may hold, its shortest body.
+type Prefix = (&'static str, &'static str, fn(u8) -> bool, usize);
+
+const PREFIXES: &[Prefix] = &[
     ("sk-ant-", "anthropic-api-key", is_token_byte, 32),
     ("sk-proj-", "openai-api-key", is_token_byte, 32),
     ("sk-svcacct-", "openai-api-key", is_token_byte, 32),
@@ -81,7 +84,10 @@ pub fn jwts(text: &str, found: &mut Vec<Found>) {
             continue;
         }
         let h_end = run_end(text, at, is_b64url);
-        if h_end - at < 10 || text.as_bytes().get(h_end) != Some(&b'.') || !text[h_end + 1..].starts_with("eyJ") {
+        if h_end - at < 10
+            || text.as_bytes().get(h_end) != Some(&b'.')
+            || !text[h_end + 1..].starts_with("eyJ")
+        {
             continue;
         }
         let p_end = run_end(text, h_end + 1, is_b64url);
@@ -150,7 +156,10 @@ mod tests {
             ("id AKIAIOSFODNN7EXAMPLE here", "aws-access-key"),
             ("t ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5 x", "github-token"),
             ("s xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx x", "slack-token"),
-            ("u https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX x", "slack-webhook"),
+            (
+                "u https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX x",
+                "slack-webhook",
+            ),
             ("k sk_live_4eC39HqLyjWDarjtT1zdp7dc x", "stripe-key"),
         ];
         for (text, kind) in cases {
@@ -170,7 +179,8 @@ mod tests {
         assert_eq!(out, "token: [secret: jwt masked]\n");
         let (out, _) = redact("curl -H 'Authorization: Bearer abc123def456ghi789jkl' x");
         assert_eq!(out, "curl -H 'Authorization: Bearer [secret: bearer-token masked]' x");
-        let pem = "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nxyz\n-----END RSA PRIVATE KEY-----\nb\n";
+        let pem =
+            "a\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nxyz\n-----END RSA PRIVATE KEY-----\nb\n";
         assert_eq!(redact(pem).0, "a\n[secret: private-key masked]\nb\n");
         let public = "-----BEGIN PUBLIC KEY-----\nMIIBIjAN\n-----END PUBLIC KEY-----\n";
         assert!(redact(public).1.is_empty());

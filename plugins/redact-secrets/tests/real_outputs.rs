@@ -5,7 +5,11 @@
 fn real_outputs_have_nothing_masked() {
     let text = include_str!("../testdata/corpus-lines.txt");
     let (out, found) = headroom_plugin_redact_secrets::redact(text);
-    assert!(found.is_empty(), "false positives: {:?}", found.iter().map(|f| &text[f.start..f.end]).collect::<Vec<_>>());
+    assert!(
+        found.is_empty(),
+        "false positives: {:?}",
+        found.iter().map(|f| &text[f.start..f.end]).collect::<Vec<_>>()
+    );
     assert_eq!(out, text);
 }
 

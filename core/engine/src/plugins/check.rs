@@ -74,9 +74,8 @@ pub fn check(
     if output.len() > max {
         return Err(Rejection::Larger(output.len(), max));
     }
-    if let Some(c) = output
-        .chars()
-        .find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t') && !input.contains(c))
+    if let Some(c) =
+        output.chars().find(|&c| c.is_control() && !matches!(c, '\n' | '\r' | '\t') && !input.contains(c))
     {
         return Err(Rejection::ControlCharacter(c));
     }
@@ -130,10 +129,16 @@ mod tests {
     fn larger_output_is_refused_except_a_filter_s_small_growth() {
         let input = "x".repeat(100);
         let grown = "y".repeat(101);
-        assert_eq!(check(&input, KEY, &grown, false, true, Placement::Instead), Err(Rejection::Larger(101, 100)));
+        assert_eq!(
+            check(&input, KEY, &grown, false, true, Placement::Instead),
+            Err(Rejection::Larger(101, 100))
+        );
         assert_eq!(check(&input, KEY, &grown, false, true, Placement::Before), Ok(()));
         let inflated = "y".repeat(200);
-        assert!(matches!(check(&input, KEY, &inflated, false, true, Placement::Before), Err(Rejection::Larger(..))));
+        assert!(matches!(
+            check(&input, KEY, &inflated, false, true, Placement::Before),
+            Err(Rejection::Larger(..))
+        ));
     }
 
     #[test]
@@ -153,8 +158,14 @@ mod tests {
     fn lossiness_must_match_the_markers_and_be_allowed() {
         let input = "line\n".repeat(50);
         let with = format!("{}\n", marker(KEY));
-        assert_eq!(check(&input, KEY, &with, false, true, Placement::After), Err(Rejection::MarkersInLossless));
-        assert_eq!(check(&input, KEY, "line\n", true, true, Placement::After), Err(Rejection::LossyWithoutMarker));
+        assert_eq!(
+            check(&input, KEY, &with, false, true, Placement::After),
+            Err(Rejection::MarkersInLossless)
+        );
+        assert_eq!(
+            check(&input, KEY, "line\n", true, true, Placement::After),
+            Err(Rejection::LossyWithoutMarker)
+        );
         assert_eq!(check(&input, KEY, &with, true, false, Placement::After), Err(Rejection::LossyNotAllowed));
         assert_eq!(check(&input, KEY, &with, false, true, Placement::Before), Err(Rejection::MarkerInFilter));
     }

@@ -1,7 +1,7 @@
 //! The plugin routing table: which loaded plugin sees which block, in which order, and what
 //! happens to its answer. Plugins run in the order the host lists them within a placement.
 
-use super::{PluginCall, PluginHost, PluginInfo, PluginOutcome, Placement, check};
+use super::{Placement, PluginCall, PluginHost, PluginInfo, PluginOutcome, check};
 use crate::kind::ContentKind;
 use crate::offload::key_for;
 use crate::transforms::{Ctx, Rewrite};
@@ -41,12 +41,18 @@ impl<'h> Plugins<'h> {
             }
             let input = current.as_deref().unwrap_or(text);
             let key = key_for(input);
-            let call = PluginCall { text: input, key: &key, kind: &k, query: non_empty(query), lossy: lossy && p.lossy };
-            if let Some((out, _)) = self.call(p, &call) {
-                if out != input {
-                    current = Some(out);
-                    by.push(p.id.clone());
-                }
+            let call = PluginCall {
+                text: input,
+                key: &key,
+                kind: &k,
+                query: non_empty(query),
+                lossy: lossy && p.lossy,
+            };
+            if let Some((out, _)) = self.call(p, &call)
+                && out != input
+            {
+                current = Some(out);
+                by.push(p.id.clone());
             }
         }
         current.map(|t| (t, by))

@@ -16,7 +16,14 @@ struct Host {
 }
 
 impl Host {
-    fn with(mut self, id: &str, kinds: Vec<ContentKind>, placement: Placement, lossy: bool, f: Answer) -> Self {
+    fn with(
+        mut self,
+        id: &str,
+        kinds: Vec<ContentKind>,
+        placement: Placement,
+        lossy: bool,
+        f: Answer,
+    ) -> Self {
         self.plugins.push((PluginInfo { id: id.into(), kinds, placement, lossy }, f));
         self
     }
@@ -118,8 +125,13 @@ fn only_offered_kinds_reach_a_plugin() {
 #[test]
 fn after_runs_only_when_the_built_ins_decline() {
     let prose: String = (0..60).map(|i| format!("Zebra{i} quokka{i} lemur{i} ")).collect();
-    let host =
-        Host::default().with("late", vec![], Placement::After, false, Box::new(|_| rewritten("short", false)));
+    let host = Host::default().with(
+        "late",
+        vec![],
+        Placement::After,
+        false,
+        Box::new(|_| rewritten("short", false)),
+    );
     let opts = Options { lossy: false, ..Options::default() };
     let plain = compress_content(&prose, None, &opts, &count);
     let out = compress_content_with(&prose, None, &opts, &count, &host);

@@ -14,7 +14,11 @@ pub fn root() -> PathBuf {
 
 /// A built plugin's folder (`just plugins`).
 pub fn built(id: &str) -> PathBuf {
-    let dir = if id == "faulty" { root().join("target/plugin-fixtures/faulty") } else { root().join("target/plugins").join(id) };
+    let dir = if id == "faulty" {
+        root().join("target/plugin-fixtures/faulty")
+    } else {
+        root().join("target/plugins").join(id)
+    };
     assert!(dir.join("plugin.wasm").is_file(), "{} is missing: run `just plugins`", dir.display());
     dir
 }

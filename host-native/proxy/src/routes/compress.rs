@@ -163,7 +163,11 @@ fn looks_anthropic(messages: &[Value]) -> bool {
 }
 
 /// With a configured key, the caller must present it; without one, only loopback callers.
-pub(crate) fn authorise(state: &AppState, peer: SocketAddr, headers: &http::HeaderMap) -> Result<(), ProxyError> {
+pub(crate) fn authorise(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &http::HeaderMap,
+) -> Result<(), ProxyError> {
     match &state.config.api_key {
         Some(key) => {
             let presented = headers

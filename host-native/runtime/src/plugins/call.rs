@@ -3,12 +3,17 @@
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 use crate::bindings::headroom::plugin::types as wit;
 use crate::bindings::plugin::{Plugin, PluginPre};
 use crate::limits::MemoryLimiter;
 use crate::{EPOCH_TICK, RuntimeError, start_epoch_ticker};
+
+/// Plugin calls that may run at once (pool slots; a call past it fails and counts as a fault).
+const MAX_CONCURRENT_CALLS: u32 = 64;
+/// The largest linear memory a manifest may ask for (16384 pages of 64 KiB).
+pub const MAX_MEMORY_BYTES: usize = 1 << 30;
 
 /// A plugin's per-call limits (from its manifest).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +60,15 @@ impl PluginEngine {
         config.wasm_component_model(true);
         config.consume_fuel(true);
         config.epoch_interruption(true);
+        // Every call instantiates afresh: the pooling allocator makes that a reuse of a
+        // reserved slot instead of an mmap per call.
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling.total_component_instances(MAX_CONCURRENT_CALLS);
+        pooling.total_core_instances(MAX_CONCURRENT_CALLS * 2);
+        pooling.total_memories(MAX_CONCURRENT_CALLS * 2);
+        pooling.total_tables(MAX_CONCURRENT_CALLS * 2);
+        pooling.max_memory_size(MAX_MEMORY_BYTES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         if let Some(dir) = cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(dir);
@@ -105,7 +119,9 @@ impl CompiledPlugin {
         let instance: Plugin = self.pre.instantiate(&mut store).map_err(fault)?;
         match instance.headroom_plugin_transform().call_transform(&mut store, block, kind, context) {
             Ok(Ok(outcome)) => Ok(outcome),
-            Ok(Err(wit::PluginError::Malformed(m) | wit::PluginError::Internal(m))) => Err(PluginFault::Plugin(m)),
+            Ok(Err(wit::PluginError::Malformed(m) | wit::PluginError::Internal(m))) => {
+                Err(PluginFault::Plugin(m))
+            }
             Err(e) => Err(fault(e)),
         }
     }

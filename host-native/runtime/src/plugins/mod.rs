@@ -6,4 +6,4 @@ mod call;
 mod set;
 
 pub use call::{CompiledPlugin, PluginEngine, PluginFault, PluginLimits};
-pub use set::{PluginSet, PluginSource, PluginStats, Spec, StatsSnapshot, QUARANTINE_AFTER};
+pub use set::{PluginSet, PluginSource, PluginStats, QUARANTINE_AFTER, Spec, StatsSnapshot};

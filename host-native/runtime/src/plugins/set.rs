@@ -114,7 +114,8 @@ impl PluginSet {
                 hasher.update(&[0]);
             }
         }
-        let identity = if plugins.is_empty() { String::new() } else { hasher.finalize().to_hex()[..16].to_owned() };
+        let identity =
+            if plugins.is_empty() { String::new() } else { hasher.finalize().to_hex()[..16].to_owned() };
         let entries = plugins
             .into_iter()
             .map(|(spec, plugin)| Entry { spec, plugin, stats: Arc::new(PluginStats::default()) })
