@@ -90,6 +90,9 @@ fn stamped(dir: &Path, version: u32) {
     install(dir, "faulty", Some(&bytes), |m| {
         m.replace("placement = \"instead\"", "placement = \"before\"")
             .replace("lossy = true", "lossy = false")
+            // Swaps compile on both cores while clients run: a starved call must not pass its
+            // deadline here (deadlines have their own test).
+            .replace("deadline_ms = 200", "deadline_ms = 5000")
             .replace("version = \"0.1.0\"", &format!("version = \"0.1.{version}\""))
     });
 }
