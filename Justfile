@@ -65,6 +65,11 @@ bench: component
 bench-plugins: component plugins
     cargo run -q --release -p headroom-benches --bin plugins -- --out benches/results/plugins.md
 
+# Added time per turn against its size, stateless vs the conversation memory, natively and through
+# the component: the largest Claude Code session and the longest trajectory (needs ../shared/corpus).
+bench-turns EVERY="1": component
+    cargo run -q --release -p headroom-benches --bin turn_cost -- --every {{EVERY}} --out benches/results/turn-cost.md
+
 # Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
 bench-load: component
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

@@ -14,8 +14,13 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::headroom::compress::compressor::{ContentOutcome, Guest, RequestOutcome};
+use std::cell::RefCell;
+
+use exports::headroom::compress::compressor::{
+    ContentOutcome, Conversation, Guest, MemoryStats, RequestOutcome, Reuse,
+};
 use headroom::compress::types;
+use headroom_core::session::store::Store;
 
 struct HostCounter;
 
@@ -27,6 +32,12 @@ impl headroom_core::TokenCounter for HostCounter {
 
 struct Engine;
 
+thread_local! {
+    /// Conversations' memories: the one piece of state an instance keeps between calls, and
+    /// only a cache of work (losing it changes no output).
+    static MEMORIES: RefCell<Store> = RefCell::new(Store::default());
+}
+
 impl Guest for Engine {
     fn compress_request(
         dialect: types::Dialect,
@@ -34,7 +45,7 @@ impl Guest for Engine {
         opts: types::Options,
     ) -> Result<RequestOutcome, types::CompressError> {
         let opts = convert::options(opts);
-        headroom_core::compress_request_with(
+        headroom_core::compress_request_plugins(
             convert::dialect(dialect),
             &body,
             &opts,
@@ -45,13 +56,52 @@ impl Guest for Engine {
         .map_err(convert::error)
     }
 
+    fn compress_request_in(
+        conversation: Conversation,
+        dialect: types::Dialect,
+        body: Vec<u8>,
+        opts: types::Options,
+    ) -> Result<(RequestOutcome, Reuse), types::CompressError> {
+        let opts = convert::options(opts);
+        let id = (conversation.tenant, conversation.id);
+        let budget = usize::try_from(conversation.budget_bytes).unwrap_or(usize::MAX);
+        let mut memory = MEMORIES.with_borrow_mut(|m| {
+            m.set_budget(budget);
+            m.take(&id)
+        });
+        let result = headroom_core::compress_request_with_plugins(
+            &mut memory,
+            convert::dialect(dialect),
+            &body,
+            &opts,
+            &HostCounter,
+            &plugin_host::ImportedPlugins,
+        );
+        MEMORIES.with_borrow_mut(|m| m.put(id, memory));
+        let (outcome, reuse) = result.map_err(convert::error)?;
+        Ok((convert::request_outcome(outcome), Reuse { segments: reuse.segments, total: reuse.total }))
+    }
+
+    fn memories() -> MemoryStats {
+        let s = MEMORIES.with_borrow(Store::stats);
+        MemoryStats {
+            conversations: s.conversations,
+            tenants: s.tenants,
+            bytes: s.bytes,
+            budget_bytes: s.budget,
+            evictions: s.evictions,
+            hits: s.hits,
+            misses: s.misses,
+        }
+    }
+
     fn compress_content(
         text: String,
         kind: Option<types::ContentKind>,
         opts: types::Options,
     ) -> Result<ContentOutcome, types::CompressError> {
         let opts = convert::options(opts);
-        let outcome = headroom_core::compress_content_with(
+        let outcome = headroom_core::compress_content_plugins(
             &text,
             kind.map(convert::kind_in),
             &opts,

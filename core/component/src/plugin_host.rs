@@ -22,6 +22,7 @@ impl PluginHost for ImportedPlugins {
                     wit::Placement::After => Placement::After,
                 },
                 lossy: p.lossy,
+                build: p.build,
             })
             .collect()
     }

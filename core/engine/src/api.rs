@@ -8,9 +8,10 @@ use crate::history::History;
 use crate::kind::ContentKind;
 use crate::offload::Offload;
 use crate::options::Options;
-use crate::pipeline::{self, BlockInput, Status};
-use crate::plugins::{PluginHost, Plugins};
-use crate::request::{self, Dialect, Origin, Segment, machine_output, raw};
+use crate::pipeline::{self, BlockInput, Standing, Status};
+use crate::plugins::{NoPlugins, PluginHost, Plugins};
+use crate::request::{self, Candidate, Dialect, Origin, Segment, machine_output, raw};
+use crate::session::{BlockKey, BlockOutcome, Memory, Previous, Record, Recorded, Reuse};
 use crate::tokens::TokenCounter;
 
 /// Why a block was left as it was.
@@ -82,11 +83,11 @@ pub fn compress_request(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> Result<RequestOutcome, CompressError> {
-    compress_request_with(dialect, body, opts, counter, &crate::plugins::NoPlugins)
+    compress_request_plugins(dialect, body, opts, counter, &NoPlugins)
 }
 
 /// [`compress_request`] with the plugins `host` has loaded.
-pub fn compress_request_with(
+pub fn compress_request_plugins(
     dialect: Dialect,
     body: &[u8],
     opts: &Options,
@@ -97,7 +98,7 @@ pub fn compress_request_with(
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
     let plugins = Plugins::new(host);
     let outcome = compress_blocks(dialect, body, opts, counter, &plugins)?;
-    context::manage(dialect, body, outcome, opts, counter, |deeper| {
+    context::manage(dialect, body, outcome, opts, counter, None, |deeper| {
         compress_blocks(dialect, body, deeper, counter, &plugins)
     })
 }
@@ -110,76 +111,228 @@ fn compress_blocks(
     counter: &dyn TokenCounter,
     plugins: &Plugins<'_>,
 ) -> Result<RequestOutcome, CompressError> {
+    let mut previous = Previous::none();
+    let (outcome, _, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
+    Ok(outcome)
+}
+
+/// [`compress_request`] for one request of a conversation whose earlier requests left
+/// `memory`: the same outcome, byte for byte, with the work already done reused (see
+/// [`crate::session`]). The memory is updated for the next request.
+pub fn compress_request_with(
+    memory: &mut Memory,
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+) -> Result<(RequestOutcome, Reuse), CompressError> {
+    compress_request_with_plugins(memory, dialect, body, opts, counter, &NoPlugins)
+}
+
+/// [`compress_request_with`] with the plugins `host` has loaded. The memory is kept only
+/// while the plugin set stays the same (a rewrite depends on it).
+pub fn compress_request_with_plugins(
+    memory: &mut Memory,
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> Result<(RequestOutcome, Reuse), CompressError> {
+    let body = std::str::from_utf8(body)
+        .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
+    let plugins = Plugins::new(host);
+    let mut previous = memory.begin(dialect, opts, plugins.list());
+    let walked = walk(dialect, body, opts, counter, &mut previous, true, &plugins);
+    let (outcome, records, reuse) = match walked {
+        Ok(w) => w,
+        Err(e) => {
+            // A request that cannot be read leaves nothing to reuse.
+            *memory = Memory::default();
+            return Err(e);
+        }
+    };
+    memory.end(body, records, previous.history, reuse);
+    let outcome =
+        context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
+            compress_blocks(dialect, body, deeper, counter, &plugins)
+        })?;
+    Ok((outcome, reuse))
+}
+
+/// Position of text `age` assistant turns old in a request with `turns` (see
+/// [`History::add`]).
+fn position(turns: u32, age: u32) -> u32 {
+    (turns + 1).saturating_sub(age)
+}
+
+/// Walk the request's segments in order, reusing what `previous` recorded for the leading
+/// segments that match it; with `record`, also return the records for the next request.
+fn walk(
+    dialect: Dialect,
+    body: &str,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    previous: &mut Previous,
+    record: bool,
+    plugins: &Plugins<'_>,
+) -> Result<(RequestOutcome, Vec<Record>, Reuse), CompressError> {
     let segments = request::segments(dialect, body, opts)?;
     let bounds = offload_plan(&segments, opts);
-    let mut history = History::default();
+    let turns = segments
+        .iter()
+        .find_map(|s| match s {
+            Segment::Block(c) => Some(c.turns),
+            Segment::Seen { .. } => None,
+        })
+        .unwrap_or(0);
+    let total = segments.len();
+    let mut records = Vec::with_capacity(if record { total } else { 0 });
+    let mut reuse = Reuse { segments: 0, total: total as u32 };
     let mut edits = Vec::new();
     let mut report = Vec::new();
     let mut offloads: Vec<Offload> = Vec::new();
-    for segment in segments {
+    for (j, segment) in segments.into_iter().enumerate() {
         let c = match segment {
             Segment::Seen { message_index, age, text } => {
-                history.add(message_index, age, text);
+                let at = position(turns, age);
+                let reused = previous.seen_matches(j, message_index, at, &text);
+                let history_before = previous.history_before(j, reused);
+                if reused {
+                    reuse.segments += 1;
+                } else {
+                    previous.history.add(message_index, at, text.clone());
+                }
+                if record {
+                    records.push(Record {
+                        history_before,
+                        what: Recorded::Seen { message_index, position: at, text },
+                    });
+                }
                 continue;
             }
             Segment::Block(c) => c,
         };
-        let Some(text) = raw::as_str(c.raw) else { continue };
-        let ranges = match c.origin {
-            Origin::UserText => machine_output::find(&text),
-            Origin::ToolOutput | Origin::AssistantText => std::iter::once(0..text.len()).collect(),
+        let span = raw::span(body, c.raw);
+        let input_at = |text| BlockInput {
+            text,
+            kind: None,
+            query: &c.query,
+            age: c.age,
+            turns: c.turns,
+            origin: c.origin,
         };
-        if ranges.is_empty() || c.protected {
-            // Typed by a person, or forwarded untouched: shown to the model as it is.
-            history.add(c.message_index, c.age, text.into_owned());
-            continue;
+        let standing = (!c.protected).then(|| Standing::of(&input_at(""), opts, &bounds));
+        let key = BlockKey {
+            message_index: c.message_index,
+            block_index: c.block_index,
+            span: span.clone(),
+            query: c.query.clone(),
+            position: position(c.turns, c.age),
+            protected: c.protected,
+            origin: c.origin,
+            standing,
+        };
+        let reused = previous.block_matches(j, &key, c.raw.get().as_bytes()).is_some();
+        let history_before = previous.history_before(j, reused);
+        let outcome = if reused {
+            reuse.segments += 1;
+            previous.take_outcome(j)
+        } else {
+            block_outcome(&c, opts, counter, &mut previous.history, &bounds, key.position, plugins)?
+        };
+        if let Some(edit) = &outcome.edit {
+            edits.push((span.clone(), edit.clone()));
         }
-        let mut new_text = String::new();
-        let mut copied = 0;
-        let mut changed = false;
-        for range in ranges {
-            let input = BlockInput {
-                text: &text[range.clone()],
-                kind: None,
-                query: &c.query,
-                age: c.age,
-                turns: c.turns,
-                origin: c.origin,
-            };
-            let processed = pipeline::process(&input, opts, counter, &history, &bounds, plugins);
-            if let Some(shown) = processed.first_sight {
-                history.add(c.message_index, c.age, shown);
-            }
-            let Some(result) = processed.result else { continue };
-            if let Some(new_inner) = &result.text {
-                new_text.push_str(&text[copied..range.start]);
-                new_text.push_str(new_inner);
-                copied = range.end;
-                changed = true;
-            }
-            if let Some(off) = result.offload
-                && !offloads.iter().any(|o| o.key == off.key)
-            {
-                offloads.push(off);
-            }
+        for (kind, status, before, after) in &outcome.reports {
             report.push(BlockReport {
                 message_index: c.message_index,
                 block_index: c.block_index,
-                kind: result.kind,
-                status: result.status,
-                tokens_before: result.tokens_before,
-                tokens_after: result.tokens_after,
+                kind: kind.clone(),
+                status: status.clone(),
+                tokens_before: *before,
+                tokens_after: *after,
             });
         }
-        if changed {
-            new_text.push_str(&text[copied..]);
-            let encoded = serde_json::to_string(&new_text)
-                .map_err(|e| CompressError::Internal(format!("re-encoding a block failed: {e}")))?;
-            edits.push((raw::span(body, c.raw), encoded));
+        if !outcome.offloads.is_empty()
+            && let Some(text) = raw::as_str(c.raw)
+        {
+            for (k, range, own) in &outcome.offloads {
+                if !offloads.iter().any(|o| &o.key == k) {
+                    let original = own.clone().unwrap_or_else(|| text[range.clone()].to_owned());
+                    offloads.push(Offload { key: k.clone(), original });
+                }
+            }
+        }
+        if record {
+            records.push(Record { history_before, what: Recorded::Block { key, outcome } });
         }
     }
+    previous.finish(total);
     let body = (!edits.is_empty()).then(|| request::splice(body, edits));
-    Ok(RequestOutcome { body, report, offloads, context: None, model: None })
+    Ok((RequestOutcome { body, report, offloads, context: None, model: None }, records, reuse))
+}
+
+/// One block through the pipeline, each machine-output range of it on its own; what it
+/// showed is added to `history`.
+fn block_outcome(
+    c: &Candidate<'_>,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    history: &mut History,
+    bounds: &Boundaries,
+    at: u32,
+    plugins: &Plugins<'_>,
+) -> Result<BlockOutcome, CompressError> {
+    let mut outcome = BlockOutcome::default();
+    let Some(text) = raw::as_str(c.raw) else { return Ok(outcome) };
+    let ranges = match c.origin {
+        Origin::UserText => machine_output::find(&text),
+        Origin::ToolOutput | Origin::AssistantText => std::iter::once(0..text.len()).collect(),
+    };
+    if ranges.is_empty() || c.protected {
+        // Typed by a person, or forwarded untouched: shown to the model as it is.
+        history.add(c.message_index, at, text.into_owned());
+        return Ok(outcome);
+    }
+    let mut new_text = String::new();
+    let mut copied = 0;
+    let mut changed = false;
+    for range in ranges {
+        let input = BlockInput {
+            text: &text[range.clone()],
+            kind: None,
+            query: &c.query,
+            age: c.age,
+            turns: c.turns,
+            origin: c.origin,
+        };
+        let processed = pipeline::process(&input, opts, counter, history, bounds, plugins);
+        if let Some(shown) = processed.first_sight {
+            history.add(c.message_index, at, shown);
+        }
+        let Some(result) = processed.result else { continue };
+        if let Some(new_inner) = &result.text {
+            new_text.push_str(&text[copied..range.start]);
+            new_text.push_str(new_inner);
+            copied = range.end;
+            changed = true;
+        }
+        if let Some(off) = result.offload {
+            // A filtered block's original is the filtered text, never the block as received.
+            let own = (off.original != text[range.clone()]).then_some(off.original);
+            outcome.offloads.push((off.key, range.clone(), own));
+        }
+        outcome.reports.push((result.kind, result.status, result.tokens_before, result.tokens_after));
+    }
+    if changed {
+        new_text.push_str(&text[copied..]);
+        outcome.edit = Some(
+            serde_json::to_string(&new_text)
+                .map_err(|e| CompressError::Internal(format!("re-encoding a block failed: {e}")))?,
+        );
+    }
+    Ok(outcome)
 }
 
 /// Token mode's offload boundaries for this request's history (none in cache mode).
@@ -211,11 +364,11 @@ pub fn compress_content(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> ContentOutcome {
-    compress_content_with(text, kind, opts, counter, &crate::plugins::NoPlugins)
+    compress_content_plugins(text, kind, opts, counter, &NoPlugins)
 }
 
 /// [`compress_content`] with the plugins `host` has loaded.
-pub fn compress_content_with(
+pub fn compress_content_plugins(
     text: &str,
     kind: Option<ContentKind>,
     opts: &Options,

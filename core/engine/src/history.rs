@@ -40,7 +40,9 @@ const MAX_CANDIDATES: usize = 16;
 
 struct Source {
     message_index: u32,
-    age: u32,
+    /// Its place in the conversation (see [`History::add`]): a position, not an age, so an
+    /// index kept from an earlier request of the conversation stays valid in a later one.
+    position: u32,
     text: String,
     lines: Vec<(usize, usize)>,
 }
@@ -62,8 +64,9 @@ pub struct Run {
 }
 
 impl History {
-    /// Record text shown in message `message_index`, which is `age` assistant turns old.
-    pub fn add(&mut self, message_index: u32, age: u32, text: String) {
+    /// Record text shown in message `message_index` at `position`: one more than the assistant
+    /// turns before it (0 for a system prompt, which precedes every turn).
+    pub fn add(&mut self, message_index: u32, position: u32, text: String) {
         if text.len() < MIN_RUN_BYTES {
             return;
         }
@@ -81,12 +84,53 @@ impl History {
             }
             start = end + 1;
         }
-        self.sources.push(Source { message_index, age, text, lines });
+        self.sources.push(Source { message_index, position, text, lines });
     }
 
-    /// The longest run of `lines[at..]` shown contiguously by one source at least `min_age`
-    /// turns old (sources younger than that were not yet shown when the block was new).
-    pub fn longest_run(&self, lines: &[&str], at: usize, min_age: u32, max_age: u32) -> Option<Run> {
+    /// Texts recorded so far.
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// Forget every text recorded after the first `len`, as if they had never been added.
+    pub fn truncate(&mut self, len: usize) {
+        while self.sources.len() > len {
+            let Some(src) = self.sources.pop() else { break };
+            let id = self.sources.len() as u32;
+            // Entries were pushed in source order, so this source's are last in their slots
+            // (a slot that was full when it came holds none of them).
+            for n in 0..src.lines.len() {
+                let line = src.line(n);
+                if line.trim().len() < MIN_START_LEN {
+                    continue;
+                }
+                let hash = fnv(line);
+                if let Some(slots) = self.index.get_mut(&hash) {
+                    if slots.last().is_some_and(|(s, _)| *s == id) {
+                        slots.pop();
+                    }
+                    if slots.is_empty() {
+                        self.index.remove(&hash);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Bytes held (texts and index), for hosts that bound what they keep.
+    pub fn bytes(&self) -> usize {
+        self.sources.iter().map(|s| s.text.len() + s.lines.len() * 16).sum::<usize>() + self.index.len() * 48
+    }
+
+    /// The longest run of `lines[at..]` shown contiguously by one source placed within
+    /// `oldest..=newest` (sources placed later were not yet shown when the block was new;
+    /// those placed earlier were no longer in view).
+    pub fn longest_run(&self, lines: &[&str], at: usize, newest: i64, oldest: i64) -> Option<Run> {
         let first = lines[at];
         if first.trim().len() < MIN_START_LEN {
             return None;
@@ -94,7 +138,7 @@ impl History {
         let mut best: Option<Run> = None;
         for &(id, pos) in self.index.get(&fnv(first))? {
             let src = &self.sources[id as usize];
-            if src.age < min_age || src.age > max_age {
+            if i64::from(src.position) > newest || i64::from(src.position) < oldest {
                 continue;
             }
             let mut len = 0;
@@ -139,10 +183,30 @@ mod tests {
         h.add(3, 5, earlier.clone());
         let text = format!("new first line here\n{}", &earlier[..earlier.len() / 2]);
         let lines: Vec<&str> = text.split('\n').collect();
-        assert_eq!(h.longest_run(&lines, 0, 0, u32::MAX), None);
-        let run = h.longest_run(&lines, 1, 0, u32::MAX).expect("found");
+        assert_eq!(h.longest_run(&lines, 0, i64::MAX, i64::MIN), None);
+        let run = h.longest_run(&lines, 1, i64::MAX, i64::MIN).expect("found");
         assert_eq!(run, Run { len: 10, message_index: 3 });
-        assert_eq!(h.longest_run(&lines, 1, 6, u32::MAX), None, "source too young");
-        assert_eq!(h.longest_run(&lines, 1, 0, 4), None, "source too old");
+        assert_eq!(h.longest_run(&lines, 1, 4, i64::MIN), None, "source too young");
+        assert_eq!(h.longest_run(&lines, 1, i64::MAX, 6), None, "source too old");
+    }
+
+    #[test]
+    fn truncating_forgets_later_texts_exactly() {
+        let a: String = (0..20).map(|i| format!("    alpha_{i} = compute(alpha_{i})\n")).collect();
+        let b: String = (0..20).map(|i| format!("    beta_{i} = compute(beta_{i})\n")).collect();
+        let mut h = History::default();
+        h.add(1, 1, a.clone());
+        h.add(2, 2, b.clone());
+        h.add(3, 3, a.clone());
+        h.truncate(1);
+        assert_eq!(h.len(), 1);
+        let lines: Vec<&str> = b.split('\n').collect();
+        assert_eq!(h.longest_run(&lines, 0, i64::MAX, i64::MIN), None);
+        let lines: Vec<&str> = a.split('\n').collect();
+        let run = h.longest_run(&lines, 0, i64::MAX, i64::MIN).expect("kept");
+        assert_eq!(run.message_index, 1);
+        let mut fresh = History::default();
+        fresh.add(1, 1, a.clone());
+        assert_eq!(h.index, fresh.index, "index as if the later texts were never added");
     }
 }

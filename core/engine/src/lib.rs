@@ -30,12 +30,13 @@ mod pipeline;
 pub mod plugins;
 pub mod request;
 mod route;
+pub mod session;
 pub mod tokens;
 pub mod transforms;
 
 pub use api::{
-    BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_with,
-    compress_request, compress_request_with,
+    BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_plugins,
+    compress_request, compress_request_plugins, compress_request_with, compress_request_with_plugins,
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;

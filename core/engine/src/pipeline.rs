@@ -75,6 +75,35 @@ pub struct Processed {
 /// Blocks this small may still point back at lines shown earlier (a marker costs about 40).
 pub const SEEN_MIN_TOKENS: u32 = 100;
 
+/// Where a block stands against token mode's offload boundaries: everything about the
+/// conversation beyond the block itself and the text before it that decides its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// Offloaded now.
+    pub aged: bool,
+    /// Its first-sight text is needed (by this request or by later blocks' lookups).
+    pub need_first_sight: bool,
+    /// The boundary when the block was new (token mode only).
+    pub boundary_then: Option<u32>,
+}
+
+impl Standing {
+    /// The standing of `input` under `bounds`.
+    pub fn of(input: &BlockInput<'_>, opts: &Options, bounds: &Boundaries) -> Self {
+        let token = opts.mode == Mode::Token && opts.lossy;
+        // The assistant turns before this block: its position, stable across requests.
+        let turn = input.turns.saturating_sub(input.age);
+        let cutoff = if token { bounds.at(input.turns) } else { None };
+        let aged = cutoff.is_some_and(|b| turn <= b);
+        // Younger blocks (those after the boundary) may point back only at blocks that were
+        // not yet offloaded when they were new; older first-sight texts are never needed.
+        let need_first_sight =
+            !aged || cutoff.is_some_and(|b| bounds.at(b + 1).is_none_or(|then| turn > then));
+        let boundary_then = token.then(|| bounds.at(turn)).flatten();
+        Self { aged, need_first_sight, boundary_then }
+    }
+}
+
 /// Compress one block: the `before` plugins filter it first (whatever its size), and what they
 /// return is the block from then on.
 pub fn process(
@@ -141,24 +170,16 @@ fn unfiltered(
     bounds: &Boundaries,
     plugins: &Plugins<'_>,
 ) -> Processed {
-    let token = opts.mode == Mode::Token && opts.lossy;
-    // The assistant turns before this block: its position, stable across requests.
+    let Standing { aged, need_first_sight, boundary_then } = Standing::of(input, opts, bounds);
     let turn = input.turns.saturating_sub(input.age);
-    let cutoff = if token { bounds.at(input.turns) } else { None };
-    let aged = cutoff.is_some_and(|b| turn <= b);
-    // Younger blocks (those after the boundary) may point back only at blocks that were not
-    // yet offloaded when they were new; older first-sight texts are never needed.
-    let need_first_sight = !aged || cutoff.is_some_and(|b| bounds.at(b + 1).is_none_or(|then| turn > then));
-
     let mut first_result = None;
     let mut first_text = None;
     if need_first_sight {
-        // What was already offloaded when this block was new is not in view.
-        let max_age = match token.then(|| bounds.at(turn)).flatten() {
-            Some(b) => input.turns - b - 1,
-            None => u32::MAX,
-        };
-        let r = first_sight(input, opts, counter, history, max_age, plugins);
+        // Earlier text is looked up by place (see `History::add`): this block's own place is
+        // the newest, and what was already offloaded when it was new is not in view.
+        let newest = i64::from(turn) + 1;
+        let oldest = boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
+        let r = first_sight(input, opts, counter, history, (newest, oldest), plugins);
         first_text = Some(r.as_ref().and_then(|r| r.text.clone()).unwrap_or_else(|| input.text.to_owned()));
         first_result = r;
     }
@@ -171,7 +192,7 @@ fn first_sight(
     opts: &Options,
     counter: &dyn TokenCounter,
     history: &History,
-    max_age: u32,
+    (newest, oldest): (i64, i64),
     plugins: &Plugins<'_>,
 ) -> Option<BlockResult> {
     if input.origin == Origin::AssistantText {
@@ -194,7 +215,7 @@ fn first_sight(
             return own;
         }
         // Lines shown earlier are looked up as they were shown: frame and numbers included.
-        let seen = seen::compress(target.text, ctx, history, input.age, max_age);
+        let seen = seen::compress(target.text, ctx, history, newest, oldest);
         match (own, seen) {
             (Some(a), Some(b)) => Some(if b.text.len() < a.text.len() { b } else { a }),
             (a, b) => a.or(b),

@@ -55,6 +55,11 @@ pub struct ProxyArgs {
     /// Wall-clock budget for compressing one request; past it the original is forwarded.
     #[arg(long, env = "HEADROOM_COMPRESSION_DEADLINE_MS", default_value_t = 250)]
     pub compression_deadline_ms: u64,
+    /// Memory kept for conversations, in MiB: each turn reuses the work of the leading blocks
+    /// it shares with its conversation's previous turn (same bytes out; only the new blocks
+    /// are processed). 0 turns it off.
+    #[arg(long, env = "HEADROOM_CONVERSATION_MEMORY_MB", default_value_t = 32)]
+    pub conversation_memory_mb: usize,
     /// Upstream timeout for one request (connect to last byte), in seconds.
     #[arg(long, env = "HEADROOM_UPSTREAM_TIMEOUT_SECS", default_value_t = 600)]
     pub upstream_timeout_secs: u64,
@@ -128,6 +133,8 @@ pub struct ProxyConfig {
     pub offload_batch_tokens: Option<u32>,
     /// Compression budget per request.
     pub compression_deadline: Duration,
+    /// Bytes of conversation memories the engine keeps (0: none).
+    pub memory_bytes: usize,
     /// Upstream timeout.
     pub upstream_timeout: Duration,
     /// Key for the proxy's own endpoints.
@@ -167,6 +174,7 @@ impl ProxyConfig {
             min_tokens: args.min_tokens,
             offload_batch_tokens: args.offload_batch_tokens,
             compression_deadline: Duration::from_millis(args.compression_deadline_ms),
+            memory_bytes: args.conversation_memory_mb.saturating_mul(1 << 20),
             upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),

@@ -22,6 +22,14 @@ const MAX_SESSIONS: usize = 65_536;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Session(Tenant, [u8; 32]);
 
+impl Session {
+    /// The tenant and the conversation's id (hex), as the engine's conversation memories
+    /// are keyed.
+    pub fn ids(&self) -> (&str, String) {
+        (self.0.as_str(), blake3::Hash::from_bytes(self.1).to_hex().to_string())
+    }
+}
+
 /// A request's session and how many messages (or Responses input items) it holds.
 pub fn session_of(tenant: &Tenant, dialect: Dialect, body: &[u8]) -> Option<(Session, u32)> {
     let body = std::str::from_utf8(body).ok()?;

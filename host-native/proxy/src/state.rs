@@ -89,6 +89,7 @@ impl AppState {
         let config = RuntimeConfig {
             limits: Limits { deadline: Some(self.config.compression_deadline), ..Limits::default() },
             cache_dir,
+            memory_bytes: self.config.memory_bytes,
         };
         let plugin_cache = config.cache_dir.as_ref().map(|d| d.join("plugins"));
         match Runtime::from_file(&self.config.component, &config) {

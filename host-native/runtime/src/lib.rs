@@ -21,7 +21,9 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
-pub use bindings::exports::headroom::compress::compressor::{ContentOutcome, RequestOutcome};
+pub use bindings::exports::headroom::compress::compressor::{
+    ContentOutcome, Conversation, MemoryStats, RequestOutcome, Reuse,
+};
 pub use bindings::headroom::compress::types as wit;
 /// The plugin contract's types (`headroom:plugin/types`).
 pub use bindings::headroom::plugin::types as plugin_wit;
@@ -36,14 +38,27 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub const RECYCLE_BYTES: usize = 64 << 20;
 /// Warm instances kept between calls.
 const MAX_WARM: usize = 16;
+/// Instances that keep conversations' memories (a conversation always goes to the same one).
+const LANES: usize = 2;
+/// Default bytes of conversation memories, over all lanes.
+pub const DEFAULT_MEMORY_BYTES: usize = 32 << 20;
 
 /// How to build a [`Runtime`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RuntimeConfig {
     /// Per-call limits.
     pub limits: Limits,
     /// Directory for compiled code; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Bytes of conversation memories kept (see [`Runtime::compress_request_in`]); 0 keeps
+    /// none, and conversations are processed in full on every request.
+    pub memory_bytes: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self { limits: Limits::default(), cache_dir: None, memory_bytes: DEFAULT_MEMORY_BYTES }
+    }
 }
 
 struct HostState {
@@ -94,6 +109,9 @@ pub struct Runtime {
     pre: bindings::EnginePre<HostState>,
     limits: Limits,
     warm: Mutex<Vec<Warm>>,
+    /// Instances holding conversations' memories, each behind its own lock.
+    lanes: Vec<Mutex<Option<Warm>>>,
+    memory_bytes: usize,
     /// Where calls without an explicit set take their plugins from.
     plugins: std::sync::OnceLock<Arc<dyn PluginSource>>,
 }
@@ -157,8 +175,19 @@ impl Runtime {
             pre,
             limits: config.limits.clone(),
             warm: Mutex::new(Vec::new()),
+            lanes: (0..LANES).map(|_| Mutex::new(None)).collect(),
+            memory_bytes: config.memory_bytes,
             plugins: std::sync::OnceLock::new(),
         })
+    }
+
+    fn instantiate(&self) -> Result<Warm, RuntimeError> {
+        let limiter = MemoryLimiter::new(self.limits.max_memory_bytes);
+        let mut store = Store::new(&self.engine, HostState { limiter, plugins: None });
+        store.limiter(|s| &mut s.limiter);
+        self.arm(&mut store)?;
+        let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
+        Ok(Warm { store, instance })
     }
 
     /// Take every later call's plugins from `source` (set once; a call takes the set live when
@@ -167,9 +196,17 @@ impl Runtime {
         self.plugins.set(source).is_ok()
     }
 
-    /// The set a call without an explicit one runs with.
-    fn live_plugins(&self) -> Option<Arc<PluginSet>> {
-        self.plugins.get().map(|s| s.current())
+    /// Run `call` on a store with `plugins` installed for its duration only (a swapped-out set
+    /// is dropped once its calls end); a trap is returned as an error.
+    fn with_plugins<R>(
+        store: &mut Store<HostState>,
+        plugins: Option<&Arc<PluginSet>>,
+        call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, RuntimeError> {
+        store.data_mut().plugins = plugins.filter(|p| !p.is_empty()).cloned();
+        let result = call(store).map_err(RuntimeError::trap);
+        store.data_mut().plugins = None;
+        result
     }
 
     /// Run `call` on a warm instance (or a new one), with this call's limits armed.
@@ -181,22 +218,12 @@ impl Runtime {
         let warm = self.warm.lock().ok().and_then(|mut w| w.pop());
         let mut warm = match warm {
             Some(w) => w,
-            None => {
-                let limiter = MemoryLimiter::new(self.limits.max_memory_bytes);
-                let mut store = Store::new(&self.engine, HostState { limiter, plugins: None });
-                store.limiter(|s| &mut s.limiter);
-                self.arm(&mut store)?;
-                let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
-                Warm { store, instance }
-            }
+            None => self.instantiate()?,
         };
         self.arm(&mut warm.store)?;
-        warm.store.data_mut().plugins = plugins.filter(|p| !p.is_empty()).cloned();
         // A trap leaves the instance in an unknown state: it is dropped with the error.
-        let result = call(&mut warm.store, &warm.instance).map_err(RuntimeError::trap);
-        // The set is released with the call: a swapped-out set is dropped once its calls end.
-        warm.store.data_mut().plugins = None;
-        let result = result?;
+        let instance = &warm.instance;
+        let result = Self::with_plugins(&mut warm.store, plugins, |store| call(store, instance))?;
         if warm.store.data().limiter.memory_bytes() <= RECYCLE_BYTES
             && let Ok(mut pool) = self.warm.lock()
             && pool.len() < MAX_WARM
@@ -242,6 +269,75 @@ impl Runtime {
         })
     }
 
+    /// Compress one request of a conversation: the outcome of [`Self::compress_request`], byte
+    /// for byte, with the work its leading blocks share with the conversation's previous
+    /// request reused. A conversation always runs on the same instance (its lane), which keeps
+    /// its memory; a trap drops the lane's instance and with it the memories (the next
+    /// requests are processed in full). Without a memory budget this is `compress_request`.
+    pub fn compress_request_in(
+        &self,
+        tenant: &str,
+        conversation: &str,
+        dialect: wit::Dialect,
+        body: &[u8],
+        opts: &wit::Options,
+    ) -> Result<Result<(RequestOutcome, Reuse), wit::CompressError>, RuntimeError> {
+        if self.memory_bytes == 0 || self.lanes.is_empty() {
+            return Ok(self
+                .compress_request(dialect, body, opts)?
+                .map(|o| (o, Reuse { segments: 0, total: 0 })));
+        }
+        let lane = &self.lanes[lane_of(tenant, conversation, self.lanes.len())];
+        let mut slot =
+            lane.lock().map_err(|_| RuntimeError::Trap("a conversation lane was poisoned".into()))?;
+        let mut warm = match slot.take() {
+            Some(w) => w,
+            None => self.instantiate()?,
+        };
+        self.arm(&mut warm.store)?;
+        let live = self.plugins.get().map(|s| s.for_request(dialect, body));
+        let c = Conversation {
+            tenant: tenant.to_owned(),
+            id: conversation.to_owned(),
+            budget_bytes: (self.memory_bytes / self.lanes.len()) as u64,
+        };
+        let instance = &warm.instance;
+        let result = Self::with_plugins(&mut warm.store, live.as_ref(), |store| {
+            instance.headroom_compress_compressor().call_compress_request_in(store, &c, dialect, body, opts)
+        })?;
+        *slot = Some(warm);
+        Ok(result)
+    }
+
+    /// What the lanes keep for conversations, summed.
+    pub fn memories(&self) -> MemoryStats {
+        let mut total = MemoryStats {
+            conversations: 0,
+            tenants: 0,
+            bytes: 0,
+            budget_bytes: self.memory_bytes as u64,
+            evictions: 0,
+            hits: 0,
+            misses: 0,
+        };
+        for lane in &self.lanes {
+            let Ok(mut slot) = lane.lock() else { continue };
+            let Some(warm) = slot.as_mut() else { continue };
+            if self.arm(&mut warm.store).is_err() {
+                continue;
+            }
+            if let Ok(s) = warm.instance.headroom_compress_compressor().call_memories(&mut warm.store) {
+                total.conversations += s.conversations;
+                total.tenants = total.tenants.max(s.tenants);
+                total.bytes += s.bytes;
+                total.evictions += s.evictions;
+                total.hits += s.hits;
+                total.misses += s.misses;
+            }
+        }
+        total
+    }
+
     /// Compress one text.
     pub fn compress_content(
         &self,
@@ -249,7 +345,7 @@ impl Runtime {
         kind: Option<&wit::ContentKind>,
         opts: &wit::Options,
     ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
-        let live = self.live_plugins();
+        let live = self.plugins.get().map(|s| s.current());
         self.compress_content_with(text, kind, opts, live.as_ref())
     }
 
@@ -270,6 +366,13 @@ impl Runtime {
     pub fn detect(&self, text: &str) -> Result<wit::ContentKind, RuntimeError> {
         self.with_instance(None, |store, i| i.headroom_compress_compressor().call_detect(store, text))
     }
+}
+
+/// The lane of a conversation: a stable hash of its tenant and id.
+fn lane_of(tenant: &str, conversation: &str, lanes: usize) -> usize {
+    let h = blake3::hash(format!("{tenant}\0{conversation}").as_bytes());
+    let n = u64::from_le_bytes(h.as_bytes()[..8].try_into().unwrap_or([0; 8]));
+    (n % lanes as u64) as usize
 }
 
 /// Advance the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives: a weak

@@ -10,6 +10,7 @@ mod conversation;
 mod family;
 mod fit;
 pub mod models;
+pub mod quick;
 mod score;
 #[cfg(test)]
 mod tests;
@@ -47,12 +48,14 @@ const OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_out
 /// Make `outcome` (the normal compression of `original`) fit its model's window, and say what
 /// the engine knows of the model (hosts count the unknown ones).
 /// `recompress` runs the normal compression with other options.
+/// `memo`: the conversation's counts from its previous turn, when the host keeps them.
 pub fn manage(
     dialect: Dialect,
     original: &str,
     outcome: RequestOutcome,
     opts: &Options,
     counter: &dyn TokenCounter,
+    memo: Option<&mut quick::TallyMemo>,
     recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
 ) -> Result<RequestOutcome, CompressError> {
     let root = raw::root(original)?;
@@ -64,7 +67,7 @@ pub fn manage(
                 .iter()
                 .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
                 .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-            fit_window(dialect, original, outcome, (window, budget), opts, counter, recompress)?
+            fit_window(dialect, original, outcome, (window, budget), opts, counter, memo, recompress)?
         }
         _ => outcome,
     };
@@ -73,6 +76,7 @@ pub fn manage(
 }
 
 /// [`manage`] for a request with a window: `(window, output budget)`.
+#[allow(clippy::too_many_arguments, reason = "one private step of `manage`, called once")]
 fn fit_window(
     dialect: Dialect,
     original: &str,
@@ -80,12 +84,19 @@ fn fit_window(
     (window, budget): (u32, u32),
     opts: &Options,
     counter: &dyn TokenCounter,
+    memo: Option<&mut quick::TallyMemo>,
     recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
 ) -> Result<RequestOutcome, CompressError> {
     let limit = window.saturating_sub(budget);
     let body = body_text(&outcome, original)?;
     // A token is at least one byte: a body no longer than the limit fits without counting.
     if body.len() <= limit as usize {
+        return Ok(outcome);
+    }
+    // The same total the full measurement below would find, from the previous turn's counts.
+    if let Some(memo) = memo
+        && memo.total(dialect, body, counter).is_some_and(|total| total <= limit)
+    {
         return Ok(outcome);
     }
     let Some(first) = Measured::of(dialect, body, counter)? else { return Ok(outcome) };

@@ -39,6 +39,9 @@ pub struct PluginInfo {
     pub placement: Placement,
     /// Whether it may drop information (its calls allow it only when the request does too).
     pub lossy: bool,
+    /// Identifies this build of the plugin (hosts give its sha256): another build may rewrite
+    /// differently, so work remembered under one is not reused under another.
+    pub build: String,
 }
 
 impl PluginInfo {

@@ -58,6 +58,11 @@ impl<'h> Plugins<'h> {
         current.map(|t| (t, by))
     }
 
+    /// The plugins, as the host listed them.
+    pub fn list(&self) -> &[PluginInfo] {
+        &self.list
+    }
+
     /// Whether any filter runs before the built-ins.
     pub fn has_filters(&self) -> bool {
         self.list.iter().any(|p| p.placement == Placement::Before)

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 
 use super::*;
 use crate::marker::{Marker, Unit};
-use crate::{Options, compress_content, compress_content_with};
+use crate::{Options, compress_content, compress_content_plugins};
 
 type Answer = Box<dyn Fn(&PluginCall<'_>) -> Result<PluginOutcome, String>>;
 
@@ -24,7 +24,7 @@ impl Host {
         lossy: bool,
         f: Answer,
     ) -> Self {
-        self.plugins.push((PluginInfo { id: id.into(), kinds, placement, lossy }, f));
+        self.plugins.push((PluginInfo { id: id.into(), kinds, placement, lossy, build: "test".into() }, f));
         self
     }
 }
@@ -64,7 +64,7 @@ fn a_filter_rewrites_even_a_tiny_block_and_nothing_is_stored() {
         false,
         Box::new(|c| rewritten(c.text.replace("hunter2", "[secret: password masked]"), false)),
     );
-    let out = compress_content_with("password=hunter2\n", None, &Options::default(), &count, &host);
+    let out = compress_content_plugins("password=hunter2\n", None, &Options::default(), &count, &host);
     assert_eq!(out.text.as_deref(), Some("password=[secret: password masked]\n"));
     assert_eq!(out.transform, "plugin:mask");
     assert!(out.offloads.is_empty());
@@ -79,7 +79,7 @@ fn a_filter_s_output_is_what_built_ins_and_offloads_see() {
         false,
         Box::new(|c| rewritten(c.text.replace("worker 1", "worker X"), false)),
     );
-    let out = compress_content_with(&log_text(), None, &Options::default(), &count, &host);
+    let out = compress_content_plugins(&log_text(), None, &Options::default(), &count, &host);
     assert!(out.transform.starts_with("plugin:mask+log:"), "{}", out.transform);
     let text = out.text.unwrap_or_default();
     assert!(!text.contains("worker 1"));
@@ -93,7 +93,7 @@ fn instead_wins_and_a_decline_falls_back_to_the_built_in() {
     let host = Host::default().with("mine", vec![ContentKind::Log], Placement::Instead, false, {
         Box::new(move |_| rewritten(short, false))
     });
-    let out = compress_content_with(&text, None, &Options::default(), &count, &host);
+    let out = compress_content_plugins(&text, None, &Options::default(), &count, &host);
     assert_eq!(out.text.as_deref(), Some(short));
     assert_eq!(out.transform, "plugin:mine:t");
     let declining = Host::default().with(
@@ -103,7 +103,7 @@ fn instead_wins_and_a_decline_falls_back_to_the_built_in() {
         false,
         Box::new(|_| Ok(PluginOutcome::Declined("no".into()))),
     );
-    let with = compress_content_with(&text, None, &Options::default(), &count, &declining);
+    let with = compress_content_plugins(&text, None, &Options::default(), &count, &declining);
     assert_eq!(with, compress_content(&text, None, &Options::default(), &count));
 }
 
@@ -117,7 +117,7 @@ fn only_offered_kinds_reach_a_plugin() {
         Box::new(|_| rewritten("x", false)),
     );
     let text = log_text();
-    let out = compress_content_with(&text, None, &Options::default(), &count, &host);
+    let out = compress_content_plugins(&text, None, &Options::default(), &count, &host);
     assert!(host.calls.borrow().is_empty());
     assert_eq!(out, compress_content(&text, None, &Options::default(), &count));
 }
@@ -134,13 +134,13 @@ fn after_runs_only_when_the_built_ins_decline() {
     );
     let opts = Options { lossy: false, ..Options::default() };
     let plain = compress_content(&prose, None, &opts, &count);
-    let out = compress_content_with(&prose, None, &opts, &count, &host);
+    let out = compress_content_plugins(&prose, None, &opts, &count, &host);
     if plain.text.is_none() {
         assert_eq!(out.text.as_deref(), Some("short"));
     } else {
         assert_eq!(out, plain);
     }
-    let log = compress_content_with(&log_text(), None, &Options::default(), &count, &host);
+    let log = compress_content_plugins(&log_text(), None, &Options::default(), &count, &host);
     assert!(log.transform.starts_with("log:"), "{}", log.transform);
 }
 
@@ -157,7 +157,7 @@ fn refused_answers_are_reported_and_the_block_goes_on_without_them() {
             rewritten(format!("{m}\n"), true)
         }),
     );
-    let out = compress_content_with(&text, None, &Options::default(), &count, &host);
+    let out = compress_content_plugins(&text, None, &Options::default(), &count, &host);
     assert_eq!(out, compress_content(&text, None, &Options::default(), &count));
     assert_eq!(host.rejected.borrow().len(), 1);
     assert!(host.rejected.borrow()[0].1.contains("key"), "{:?}", host.rejected.borrow());
@@ -176,12 +176,12 @@ fn a_lossy_plugin_s_original_is_stored_under_the_block_s_key() {
             rewritten(format!("{}\n{m}\n", c.text.lines().next().unwrap_or_default()), true)
         }),
     );
-    let out = compress_content_with(&text, None, &Options::default(), &count, &host);
+    let out = compress_content_plugins(&text, None, &Options::default(), &count, &host);
     assert_eq!(out.transform, "plugin:cut:t");
     assert_eq!(out.offloads.len(), 1);
     assert_eq!(out.offloads[0].original, text);
     let strict = Options { lossy: false, ..Options::default() };
-    let out = compress_content_with(&text, None, &strict, &count, &host);
+    let out = compress_content_plugins(&text, None, &strict, &count, &host);
     assert_eq!(out, compress_content(&text, None, &strict, &count));
     assert!(host.rejected.borrow().iter().any(|(_, r)| r.contains("none is allowed")), "{:?}", host.rejected);
 }
@@ -191,6 +191,6 @@ fn failed_calls_cost_nothing() {
     let text = log_text();
     let host =
         Host::default().with("trap", vec![], Placement::Before, false, Box::new(|_| Err("trapped".into())));
-    let out = compress_content_with(&text, None, &Options::default(), &count, &host);
+    let out = compress_content_plugins(&text, None, &Options::default(), &count, &host);
     assert_eq!(out, compress_content(&text, None, &Options::default(), &count));
 }

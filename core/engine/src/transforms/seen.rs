@@ -6,14 +6,15 @@ use super::lines::{render_kept_with, split};
 use super::{Ctx, Rewrite};
 use crate::history::{History, MIN_RUN_BYTES, MIN_RUN_LINES};
 
-/// Elide runs of `text` found in `history` from sources aged `min_age..=max_age`.
-pub fn compress(text: &str, ctx: &Ctx, history: &History, min_age: u32, max_age: u32) -> Option<Rewrite> {
+/// Elide runs of `text` found in `history` from sources placed `oldest..=newest` (see
+/// [`History::add`] for what a place is).
+pub fn compress(text: &str, ctx: &Ctx, history: &History, newest: i64, oldest: i64) -> Option<Rewrite> {
     let (lines, ends_with_newline) = split(text);
     let mut keep = vec![true; lines.len()];
     let mut sources: Vec<(usize, u32)> = Vec::new();
     let mut at = 0;
     while at < lines.len() {
-        match history.longest_run(&lines, at, min_age, max_age) {
+        match history.longest_run(&lines, at, newest, oldest) {
             Some(run)
                 if run.len >= MIN_RUN_LINES
                     && lines[at..at + run.len].iter().map(|l| l.len() + 1).sum::<usize>()
@@ -57,7 +58,7 @@ mod tests {
         let text = format!("Changed line one here\n{file}");
         let q = Query::default();
         let ctx = Ctx { query: &q, key: "h:k", lossy: true };
-        let out = compress(&text, &ctx, &h, 0, u32::MAX).expect("elided");
+        let out = compress(&text, &ctx, &h, i64::MAX, i64::MIN).expect("elided");
         assert!(out.text.starts_with("Changed line one here\n[... 30 lines elided (lines 2-31); identical"));
         assert!(out.text.contains("message 7 above"));
         let m = Marker::find_all(&out.text);

@@ -43,6 +43,11 @@ impl Tenant {
             .unwrap_or("");
         Self(blake3::hash(key.as_bytes()).to_hex()[..16].to_owned())
     }
+
+    /// The hashed scope.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The `--ccr-backend` flag.

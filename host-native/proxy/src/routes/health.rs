@@ -109,6 +109,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "retrieval_tool": state.config.retrieval_tool,
         "count_tokens_compression": state.config.count_tokens_compression,
         "offload_batch_tokens": state.config.offload_batch_tokens,
+        "conversation_memory_bytes": state.config.memory_bytes,
         "anthropic_api_url": state.config.anthropic_url,
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),
@@ -121,6 +122,18 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "count_tokens_rewritten": c.count_tokens_rewritten.load(Ordering::Relaxed),
         "originals_stored": state.ccr.len(),
     });
+    if let Some(rt) = state.runtime() {
+        let m = rt.memories();
+        v["conversation_memory"] = json!({
+            "budget_bytes": m.budget_bytes,
+            "bytes": m.bytes,
+            "conversations": m.conversations,
+            "tenants": m.tenants,
+            "evictions": m.evictions,
+            "hits": m.hits,
+            "misses": m.misses,
+        });
+    }
     let unknown = &state.unknown_models;
     v["models"] = json!({"unknown": {"requests": unknown.requests(), "recent": unknown.recent()}});
     Json(v).into_response()

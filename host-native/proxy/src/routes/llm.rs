@@ -177,7 +177,15 @@ async fn compress(
     purpose: Purpose,
 ) -> (Bytes, bool) {
     let Some(runtime) = state.runtime() else { return (body, false) };
-    let session = if state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
+    // A turn's conversation lets the engine reuse the work of its previous turn; a rehearsal
+    // (`count_tokens`) runs stateless so it never displaces the memory of the turns.
+    let remember = purpose == Purpose::Turn && state.config.memory_bytes > 0;
+    let session =
+        if remember || state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
+    let conversation = session.as_ref().filter(|_| remember).map(|(s, _)| {
+        let (tenant, id) = s.ids();
+        (tenant.to_owned(), id)
+    });
     if let Some((s, count)) = &session {
         let frozen = state.ledger.frozen(s, *count);
         if frozen > 0 {
@@ -185,11 +193,17 @@ async fn compress(
         }
     }
     // Small bodies take tens of microseconds: cheaper inline than a hop to the blocking pool.
+    let run = move |input: &[u8]| match &conversation {
+        Some((tenant, id)) => runtime
+            .compress_request_in(tenant, id, dialect, input, &opts)
+            .map(|r| r.map(|(outcome, _reuse)| outcome)),
+        None => runtime.compress_request(dialect, input, &opts),
+    };
     let outcome = if body.len() <= INLINE_BYTES {
-        Ok(runtime.compress_request(dialect, &body, &opts))
+        Ok(run(&body))
     } else {
         let input = body.clone();
-        tokio::task::spawn_blocking(move || runtime.compress_request(dialect, &input, &opts)).await
+        tokio::task::spawn_blocking(move || run(&input)).await
     };
     match outcome {
         Ok(Ok(Ok(outcome))) => {

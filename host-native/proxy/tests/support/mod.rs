@@ -265,6 +265,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         min_tokens: None,
         offload_batch_tokens: None,
         compression_deadline: Duration::from_secs(5),
+        memory_bytes: headroom_runtime::DEFAULT_MEMORY_BYTES,
         upstream_timeout: Duration::from_secs(30),
         api_key: None,
         component: headroom_proxy::config::default_component_path(),

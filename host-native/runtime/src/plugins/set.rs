@@ -148,6 +148,7 @@ impl PluginSet {
                 kinds: e.spec.kinds.clone(),
                 placement: e.spec.placement,
                 lossy: e.spec.lossy,
+                build: e.spec.sha256.clone(),
             })
             .collect()
     }

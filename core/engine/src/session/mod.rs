@@ -1,0 +1,236 @@
+//! What a conversation's last request left behind, so that the next request of the same
+//! conversation only does the work that is new in it.
+//!
+//! Agents resend their whole history every turn. A block's outcome depends only on the block,
+//! the text before it and where it stands against token mode's boundaries ([`Standing`]), so
+//! a block that reaches the engine again with the same bytes, behind the same earlier text and
+//! with the same standing, gets the same outcome: it is taken from the memory instead of being
+//! detected, counted and transformed again, and the index of earlier text ([`History`]) is
+//! taken as it was left instead of being rebuilt. Nothing is trusted: each block's raw bytes
+//! are compared with the bytes the memory kept, and the first difference ends the reuse (the
+//! index is cut back to what preceded it). With an empty memory the work is exactly the
+//! stateless engine's, so the outcome is byte-identical either way (a test replays both
+//! corpora both ways).
+
+pub mod store;
+
+use std::ops::Range;
+
+use crate::context::quick::TallyMemo;
+use crate::history::History;
+use crate::kind::ContentKind;
+use crate::options::Options;
+use crate::pipeline::{Standing, Status};
+use crate::plugins::PluginInfo;
+use crate::request::{Dialect, Origin};
+
+/// One conversation's memory.
+#[derive(Default)]
+pub struct Memory {
+    /// What the records were made under (the plugin set included); a request under other
+    /// settings starts afresh.
+    under: Option<(Dialect, Options, Vec<PluginInfo>)>,
+    /// The last request's body, which the records' spans point into.
+    body: Vec<u8>,
+    records: Vec<Record>,
+    history: History,
+    /// The last forwarded body's token counts, for the window check.
+    pub(crate) tally: TallyMemo,
+    /// Requests that reused at least one block, and blocks reused, since the memory was made.
+    pub(crate) reused_requests: u64,
+    pub(crate) reused_blocks: u64,
+}
+
+/// How a request used the memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reuse {
+    /// Segments (blocks and read-only texts) taken from the memory.
+    pub segments: u32,
+    /// Segments processed.
+    pub total: u32,
+}
+
+/// One segment of the last request, in conversation order.
+pub(crate) struct Record {
+    /// Texts the index held before this segment.
+    pub history_before: usize,
+    pub what: Recorded,
+}
+
+pub(crate) enum Recorded {
+    /// Text only read.
+    Seen { message_index: u32, position: u32, text: String },
+    /// A block and its outcome.
+    Block { key: BlockKey, outcome: BlockOutcome },
+}
+
+/// Everything that decides a block's outcome besides the text before it.
+#[derive(PartialEq, Eq)]
+pub(crate) struct BlockKey {
+    pub message_index: u32,
+    pub block_index: u32,
+    /// Its raw JSON string in the memory's body.
+    pub span: Range<usize>,
+    pub query: String,
+    pub position: u32,
+    pub protected: bool,
+    pub origin: Origin,
+    pub standing: Option<Standing>,
+}
+
+/// What the engine did with a block.
+#[derive(Default)]
+pub(crate) struct BlockOutcome {
+    /// The new raw JSON string, when the block changed.
+    pub edit: Option<String>,
+    /// One line per piece considered: kind, status, tokens before and after.
+    pub reports: Vec<(ContentKind, Status, u32, u32)>,
+    /// Originals to hand to the host: key and range of the block's text, and the original
+    /// itself when it is not that range (a `before` plugin filtered the block first).
+    pub offloads: Vec<(String, Range<usize>, Option<String>)>,
+}
+
+impl Memory {
+    /// Bytes held, for hosts that bound what they keep.
+    pub fn bytes(&self) -> usize {
+        let records: usize = self
+            .records
+            .iter()
+            .map(|r| {
+                64 + match &r.what {
+                    Recorded::Seen { text, .. } => text.len(),
+                    Recorded::Block { key, outcome } => {
+                        key.query.len()
+                            + outcome.edit.as_ref().map_or(0, String::len)
+                            + outcome.reports.len() * 48
+                            + outcome
+                                .offloads
+                                .iter()
+                                .map(|o| 64 + o.2.as_ref().map_or(0, String::len))
+                                .sum::<usize>()
+                    }
+                }
+            })
+            .sum();
+        self.body.len() + records + self.history.bytes() + self.tally.bytes()
+    }
+
+    /// Requests that reused earlier work, and blocks taken from the memory, since it was made.
+    pub fn reused(&self) -> (u64, u64) {
+        (self.reused_requests, self.reused_blocks)
+    }
+
+    /// Start a request: the records and index to reuse, if it runs under the same settings.
+    pub(crate) fn begin(&mut self, dialect: Dialect, opts: &Options, plugins: &[PluginInfo]) -> Previous {
+        let same = self.under.as_ref().is_some_and(|(d, o, p)| *d == dialect && o == opts && p == plugins);
+        if !same {
+            self.under = Some((dialect, opts.clone(), plugins.to_vec()));
+            self.records.clear();
+            self.body.clear();
+            self.history = History::default();
+            self.tally = TallyMemo::default();
+        }
+        Previous {
+            body: std::mem::take(&mut self.body),
+            records: std::mem::take(&mut self.records),
+            history: std::mem::take(&mut self.history),
+            matching: true,
+        }
+    }
+
+    /// End a request: keep what it left.
+    pub(crate) fn end(&mut self, body: &str, records: Vec<Record>, history: History, reuse: Reuse) {
+        self.body.clear();
+        self.body.extend_from_slice(body.as_bytes());
+        self.records = records;
+        self.history = history;
+        if reuse.segments > 0 {
+            self.reused_requests += 1;
+            self.reused_blocks += u64::from(reuse.segments);
+        }
+    }
+}
+
+/// The last request's records while a new request is walked.
+pub(crate) struct Previous {
+    body: Vec<u8>,
+    records: Vec<Record>,
+    pub history: History,
+    /// Every segment so far matched its record.
+    matching: bool,
+}
+
+impl Previous {
+    /// A stateless walk: nothing to reuse.
+    pub fn none() -> Self {
+        Self { body: Vec::new(), records: Vec::new(), history: History::default(), matching: false }
+    }
+
+    /// Segment `j` is read-only text: true when its record says the same (the index already
+    /// holds it). The first mismatch cuts the index back and ends reuse.
+    pub fn seen_matches(&mut self, j: usize, message_index: u32, position: u32, text: &str) -> bool {
+        let same = self.matching
+            && matches!(self.records.get(j), Some(Record { what: Recorded::Seen { message_index: m, position: p, text: t }, .. })
+                if *m == message_index && *p == position && t == text);
+        self.settle(j, same)
+    }
+
+    /// Segment `j` is a block: its recorded outcome when the record is the same block (same
+    /// bytes, same key) and every segment before it matched.
+    pub fn block_matches(&mut self, j: usize, key: &BlockKey, raw: &[u8]) -> Option<&BlockOutcome> {
+        let same = self.matching
+            && matches!(self.records.get(j), Some(Record { what: Recorded::Block { key: k, .. }, .. })
+                if k.message_index == key.message_index
+                    && k.block_index == key.block_index
+                    && self.body.get(k.span.clone()) == Some(raw)
+                    && k.query == key.query
+                    && k.position == key.position
+                    && k.protected == key.protected
+                    && k.origin == key.origin
+                    && k.standing == key.standing);
+        if !self.settle(j, same) {
+            return None;
+        }
+        match &self.records[j].what {
+            Recorded::Block { outcome, .. } => Some(outcome),
+            Recorded::Seen { .. } => None,
+        }
+    }
+
+    /// Texts the index held before segment `j`: as recorded when it is reused (the index
+    /// already holds what came after it), else as the index stands now.
+    pub fn history_before(&self, j: usize, reused: bool) -> usize {
+        match self.records.get(j) {
+            Some(r) if reused => r.history_before,
+            _ => self.history.len(),
+        }
+    }
+
+    /// Take the recorded outcome of block `j` (after [`Self::block_matches`] said yes).
+    pub fn take_outcome(&mut self, j: usize) -> BlockOutcome {
+        match &mut self.records[j].what {
+            Recorded::Block { outcome, .. } => std::mem::take(outcome),
+            Recorded::Seen { .. } => BlockOutcome::default(),
+        }
+    }
+
+    /// Whether segment `j` can be reused; on the first mismatch, forget what the index learnt
+    /// from segment `j` on.
+    fn settle(&mut self, j: usize, same: bool) -> bool {
+        if self.matching && !same {
+            self.matching = false;
+            let keep = self.records.get(j).map_or(self.history.len(), |r| r.history_before);
+            self.history.truncate(keep);
+        }
+        self.matching
+    }
+
+    /// The walk is over: an index holding segments this request did not have is cut back.
+    pub fn finish(&mut self, segments: usize) {
+        if self.matching && self.records.len() > segments {
+            let keep = self.records[segments].history_before;
+            self.history.truncate(keep);
+        }
+        self.matching = false;
+    }
+}

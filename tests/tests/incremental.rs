@@ -1,0 +1,142 @@
+//! A conversation's memory changes how much work a request costs, never what it forwards:
+//! every request of every committed conversation, replayed turn by turn with a memory, gets
+//! the outcome the stateless engine gives it (body, report, originals, context report), in
+//! both modes and in all three dialects; and later requests do reuse earlier work.
+
+use headroom_core::session::Memory;
+use headroom_core::{Dialect, Mode, Options, compress_request, compress_request_with};
+use headroom_tests::{corpus_conversation, count, openai_body, root};
+
+const TRAJECTORIES: [&str; 4] = [
+    "pytest-dev__pytest-10051.traj.json",
+    "pytest-dev__pytest-5262.traj.json",
+    "pytest-dev__pytest-7571.traj.json",
+    "sympy__sympy-11618.traj.json",
+];
+
+fn modes() -> Vec<Options> {
+    vec![
+        Options { mode: Mode::Cache, ..Options::default() },
+        Options::default(),
+        // Boundaries move on every turn: the hardest case for reuse.
+        Options { offload_batch_tokens: 0, ..Options::default() },
+    ]
+}
+
+/// Replay `bodies` in order through one memory and check each outcome against the stateless
+/// engine's; returns the blocks reused.
+fn replay(dialect: Dialect, bodies: &[Vec<u8>], opts: &Options, memory: &mut Memory) -> u32 {
+    let mut reused = 0;
+    for (k, body) in bodies.iter().enumerate() {
+        let stateless = compress_request(dialect, body, opts, &count).expect("stateless");
+        let (with_memory, reuse) =
+            compress_request_with(memory, dialect, body, opts, &count).expect("with memory");
+        if with_memory != stateless {
+            let (a, b) =
+                (with_memory.body.as_deref().unwrap_or(body), stateless.body.as_deref().unwrap_or(body));
+            let at = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+            panic!(
+                "request {k} of {dialect:?} under {:?} differs with a memory (bodies from byte {at}: {:?} vs {:?}); \
+                 reports {:?} vs {:?}",
+                opts.mode,
+                String::from_utf8_lossy(&a[at.saturating_sub(40)..(at + 200).min(a.len())]),
+                String::from_utf8_lossy(&b[at.saturating_sub(40)..(at + 200).min(b.len())]),
+                with_memory.report,
+                stateless.report
+            );
+        }
+        reused += reuse.segments;
+    }
+    reused
+}
+
+fn trajectory_bodies(name: &str) -> Vec<Vec<u8>> {
+    let conv = corpus_conversation(name);
+    (2..=conv.len()).filter(|k| conv[k - 1].0 == "user").map(|k| openai_body(&conv[..k])).collect()
+}
+
+#[test]
+fn every_trajectory_step_is_byte_identical_with_a_memory() {
+    for name in TRAJECTORIES {
+        let bodies = trajectory_bodies(name);
+        for opts in modes() {
+            let mut memory = Memory::default();
+            let reused = replay(Dialect::OpenAiChat, &bodies, &opts, &mut memory);
+            assert!(reused as usize > bodies.len(), "{name}: later requests reuse earlier blocks ({reused})");
+        }
+    }
+}
+
+/// Growing prefixes of a recorded body (`messages` or `input` cut after each user turn), the
+/// way the client sent its conversation turn by turn.
+fn prefixes_of(recording: &str, list: &str) -> Vec<Vec<u8>> {
+    let path = root().join("tests/clients/recordings").join(recording);
+    let body: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("recording")).expect("json");
+    let items = body[list].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for k in 1..=items.len() {
+        let role = items[k - 1]["role"].as_str().unwrap_or("");
+        let is_output = items[k - 1]["type"].as_str().is_some_and(|t| t.ends_with("_output"));
+        if role == "user" || is_output {
+            let mut b = body.clone();
+            b[list] = serde_json::Value::Array(items[..k].to_vec());
+            out.push(serde_json::to_vec(&b).expect("json"));
+        }
+    }
+    out
+}
+
+#[test]
+fn real_client_conversations_are_byte_identical_with_a_memory() {
+    for (recording, list, dialect) in [
+        ("claude-code/messages-final.json", "messages", Dialect::AnthropicMessages),
+        ("codex/responses-exec-command-final.json", "input", Dialect::OpenAiResponses),
+        ("codex/responses-code-mode-final.json", "input", Dialect::OpenAiResponses),
+    ] {
+        let bodies = prefixes_of(recording, list);
+        assert!(bodies.len() > 2, "{recording}: a conversation of several turns");
+        for opts in modes() {
+            let mut memory = Memory::default();
+            let reused = replay(dialect, &bodies, &opts, &mut memory);
+            assert!(reused > 0, "{recording}: later requests reuse earlier work");
+        }
+    }
+}
+
+#[test]
+fn an_edited_history_or_another_conversation_falls_back_to_full_work_with_the_same_bytes() {
+    let a = trajectory_bodies(TRAJECTORIES[0]);
+    let b = trajectory_bodies(TRAJECTORIES[1]);
+    // An earlier tool output edited (a client that compacts or rewrites its history).
+    let mut conv = corpus_conversation(TRAJECTORIES[0]);
+    let edited_at = conv.iter().position(|(r, c)| r == "user" && c.len() > 2000).expect("a long output");
+    let mut edited = Vec::new();
+    for k in (edited_at + 2)..conv.len().min(edited_at + 12) {
+        if conv[k - 1].0 == "user" {
+            edited.push(openai_body(&conv[..k]));
+        }
+    }
+    conv[edited_at].1 = conv[edited_at].1.replacen('\n', "\n(edited)\n", 1);
+    for k in (edited_at + 2)..conv.len().min(edited_at + 12) {
+        if conv[k - 1].0 == "user" {
+            edited.push(openai_body(&conv[..k]));
+        }
+    }
+    for opts in modes() {
+        let mut memory = Memory::default();
+        eprintln!("edited");
+        replay(Dialect::OpenAiChat, &edited, &opts, &mut memory);
+        eprintln!("interleaved");
+        // Two conversations through one memory: every request differs from the last early on.
+        let interleaved: Vec<Vec<u8>> =
+            a.iter().zip(&b).take(15).flat_map(|(x, y)| [x.clone(), y.clone()]).collect();
+        let mut memory = Memory::default();
+        replay(Dialect::OpenAiChat, &interleaved, &opts, &mut memory);
+        eprintln!("back");
+        // A shorter request after a longer one (a retry of an earlier turn).
+        let mut memory = Memory::default();
+        let back: Vec<Vec<u8>> = vec![a[12].clone(), a[5].clone(), a[13].clone()];
+        replay(Dialect::OpenAiChat, &back, &opts, &mut memory);
+    }
+}
