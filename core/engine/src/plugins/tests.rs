@@ -194,3 +194,48 @@ fn failed_calls_cost_nothing() {
     let out = compress_content_plugins(&text, None, &Options::default(), &count, &host);
     assert_eq!(out, compress_content(&text, None, &Options::default(), &count));
 }
+
+#[test]
+fn in_a_request_the_stored_original_is_the_filtered_block() {
+    let host = Host::default().with(
+        "mask",
+        vec![],
+        Placement::Before,
+        false,
+        Box::new(|c| rewritten(c.text.replace("worker 1", "worker X"), false)),
+    );
+    let body = format!(
+        r#"{{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{{"role":"user","content":"go"}},{{"role":"assistant","content":[{{"type":"tool_use","id":"t","name":"Bash","input":{{}}}}]}},{{"role":"user","content":[{{"type":"tool_result","tool_use_id":"t","content":{}}}]}}]}}"#,
+        serde_json::to_string(&log_text()).unwrap_or_default()
+    );
+    let opts = Options { mode: crate::Mode::Token, offload_batch_tokens: 0, ..Options::default() };
+    let with = |memory: Option<&mut crate::session::Memory>| match memory {
+        Some(m) => crate::compress_request_with_plugins(
+            m,
+            crate::Dialect::AnthropicMessages,
+            body.as_bytes(),
+            &opts,
+            &count,
+            &host,
+        )
+        .map(|(o, _)| o),
+        None => crate::compress_request_plugins(
+            crate::Dialect::AnthropicMessages,
+            body.as_bytes(),
+            &opts,
+            &count,
+            &host,
+        ),
+    };
+    let mut memory = crate::session::Memory::default();
+    for out in [with(None), with(Some(&mut memory)), with(Some(&mut memory))] {
+        let out = out.expect("compressed");
+        let sent = String::from_utf8(out.body.expect("rewritten")).unwrap_or_default();
+        assert!(!sent.contains("worker 1 "), "{sent}");
+        assert!(!out.offloads.is_empty(), "a lossy built-in ran");
+        assert!(
+            out.offloads.iter().all(|o| !o.original.contains("worker 1 ")),
+            "the unfiltered block was stored"
+        );
+    }
+}
