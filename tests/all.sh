@@ -16,4 +16,7 @@ python3 -m pip install --quiet --disable-pip-version-check anthropic openai
 (cd host-js && npm install --no-audit --no-fund --prefer-offline)
 [ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The real agent CLIs the wrap tests drive (Claude Code, Codex), pinned, into ~/.cache/headroom-agents.
+tests/agents/install.sh >/dev/null
+
 exec just ci

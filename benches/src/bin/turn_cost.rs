@@ -10,7 +10,9 @@
 //!
 //! `--out FILE` writes the Markdown report and an SVG plot beside it (`FILE` with `.svg`);
 //! `--every N` samples every Nth turn of the session (the memory then spans N turns);
-//! `--memory-only` just runs the remembered path (for profilers).
+//! `--memory-only` just runs the remembered path (for profilers); `--check-all` first replays
+//! every request of every Claude Code session and every trajectory step, in both modes, with and
+//! without a memory, and reports how many outcomes are identical (all, or it fails).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -20,7 +22,7 @@ use headroom_benches::claude_sessions::case::{corpus_dir, load_all};
 use headroom_benches::machine::{machine, revision};
 use headroom_benches::trajectory;
 use headroom_core::session::Memory;
-use headroom_core::{Dialect, Options, compress_request, compress_request_with};
+use headroom_core::{Dialect, Options, compress_request, compress_request_in};
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
 use headroom_tokenizer::O200k;
 
@@ -48,13 +50,16 @@ fn main() -> Result<()> {
         for c in &conversations {
             let mut memory = Memory::default();
             for (_, body) in &c.turns {
-                let _ = compress_request_with(&mut memory, c.dialect, body, &c.opts, &count);
+                let _ = compress_request_in(&mut memory, c.dialect, body, &c.opts, &count);
             }
         }
         return Ok(());
     }
     let runtime = Runtime::from_file(Path::new("target/wasm/headroom-core.wasm"), &RuntimeConfig::default())?;
     let mut report = String::from("# Added time per turn: stateless vs the conversation memory\n\n");
+    if args.iter().any(|a| a == "--check-all") {
+        report.push_str(&check_all(arg("--corpus").as_deref())?);
+    }
     report.push_str(&format!(
         "Measured with `just bench-turns` on {} at {}. Engine time for one turn (what the proxy adds \
          before the first upstream byte, less HTTP), median of 3 passes per turn, each pass with fresh \
@@ -81,6 +86,47 @@ fn main() -> Result<()> {
     }
     print!("{report}");
     Ok(())
+}
+
+/// Every request of both corpora, both modes, with and without a memory (one per
+/// conversation, kept across its requests in order): identical outcomes, counted.
+fn check_all(corpus: Option<&str>) -> Result<String> {
+    let mut conversations: Vec<(Dialect, Vec<Vec<u8>>, Option<u32>)> = Vec::new();
+    for case in load_all(&corpus_dir(corpus)?)? {
+        for conv in 0..case.conversations.len() {
+            let bodies = case.requests.iter().filter(|r| r.conv == conv).map(|r| case.body(r)).collect();
+            conversations.push((Dialect::AnthropicMessages, bodies, case.window));
+        }
+    }
+    for t in trajectory::load_all(&trajectory::corpus_dir())? {
+        conversations.push((
+            Dialect::OpenAiChat,
+            t.steps().into_iter().map(|k| t.openai_request(k)).collect(),
+            None,
+        ));
+    }
+    let (mut same, mut total) = (0u64, 0u64);
+    for mode in [headroom_core::Mode::Cache, headroom_core::Mode::Token] {
+        for (dialect, bodies, window) in &conversations {
+            let opts = Options { mode, context_limit: *window, ..Options::default() };
+            let mut memory = Memory::default();
+            for body in bodies {
+                let stateless = compress_request(*dialect, body, &opts, &count);
+                let with = compress_request_in(&mut memory, *dialect, body, &opts, &count);
+                total += 1;
+                if with.map(|w| w.0).ok() == stateless.ok() {
+                    same += 1;
+                }
+            }
+        }
+    }
+    ensure!(same == total, "{} of {total} requests differ with a memory", total - same);
+    Ok(format!(
+        "Every request of both corpora ({} conversations: the Claude Code sessions and the mini-swe-agent \
+         trajectories), in both modes, replayed in order with and without a memory: {same} of {total} outcomes \
+         identical.\n\n",
+        conversations.len()
+    ))
 }
 
 fn count(s: &str) -> u32 {
@@ -148,7 +194,7 @@ fn measure(c: &Conversation, runtime: &Runtime) -> Result<Vec<Row>> {
             let stateless = compress_request(c.dialect, body, &c.opts, &count);
             times[k][0].push(t.elapsed().as_secs_f64() * 1e3);
             let t = Instant::now();
-            let with = compress_request_with(&mut memory, c.dialect, body, &c.opts, &count);
+            let with = compress_request_in(&mut memory, c.dialect, body, &c.opts, &count);
             times[k][1].push(t.elapsed().as_secs_f64() * 1e3);
             ensure!(with.map(|w| w.0).ok() == stateless.ok(), "{}: turn {k} differs with a memory", c.name);
             let t = Instant::now();

@@ -69,7 +69,7 @@ impl Guest for Engine {
             m.set_budget(budget);
             m.take(&id)
         });
-        let result = headroom_core::compress_request_with_plugins(
+        let result = headroom_core::compress_request_in_plugins(
             &mut memory,
             convert::dialect(dialect),
             &body,

@@ -119,19 +119,19 @@ fn compress_blocks(
 /// [`compress_request`] for one request of a conversation whose earlier requests left
 /// `memory`: the same outcome, byte for byte, with the work already done reused (see
 /// [`crate::session`]). The memory is updated for the next request.
-pub fn compress_request_with(
+pub fn compress_request_in(
     memory: &mut Memory,
     dialect: Dialect,
     body: &[u8],
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> Result<(RequestOutcome, Reuse), CompressError> {
-    compress_request_with_plugins(memory, dialect, body, opts, counter, &NoPlugins)
+    compress_request_in_plugins(memory, dialect, body, opts, counter, &NoPlugins)
 }
 
-/// [`compress_request_with`] with the plugins `host` has loaded. The memory is kept only
+/// [`compress_request_in`] with the plugins `host` has loaded. The memory is kept only
 /// while the plugin set stays the same (a rewrite depends on it).
-pub fn compress_request_with_plugins(
+pub fn compress_request_in_plugins(
     memory: &mut Memory,
     dialect: Dialect,
     body: &[u8],

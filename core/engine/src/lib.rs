@@ -36,7 +36,7 @@ pub mod transforms;
 
 pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_plugins,
-    compress_request, compress_request_plugins, compress_request_with, compress_request_with_plugins,
+    compress_request, compress_request_in, compress_request_in_plugins, compress_request_plugins,
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;

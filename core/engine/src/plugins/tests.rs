@@ -210,7 +210,7 @@ fn in_a_request_the_stored_original_is_the_filtered_block() {
     );
     let opts = Options { mode: crate::Mode::Token, offload_batch_tokens: 0, ..Options::default() };
     let with = |memory: Option<&mut crate::session::Memory>| match memory {
-        Some(m) => crate::compress_request_with_plugins(
+        Some(m) => crate::compress_request_in_plugins(
             m,
             crate::Dialect::AnthropicMessages,
             body.as_bytes(),
