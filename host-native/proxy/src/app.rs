@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::routes::{compress, demo, health, llm, retrieve};
+use crate::routes::{compress, demo, health, llm, plugins, retrieve};
 use crate::state::AppState;
 
 /// Every route; anything not listed is forwarded untouched to the right upstream.
@@ -16,6 +16,8 @@ pub fn build_app(state: Arc<AppState>) -> Router {
         .route("/health", get(health::health))
         .route("/v1/compress", post(compress::handle))
         .route("/v1/retrieve/{key}", get(retrieve::handle))
+        .route("/admin/plugins", get(plugins::list))
+        .route("/admin/plugins/reload", post(plugins::reload))
         .merge(demo::routes(demo::configured_dir()))
         .fallback(llm::fallback)
         .with_state(state)

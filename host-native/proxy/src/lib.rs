@@ -9,6 +9,7 @@ pub mod context_args;
 pub mod errors;
 pub mod ledger;
 pub mod models;
+pub mod plugin_pins;
 pub mod provider;
 pub mod retrieval;
 pub mod routes;

@@ -5,6 +5,7 @@ pub mod count_tokens;
 pub mod demo;
 pub mod health;
 pub mod llm;
+pub mod plugins;
 pub mod retrieve;
 
 use axum::body::{Body, Bytes};
