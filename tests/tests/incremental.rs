@@ -4,7 +4,7 @@
 //! both modes and in all three dialects; and later requests do reuse earlier work.
 
 use headroom_core::session::Memory;
-use headroom_core::{Dialect, Mode, Options, compress_request, compress_request_with};
+use headroom_core::{Dialect, Mode, Options, compress_request, compress_request_in};
 use headroom_tests::{corpus_conversation, count, openai_body, root};
 
 const TRAJECTORIES: [&str; 4] = [
@@ -30,7 +30,7 @@ fn replay(dialect: Dialect, bodies: &[Vec<u8>], opts: &Options, memory: &mut Mem
     for (k, body) in bodies.iter().enumerate() {
         let stateless = compress_request(dialect, body, opts, &count).expect("stateless");
         let (with_memory, reuse) =
-            compress_request_with(memory, dialect, body, opts, &count).expect("with memory");
+            compress_request_in(memory, dialect, body, opts, &count).expect("with memory");
         if with_memory != stateless {
             let (a, b) =
                 (with_memory.body.as_deref().unwrap_or(body), stateless.body.as_deref().unwrap_or(body));

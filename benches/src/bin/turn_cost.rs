@@ -22,7 +22,7 @@ use headroom_benches::claude_sessions::case::{corpus_dir, load_all};
 use headroom_benches::machine::{machine, revision};
 use headroom_benches::trajectory;
 use headroom_core::session::Memory;
-use headroom_core::{Dialect, Options, compress_request, compress_request_with};
+use headroom_core::{Dialect, Options, compress_request, compress_request_in};
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
 use headroom_tokenizer::O200k;
 
@@ -50,7 +50,7 @@ fn main() -> Result<()> {
         for c in &conversations {
             let mut memory = Memory::default();
             for (_, body) in &c.turns {
-                let _ = compress_request_with(&mut memory, c.dialect, body, &c.opts, &count);
+                let _ = compress_request_in(&mut memory, c.dialect, body, &c.opts, &count);
             }
         }
         return Ok(());
@@ -112,7 +112,7 @@ fn check_all(corpus: Option<&str>) -> Result<String> {
             let mut memory = Memory::default();
             for body in bodies {
                 let stateless = compress_request(*dialect, body, &opts, &count);
-                let with = compress_request_with(&mut memory, *dialect, body, &opts, &count);
+                let with = compress_request_in(&mut memory, *dialect, body, &opts, &count);
                 total += 1;
                 if with.map(|w| w.0).ok() == stateless.ok() {
                     same += 1;
@@ -194,7 +194,7 @@ fn measure(c: &Conversation, runtime: &Runtime) -> Result<Vec<Row>> {
             let stateless = compress_request(c.dialect, body, &c.opts, &count);
             times[k][0].push(t.elapsed().as_secs_f64() * 1e3);
             let t = Instant::now();
-            let with = compress_request_with(&mut memory, c.dialect, body, &c.opts, &count);
+            let with = compress_request_in(&mut memory, c.dialect, body, &c.opts, &count);
             times[k][1].push(t.elapsed().as_secs_f64() * 1e3);
             ensure!(with.map(|w| w.0).ok() == stateless.ok(), "{}: turn {k} differs with a memory", c.name);
             let t = Instant::now();

@@ -60,7 +60,7 @@ impl Guest for Engine {
             m.set_budget(budget);
             m.take(&id)
         });
-        let result = headroom_core::compress_request_with(
+        let result = headroom_core::compress_request_in(
             &mut memory,
             convert::dialect(dialect),
             &body,

@@ -105,7 +105,7 @@ fn compress_blocks(
 /// [`compress_request`] for one request of a conversation whose earlier requests left
 /// `memory`: the same outcome, byte for byte, with the work already done reused (see
 /// [`crate::session`]). The memory is updated for the next request.
-pub fn compress_request_with(
+pub fn compress_request_in(
     memory: &mut Memory,
     dialect: Dialect,
     body: &[u8],

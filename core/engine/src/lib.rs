@@ -35,7 +35,7 @@ pub mod transforms;
 
 pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_request,
-    compress_request_with,
+    compress_request_in,
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;

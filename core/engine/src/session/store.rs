@@ -177,14 +177,8 @@ mod tests {
         );
         let mut m = Memory::default();
         let count = |s: &str| s.len() as u32 / 4;
-        crate::compress_request_with(
-            &mut m,
-            Dialect::OpenAiChat,
-            body.as_bytes(),
-            &Options::default(),
-            &count,
-        )
-        .expect("compressed");
+        crate::compress_request_in(&mut m, Dialect::OpenAiChat, body.as_bytes(), &Options::default(), &count)
+            .expect("compressed");
         m
     }
 
