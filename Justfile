@@ -98,5 +98,18 @@ bench-js: component
     cd host-js && npm run build && npm run demo:build
     node benches/js/bench.mjs --out benches/results/js.md
 
+# `headroom wrap`/`unwrap`/`doctor` end to end: the real Claude Code and Codex CLIs (pinned,
+# installed by tests/agents/install.sh) through the proxy against the mock upstream, stand-ins
+# for the crash paths and the other agents.
+test-agents: component
+    cargo build -q --release -p headroom-proxy --bin headroom
+    python3 tests/agents/test_wrap.py
+
+# `headroom wrap` on the real Claude Code: start-up overhead against the bare CLI (a proxy up),
+# and its BASH_MAX_OUTPUT_LENGTH through the proxy; results in benches/results/wrap.md.
+bench-wrap: component
+    cargo build -q --release -p headroom-proxy --bin headroom
+    cargo run -q --release -p headroom-benches --bin wrap_overhead
+
 # Everything CI checks.
-ci: lint test-rust test-sdk test-js
+ci: lint test-rust test-sdk test-js test-agents

@@ -18,4 +18,7 @@ python3 -m pip install --quiet --disable-pip-version-check anthropic openai
 # promtool checks the proxy's /metrics output (Debian's `prometheus` package ships it).
 command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq prometheus; }
 
+# The real agent CLIs the wrap tests drive (Claude Code, Codex), pinned, into ~/.cache/headroom-agents.
+tests/agents/install.sh >/dev/null
+
 exec just ci

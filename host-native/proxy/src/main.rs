@@ -1,6 +1,7 @@
 //! `headroom`: the command-line entry point.
 
 mod compress_cmd;
+mod wrap;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,6 +27,13 @@ enum Command {
     /// Compress a provider request (JSON) or a single tool output, print the result and a
     /// savings summary.
     Compress(compress_cmd::Args),
+    /// Run a coding agent behind a local proxy (started or reused on --port), routed by
+    /// environment or a config edit that is undone when it exits.
+    Wrap(wrap::WrapArgs),
+    /// Undo what a wrap left behind (a dry run showing the diff unless --apply).
+    Unwrap(wrap::UnwrapArgs),
+    /// Check the proxy, wrapped agents, routing, component, workspace and upstream.
+    Doctor(wrap::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +43,9 @@ fn main() -> ExitCode {
             init_logging(&args.observe).and_then(|()| run_proxy(ProxyConfig::from_args(args)))
         }
         Command::Compress(args) => compress_cmd::run(&args),
+        Command::Wrap(args) => return wrap::run_wrap(args),
+        Command::Unwrap(args) => return wrap::run_unwrap(args),
+        Command::Doctor(args) => return wrap::run_doctor(args),
     };
     if let Some(log) = LOG.get() {
         log.flush();
