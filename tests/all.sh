@@ -15,6 +15,8 @@ python3 -m pip install --quiet --disable-pip-version-check anthropic openai
 # binaries (rolldown, jco) and then refuses them in `npm ci`; install keeps the locked versions.
 (cd host-js && npm install --no-audit --no-fund --prefer-offline)
 [ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
+# promtool checks the proxy's /metrics output (Debian's `prometheus` package ships it).
+command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq prometheus; }
 
 # The real agent CLIs the wrap tests drive (Claude Code, Codex), pinned, into ~/.cache/headroom-agents.
 tests/agents/install.sh >/dev/null

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::routes::{compress, demo, health, llm, plugins, retrieve};
+use crate::routes::{compress, dashboard, demo, health, llm, plugins, retrieve, stats};
 use crate::state::AppState;
 
 /// Every route; anything not listed is forwarded untouched to the right upstream.
@@ -14,6 +14,10 @@ pub fn build_app(state: Arc<AppState>) -> Router {
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/health", get(health::health))
+        .route("/stats", get(stats::stats))
+        .route("/stats-history", get(stats::history))
+        .route("/metrics", get(crate::metrics::handle))
+        .route("/dashboard", get(dashboard::handle))
         .route("/v1/compress", post(compress::handle))
         .route("/v1/retrieve/{key}", get(retrieve::handle))
         .route("/admin/plugins", get(plugins::list))
@@ -34,6 +38,32 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let app = build_app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let flusher = tokio::spawn(flush_history(Arc::clone(&state)));
+    let app = build_app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    flusher.abort();
+    // What was counted since the last periodic write is kept.
+    let _ = tokio::task::spawn_blocking(move || {
+        state.stats.history.flush(unix_now());
+        if let Some(log) = &state.request_log {
+            log.flush();
+        }
+    })
+    .await;
+    served
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Write the savings history periodically (file I/O off the async workers).
+async fn flush_history(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(state.config.observe.savings_flush);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let s = Arc::clone(&state);
+        let _ = tokio::task::spawn_blocking(move || s.stats.history.flush(unix_now())).await;
+    }
 }

@@ -101,6 +101,9 @@ pub struct ProxyArgs {
     /// How long an original stays retrievable, in seconds.
     #[arg(long, env = "HEADROOM_CCR_TTL_SECONDS", default_value_t = crate::ccr::DEFAULT_TTL.as_secs())]
     pub ccr_ttl_seconds: u64,
+    /// Logs, the request log, the savings history.
+    #[command(flatten)]
+    pub observe: crate::observe_args::ObserveArgs,
 }
 
 /// The response-head bound: the Anthropic and OpenAI SDKs' default timeout.
@@ -172,6 +175,8 @@ pub struct ProxyConfig {
     pub ccr: crate::ccr::CcrConfig,
     /// Folder of transform plugins, if any.
     pub plugins_dir: Option<PathBuf>,
+    /// Logs, the request log, the savings history.
+    pub observe: crate::observe_args::ObserveConfig,
 }
 
 impl ProxyConfig {
@@ -207,6 +212,7 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(args.upstream_connect_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),
+            observe: args.observe.resolve(args.workspace_dir.as_deref()),
             ccr: crate::ccr::CcrConfig::resolve(
                 args.workspace_dir,
                 args.ccr_backend,

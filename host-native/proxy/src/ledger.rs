@@ -48,12 +48,47 @@ pub fn session_of(tenant: &Tenant, dialect: Dialect, body: &[u8]) -> Option<(Ses
     // conversations share, and the user's first words tell them apart.
     for item in &items {
         hasher.update(&[0]);
-        hasher.update(item.get().as_bytes());
+        hasher.update(canonical(item.get()).as_bytes());
         if serde_json::from_str::<Role>(item.get()).is_ok_and(|r| r.role.as_deref() == Some("user")) {
             break;
         }
     }
     Some((Session(tenant.clone(), *hasher.finalize().as_bytes()), u32::try_from(items.len()).ok()?))
+}
+
+/// An item as it identifies a conversation: its bytes, without `cache_control` markers
+/// (clients move their cache breakpoint to the newest message on every turn, so the message
+/// that carried it last turn carries none now).
+pub fn canonical(item: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memmem::find(item.as_bytes(), b"\"cache_control\"").is_none() {
+        return std::borrow::Cow::Borrowed(item);
+    }
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(item) else {
+        return std::borrow::Cow::Borrowed(item);
+    };
+    strip_cache_control(&mut value);
+    std::borrow::Cow::Owned(value.to_string())
+}
+
+fn strip_cache_control(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.remove("cache_control");
+            map.values_mut().for_each(strip_cache_control);
+        }
+        serde_json::Value::Array(list) => list.iter_mut().for_each(strip_cache_control),
+        _ => {}
+    }
+}
+
+impl Session {
+    /// A short, stable identifier for display (a hash: it names neither the key nor content).
+    pub fn id(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(self.0.as_str().as_bytes());
+        hasher.update(&self.1);
+        hasher.finalize().to_hex()[..12].to_owned()
+    }
 }
 
 /// Just the role of a message, without parsing its content.
@@ -114,5 +149,11 @@ mod tests {
         ledger.record(sa, 1);
         assert_eq!(ledger.frozen(&sb, 2), 1);
         assert_eq!(ledger.frozen(&sc, 1), 0);
+        // A moved cache breakpoint is the same conversation.
+        let marked = br#"{"system":"s","messages":[{"role":"user","content":[{"type":"text","text":"task","cache_control":{"type":"ephemeral"}}]}]}"#;
+        let plain = br#"{"system":"s","messages":[{"role":"user","content":[{"type":"text","text":"task"}]},{"role":"assistant","content":"x"}]}"#;
+        let (sm, _) = session_of(&t, Dialect::AnthropicMessages, marked).unwrap();
+        let (sp, _) = session_of(&t, Dialect::AnthropicMessages, plain).unwrap();
+        assert_eq!(sm.id(), sp.id());
     }
 }

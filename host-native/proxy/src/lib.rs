@@ -2,18 +2,24 @@
 //! every request body through the core component (in wasmtime) and forwards the smaller
 //! request, relaying responses (streams included) as they arrive.
 
+pub mod accounting;
 pub mod app;
+pub mod batch_writer;
 pub mod ccr;
 pub mod config;
 pub mod context_args;
 pub mod errors;
 pub mod ledger;
+pub mod metrics;
 pub mod models;
 pub mod plugin_pins;
+pub mod observe_args;
 pub mod provider;
+pub mod request_log;
 pub mod retrieval;
 pub mod routes;
 pub mod state;
+pub mod stats;
 pub mod upstream;
 
 pub use app::build_app;

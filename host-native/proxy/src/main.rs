@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use headroom_proxy::batch_writer::BatchWriter;
 use headroom_proxy::config::{ProxyArgs, ProxyConfig};
 use headroom_proxy::{AppState, app};
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "headroom", version, about = "Context compression for AI agents")]
@@ -37,12 +39,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Proxy(args) => run_proxy(ProxyConfig::from_args(args)),
+        Command::Proxy(args) => {
+            init_logging(&args.observe).and_then(|()| run_proxy(ProxyConfig::from_args(args)))
+        }
         Command::Compress(args) => compress_cmd::run(&args),
         Command::Wrap(args) => return wrap::run_wrap(args),
         Command::Unwrap(args) => return wrap::run_unwrap(args),
         Command::Doctor(args) => return wrap::run_doctor(args),
     };
+    if let Some(log) = LOG.get() {
+        log.flush();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -52,6 +59,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// The proxy's own log on stderr: `--log-level` (else `RUST_LOG`, else `info`), text or JSON.
+fn init_logging(args: &headroom_proxy::observe_args::ObserveArgs) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match &args.log_level {
+        Some(level) => {
+            EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("--log-level `{level}`: {e}"))?
+        }
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    // One line per request: batched, so a busy proxy makes one write every 50 ms, not one per
+    // request (lines beyond 4 MB waiting are dropped).
+    let stderr =
+        BatchWriter::spawn("headroom-log", Box::new(std::io::stderr()), Duration::from_millis(50), 4 << 20)?;
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr.clone()).with_ansi(false);
+    match args.log_format {
+        headroom_proxy::observe_args::LogFormat::Json => builder.json().flatten_event(true).init(),
+        headroom_proxy::observe_args::LogFormat::Text => builder.init(),
+    }
+    let _ = LOG.set(stderr);
+    Ok(())
+}
+
+/// The proxy's log writer, flushed before exit.
+static LOG: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
+
 fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -60,7 +93,10 @@ fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
         let state = AppState::new(config)?;
         let loader = Arc::clone(&state);
         tokio::task::spawn_blocking(move || loader.load_component());
+        // Not a log line but an interface: tools wait for this exact line on stderr, whatever
+        // the log format.
         eprintln!("headroom proxy listening on http://{addr}");
+        tracing::info!(%addr, "headroom proxy started");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use headroom_runtime::{Limits, Runtime, RuntimeConfig};
 
+use crate::accounting::{Accounting, Sink};
 use crate::ccr::CcrStore;
 use crate::config::ProxyConfig;
 use crate::ledger::Ledger;
@@ -51,6 +52,16 @@ pub struct AppState {
     /// When the proxy started.
     pub started: Instant,
     plugins: OnceLock<Arc<headroom_plugins::Registry>>,
+    /// Per-request records, handed to stats, metrics and the request log.
+    pub accounting: Accounting,
+    /// `/stats` and the savings history.
+    pub stats: Arc<crate::stats::Stats>,
+    /// `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The request log, when one is configured.
+    pub request_log: Option<Arc<crate::request_log::RequestLog>>,
+    /// Why the request log could not be opened.
+    pub request_log_error: Option<String>,
 }
 
 impl AppState {
@@ -67,6 +78,33 @@ impl AppState {
             .build()?;
         // Opening the store is file I/O: start-up only, before the server takes requests.
         let ccr = CcrStore::open(&config.ccr);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let history = match &config.observe.savings_path {
+            Some(path) => crate::stats::history::History::open(path, now),
+            None => crate::stats::history::History::in_memory(),
+        };
+        let stats = Arc::new(crate::stats::Stats::new(history));
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone()];
+        let (mut request_log, mut request_log_error) = (None, None);
+        if let Some(path) = &config.observe.log_file {
+            match crate::request_log::RequestLog::open(
+                path,
+                config.observe.log_full_messages,
+                metrics.clone(),
+            ) {
+                Ok(log) => {
+                    let log = Arc::new(log);
+                    sinks.push(log.clone());
+                    request_log = Some(log);
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "request log not opened");
+                    request_log_error = Some(format!("{}: {e}", path.display()));
+                }
+            }
+        }
         Ok(Arc::new(Self {
             config,
             client,
@@ -78,6 +116,11 @@ impl AppState {
             unknown_models: UnknownModels::default(),
             started: Instant::now(),
             plugins: OnceLock::new(),
+            accounting: Accounting::new(sinks),
+            stats,
+            metrics,
+            request_log,
+            request_log_error,
         }))
     }
 

@@ -44,7 +44,7 @@ impl Tenant {
         Self(blake3::hash(key.as_bytes()).to_hex()[..16].to_owned())
     }
 
-    /// The hashed scope.
+    /// The hashed key scope (never the key itself).
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -71,6 +71,8 @@ pub struct Exchange {
     pub headers: HeaderMap,
     /// Whose originals may be read.
     pub tenant: Tenant,
+    /// Requests sent upstream through [`Exchange::send`] (the first and every continuation).
+    pub sends: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// What a request allows the proxy to do about retrieval, read from the client's body once.
@@ -168,6 +170,7 @@ pub async fn respond(exchange: Exchange, body: String, original: Bytes) -> Resul
 impl Exchange {
     /// Send a (continuation) body upstream with the client's headers.
     pub async fn send(&self, body: String) -> Result<reqwest::Response, ProxyError> {
+        self.sends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.send_bytes(Bytes::from(body)).await
     }
 

@@ -36,7 +36,7 @@ pub async fn handle(state: Arc<AppState>, parts: http::request::Parts, body: Bod
         original.clone()
     } else {
         let tenant = Tenant::of(&parts.headers);
-        let Prepared { body, with_tool } = prepare(
+        let Prepared { body, with_tool, .. } = prepare(
             &state,
             Dialect::AnthropicMessages,
             original.clone(),

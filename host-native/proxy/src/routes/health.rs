@@ -33,6 +33,7 @@ fn checks(state: &AppState) -> (bool, Value) {
         "http_client": {"enabled": true, "ready": true, "status": "healthy"},
         "ccr": ccr_check(state),
         "plugins": plugins_check(state),
+        "savings_history": history_check(state),
     });
     (engine_ready, checks)
 }
@@ -77,6 +78,29 @@ fn plugins_check(state: &AppState) -> Value {
         "quarantined": quarantined,
         "error": status.last_error,
     })
+}
+
+/// The savings history file: `degraded` when the file found at start was set aside or a write
+/// failed (counting goes on in memory).
+fn history_check(state: &AppState) -> Value {
+    let h = &state.stats.history;
+    let (faults, last) = h.write_faults();
+    let mut v = json!({
+        "enabled": true,
+        "ready": true,
+        "status": if h.load_error().is_some() || faults > 0 { "degraded" } else { "healthy" },
+        "persisted": h.path().is_some(),
+        "write_faults": faults,
+    });
+    if let Some(path) = h.path() {
+        v["path"] = json!(path.display().to_string());
+    }
+    if let Some(e) = h.load_error() {
+        v["error"] = json!(e);
+    } else if let Some(e) = last {
+        v["error"] = json!(e);
+    }
+    v
 }
 
 /// Alive as long as the process answers.

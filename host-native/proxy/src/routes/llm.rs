@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use headroom_runtime::wit;
 
+use crate::accounting::{self, Compression, Draft};
 use crate::ccr::Tenant;
 use crate::errors::ProxyError;
 use crate::ledger;
@@ -24,6 +25,7 @@ use super::count_tokens;
 
 /// Any request: compressed when it is one of the three LLM routes, then forwarded.
 pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let path_and_query = parts.uri.path_and_query().map_or(path.clone(), |p| p.as_str().to_owned());
@@ -50,19 +52,22 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 Err(e) => return e.into_provider_response(provider),
             };
             let tenant = Tenant::of(&parts.headers);
+            let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
             if bypass {
                 // Sent as it is: later turns must keep sending these messages as they are.
                 if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
                     state.ledger.record(session, count);
                 }
-                return forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into())
-                    .await
-                    .unwrap_or_else(|e| e.into_provider_response(provider));
+                draft.bypass = true;
+                draft.prepared(&body, Compression::default());
+                let sent = forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await;
+                return accounting::respond(&state, draft, sent);
             }
-            let Prepared { body, with_tool } =
+            let Prepared { body, with_tool, compression } =
                 prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn).await;
-            match with_tool {
+            let sent = match with_tool {
                 Some(with_tool) => {
+                    draft.prepared(&Bytes::from(with_tool.clone()), compression);
                     let exchange = Exchange {
                         state: Arc::clone(&state),
                         dialect: d,
@@ -70,11 +75,16 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                         path_and_query,
                         headers: parts.headers,
                         tenant,
+                        sends: Arc::clone(&draft.sends),
                     };
                     retrieval::respond(exchange, with_tool, body).await
                 }
-                None => forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await,
-            }
+                None => {
+                    draft.prepared(&body, compression);
+                    forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await
+                }
+            };
+            return accounting::respond(&state, draft, sent);
         }
         // Everything else streams through (uploads included), within the same size limit.
         _ => {
@@ -82,15 +92,25 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 return ProxyError::TooLarge(limit).into_provider_response(provider);
             }
             let (body, tripped) = limited_stream(body, limit);
+            // An LLM route with compression off is still accounted (its usage, its latency), and
+            // its answer is checked.
+            let draft = dialect.map(|d| {
+                let mut draft = Draft::new(provider, d, started, Tenant::of(&parts.headers), Bytes::new());
+                draft.prepared_at = Some(std::time::Instant::now());
+                draft
+            });
             let sent = match dialect {
-                // Not compressed (`--no-optimize`), but still an LLM route: its answer is checked.
                 Some(d) => forward_llm(&state, d, provider, &path_and_query, &parts.headers, body).await,
                 None => forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await,
             };
-            match sent {
+            let sent = match sent {
                 Err(_) if tripped.load(Ordering::Relaxed) => Err(ProxyError::TooLarge(limit)),
                 other => other,
+            };
+            if let Some(draft) = draft {
+                return accounting::respond(&state, draft, sent);
             }
+            sent
         }
     };
     result.unwrap_or_else(|e| e.into_provider_response(provider))
@@ -136,6 +156,8 @@ pub struct Prepared {
     pub body: Bytes,
     /// `body` with the `headroom_retrieve` tool, when the proxy offers it for this request.
     pub with_tool: Option<String>,
+    /// What compression did.
+    pub compression: Compression,
 }
 
 /// The body a compressed route forwards for `body`: the one place that decides it, so that
@@ -152,13 +174,13 @@ pub async fn prepare(
     if opts.context_limit.is_none() && crate::context_args::wants_1m_context(headers) {
         opts.context_limit = Some(crate::context_args::ANTHROPIC_1M_WINDOW);
     }
-    let (body, saw_output) = compress(state, dialect, body, tenant, opts, purpose).await;
+    let (body, saw_output, compression) = compress(state, dialect, body, tenant, opts, purpose).await;
     let with_tool = if state.config.retrieval_tool {
         retrieval::Survey::of(dialect, &body).offer(dialect, &body, saw_output)
     } else {
         None
     };
-    Prepared { body, with_tool }
+    Prepared { body, with_tool, compression }
 }
 
 /// Bodies up to this size are compressed on the async worker itself.
@@ -176,8 +198,8 @@ async fn compress(
     tenant: &Tenant,
     mut opts: wit::Options,
     purpose: Purpose,
-) -> (Bytes, bool) {
-    let Some(runtime) = state.runtime() else { return (body, false) };
+) -> (Bytes, bool, Compression) {
+    let Some(runtime) = state.runtime() else { return (body, false, Compression::default()) };
     // A turn's conversation lets the engine reuse the work of its previous turn; a rehearsal
     // (`count_tokens`) runs stateless so it never displaces the memory of the turns.
     let remember = purpose == Purpose::Turn && state.config.memory_bytes > 0;
@@ -194,6 +216,7 @@ async fn compress(
         }
     }
     // Small bodies take tens of microseconds: cheaper inline than a hop to the blocking pool.
+    let clock = std::time::Instant::now();
     let run = move |input: &[u8]| match &conversation {
         Some((tenant, id)) => runtime
             .compress_request_in(tenant, id, dialect, input, &opts)
@@ -208,6 +231,9 @@ async fn compress(
     };
     match outcome {
         Ok(Ok(Ok(outcome))) => {
+            let mut compression = Compression::from_report(&outcome.report, clock.elapsed());
+            compression.model = outcome.model.as_ref().map(|m| m.name.clone());
+            compression.rewrote = outcome.body.is_some();
             if purpose == Purpose::Turn {
                 // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
                 state.ccr.put_many(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
@@ -231,20 +257,22 @@ async fn compress(
                     if purpose == Purpose::Turn {
                         Counters::add(&state.counters.compressed, 1);
                     }
-                    (Bytes::from(new), saw_output)
+                    (Bytes::from(new), saw_output, compression)
                 }
-                None => (body, saw_output),
+                None => (body, saw_output, compression),
             }
         }
         // Malformed for the engine (the upstream will say why), a trap, a timeout or a
         // panicked task: forward what the client sent.
-        _ if purpose == Purpose::Rehearsal => (body, false),
+        _ if purpose == Purpose::Rehearsal => (body, false, Compression::default()),
         _ => {
             Counters::add(&state.counters.compression_failures, 1);
             if let Some((s, count)) = session.or_else(|| ledger::session_of(tenant, dialect, &body)) {
                 state.ledger.record(s, count);
             }
-            (body, false)
+            let compression =
+                Compression { failed: true, ran: true, elapsed: clock.elapsed(), ..Compression::default() };
+            (body, false, compression)
         }
     }
 }

@@ -2,11 +2,13 @@
 
 pub mod compress;
 pub mod count_tokens;
+pub mod dashboard;
 pub mod demo;
 pub mod health;
 pub mod llm;
 pub mod plugins;
 pub mod retrieve;
+pub mod stats;
 
 use axum::body::{Body, Bytes};
 

@@ -274,6 +274,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         component: headroom_proxy::config::default_component_path(),
         ccr: headroom_proxy::ccr::CcrConfig::default(),
         plugins_dir: None,
+        observe: Default::default(),
     }
 }
 

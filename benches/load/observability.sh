@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# What observability costs the hot path: wrk against the proxy without it (BASE_BIN: the proxy
+# before accounting existed, built from BASE_REF) and with everything on (per-request records,
+# /stats aggregation, metrics, the JSONL request log with full messages, info logs, the savings
+# history written every second, /metrics and /stats scraped every second), in one run,
+# alternating A B A B A B; medians. Then one /metrics scrape after 100k+ requests, timed.
+# Writes benches/results/observability.md. Needs wrk, `just component`, release binaries.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=target/release
+DUR=${DUR:-8}
+CONC=${CONC:-16}
+REPS=${REPS:-5}
+LAT=${LAT:-20}
+BASE_REF=${BASE_REF:-243b3d6}
+OUT=${OUT:-benches/results/observability.md}
+work=$(mktemp -d)
+pids=()
+# Proxies are started inside $(...): their PIDs go through a file.
+cleanup() {
+  for p in "${pids[@]}" $(cat "$work/proxy.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ -z "${BASE_BIN:-}" ]; then
+  # The baseline, built from the same tree at BASE_REF (its own sources, this target dir).
+  root=$PWD
+  git archive "$BASE_REF" | (mkdir -p "$work/base" && tar -x -C "$work/base")
+  (cd "$work/base" && CARGO_TARGET_DIR="$root/target" cargo build -q --release -p headroom-proxy --bin headroom)
+  cp "$BIN/headroom" "$work/headroom-base"
+  cargo build -q --release -p headroom-proxy --bin headroom
+  BASE_BIN="$work/headroom-base"
+fi
+
+# Both proxies run this tree's component (the baseline's compiled-in default path points into
+# its own, component-less build tree).
+export HEADROOM_COMPONENT=${HEADROOM_COMPONENT:-$PWD/target/wasm/headroom-core.wasm}
+[ -f "$HEADROOM_COMPONENT" ] || { echo "no component at $HEADROOM_COMPONENT: run just component" >&2; exit 1; }
+"$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
+MOCK=$(head -1 "$work/mock.out")
+
+start() { # name binary args... ; prints the proxy's URL
+  local name=$1 bin=$2
+  shift 2
+  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$bin" proxy "$@" \
+    > /dev/null 2> "$work/$name.err" &
+  echo $! >> "$work/proxy.pids"
+  local url=""
+  for _ in $(seq 800); do
+    url=$(grep -o 'http://[0-9.:]*' "$work/$name.err" | head -1 || true)
+    if [ -n "$url" ] && curl -fs "$url/readyz" >/dev/null 2>&1; then break; fi
+    sleep 0.01
+  done
+  curl -fs "$url/readyz" > /dev/null || { echo "$name never became ready" >&2; exit 1; }
+  echo "$url"
+}
+
+OFF=$(start off "$BASE_BIN")
+ON=$(start on "$BIN/headroom" --log-file "$work/requests.jsonl" --log-full-messages --log-level info \
+  --savings-path "$work/proxy_savings.json" --savings-flush-ms 1000)
+
+python3 -c "import json; json.dump({'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'hi'}]}, open('$work/small.json', 'w'))"
+
+run_wrk() { # url [delay ms] -> "p50_ms p99_ms rps"
+  DELAY_MS=${2:-} BODY=$work/small.json wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/post.lua \
+    "$1/v1/chat/completions" > "$work/wrk.out"
+  python3 - "$work/wrk.out" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def ms(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f}")
+PY
+}
+
+scrape() { # every second while $work/scraping exists
+  while [ -f "$work/scraping" ]; do
+    curl -fs "$ON/metrics" > /dev/null || true
+    curl -fs "$ON/stats" > /dev/null || true
+    sleep 1
+  done
+}
+
+touch "$work/scraping"; scrape & pids+=($!)
+: > "$work/rows"
+for delay in "" "$LAT"; do
+  for rep in $(seq "$REPS"); do
+    echo "off ${delay:-0} $(run_wrk "$OFF" "$delay")" >> "$work/rows"
+    echo "on ${delay:-0} $(run_wrk "$ON" "$delay")" >> "$work/rows"
+  done
+done
+rm -f "$work/scraping"
+
+# One scrape after the load (every request above went through ON too), timed.
+served=$(curl -fs "$ON/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"]["total"])')
+while [ "$served" -lt 100000 ]; do
+  DELAY_MS= BODY=$work/small.json wrk -t2 -c"$CONC" -d5s -s benches/load/post.lua "$ON/v1/chat/completions" > /dev/null
+  served=$(curl -fs "$ON/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"]["total"])')
+done
+scrapes=$(for _ in $(seq 21); do curl -fs -o /dev/null -w '%{time_total}\n' "$ON/metrics"; done | sort -n | sed -n 11p)
+metrics_bytes=$(curl -fs "$ON/metrics" | wc -c)
+log_lines=$(wc -l < "$work/requests.jsonl")
+dropped=$(curl -fs "$ON/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["request_log"]["dropped"])')
+savings_bytes=$(wc -c < "$work/proxy_savings.json")
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+python3 - "$work/rows" "$OUT" "$cpu" "$(nproc)" "$DUR" "$CONC" "$REPS" "$LAT" "$BASE_REF" \
+  "$served" "$scrapes" "$metrics_bytes" "$log_lines" "$dropped" "$savings_bytes" <<'PY'
+import statistics, sys
+(rows, out, cpu, cores, dur, conc, reps, lat, base, served, scrape, mbytes, lines, dropped, sbytes) = sys.argv[1:]
+data = {}
+for line in open(rows):
+    who, delay, p50, p99, rps = line.split()
+    data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps)))
+def med(who, delay, i): return statistics.median(r[i] for r in data[(who, delay)])
+table = []
+for delay, label in (("0", "passthrough"), (lat, f"passthrough, upstream answering in {lat} ms")):
+    off = [med("off", delay, i) for i in range(3)]
+    on = [med("on", delay, i) for i in range(3)]
+    table.append(f"| {label} | {off[0]:.3f} / {off[1]:.3f} | {on[0]:.3f} / {on[1]:.3f} | "
+                 f"{100 * on[1] / off[1]:.0f}% | {off[2]:.0f} | {on[2]:.0f} | {100 * on[2] / off[2]:.0f}% |")
+open(out, "w").write(f"""# What observability costs the hot path
+
+Measured with `benches/load/observability.sh` on {cpu} ({cores} cores, shared with wrk and the
+mock upstream), wrk -t2 -c{conc} -d{dur}s, {reps} runs of each, alternating off/on, medians.
+"Off" is the proxy before accounting existed (built from {base}); "on" is this proxy with every
+part on: per-request records, `/stats` aggregation, the Prometheus instruments, the JSONL
+request log with `--log-full-messages`, one info log line per request, the savings history
+written every second, and `/metrics` plus `/stats` scraped every second during the load.
+
+| scenario | off p50 / p99 ms | on p50 / p99 ms | on p99 / off p99 | off RPS | on RPS | on / off RPS |
+|---|---|---|---|---|---|---|
+{chr(10).join(table)}
+
+- The first row is CPU-bound (the mock answers in microseconds; wrk, the mock and the proxy share
+  the cores), so it measures the CPU a request costs; the second is what a client of a
+  provider that takes time to answer sees.
+- `/metrics` of the proxy after {served} requests: median of 21 scrapes {float(scrape) * 1000:.2f} ms
+  (curl, loopback), {mbytes} bytes.
+- Request log: {lines} lines written, {dropped} dropped (bounded queue). Savings history file:
+  {sbytes} bytes.
+""")
+print(open(out).read())
+PY

@@ -1,0 +1,383 @@
+//! Accounting: one [`Record`] per request on the LLM routes, built while the request is
+//! prepared and completed as the response passes through ([`tap`]), then handed to every
+//! consumer at once ([`Accounting::finish`]): `/stats` and the savings history, `/metrics`,
+//! the request log. Later consumers (costs, budgets, rate limits, a shared store) take the
+//! same record through [`Sink`].
+
+pub mod bill;
+pub mod session;
+pub mod tap;
+pub mod usage;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use headroom_runtime::wit::{self, Dialect};
+
+use crate::ccr::Tenant;
+use crate::provider::Provider;
+
+pub use bill::Bill;
+pub use usage::Usage;
+
+/// Longest model name kept (client-chosen text: bounded before it reaches a label or a log).
+pub const MAX_MODEL_CHARS: usize = 64;
+
+/// Tokens one transform removed from one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TransformTokens {
+    /// The transform's name, as the engine reports it.
+    pub name: String,
+    /// Blocks it rewrote.
+    pub blocks: u32,
+    /// Their tokens before.
+    pub tokens_before: u64,
+    /// Their tokens after.
+    pub tokens_after: u64,
+}
+
+/// What compression did to one request.
+#[derive(Debug, Clone, Default)]
+pub struct Compression {
+    /// Tokens (o200k) of the blocks the engine looked at, as received.
+    pub tokens_before: u64,
+    /// The same blocks as forwarded.
+    pub tokens_after: u64,
+    /// Per transform that rewrote something.
+    pub transforms: Vec<TransformTokens>,
+    /// Wall time of the engine call.
+    pub elapsed: Duration,
+    /// The engine failed or ran out of time: the original was forwarded.
+    pub failed: bool,
+    /// The engine was called at all.
+    pub ran: bool,
+    /// The body changed.
+    pub rewrote: bool,
+    /// The request's model, as the engine read it.
+    pub model: Option<String>,
+}
+
+impl Compression {
+    /// Read the engine's report.
+    pub fn from_report(report: &[wit::BlockReport], elapsed: Duration) -> Self {
+        let mut c = Self { elapsed, ran: true, ..Self::default() };
+        for block in report {
+            c.tokens_before += u64::from(block.tokens_before);
+            c.tokens_after += u64::from(block.tokens_after);
+            if let wit::BlockStatus::Compressed(name) = &block.status {
+                let entry = match c.transforms.iter().position(|t| &t.name == name) {
+                    Some(i) => &mut c.transforms[i],
+                    None => {
+                        c.transforms
+                            .push(TransformTokens { name: name.clone(), ..TransformTokens::default() });
+                        let last = c.transforms.len() - 1;
+                        &mut c.transforms[last]
+                    }
+                };
+                entry.blocks += 1;
+                entry.tokens_before += u64::from(block.tokens_before);
+                entry.tokens_after += u64::from(block.tokens_after);
+            }
+        }
+        c
+    }
+
+    /// Tokens removed.
+    pub fn saved(&self) -> u64 {
+        self.tokens_before.saturating_sub(self.tokens_after)
+    }
+}
+
+/// The completed record of one request.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Record {
+    /// The proxy's id for the request (also sent as `x-headroom-request-id`).
+    pub request_id: String,
+    /// When it arrived, Unix milliseconds.
+    pub at_ms: u64,
+    /// `anthropic` or `openai`.
+    pub provider: &'static str,
+    /// The route: `/v1/messages`, `/v1/chat/completions` or `/v1/responses`.
+    pub path: &'static str,
+    /// The model the client asked for (at most [`MAX_MODEL_CHARS`]).
+    pub model: String,
+    /// Hashed key scope (never the key).
+    pub key_scope: String,
+    /// The conversation's short id, when the body has one.
+    pub session: Option<String>,
+    /// HTTP status the client got.
+    pub status: u16,
+    /// The answer was an event stream.
+    pub streaming: bool,
+    /// The client asked for the request to go untouched.
+    pub bypass: bool,
+    /// Tokens of the blocks the engine looked at, as received.
+    pub tokens_before: u64,
+    /// The same, as forwarded.
+    pub tokens_after: u64,
+    /// `tokens_before - tokens_after`.
+    pub tokens_saved: u64,
+    /// Per transform.
+    pub transforms: Vec<TransformTokens>,
+    /// Compression failed or timed out (the original went).
+    pub compression_failed: bool,
+    /// Engine time, milliseconds.
+    pub compression_ms: f64,
+    /// Time from arrival until the request was ready to go upstream, milliseconds.
+    pub overhead_ms: f64,
+    /// Time from arrival to the first byte of the answer's body, milliseconds.
+    pub ttfb_ms: Option<f64>,
+    /// Time from arrival to the last byte, milliseconds.
+    pub latency_ms: f64,
+    /// Continuations the proxy sent to answer its retrieval tool.
+    pub retrieval_rounds: u32,
+    /// The provider's usage, summed over the rounds (what the client was told).
+    pub usage: Option<Usage>,
+    /// The bill in input-token equivalents, with the counterfactual without Headroom.
+    pub bill: Option<Bill>,
+    /// A cache break this request showed: `proxy` (history the proxy rewrote) or `provider`.
+    pub cache_break: Option<&'static str>,
+    /// Why the request failed, when it did (`upstream_4xx`, `timeout`, ...).
+    pub error_kind: Option<&'static str>,
+    /// The client dropped the answer before its end.
+    pub client_aborted: bool,
+    /// The client's body (for `--log-full-messages` only; never serialised as it is).
+    #[serde(skip)]
+    pub request_body: Bytes,
+}
+
+/// Something that consumes every record (called once per request, off the request's path).
+pub trait Sink: Send + Sync {
+    /// Take one record.
+    fn record(&self, record: &Record);
+}
+
+/// A request being accounted, from arrival until its answer ends.
+pub struct Draft {
+    /// Provider.
+    pub provider: Provider,
+    /// Dialect.
+    pub dialect: Dialect,
+    /// Arrival.
+    pub started: Instant,
+    /// Arrival, wall clock.
+    pub at_ms: u64,
+    /// The request id.
+    pub request_id: String,
+    /// Key scope.
+    pub tenant: Tenant,
+    /// What the client sent.
+    pub original: Bytes,
+    /// What went upstream (first round).
+    pub forwarded: Option<Bytes>,
+    /// Compression.
+    pub compression: Compression,
+    /// Ready to send upstream.
+    pub prepared_at: Option<Instant>,
+    /// Bypass header.
+    pub bypass: bool,
+    /// Upstream sends made for this request through the retrieval exchange.
+    pub sends: Arc<std::sync::atomic::AtomicU32>,
+    /// Set when the proxy answered with its own error.
+    pub error_kind: Option<&'static str>,
+}
+
+impl Draft {
+    /// A request on an LLM route has arrived (its body read).
+    pub fn new(
+        provider: Provider,
+        dialect: Dialect,
+        started: Instant,
+        tenant: Tenant,
+        original: Bytes,
+    ) -> Self {
+        let at_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        Self {
+            provider,
+            dialect,
+            started,
+            at_ms,
+            request_id: next_request_id(),
+            tenant,
+            original,
+            forwarded: None,
+            compression: Compression::default(),
+            prepared_at: None,
+            bypass: false,
+            sends: Arc::default(),
+            error_kind: None,
+        }
+    }
+
+    /// The body is ready to go upstream.
+    pub fn prepared(&mut self, forwarded: &Bytes, compression: Compression) {
+        self.prepared_at = Some(Instant::now());
+        self.forwarded = Some(forwarded.clone());
+        self.compression = compression;
+    }
+}
+
+/// Unique within the process and across restarts (a time-derived prefix and a counter).
+fn next_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let mut h = blake3::Hasher::new();
+        h.update(&nanos.to_le_bytes());
+        h.update(&std::process::id().to_le_bytes());
+        h.finalize().to_hex()[..8].to_owned()
+    });
+    format!("hr-{prefix}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The model named in a request body (client text, capped).
+pub fn model_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow)]
+        model: Option<std::borrow::Cow<'a, str>>,
+    }
+    let top: Top<'_> = serde_json::from_slice(body).ok()?;
+    top.model.map(|m| cap_model(&m))
+}
+
+/// A model name cut to [`MAX_MODEL_CHARS`] and stripped of control characters.
+pub fn cap_model(m: &str) -> String {
+    m.chars().filter(|c| !c.is_control()).take(MAX_MODEL_CHARS).collect()
+}
+
+/// The path of a dialect's route.
+pub fn path_of(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::AnthropicMessages => "/v1/messages",
+        Dialect::OpenaiChat => "/v1/chat/completions",
+        Dialect::OpenaiResponses => "/v1/responses",
+    }
+}
+
+/// The consumers of records, and the per-session state the bill needs.
+pub struct Accounting {
+    sinks: Vec<Arc<dyn Sink>>,
+    /// Per-conversation cache state for the bill.
+    pub sessions: session::Sessions,
+}
+
+impl Accounting {
+    /// With these consumers.
+    pub fn new(sinks: Vec<Arc<dyn Sink>>) -> Self {
+        Self { sinks, sessions: session::Sessions::default() }
+    }
+
+    /// Complete a record from what the tap saw and hand it to every consumer.
+    pub fn finish(&self, draft: Draft, seen: tap::Seen) {
+        let model = draft
+            .compression
+            .model
+            .as_deref()
+            .map(cap_model)
+            .or_else(|| model_of(&draft.original))
+            .or(seen.model)
+            .unwrap_or_else(|| "unknown".into());
+        let end = seen.ended_at.unwrap_or_else(Instant::now);
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let overhead = draft.prepared_at.map_or(Duration::ZERO, |p| p.duration_since(draft.started));
+        let mut record = Record {
+            request_id: draft.request_id.clone(),
+            at_ms: draft.at_ms,
+            provider: draft.provider.name(),
+            path: path_of(draft.dialect),
+            model,
+            key_scope: draft.tenant.as_str().to_owned(),
+            session: None,
+            status: seen.status,
+            streaming: seen.streaming,
+            bypass: draft.bypass,
+            tokens_before: draft.compression.tokens_before,
+            tokens_after: draft.compression.tokens_after,
+            tokens_saved: draft.compression.saved(),
+            transforms: draft.compression.transforms.clone(),
+            compression_failed: draft.compression.failed,
+            compression_ms: ms(draft.compression.elapsed),
+            overhead_ms: ms(overhead),
+            ttfb_ms: seen.first_byte_at.map(|t| ms(t.duration_since(draft.started))),
+            latency_ms: ms(end.duration_since(draft.started)),
+            retrieval_rounds: draft.sends.load(Ordering::Relaxed).saturating_sub(1),
+            usage: seen.usage,
+            bill: None,
+            cache_break: None,
+            error_kind: draft.error_kind.or_else(|| error_kind(seen.status)),
+            client_aborted: seen.aborted,
+            request_body: draft.original.clone(),
+        };
+        if let Some(usage) = seen.usage.filter(|_| (200..300).contains(&seen.status)) {
+            let outcome = self.sessions.observe(&draft, &record.model, &usage, end);
+            record.session = outcome.session;
+            record.bill = Some(outcome.bill);
+            record.cache_break = outcome.cache_break;
+        } else if let Some((s, _)) = crate::ledger::session_of(&draft.tenant, draft.dialect, &draft.original)
+        {
+            record.session = Some(s.id());
+        }
+        for sink in &self.sinks {
+            sink.record(&record);
+        }
+        tracing::info!(
+            request_id = %record.request_id,
+            provider = record.provider,
+            model = %record.model,
+            path = record.path,
+            status = record.status,
+            streaming = record.streaming,
+            tokens_saved = record.tokens_saved,
+            latency_ms = record.latency_ms,
+            overhead_ms = record.overhead_ms,
+            retrieval_rounds = record.retrieval_rounds,
+            error = record.error_kind.unwrap_or(""),
+            "request"
+        );
+    }
+}
+
+/// The error kind of an upstream status.
+fn error_kind(status: u16) -> Option<&'static str> {
+    match status {
+        0..=399 => None,
+        429 => Some("rate_limited"),
+        401 | 403 => Some("upstream_auth"),
+        400..=499 => Some("upstream_4xx"),
+        529 => Some("overloaded"),
+        _ => Some("upstream_5xx"),
+    }
+}
+
+/// The client's response for `draft`: the answer (or the proxy's own error in the provider's
+/// format), watched on its way out.
+pub fn respond(
+    state: &Arc<crate::state::AppState>,
+    mut draft: Draft,
+    sent: Result<axum::response::Response, crate::errors::ProxyError>,
+) -> axum::response::Response {
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            draft.error_kind = Some(proxy_error_kind(&e));
+            e.into_provider_response(draft.provider)
+        }
+    };
+    tap::observe(state, draft, response)
+}
+
+/// A short, bounded name for an error the proxy answered itself.
+fn proxy_error_kind(e: &crate::errors::ProxyError) -> &'static str {
+    use crate::errors::ProxyError;
+    match e {
+        ProxyError::Unreachable(_) => "unreachable",
+        ProxyError::Timeout(_) => "timeout",
+        ProxyError::TooLarge(_) => "too_large",
+        ProxyError::BadRequest(_) => "bad_request",
+        _ => "proxy_error",
+    }
+}

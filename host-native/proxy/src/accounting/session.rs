@@ -1,0 +1,290 @@
+//! Per-conversation cache state, for the bill's counterfactual and for cache breaks.
+//!
+//! The counterfactual of a request is the client's original request under the same cache:
+//! when the client's history is unchanged since its last request in the session (the same
+//! preamble and the same leading messages, `cache_control` markers aside) and the cache is
+//! still warm (within the TTL its writes asked for), the original would have read the whole
+//! previous original request from the cache and written the rest; otherwise it starts cold.
+//! A provider that let the cache go (no reads, although the proxy changed nothing the
+//! provider had seen) would have done the same to the original. Sizes are the provider's own
+//! counts plus the tokens compression removed (o200k: the closest count the proxy has).
+//!
+//! A cache break the proxy caused: the client's history was unchanged and warm, and what the
+//! proxy forwarded was not (a batch offload, the retrieval tool first offered, a failed
+//! compression forwarding originals after compressed turns).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use headroom_runtime::wit::Dialect;
+
+use super::bill::{Bill, Weights};
+use super::{Draft, Usage};
+use crate::ledger;
+use crate::provider::Provider;
+use crate::retrieval::json;
+
+/// Conversations remembered at most (the oldest are forgotten first).
+const MAX_SESSIONS: usize = 16_384;
+
+#[derive(Clone)]
+struct State {
+    items: usize,
+    original: [u8; 32],
+    forwarded: [u8; 32],
+    original_total: u64,
+    last: Instant,
+    ttl_1h: bool,
+    caches: bool,
+}
+
+/// What the session state says about one request.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The session's id.
+    pub session: Option<String>,
+    /// The request's bill.
+    pub bill: Bill,
+    /// A cache break: `proxy` or `provider`.
+    pub cache_break: Option<&'static str>,
+}
+
+/// The per-session state.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, State>>,
+}
+
+/// Hashes of a request's prefixes: `[0]` covers the preamble (model, system or instructions,
+/// tools), `[i]` the preamble and the first `i` messages or input items.
+fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
+    let text = std::str::from_utf8(body).ok()?;
+    let members = json::members(text).ok()?;
+    let (list, preamble) = match dialect {
+        Dialect::AnthropicMessages | Dialect::OpenaiChat => ("messages", "system"),
+        Dialect::OpenaiResponses => ("input", "instructions"),
+    };
+    let mut hasher = blake3::Hasher::new();
+    for name in ["model", preamble, "tools"] {
+        hasher.update(name.as_bytes());
+        if let Some(v) = members.get(name) {
+            hasher.update(ledger::canonical(v.get()).as_bytes());
+        }
+    }
+    let items: Vec<&serde_json::value::RawValue> =
+        members.get(list).and_then(|v| serde_json::from_str(v.get()).ok()).unwrap_or_default();
+    let mut out = Vec::with_capacity(items.len() + 1);
+    out.push(*hasher.finalize().as_bytes());
+    for item in items {
+        hasher.update(&[0]);
+        hasher.update(ledger::canonical(item.get()).as_bytes());
+        out.push(*hasher.finalize().as_bytes());
+    }
+    Some(out)
+}
+
+impl Sessions {
+    /// Account one answered request of `draft`'s session.
+    pub fn observe(&self, draft: &Draft, model: &str, usage: &Usage, now: Instant) -> Outcome {
+        let weights = Weights::of(draft.provider, model);
+        let saved = draft.compression.saved();
+        let original_total = usage.input_total() + saved;
+        let session = ledger::session_of(&draft.tenant, draft.dialect, &draft.original).map(|(s, _)| s.id());
+        let original = prefix_hashes(draft.dialect, &draft.original);
+        let forwarded = match &draft.forwarded {
+            Some(f) => prefix_hashes(draft.dialect, f),
+            None => original.clone(),
+        };
+        let openai = draft.provider == Provider::OpenAi;
+        let mut caches = openai || usage.cache_read + usage.cache_write() > 0;
+        let mut ttl_1h = usage.cache_write_1h > 0;
+        let (mut warm, mut provider_cold, mut proxy_break, mut previous_total) = (false, false, false, 0);
+        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let (Some(id), Some(o), Some(f)) = (&session, &original, &forwarded) {
+            if let Some(prev) = map.get(id) {
+                caches |= prev.caches;
+                ttl_1h |= prev.ttl_1h && usage.cache_write_5m == 0;
+                let ttl = Duration::from_secs(if ttl_1h || prev.ttl_1h { 3600 } else { 300 });
+                let client_same = o.get(prev.items) == Some(&prev.original);
+                let forwarded_same = f.get(prev.items) == Some(&prev.forwarded);
+                let within = now.saturating_duration_since(prev.last) < ttl;
+                warm = client_same && within && caches;
+                provider_cold = warm && forwarded_same && usage.cache_read == 0;
+                proxy_break = warm && !forwarded_same;
+                previous_total = prev.original_total;
+            }
+            if map.len() >= MAX_SESSIONS && !map.contains_key(id) {
+                let cutoff = now.checked_sub(Duration::from_secs(3600));
+                map.retain(|_, s| cutoff.is_some_and(|c| s.last > c));
+                if map.len() >= MAX_SESSIONS {
+                    map.clear();
+                }
+            }
+            let state = State {
+                items: o.len() - 1,
+                original: o[o.len() - 1],
+                forwarded: f[f.len() - 1],
+                original_total,
+                last: now,
+                ttl_1h,
+                caches,
+            };
+            map.insert(id.clone(), state);
+        }
+        drop(map);
+        let direct = counterfactual(
+            usage,
+            original_total,
+            caches,
+            openai,
+            ttl_1h,
+            warm && !provider_cold,
+            previous_total,
+        );
+        let bill = Bill {
+            actual: *usage,
+            direct,
+            billed: weights.billed(usage),
+            billed_direct: weights.billed(&direct),
+        };
+        let cache_break = if proxy_break {
+            Some("proxy")
+        } else if provider_cold {
+            Some("provider")
+        } else {
+            None
+        };
+        Outcome { session, bill, cache_break }
+    }
+}
+
+/// The original request's input counts under the same cache.
+fn counterfactual(
+    usage: &Usage,
+    total: u64,
+    caches: bool,
+    openai: bool,
+    ttl_1h: bool,
+    warm: bool,
+    previous_total: u64,
+) -> Usage {
+    let mut direct = Usage { output: usage.output, reasoning: usage.reasoning, ..Usage::default() };
+    if !caches {
+        direct.uncached_input = total;
+        return direct;
+    }
+    direct.cache_read = if warm { previous_total.min(total) } else { 0 };
+    let rest = total - direct.cache_read;
+    if openai {
+        direct.uncached_input = rest;
+        return direct;
+    }
+    // Anthropic: after the last breakpoint input is uncached (the client's shape, kept as it was).
+    direct.uncached_input = usage.uncached_input.min(rest);
+    let writes = rest - direct.uncached_input;
+    let share_1h = if usage.cache_write() > 0 {
+        usage.cache_write_1h as f64 / usage.cache_write() as f64
+    } else if ttl_1h {
+        1.0
+    } else {
+        0.0
+    };
+    direct.cache_write_1h = (writes as f64 * share_1h).round() as u64;
+    direct.cache_write_5m = writes - direct.cache_write_1h;
+    direct
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counterfactual_adds_the_saved_tokens_where_the_original_would_have_paid() {
+        let u =
+            Usage { uncached_input: 5, cache_read: 900, cache_write_1h: 100, output: 7, ..Usage::default() };
+        // Warm: the original reads its whole previous request (1200) and writes the rest.
+        let d = counterfactual(&u, 1005 + 300, true, false, true, true, 1200);
+        assert_eq!((d.cache_read, d.uncached_input, d.cache_write_1h, d.cache_write_5m), (1200, 5, 100, 0));
+        // Cold: everything written.
+        let d = counterfactual(&u, 1305, true, false, true, false, 1200);
+        assert_eq!((d.cache_read, d.cache_write_1h), (0, 1300));
+        // No caching client: all uncached.
+        assert_eq!(counterfactual(&u, 1305, false, false, false, true, 1200).uncached_input, 1305);
+        // OpenAI: no writes.
+        let d = counterfactual(&u, 1305, true, true, false, true, 1000);
+        assert_eq!((d.cache_read, d.uncached_input), (1000, 305));
+    }
+
+    fn draft(original: &str, forwarded: &str, saved: u64) -> Draft {
+        let tenant = crate::ccr::Tenant::of(&http::HeaderMap::new());
+        let mut d = Draft::new(
+            Provider::Anthropic,
+            Dialect::AnthropicMessages,
+            Instant::now(),
+            tenant,
+            original.to_owned().into(),
+        );
+        let compression = super::super::Compression { tokens_before: saved, ..Default::default() };
+        d.prepared(&forwarded.to_owned().into(), compression);
+        d
+    }
+
+    fn body(messages: &[&str]) -> String {
+        let list: Vec<String> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                format!(r#"{{"role":"{}","content":"{m}"}}"#, if i % 2 == 0 { "user" } else { "assistant" })
+            })
+            .collect();
+        format!(r#"{{"model":"claude-x","system":"s","messages":[{}]}}"#, list.join(","))
+    }
+
+    #[test]
+    fn a_session_bills_the_original_under_the_same_cache_and_attributes_breaks() {
+        let sessions = Sessions::default();
+        let now = Instant::now();
+        let u = |uncached, read, w1h| Usage {
+            uncached_input: uncached,
+            cache_read: read,
+            cache_write_1h: w1h,
+            ..Usage::default()
+        };
+        // Turn 1, cold: the original would have been written just the same.
+        let t1 = body(&["task"]);
+        let o = sessions.observe(&draft(&t1, &t1, 0), "claude-x", &u(5, 0, 1000), now);
+        assert!(o.session.is_some() && o.cache_break.is_none());
+        assert_eq!(o.bill.billed, o.bill.billed_direct);
+        // Turn 2, warm, nothing rewritten: the original reads its previous request whole.
+        let t2 = body(&["task", "a", "more"]);
+        let o = sessions.observe(&draft(&t2, &t2, 0), "claude-x", &u(5, 1000, 200), now);
+        assert_eq!((o.bill.direct.cache_read, o.cache_break), (1005, None));
+        // Turn 3: the proxy rewrote history the provider had cached (a batch): a break it caused,
+        // and the original (300 tokens larger) would still have read its cache.
+        let t3 = body(&["task", "a", "more", "b", "again"]);
+        let f3 = body(&["task", "a", "more (shortened)", "b", "again"]);
+        let o = sessions.observe(&draft(&t3, &f3, 300), "claude-x", &u(5, 0, 1500), now);
+        assert_eq!(o.cache_break, Some("proxy"));
+        assert_eq!(o.bill.direct.cache_read, 1205);
+        assert!((o.bill.billed - 3005.0).abs() < 1e-9);
+        assert!(o.bill.billed_direct < o.bill.billed, "{:?}", o.bill);
+        // Turn 4: the proxy kept its rewritten prefix, yet nothing was read: the provider's.
+        let t4 = body(&["task", "a", "more", "b", "again", "c", "go"]);
+        let f4 = body(&["task", "a", "more (shortened)", "b", "again", "c", "go"]);
+        let o = sessions.observe(&draft(&t4, &f4, 300), "claude-x", &u(5, 0, 1600), now);
+        assert_eq!(o.cache_break, Some("provider"));
+        assert_eq!(o.bill.direct.cache_read, 0, "the original would have found the cache cold too");
+    }
+
+    #[test]
+    fn prefixes_ignore_moved_breakpoints() {
+        let a = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]}]}"#;
+        let b = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a"}]},{"role":"assistant","content":"x"}]}"#;
+        let ha = prefix_hashes(Dialect::AnthropicMessages, a).unwrap();
+        let hb = prefix_hashes(Dialect::AnthropicMessages, b).unwrap();
+        assert_eq!(ha.len(), 2);
+        assert_eq!(ha[1], hb[1]);
+        assert_ne!(hb[1], hb[2]);
+    }
+}

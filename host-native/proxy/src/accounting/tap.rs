@@ -1,0 +1,210 @@
+//! Reading the answer as it goes to the client: status, first-byte time, and the provider's
+//! usage from a JSON body or from the events of a stream. Chunks are passed on untouched the
+//! moment they arrive; the tap only looks at them (a stream is never held back).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::Stream;
+use serde_json::Value;
+
+use super::{Draft, Usage};
+use crate::retrieval::{sse, usage as usage_json};
+use crate::state::AppState;
+
+/// JSON answers larger than this are relayed without their usage being read.
+const MAX_JSON_BYTES: usize = 16 << 20;
+
+/// What the tap saw of one answer.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Status sent to the client.
+    pub status: u16,
+    /// An event stream.
+    pub streaming: bool,
+    /// The usage the client was told (summed across retrieval rounds by the splicers).
+    pub usage: Option<Usage>,
+    /// The model the answer names.
+    pub model: Option<String>,
+    /// First body byte.
+    pub first_byte_at: Option<Instant>,
+    /// Last body byte (or the drop).
+    pub ended_at: Option<Instant>,
+    /// The body was dropped before its end (client gone) or failed.
+    pub aborted: bool,
+}
+
+enum Reader {
+    Sse { parser: sse::Parser, usage: Value, model: Option<String> },
+    Json { buf: Vec<u8>, over: bool },
+}
+
+impl Reader {
+    fn feed(&mut self, chunk: &[u8]) {
+        match self {
+            Self::Sse { parser, usage, model } => {
+                for event in parser.push(chunk) {
+                    read_event(&event.data, usage, model);
+                }
+            }
+            Self::Json { buf, over } => {
+                if !*over && buf.len() + chunk.len() <= MAX_JSON_BYTES {
+                    buf.extend_from_slice(chunk);
+                } else {
+                    *over = true;
+                    buf.clear();
+                }
+            }
+        }
+    }
+
+    fn finish(self, seen: &mut Seen) {
+        match self {
+            Self::Sse { mut parser, mut usage, mut model } => {
+                if let Some(event) = parser.finish() {
+                    read_event(&event.data, &mut usage, &mut model);
+                }
+                seen.usage = Usage::from_value(&usage);
+                seen.model = model;
+            }
+            Self::Json { buf, over } => {
+                #[derive(serde::Deserialize)]
+                struct Top {
+                    usage: Option<Value>,
+                    model: Option<String>,
+                }
+                if let (false, Ok(top)) = (over, serde_json::from_slice::<Top>(&buf)) {
+                    seen.usage = top.usage.as_ref().and_then(Usage::from_value);
+                    seen.model = top.model.map(|m| super::cap_model(&m));
+                }
+            }
+        }
+    }
+}
+
+/// One event's usage (Anthropic `message_start` then `message_delta` overlaying it; OpenAI
+/// Chat's usage chunk; Responses' `response.completed`).
+fn read_event(data: &str, usage: &mut Value, model: &mut Option<String>) {
+    if memchr::memmem::find(data.as_bytes(), b"\"usage\"").is_none() {
+        return;
+    }
+    let Ok(event) = serde_json::from_str::<Value>(data) else { return };
+    for holder in [&event, &event["message"], &event["response"]] {
+        if holder["usage"].is_object() {
+            usage_json::overlay(usage, &holder["usage"]);
+            if model.is_none()
+                && let Some(m) = holder["model"].as_str()
+            {
+                *model = Some(super::cap_model(m));
+            }
+        }
+    }
+}
+
+struct Watch {
+    state: Arc<AppState>,
+    draft: Option<Draft>,
+    seen: Seen,
+    reader: Option<Reader>,
+    completed: bool,
+}
+
+/// Bodies up to this size are accounted inline when the answer is dropped (microseconds);
+/// larger ones (hashing their prefixes takes longer) on a task.
+const INLINE_BYTES: usize = 64 << 10;
+
+impl Watch {
+    /// The answer's last byte went out (or it failed).
+    fn ended(&mut self, completed: bool) {
+        if self.seen.ended_at.is_none() {
+            self.seen.ended_at = Some(Instant::now());
+            self.completed = completed;
+        }
+    }
+}
+
+impl Drop for Watch {
+    /// Hyper drops the body once the client has it all (or is gone): account the request then,
+    /// after the response, never in front of its last chunk.
+    fn drop(&mut self) {
+        let Some(draft) = self.draft.take() else { return };
+        self.state.metrics.in_flight.dec();
+        if self.seen.ended_at.is_none() {
+            self.seen.ended_at = Some(Instant::now());
+        }
+        self.seen.aborted = !self.completed;
+        if let Some(reader) = self.reader.take() {
+            reader.finish(&mut self.seen);
+        }
+        let seen = std::mem::take(&mut self.seen);
+        let state = Arc::clone(&self.state);
+        let big = draft.original.len() > INLINE_BYTES;
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if big => {
+                handle.spawn(async move { state.accounting.finish(draft, seen) });
+            }
+            _ => state.accounting.finish(draft, seen),
+        }
+    }
+}
+
+struct Tap {
+    inner: axum::body::BodyDataStream,
+    watch: Watch,
+}
+
+impl Stream for Tap {
+    type Item = Result<Bytes, axum::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let next = Pin::new(&mut this.inner).poll_next(cx);
+        match &next {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if this.watch.seen.first_byte_at.is_none() && !chunk.is_empty() {
+                    this.watch.seen.first_byte_at = Some(Instant::now());
+                }
+                if let Some(reader) = &mut this.watch.reader {
+                    reader.feed(chunk);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => this.watch.ended(false),
+            Poll::Ready(None) => this.watch.ended(true),
+            Poll::Pending => {}
+        }
+        next
+    }
+}
+
+/// Watch `response` go to the client and account `draft` when it ends.
+pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    if let Ok(id) = http::HeaderValue::from_str(&draft.request_id) {
+        parts.headers.insert("x-headroom-request-id", id);
+    }
+    let streaming = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let reader = if streaming {
+        Reader::Sse { parser: sse::Parser::default(), usage: Value::Null, model: None }
+    } else {
+        Reader::Json { buf: Vec::new(), over: false }
+    };
+    state.metrics.in_flight.inc();
+    let watch = Watch {
+        state: Arc::clone(state),
+        draft: Some(draft),
+        seen: Seen { status: parts.status.as_u16(), streaming, ..Seen::default() },
+        reader: Some(reader),
+        completed: false,
+    };
+    let tap = Tap { inner: body.into_data_stream(), watch };
+    Response::from_parts(parts, Body::from_stream(tap))
+}

@@ -1,0 +1,140 @@
+//! A bounded, batched writer: callers append bytes to a buffer (one short lock, no system
+//! call, no thread wake-up) and a background thread writes the buffer out every period. Under
+//! load, per-line writes and per-line wake-ups cost more than the work being logged; here a
+//! burst of lines becomes one write. Past `max_bytes` waiting, appends are refused and counted.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Shared {
+    buf: Mutex<Vec<u8>>,
+    out: Mutex<Box<dyn Write + Send>>,
+    max_bytes: usize,
+    dropped: AtomicU64,
+}
+
+impl Shared {
+    fn drain(&self) {
+        let data = match self.buf.lock() {
+            Ok(mut buf) if !buf.is_empty() => std::mem::take(&mut *buf),
+            _ => return,
+        };
+        if let Ok(mut out) = self.out.lock() {
+            let _ = out.write_all(&data);
+            let _ = out.flush();
+        }
+    }
+}
+
+/// A handle; clones share the buffer.
+#[derive(Clone)]
+pub struct BatchWriter(Arc<Shared>);
+
+impl BatchWriter {
+    /// Start the writer thread for `out`.
+    pub fn spawn(
+        name: &str,
+        out: Box<dyn Write + Send>,
+        period: Duration,
+        max_bytes: usize,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            buf: Mutex::new(Vec::with_capacity(64 << 10)),
+            out: Mutex::new(out),
+            max_bytes,
+            dropped: AtomicU64::new(0),
+        });
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new().name(name.into()).spawn(move || {
+            loop {
+                std::thread::sleep(period);
+                // Every handle gone: the last drain happened in `Drop`.
+                let Some(shared) = weak.upgrade() else { return };
+                shared.drain();
+            }
+        })?;
+        Ok(Self(shared))
+    }
+
+    /// Append `bytes` whole, or refuse them (counted) when the buffer is full.
+    pub fn append(&self, bytes: &[u8]) -> bool {
+        if let Ok(mut buf) = self.0.buf.lock()
+            && buf.len() + bytes.len() <= self.0.max_bytes
+        {
+            buf.extend_from_slice(bytes);
+            return true;
+        }
+        self.0.dropped.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// Appends refused so far.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Write out what is waiting, now.
+    pub fn flush(&self) {
+        self.0.drain();
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.drain();
+    }
+}
+
+/// `io::Write` over a [`BatchWriter`], for `tracing`'s formatter (one `write` per event).
+pub struct Lines(BatchWriter);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.append(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for BatchWriter {
+    type Writer = Lines;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Lines(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map(|mut v| v.extend_from_slice(b)).ok();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_are_written_in_batches_and_overflow_is_counted() {
+        let sink = Sink::default();
+        let w =
+            BatchWriter::spawn("test", Box::new(sink.clone()), Duration::from_secs(3600), 10).expect("spawn");
+        assert!(w.append(b"12345\n"));
+        assert!(!w.append(b"67890\n"));
+        assert_eq!(w.dropped(), 1);
+        assert!(sink.0.lock().unwrap().is_empty());
+        w.flush();
+        assert_eq!(&*sink.0.lock().unwrap(), b"12345\n");
+    }
+}

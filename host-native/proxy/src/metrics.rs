@@ -1,0 +1,383 @@
+//! `/metrics`: Prometheus text built with `prometheus-client`. Labels are bounded: provider
+//! and route are fixed sets, models are capped (the first [`MAX_MODELS`] distinct names, then
+//! `other`), statuses are three-digit codes, error kinds and transforms are the proxy's and
+//! the engine's own names. No path, key or content ever becomes a label.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64};
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::accounting::{Record, Sink};
+use crate::stats::MAX_MODELS;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    provider: &'static str,
+    model: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    provider: &'static str,
+    model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TtlLabels {
+    provider: &'static str,
+    ttl: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransformLabels {
+    transform: String,
+}
+
+type Hist<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn seconds() -> Histogram {
+    // 0.5 ms to ~4.4 min.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 20))
+}
+
+fn fast_seconds() -> Histogram {
+    // 50 us to ~1.6 s: the proxy's own work.
+    Histogram::new(exponential_buckets(0.00005, 2.0, 16))
+}
+
+fn ratio() -> Histogram {
+    Histogram::new([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0])
+}
+
+/// Every instrument.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    tokens_before: Family<ModelLabels, Counter>,
+    tokens_after: Family<ModelLabels, Counter>,
+    tokens_saved: Family<ModelLabels, Counter>,
+    transform_saved: Family<TransformLabels, Counter>,
+    cache_read: Family<ProviderLabels, Counter>,
+    cache_write: Family<TtlLabels, Counter>,
+    input_reported: Family<ProviderLabels, Counter>,
+    output_reported: Family<ProviderLabels, Counter>,
+    billed: Counter<f64, AtomicU64>,
+    billed_direct: Counter<f64, AtomicU64>,
+    retrieval_rounds: Family<ProviderLabels, Counter>,
+    compression_failures: Counter,
+    errors: Family<KindLabels, Counter>,
+    cache_breaks: Family<KindLabels, Counter>,
+    latency: Hist<ProviderLabels>,
+    overhead: Hist<ProviderLabels>,
+    ttfb: Hist<ProviderLabels>,
+    compression: Hist<ProviderLabels>,
+    compression_ratio: Hist<ProviderLabels>,
+    /// Requests between the upstream send and the end of their answer.
+    pub in_flight: Gauge<i64, AtomicI64>,
+    originals: Gauge<i64, AtomicI64>,
+    /// Request-log lines dropped because the writer fell behind.
+    pub log_dropped: Counter,
+    models: Mutex<HashSet<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Register everything.
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("headroom");
+        let requests = Family::default();
+        r.register("requests", "Requests on the LLM routes, by provider, model and status", requests.clone());
+        let tokens_before = Family::default();
+        r.register(
+            "tokens_before",
+            "Tokens (o200k) of compressible blocks as received",
+            tokens_before.clone(),
+        );
+        let tokens_after = Family::default();
+        r.register("tokens_after", "Tokens (o200k) of the same blocks as forwarded", tokens_after.clone());
+        let tokens_saved = Family::default();
+        r.register("tokens_saved", "Tokens removed by compression", tokens_saved.clone());
+        let transform_saved = Family::default();
+        r.register("transform_tokens_saved", "Tokens removed, by transform", transform_saved.clone());
+        let cache_read = Family::default();
+        r.register(
+            "cache_read_tokens",
+            "Provider-reported input tokens read from the prompt cache",
+            cache_read.clone(),
+        );
+        let cache_write = Family::default();
+        r.register(
+            "cache_write_tokens",
+            "Provider-reported input tokens written to the prompt cache, by TTL",
+            cache_write.clone(),
+        );
+        let input_reported = Family::default();
+        r.register("input_tokens", "Provider-reported input tokens (all kinds)", input_reported.clone());
+        let output_reported = Family::default();
+        r.register("output_tokens", "Provider-reported output tokens", output_reported.clone());
+        let billed = Counter::<f64, AtomicU64>::default();
+        r.register(
+            "billed_input_tokens",
+            "Input-token equivalents billed (cache reads and writes weighted)",
+            billed.clone(),
+        );
+        let billed_direct = Counter::<f64, AtomicU64>::default();
+        r.register(
+            "billed_input_tokens_without_headroom",
+            "Input-token equivalents the original requests would have been billed under the same cache",
+            billed_direct.clone(),
+        );
+        let retrieval_rounds = Family::default();
+        r.register(
+            "retrieval_rounds",
+            "Continuations the proxy sent to answer its retrieval tool",
+            retrieval_rounds.clone(),
+        );
+        let compression_failures = Counter::default();
+        r.register(
+            "compression_failures",
+            "Compressions that failed or timed out (the original was forwarded)",
+            compression_failures.clone(),
+        );
+        let errors = Family::default();
+        r.register(
+            "errors",
+            "Failed requests by kind (upstream status classes, timeouts, unreachable)",
+            errors.clone(),
+        );
+        let cache_breaks = Family::default();
+        r.register(
+            "cache_breaks",
+            "Prompt-cache breaks, by who caused them (proxy or provider)",
+            cache_breaks.clone(),
+        );
+        let latency = Hist::new_with_constructor(seconds as fn() -> Histogram);
+        r.register_with_unit("request_duration", "Arrival to last byte", Unit::Seconds, latency.clone());
+        let overhead = Hist::new_with_constructor(fast_seconds as fn() -> Histogram);
+        r.register_with_unit(
+            "overhead",
+            "Arrival until the request was ready to go upstream",
+            Unit::Seconds,
+            overhead.clone(),
+        );
+        let ttfb = Hist::new_with_constructor(seconds as fn() -> Histogram);
+        r.register_with_unit(
+            "time_to_first_byte",
+            "Arrival to the first byte of the answer",
+            Unit::Seconds,
+            ttfb.clone(),
+        );
+        let compression = Hist::new_with_constructor(fast_seconds as fn() -> Histogram);
+        r.register_with_unit(
+            "compression_duration",
+            "Engine time per request",
+            Unit::Seconds,
+            compression.clone(),
+        );
+        let compression_ratio = Hist::new_with_constructor(ratio as fn() -> Histogram);
+        r.register(
+            "compression_ratio",
+            "Tokens after / before, per compressed request",
+            compression_ratio.clone(),
+        );
+        let in_flight = Gauge::<i64, AtomicI64>::default();
+        r.register("in_flight_requests", "Requests whose answer is being relayed", in_flight.clone());
+        let originals = Gauge::<i64, AtomicI64>::default();
+        r.register("originals_stored", "Originals of lossy edits held for retrieval", originals.clone());
+        let log_dropped = Counter::default();
+        r.register(
+            "request_log_dropped",
+            "Request-log lines dropped because the writer fell behind",
+            log_dropped.clone(),
+        );
+        Self {
+            registry: r,
+            requests,
+            tokens_before,
+            tokens_after,
+            tokens_saved,
+            transform_saved,
+            cache_read,
+            cache_write,
+            input_reported,
+            output_reported,
+            billed,
+            billed_direct,
+            retrieval_rounds,
+            compression_failures,
+            errors,
+            cache_breaks,
+            latency,
+            overhead,
+            ttfb,
+            compression,
+            compression_ratio,
+            in_flight,
+            originals,
+            log_dropped,
+            models: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn model_label(&self, model: &str) -> String {
+        let Ok(mut seen) = self.models.lock() else { return "other".into() };
+        if seen.contains(model) {
+            return model.to_owned();
+        }
+        if seen.len() < MAX_MODELS {
+            seen.insert(model.to_owned());
+            return model.to_owned();
+        }
+        "other".into()
+    }
+
+    /// The exposition text, with the stored-originals gauge read now.
+    pub fn render(&self, originals: usize) -> String {
+        self.originals.set(i64::try_from(originals).unwrap_or(i64::MAX));
+        let mut out = String::with_capacity(16 << 10);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Sink for Metrics {
+    fn record(&self, r: &Record) {
+        let model = self.model_label(&r.model);
+        let provider = ProviderLabels { provider: r.provider };
+        let pm = ModelLabels { provider: r.provider, model: model.clone() };
+        self.requests
+            .get_or_create(&RequestLabels { provider: r.provider, model, status: r.status.to_string() })
+            .inc();
+        self.tokens_before.get_or_create(&pm).inc_by(r.tokens_before);
+        self.tokens_after.get_or_create(&pm).inc_by(r.tokens_after);
+        self.tokens_saved.get_or_create(&pm).inc_by(r.tokens_saved);
+        for t in r.transforms.iter().take(32) {
+            let name: String = t.name.chars().take(48).collect();
+            self.transform_saved
+                .get_or_create(&TransformLabels { transform: name })
+                .inc_by(t.tokens_before.saturating_sub(t.tokens_after));
+        }
+        if let Some(u) = &r.usage {
+            self.cache_read.get_or_create(&provider).inc_by(u.cache_read);
+            self.cache_write
+                .get_or_create(&TtlLabels { provider: r.provider, ttl: "5m" })
+                .inc_by(u.cache_write_5m);
+            self.cache_write
+                .get_or_create(&TtlLabels { provider: r.provider, ttl: "1h" })
+                .inc_by(u.cache_write_1h);
+            self.input_reported.get_or_create(&provider).inc_by(u.input_total());
+            self.output_reported.get_or_create(&provider).inc_by(u.output);
+        }
+        if let Some(b) = &r.bill {
+            self.billed.inc_by(b.billed);
+            self.billed_direct.inc_by(b.billed_direct);
+        }
+        self.retrieval_rounds.get_or_create(&provider).inc_by(u64::from(r.retrieval_rounds));
+        if r.compression_failed {
+            self.compression_failures.inc();
+        }
+        if let Some(kind) = r.error_kind {
+            self.errors.get_or_create(&KindLabels { kind }).inc();
+        }
+        if let Some(kind) = r.cache_break {
+            self.cache_breaks.get_or_create(&KindLabels { kind }).inc();
+        }
+        self.latency.get_or_create(&provider).observe(r.latency_ms / 1000.0);
+        self.overhead.get_or_create(&provider).observe(r.overhead_ms / 1000.0);
+        if let Some(t) = r.ttfb_ms {
+            self.ttfb.get_or_create(&provider).observe(t / 1000.0);
+        }
+        if r.compression_ms > 0.0 {
+            self.compression.get_or_create(&provider).observe(r.compression_ms / 1000.0);
+        }
+        if r.tokens_before > 0 && r.tokens_saved > 0 {
+            self.compression_ratio
+                .get_or_create(&provider)
+                .observe(r.tokens_after as f64 / r.tokens_before as f64);
+        }
+    }
+}
+
+/// OpenMetrics text as the Prometheus text format (0.0.4): counters' `HELP` and `TYPE` name
+/// the `_total` series, and the `UNIT` and `EOF` lines go.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let counters: HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 256);
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let rest = line
+            .strip_prefix("# HELP ")
+            .map(|r| ("# HELP ", r))
+            .or(line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)));
+        match rest {
+            Some((tag, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                if counters.contains(name) {
+                    out.push_str(&format!("{tag}{name}_total {tail}\n"));
+                } else {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// `GET /metrics`: OpenMetrics when the scraper asks for it (Prometheus does), the Prometheus
+/// text format otherwise.
+pub async fn handle(
+    State(state): State<std::sync::Arc<crate::state::AppState>>,
+    headers: http::HeaderMap,
+) -> Response {
+    let text = state.metrics.render(state.ccr.len());
+    let openmetrics = headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    if openmetrics {
+        ([(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+            .into_response()
+    } else {
+        (
+            [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            to_prometheus_text(&text),
+        )
+            .into_response()
+    }
+}

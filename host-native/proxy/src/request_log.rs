@@ -1,0 +1,168 @@
+//! The request log (`--log-file`): one JSON line per request, written by its own thread from
+//! a bounded buffer (`batch_writer`), so a slow disk never holds up a request; lines that do
+//! not fit are dropped and counted (`/metrics`, `/stats`).
+//!
+//! A line carries what the record says, never content, keys or headers. With
+//! `--log-full-messages` the request's messages are added, base64 images replaced by their
+//! size and strings that look like API keys redacted.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::accounting::{Record, Sink};
+
+/// Bytes waiting at most (several seconds of lines at any realistic rate).
+const QUEUE_BYTES: usize = 16 << 20;
+
+/// The writer's front.
+pub struct RequestLog {
+    out: crate::batch_writer::BatchWriter,
+    full_messages: bool,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    path: PathBuf,
+}
+
+impl RequestLog {
+    /// Open `path` for appending and start the writer thread.
+    pub fn open(
+        path: &Path,
+        full_messages: bool,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let out = crate::batch_writer::BatchWriter::spawn(
+            "headroom-request-log",
+            Box::new(file),
+            std::time::Duration::from_millis(50),
+            QUEUE_BYTES,
+        )?;
+        Ok(Self { out, full_messages, metrics, path: path.to_owned() })
+    }
+
+    /// Write out the lines waiting (at shutdown).
+    pub fn flush(&self) {
+        self.out.flush();
+    }
+
+    /// Lines dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.out.dropped()
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The log line of `r`, newline included: the record serialised straight to bytes (no
+/// intermediate tree: this runs once per request) with `timestamp`, `cached_tokens` and, when
+/// asked, `messages` appended.
+pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(768);
+    if serde_json::to_writer(&mut out, r).is_err() || out.last() != Some(&b'}') {
+        return b"{}\n".to_vec();
+    }
+    out.pop();
+    let cached = r.usage.map_or_else(|| "null".to_owned(), |u| u.cache_read.to_string());
+    let tail =
+        format!(",\"timestamp\":\"{}\",\"cached_tokens\":{cached}", crate::stats::time::iso(r.at_ms / 1000));
+    out.extend_from_slice(tail.as_bytes());
+    if let Some(m) = messages {
+        out.extend_from_slice(b",\"messages\":");
+        let _ = serde_json::to_writer(&mut out, m);
+    }
+    out.extend_from_slice(b"}\n");
+    out
+}
+
+impl Sink for RequestLog {
+    fn record(&self, r: &Record) {
+        let messages = self.full_messages.then(|| content(&r.request_body));
+        if !self.out.append(&line(r, messages.as_ref())) {
+            self.metrics.log_dropped.inc();
+        }
+    }
+}
+
+/// The conversation parts of a request body, made safe to log.
+fn content(body: &[u8]) -> Value {
+    let Ok(mut v) = serde_json::from_slice::<Value>(body) else { return Value::Null };
+    let mut out = serde_json::Map::new();
+    for name in ["system", "instructions", "messages", "input"] {
+        if let Some(part) = v.get_mut(name) {
+            scrub(part);
+            out.insert(name.into(), part.take());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Replace base64 payloads by their size and redact key-shaped strings, everywhere in `v`.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            let is_base64 = map.get("type").and_then(Value::as_str) == Some("base64");
+            for (k, child) in map.iter_mut() {
+                if is_base64 && k == "data" {
+                    let n = child.as_str().map_or(0, str::len);
+                    *child = json!(format!("[base64 omitted: {n} chars]"));
+                } else {
+                    scrub(child);
+                }
+            }
+        }
+        Value::Array(list) => list.iter_mut().for_each(scrub),
+        Value::String(s) => {
+            if s.starts_with("data:") && s.contains(";base64,") {
+                *s = format!("[data URL omitted: {} chars]", s.len());
+            } else {
+                *s = redact_keys(s);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Words that look like provider keys (`sk-...`, `sk-ant-...`, `Bearer ...`) redacted.
+pub fn redact_keys(s: &str) -> String {
+    if !s.contains("sk-") && !s.contains("Bearer ") && !s.contains("key-") {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut bearer = false;
+    for (i, word) in s.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let token = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+        let keyish = token.len() >= 12
+            && (token.starts_with("sk-") || token.starts_with("key-") || bearer)
+            && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        bearer = word == "Bearer";
+        if keyish { out.push_str("[redacted]") } else { out.push_str(word) }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_become_sizes_and_keys_are_redacted() {
+        let body = br#"{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAABBBB"}},
+            {"type":"text","text":"my key is sk-ant-api03-abcdefghijklmnop ok"},
+            {"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}"#;
+        let c = content(body).to_string();
+        assert!(c.contains("[base64 omitted: 8 chars]"), "{c}");
+        assert!(c.contains("[data URL omitted"), "{c}");
+        assert!(!c.contains("abcdefghijklmnop"), "{c}");
+        assert_eq!(redact_keys("use Bearer abcdefghijklmnopq now"), "use Bearer [redacted] now");
+        assert_eq!(redact_keys("plain text"), "plain text");
+    }
+}
