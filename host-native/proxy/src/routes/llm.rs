@@ -60,7 +60,8 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 }
                 draft.bypass = true;
                 draft.prepared(&body, Compression::default());
-                let sent = forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await;
+                let sent =
+                    forward_llm(&state, d, provider, &path_and_query, &parts.headers, body.into()).await;
                 return accounting::respond(&state, draft, sent);
             }
             let Prepared { body, with_tool, compression } =
