@@ -179,13 +179,7 @@ fn walk(
 ) -> Result<(RequestOutcome, Vec<Record>, Reuse), CompressError> {
     let segments = request::segments(dialect, body, opts)?;
     let bounds = offload_plan(&segments, opts);
-    let turns = segments
-        .iter()
-        .find_map(|s| match s {
-            Segment::Block(c) => Some(c.turns),
-            Segment::Seen { .. } => None,
-        })
-        .unwrap_or(0);
+    let turns = turns_of(&segments);
     let total = segments.len();
     let mut records = Vec::with_capacity(if record { total } else { 0 });
     let mut reuse = Reuse { segments: 0, total: total as u32 };
@@ -335,18 +329,23 @@ fn block_outcome(
     Ok(outcome)
 }
 
-/// Token mode's offload boundaries for this request's history (none in cache mode).
-fn offload_plan(segments: &[Segment<'_>], opts: &Options) -> Boundaries {
-    if opts.mode != crate::Mode::Token || !opts.lossy {
-        return Boundaries::default();
-    }
-    let turns = segments
+/// Assistant turns in the request (every block carries the count).
+fn turns_of(segments: &[Segment<'_>]) -> u32 {
+    segments
         .iter()
         .find_map(|s| match s {
             Segment::Block(c) => Some(c.turns),
             Segment::Seen { .. } => None,
         })
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Token mode's offload boundaries for this request's history (none in cache mode).
+fn offload_plan(segments: &[Segment<'_>], opts: &Options) -> Boundaries {
+    if opts.mode != crate::Mode::Token || !opts.lossy {
+        return Boundaries::default();
+    }
+    let turns = turns_of(segments);
     let pieces: Vec<(u32, usize, bool)> = segments
         .iter()
         .map(|s| match s {
