@@ -15,6 +15,12 @@ setup:
 component:
     core/component/build.sh
 
+# Build every plugin in plugins/ to target/plugins/<id>/ (manifest with sha256 + component; fails
+# on any import), and the test fixtures to target/plugin-fixtures/.
+plugins:
+    plugins/build.sh target/plugins
+    plugins/build.sh target/plugin-fixtures plugins/fixtures/faulty
+
 # Run the proxy on 127.0.0.1:8787 (`just proxy --mode token --port 9000` passes flags on).
 proxy *ARGS:
     host-native/proxy/run.sh {{ARGS}}
@@ -25,7 +31,7 @@ compress FILE *ARGS: component
 
 # Every Rust test (unit, golden through native and component, properties), release profile
 # so wasmtime is built once for tests and the CLI.
-test-rust: component
+test-rust: component plugins
     cargo nextest run --release --no-fail-fast
 
 # The official Anthropic and OpenAI Python SDKs against the proxy (in front of the mock upstream).
@@ -46,12 +52,18 @@ lint: setup
     cargo fmt --all --check
     cargo clippy -q --release --workspace --all-targets -- -D warnings
     cargo clippy -q -p headroom-core-component --target wasm32-unknown-unknown --profile wasm -- -D warnings
+    cargo clippy -q -p headroom-plugin-redact-secrets -p headroom-plugin-csv-table -p headroom-plugin-faulty --target wasm32-unknown-unknown --profile wasm -- -D warnings
 
 # The trajectory benchmark (token savings by mode and kind, next-step fidelity, throughput, size),
 # then the real Claude Code sessions through the engine (bill at their real TTLs, fidelity, by tool).
 bench: component
     cargo run -q --release -p headroom-benches --bin trajectories -- --component {{wasm_out}} --out benches/results/trajectories.md
     cargo run -q --release -p headroom-benches --bin claude_sessions -- --out benches/results/claude-sessions.md
+
+# Plugin benchmark: the hop per call (1 KB, 100 KB), the real plugins in wasm vs natively, the
+# engine call with and without a plugin, the swap time with a warm and a cold code cache.
+bench-plugins: component plugins
+    cargo run -q --release -p headroom-benches --bin plugins -- --out benches/results/plugins.md
 
 # Added time per turn against its size, stateless vs the conversation memory, natively and through
 # the component: the largest Claude Code session and the longest trajectory (needs ../shared/corpus).

@@ -16,7 +16,11 @@ BASE_REF=${BASE_REF:-243b3d6}
 OUT=${OUT:-benches/results/observability.md}
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# Proxies are started inside $(...): their PIDs go through a file.
+cleanup() {
+  for p in "${pids[@]}" $(cat "$work/proxy.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 if [ -z "${BASE_BIN:-}" ]; then
@@ -43,7 +47,7 @@ start() { # name binary args... ; prints the proxy's URL
   shift 2
   HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$bin" proxy "$@" \
     > /dev/null 2> "$work/$name.err" &
-  pids+=($!)
+  echo $! >> "$work/proxy.pids"
   local url=""
   for _ in $(seq 800); do
     url=$(grep -o 'http://[0-9.:]*' "$work/$name.err" | head -1 || true)

@@ -16,12 +16,25 @@ let current: Promise<Engine> | undefined;
 
 function create(): Promise<Engine> {
   const tokenizer = { count: countO200k };
+  // The engine asks its host for plugins; this host loads none, so the engine routes every
+  // block to its built-ins (output identical to a build without the plugin contract).
+  const plugins = {
+    loaded: () => [],
+    transform: (id: string) => {
+      throw { payload: `no plugin ${id} is loaded` };
+    },
+    rejected: () => {},
+  };
   // jco 1.35 looks imports up without their version, while its .d.ts names them with it.
   const imports = {
-    'headroom:compress/tokenizer@0.1.0': tokenizer,
-    'headroom:compress/types@0.1.0': {},
+    'headroom:compress/tokenizer@0.2.0': tokenizer,
+    'headroom:compress/types@0.2.0': {},
+    'headroom:plugin/plugins@0.1.0': plugins,
+    'headroom:plugin/types@0.1.0': {},
     'headroom:compress/tokenizer': tokenizer,
     'headroom:compress/types': {},
+    'headroom:plugin/plugins': plugins,
+    'headroom:plugin/types': {},
   };
   return Promise.resolve(instantiate(loadCoreModule, imports)).then((root) => {
     const engine = root.compressor;

@@ -1,14 +1,17 @@
 //! The component adapter: the only place wit-bindgen is used. It converts between WIT types
-//! and headroom-core's, and counts tokens through the host's `tokenizer` import.
+//! and headroom-core's, counts tokens through the host's `tokenizer` import and calls plugins
+//! through its `plugins` import.
 
 #![allow(unsafe_code, reason = "wit-bindgen's generated export glue")]
 #![allow(missing_docs, reason = "the generated bindings are documented in wit/")]
 
 mod convert;
+mod plugin_host;
 
 wit_bindgen::generate!({
     world: "engine",
     path: "../../wit",
+    generate_all,
 });
 
 use std::cell::RefCell;
@@ -42,9 +45,15 @@ impl Guest for Engine {
         opts: types::Options,
     ) -> Result<RequestOutcome, types::CompressError> {
         let opts = convert::options(opts);
-        headroom_core::compress_request(convert::dialect(dialect), &body, &opts, &HostCounter)
-            .map(convert::request_outcome)
-            .map_err(convert::error)
+        headroom_core::compress_request_plugins(
+            convert::dialect(dialect),
+            &body,
+            &opts,
+            &HostCounter,
+            &plugin_host::ImportedPlugins,
+        )
+        .map(convert::request_outcome)
+        .map_err(convert::error)
     }
 
     fn compress_request_in(
@@ -60,12 +69,13 @@ impl Guest for Engine {
             m.set_budget(budget);
             m.take(&id)
         });
-        let result = headroom_core::compress_request_in(
+        let result = headroom_core::compress_request_in_plugins(
             &mut memory,
             convert::dialect(dialect),
             &body,
             &opts,
             &HostCounter,
+            &plugin_host::ImportedPlugins,
         );
         MEMORIES.with_borrow_mut(|m| m.put(id, memory));
         let (outcome, reuse) = result.map_err(convert::error)?;
@@ -91,7 +101,13 @@ impl Guest for Engine {
         opts: types::Options,
     ) -> Result<ContentOutcome, types::CompressError> {
         let opts = convert::options(opts);
-        let outcome = headroom_core::compress_content(&text, kind.map(convert::kind_in), &opts, &HostCounter);
+        let outcome = headroom_core::compress_content_plugins(
+            &text,
+            kind.map(convert::kind_in),
+            &opts,
+            &HostCounter,
+            &plugin_host::ImportedPlugins,
+        );
         Ok(convert::content_outcome(outcome))
     }
 

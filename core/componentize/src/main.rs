@@ -1,4 +1,4 @@
-//! `headroom-componentize IN.wasm OUT.wasm`: turn the core module (built for
+//! `headroom-componentize IN.wasm OUT.wasm`: turn the core module (or a plugin's) (built for
 //! wasm32-unknown-unknown with wit-bindgen's embedded type section) into a component,
 //! validate it, and fail if it imports anything from `wasi:`. The purity of the core is a
 //! build gate, not a convention: a browser then needs no WASI shim.
@@ -33,7 +33,7 @@ fn run() -> Result<()> {
     let imports = component_imports(&component)?;
     let wasi: Vec<&String> = imports.iter().filter(|i| i.starts_with("wasi:")).collect();
     if !wasi.is_empty() {
-        bail!("the core component must not import WASI, but imports {wasi:?}");
+        bail!("a Headroom component must not import WASI, but this one imports {wasi:?}");
     }
     std::fs::write(output, &component).with_context(|| format!("writing {output}"))?;
     println!("{output}: {} bytes; imports: {}", component.len(), imports.join(", "));

@@ -9,6 +9,7 @@ use crate::kind::ContentKind;
 use crate::offload::Offload;
 use crate::options::Options;
 use crate::pipeline::{self, BlockInput, Standing, Status};
+use crate::plugins::{NoPlugins, PluginHost, Plugins};
 use crate::request::{self, Candidate, Dialect, Origin, Segment, machine_output, raw};
 use crate::session::{BlockKey, BlockOutcome, Memory, Previous, Record, Recorded, Reuse};
 use crate::tokens::TokenCounter;
@@ -82,11 +83,23 @@ pub fn compress_request(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> Result<RequestOutcome, CompressError> {
+    compress_request_plugins(dialect, body, opts, counter, &NoPlugins)
+}
+
+/// [`compress_request`] with the plugins `host` has loaded.
+pub fn compress_request_plugins(
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> Result<RequestOutcome, CompressError> {
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
-    let outcome = compress_blocks(dialect, body, opts, counter)?;
+    let plugins = Plugins::new(host);
+    let outcome = compress_blocks(dialect, body, opts, counter, &plugins)?;
     context::manage(dialect, body, outcome, opts, counter, None, |deeper| {
-        compress_blocks(dialect, body, deeper, counter)
+        compress_blocks(dialect, body, deeper, counter, &plugins)
     })
 }
 
@@ -96,9 +109,10 @@ fn compress_blocks(
     body: &str,
     opts: &Options,
     counter: &dyn TokenCounter,
+    plugins: &Plugins<'_>,
 ) -> Result<RequestOutcome, CompressError> {
     let mut previous = Previous::none();
-    let (outcome, _, _) = walk(dialect, body, opts, counter, &mut previous, false)?;
+    let (outcome, _, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
     Ok(outcome)
 }
 
@@ -112,10 +126,24 @@ pub fn compress_request_in(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> Result<(RequestOutcome, Reuse), CompressError> {
+    compress_request_in_plugins(memory, dialect, body, opts, counter, &NoPlugins)
+}
+
+/// [`compress_request_in`] with the plugins `host` has loaded. The memory is kept only
+/// while the plugin set stays the same (a rewrite depends on it).
+pub fn compress_request_in_plugins(
+    memory: &mut Memory,
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> Result<(RequestOutcome, Reuse), CompressError> {
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
-    let mut previous = memory.begin(dialect, opts);
-    let walked = walk(dialect, body, opts, counter, &mut previous, true);
+    let plugins = Plugins::new(host);
+    let mut previous = memory.begin(dialect, opts, plugins.list());
+    let walked = walk(dialect, body, opts, counter, &mut previous, true, &plugins);
     let (outcome, records, reuse) = match walked {
         Ok(w) => w,
         Err(e) => {
@@ -127,7 +155,7 @@ pub fn compress_request_in(
     memory.end(body, records, previous.history, reuse);
     let outcome =
         context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
-            compress_blocks(dialect, body, deeper, counter)
+            compress_blocks(dialect, body, deeper, counter, &plugins)
         })?;
     Ok((outcome, reuse))
 }
@@ -147,16 +175,11 @@ fn walk(
     counter: &dyn TokenCounter,
     previous: &mut Previous,
     record: bool,
+    plugins: &Plugins<'_>,
 ) -> Result<(RequestOutcome, Vec<Record>, Reuse), CompressError> {
     let segments = request::segments(dialect, body, opts)?;
     let bounds = offload_plan(&segments, opts);
-    let turns = segments
-        .iter()
-        .find_map(|s| match s {
-            Segment::Block(c) => Some(c.turns),
-            Segment::Seen { .. } => None,
-        })
-        .unwrap_or(0);
+    let turns = turns_of(&segments);
     let total = segments.len();
     let mut records = Vec::with_capacity(if record { total } else { 0 });
     let mut reuse = Reuse { segments: 0, total: total as u32 };
@@ -210,7 +233,7 @@ fn walk(
             reuse.segments += 1;
             previous.take_outcome(j)
         } else {
-            block_outcome(&c, opts, counter, &mut previous.history, &bounds, key.position)?
+            block_outcome(&c, opts, counter, &mut previous.history, &bounds, key.position, plugins)?
         };
         if let Some(edit) = &outcome.edit {
             edits.push((span.clone(), edit.clone()));
@@ -228,9 +251,10 @@ fn walk(
         if !outcome.offloads.is_empty()
             && let Some(text) = raw::as_str(c.raw)
         {
-            for (k, range) in &outcome.offloads {
+            for (k, range, own) in &outcome.offloads {
                 if !offloads.iter().any(|o| &o.key == k) {
-                    offloads.push(Offload { key: k.clone(), original: text[range.clone()].to_owned() });
+                    let original = own.clone().unwrap_or_else(|| text[range.clone()].to_owned());
+                    offloads.push(Offload { key: k.clone(), original });
                 }
             }
         }
@@ -252,6 +276,7 @@ fn block_outcome(
     history: &mut History,
     bounds: &Boundaries,
     at: u32,
+    plugins: &Plugins<'_>,
 ) -> Result<BlockOutcome, CompressError> {
     let mut outcome = BlockOutcome::default();
     let Some(text) = raw::as_str(c.raw) else { return Ok(outcome) };
@@ -276,7 +301,7 @@ fn block_outcome(
             turns: c.turns,
             origin: c.origin,
         };
-        let processed = pipeline::process(&input, opts, counter, history, bounds);
+        let processed = pipeline::process(&input, opts, counter, history, bounds, plugins);
         if let Some(shown) = processed.first_sight {
             history.add(c.message_index, at, shown);
         }
@@ -288,7 +313,9 @@ fn block_outcome(
             changed = true;
         }
         if let Some(off) = result.offload {
-            outcome.offloads.push((off.key, range.clone()));
+            // A filtered block's original is the filtered text, never the block as received.
+            let own = (off.original != text[range.clone()]).then_some(off.original);
+            outcome.offloads.push((off.key, range.clone(), own));
         }
         outcome.reports.push((result.kind, result.status, result.tokens_before, result.tokens_after));
     }
@@ -302,18 +329,23 @@ fn block_outcome(
     Ok(outcome)
 }
 
-/// Token mode's offload boundaries for this request's history (none in cache mode).
-fn offload_plan(segments: &[Segment<'_>], opts: &Options) -> Boundaries {
-    if opts.mode != crate::Mode::Token || !opts.lossy {
-        return Boundaries::default();
-    }
-    let turns = segments
+/// Assistant turns in the request (every block carries the count).
+fn turns_of(segments: &[Segment<'_>]) -> u32 {
+    segments
         .iter()
         .find_map(|s| match s {
             Segment::Block(c) => Some(c.turns),
             Segment::Seen { .. } => None,
         })
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Token mode's offload boundaries for this request's history (none in cache mode).
+fn offload_plan(segments: &[Segment<'_>], opts: &Options) -> Boundaries {
+    if opts.mode != crate::Mode::Token || !opts.lossy {
+        return Boundaries::default();
+    }
+    let turns = turns_of(segments);
     let pieces: Vec<(u32, usize, bool)> = segments
         .iter()
         .map(|s| match s {
@@ -331,10 +363,24 @@ pub fn compress_content(
     opts: &Options,
     counter: &dyn TokenCounter,
 ) -> ContentOutcome {
+    compress_content_plugins(text, kind, opts, counter, &NoPlugins)
+}
+
+/// [`compress_content`] with the plugins `host` has loaded.
+pub fn compress_content_plugins(
+    text: &str,
+    kind: Option<ContentKind>,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> ContentOutcome {
+    let plugins = Plugins::new(host);
     let query = opts.query.clone().unwrap_or_default();
     let input =
         BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
-    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default()).result {
+    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default(), &plugins)
+        .result
+    {
         Some(r) => ContentOutcome {
             transform: match &r.status {
                 Status::Compressed(t) => t.clone(),

@@ -27,6 +27,7 @@ pub mod marker;
 pub mod offload;
 mod options;
 mod pipeline;
+pub mod plugins;
 pub mod request;
 mod route;
 pub mod session;
@@ -34,8 +35,8 @@ pub mod tokens;
 pub mod transforms;
 
 pub use api::{
-    BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_request,
-    compress_request_in,
+    BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_plugins,
+    compress_request, compress_request_in, compress_request_in_plugins, compress_request_plugins,
 };
 pub use context::ContextReport;
 pub use context::models::ModelInfo;

@@ -14,6 +14,7 @@ use crate::kind::ContentKind;
 use crate::marker::Marker;
 use crate::offload::{Offload, key_for};
 use crate::options::{Mode, Options};
+use crate::plugins::Plugins;
 use crate::request::Origin;
 use crate::tokens::TokenCounter;
 use crate::transforms::query::Query;
@@ -103,13 +104,71 @@ impl Standing {
     }
 }
 
-/// Compress one block.
+/// Compress one block: the `before` plugins filter it first (whatever its size), and what they
+/// return is the block from then on.
 pub fn process(
     input: &BlockInput<'_>,
     opts: &Options,
     counter: &dyn TokenCounter,
     history: &History,
     bounds: &Boundaries,
+    plugins: &Plugins<'_>,
+) -> Processed {
+    if !plugins.has_filters() {
+        return unfiltered(input, opts, counter, history, bounds, plugins);
+    }
+    let kind_cell = OnceCell::new();
+    let kind = || {
+        kind_cell
+            .get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(input.text)))
+            .clone()
+    };
+    let Some((text, by)) = plugins.filter(input.text, &kind, input.query, opts.lossy) else {
+        return unfiltered(input, opts, counter, history, bounds, plugins);
+    };
+    let filtered = BlockInput {
+        text: &text,
+        kind: input.kind.clone(),
+        query: input.query,
+        age: input.age,
+        turns: input.turns,
+        origin: input.origin,
+    };
+    let mut processed = unfiltered(&filtered, opts, counter, history, bounds, plugins);
+    let name = format!("plugin:{}", by.join("+"));
+    let tokens_before = counter.count(input.text);
+    processed.result = Some(match processed.result {
+        Some(mut r) => {
+            match &r.status {
+                Status::Compressed(t) => r.status = Status::Compressed(format!("{name}+{t}")),
+                Status::Declined(_) => {
+                    r.status = Status::Compressed(name);
+                    r.text = Some(text.clone());
+                }
+            }
+            r.tokens_before = tokens_before;
+            r
+        }
+        None => BlockResult {
+            kind: kind(),
+            status: Status::Compressed(name),
+            tokens_before,
+            tokens_after: counter.count(&text),
+            text: Some(text.clone()),
+            offload: None,
+        },
+    });
+    processed
+}
+
+/// A block after its filters.
+fn unfiltered(
+    input: &BlockInput<'_>,
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    history: &History,
+    bounds: &Boundaries,
+    plugins: &Plugins<'_>,
 ) -> Processed {
     let Standing { aged, need_first_sight, boundary_then } = Standing::of(input, opts, bounds);
     let turn = input.turns.saturating_sub(input.age);
@@ -120,7 +179,7 @@ pub fn process(
         // the newest, and what was already offloaded when it was new is not in view.
         let newest = i64::from(turn) + 1;
         let oldest = boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
-        let r = first_sight(input, opts, counter, history, (newest, oldest));
+        let r = first_sight(input, opts, counter, history, (newest, oldest), plugins);
         first_text = Some(r.as_ref().and_then(|r| r.text.clone()).unwrap_or_else(|| input.text.to_owned()));
         first_result = r;
     }
@@ -134,6 +193,7 @@ fn first_sight(
     counter: &dyn TokenCounter,
     history: &History,
     (newest, oldest): (i64, i64),
+    plugins: &Plugins<'_>,
 ) -> Option<BlockResult> {
     if input.origin == Origin::AssistantText {
         return None;
@@ -144,7 +204,10 @@ fn first_sight(
         let own = if tokens >= opts.min_tokens {
             // Code and prose just read through a numbered listing (Claude Code's `Read`) stay
             // whole while fresh: `Edit` needs their exact lines.
-            target.run(&kind(), ctx, false, |inner| route::run_enabled(&kind(), inner, ctx, opts))
+            target.run(&kind(), ctx, false, |inner| {
+                let k = kind();
+                plugins.route(&k, inner, input.query, ctx, || route::run_enabled(&k, inner, ctx, opts))
+            })
         } else {
             None
         };

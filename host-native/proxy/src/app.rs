@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::routes::{compress, dashboard, demo, health, llm, retrieve, stats};
+use crate::routes::{compress, dashboard, demo, health, llm, plugins, retrieve, stats};
 use crate::state::AppState;
 
 /// Every route; anything not listed is forwarded untouched to the right upstream.
@@ -20,6 +20,8 @@ pub fn build_app(state: Arc<AppState>) -> Router {
         .route("/dashboard", get(dashboard::handle))
         .route("/v1/compress", post(compress::handle))
         .route("/v1/retrieve/{key}", get(retrieve::handle))
+        .route("/admin/plugins", get(plugins::list))
+        .route("/admin/plugins/reload", post(plugins::reload))
         .merge(demo::routes(demo::configured_dir()))
         .fallback(llm::fallback)
         .with_state(state)

@@ -94,6 +94,10 @@ pub struct ProxyArgs {
     /// in `~/.headroom`) or `memory`.
     #[arg(long, env = "HEADROOM_CCR_BACKEND", value_enum)]
     pub ccr_backend: Option<crate::ccr::BackendArg>,
+    /// Folder of transform plugins (`just plugins` lays them out in `target/plugins`): loaded at
+    /// start, reloaded when it changes and on `POST /admin/plugins/reload`.
+    #[arg(long, env = "HEADROOM_PLUGINS_DIR")]
+    pub plugins_dir: Option<PathBuf>,
     /// How long an original stays retrievable, in seconds.
     #[arg(long, env = "HEADROOM_CCR_TTL_SECONDS", default_value_t = crate::ccr::DEFAULT_TTL.as_secs())]
     pub ccr_ttl_seconds: u64,
@@ -175,6 +179,8 @@ pub struct ProxyConfig {
     pub component: PathBuf,
     /// Where and how long originals of lossy edits are kept.
     pub ccr: crate::ccr::CcrConfig,
+    /// Folder of transform plugins, if any.
+    pub plugins_dir: Option<PathBuf>,
     /// Logs, the request log, the savings history.
     pub observe: crate::observe_args::ObserveConfig,
     /// Prices, budgets and rate limits.
@@ -223,6 +229,7 @@ impl ProxyConfig {
                 args.ccr_backend,
                 Duration::from_secs(args.ccr_ttl_seconds),
             ),
+            plugins_dir: args.plugins_dir,
             spend,
             cache: args.cache.resolve(),
         })

@@ -20,6 +20,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once, at start")]
 enum Command {
     /// Run the proxy: point ANTHROPIC_BASE_URL=http://127.0.0.1:8787 or
     /// OPENAI_BASE_URL=http://127.0.0.1:8787/v1 at it.

@@ -59,23 +59,31 @@ impl RequestLog {
     }
 }
 
-/// The log line of `r` (without content).
-pub fn line(r: &Record) -> Value {
-    let mut v = serde_json::to_value(r).unwrap_or_else(|_| json!({}));
-    v["timestamp"] = json!(crate::stats::time::iso(r.at_ms / 1000));
-    v["cached_tokens"] = json!(r.usage.map(|u| u.cache_read));
-    v
+/// The log line of `r`, newline included: the record serialised straight to bytes (no
+/// intermediate tree: this runs once per request) with `timestamp`, `cached_tokens` and, when
+/// asked, `messages` appended.
+pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(768);
+    if serde_json::to_writer(&mut out, r).is_err() || out.last() != Some(&b'}') {
+        return b"{}\n".to_vec();
+    }
+    out.pop();
+    let cached = r.usage.map_or_else(|| "null".to_owned(), |u| u.cache_read.to_string());
+    let tail =
+        format!(",\"timestamp\":\"{}\",\"cached_tokens\":{cached}", crate::stats::time::iso(r.at_ms / 1000));
+    out.extend_from_slice(tail.as_bytes());
+    if let Some(m) = messages {
+        out.extend_from_slice(b",\"messages\":");
+        let _ = serde_json::to_writer(&mut out, m);
+    }
+    out.extend_from_slice(b"}\n");
+    out
 }
 
 impl Sink for RequestLog {
     fn record(&self, r: &Record) {
-        let mut v = line(r);
-        if self.full_messages {
-            v["messages"] = content(&r.request_body);
-        }
-        let mut line = v.to_string();
-        line.push('\n');
-        if !self.out.append(line.as_bytes()) {
+        let messages = self.full_messages.then(|| content(&r.request_body));
+        if !self.out.append(&line(r, messages.as_ref())) {
             self.metrics.log_dropped.inc();
         }
     }

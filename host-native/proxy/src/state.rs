@@ -51,6 +51,7 @@ pub struct AppState {
     pub unknown_models: UnknownModels,
     /// When the proxy started.
     pub started: Instant,
+    plugins: OnceLock<Arc<headroom_plugins::Registry>>,
     /// Per-request records, handed to stats, metrics and the request log.
     pub accounting: Accounting,
     /// `/stats` and the savings history.
@@ -120,6 +121,7 @@ impl AppState {
             counters: Counters::default(),
             unknown_models: UnknownModels::default(),
             started: Instant::now(),
+            plugins: OnceLock::new(),
             accounting: Accounting::new(sinks),
             stats,
             metrics,
@@ -140,14 +142,44 @@ impl AppState {
             cache_dir,
             memory_bytes: self.config.memory_bytes,
         };
+        let plugin_cache = config.cache_dir.as_ref().map(|d| d.join("plugins"));
         match Runtime::from_file(&self.config.component, &config) {
             Ok(rt) => {
+                if let Some(dir) = &self.config.plugins_dir {
+                    self.load_plugins(&rt, dir, plugin_cache.as_deref());
+                }
                 let _ = self.runtime.set(Arc::new(rt));
             }
             Err(e) => {
                 let _ = self.load_error.set(e.to_string());
             }
         }
+    }
+
+    /// Load the plugin folder, hand it to the runtime and watch it. A failed load leaves the
+    /// proxy running without plugins (reported on `/health`).
+    fn load_plugins(&self, runtime: &Runtime, dir: &std::path::Path, cache: Option<&std::path::Path>) {
+        match headroom_plugins::Registry::open(dir, cache) {
+            Ok(registry) => {
+                match registry.status().last_error {
+                    Some(e) => eprintln!("headroom: plugins in {} not loaded: {e}", dir.display()),
+                    None => eprintln!(
+                        "headroom: {} plugins loaded from {}",
+                        registry.current().plugins().count(),
+                        dir.display()
+                    ),
+                }
+                runtime.use_plugins(Arc::new(crate::plugin_pins::SessionPins::new(registry.clone())));
+                headroom_plugins::watch(&registry);
+                let _ = self.plugins.set(registry);
+            }
+            Err(e) => eprintln!("headroom: plugins in {} not loaded: {e}", dir.display()),
+        }
+    }
+
+    /// The plugin registry, when a plugin folder is configured and the component loaded.
+    pub fn plugins(&self) -> Option<&Arc<headroom_plugins::Registry>> {
+        self.plugins.get()
     }
 
     /// The runtime, once loaded.

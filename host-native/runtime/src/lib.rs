@@ -12,9 +12,10 @@
 mod bindings;
 mod error;
 mod limits;
+pub mod plugins;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
@@ -24,9 +25,12 @@ pub use bindings::exports::headroom::compress::compressor::{
     ContentOutcome, Conversation, MemoryStats, RequestOutcome, Reuse,
 };
 pub use bindings::headroom::compress::types as wit;
+/// The plugin contract's types (`headroom:plugin/types`).
+pub use bindings::headroom::plugin::types as plugin_wit;
 pub use error::RuntimeError;
 pub use limits::Limits;
 use limits::MemoryLimiter;
+use plugins::{PluginSet, PluginSource};
 
 /// How often the epoch advances when calls have a deadline.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -59,6 +63,33 @@ impl Default for RuntimeConfig {
 
 struct HostState {
     limiter: MemoryLimiter,
+    /// The plugins of the current call (none between calls).
+    plugins: Option<Arc<PluginSet>>,
+}
+
+impl bindings::headroom::plugin::types::Host for HostState {}
+
+impl bindings::headroom::plugin::plugins::Host for HostState {
+    fn loaded(&mut self) -> Vec<bindings::headroom::plugin::plugins::Plugin> {
+        self.plugins.as_ref().map(|p| p.listed()).unwrap_or_default()
+    }
+
+    fn transform(
+        &mut self,
+        id: String,
+        block: plugin_wit::Block,
+        kind: plugin_wit::ContentKind,
+        context: plugin_wit::Context,
+    ) -> Result<plugin_wit::Outcome, String> {
+        let Some(set) = &self.plugins else { return Err(format!("no plugin {id} is loaded")) };
+        set.transform(&id, &block, &kind, &context).map_err(|f| f.to_string())
+    }
+
+    fn rejected(&mut self, id: String, reason: String) {
+        if let Some(set) = &self.plugins {
+            set.rejected(&id, &reason);
+        }
+    }
 }
 
 impl bindings::headroom::compress::tokenizer::Host for HostState {
@@ -81,6 +112,8 @@ pub struct Runtime {
     /// Instances holding conversations' memories, each behind its own lock.
     lanes: Vec<Mutex<Option<Warm>>>,
     memory_bytes: usize,
+    /// Where calls without an explicit set take their plugins from.
+    plugins: std::sync::OnceLock<Arc<dyn PluginSource>>,
 }
 
 impl Runtime {
@@ -120,6 +153,16 @@ impl Runtime {
             wasmtime::component::HasSelf<HostState>,
         >(&mut linker, |s| s)
         .map_err(|e| RuntimeError::Load(e.to_string()))?;
+        bindings::headroom::plugin::plugins::add_to_linker::<
+            HostState,
+            wasmtime::component::HasSelf<HostState>,
+        >(&mut linker, |s| s)
+        .map_err(|e| RuntimeError::Load(e.to_string()))?;
+        bindings::headroom::plugin::types::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(|e| RuntimeError::Load(e.to_string()))?;
         let pre =
             linker.instantiate_pre(&component).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
         let pre = bindings::EnginePre::new(pre).map_err(|e| RuntimeError::Incompatible(format!("{e:#}")))?;
@@ -134,21 +177,42 @@ impl Runtime {
             warm: Mutex::new(Vec::new()),
             lanes: (0..LANES).map(|_| Mutex::new(None)).collect(),
             memory_bytes: config.memory_bytes,
+            plugins: std::sync::OnceLock::new(),
         })
     }
 
     fn instantiate(&self) -> Result<Warm, RuntimeError> {
         let limiter = MemoryLimiter::new(self.limits.max_memory_bytes);
-        let mut store = Store::new(&self.engine, HostState { limiter });
+        let mut store = Store::new(&self.engine, HostState { limiter, plugins: None });
         store.limiter(|s| &mut s.limiter);
         self.arm(&mut store)?;
         let instance = self.pre.instantiate(&mut store).map_err(RuntimeError::trap)?;
         Ok(Warm { store, instance })
     }
 
+    /// Take every later call's plugins from `source` (set once; a call takes the set live when
+    /// it starts and keeps it to its end). Returns false when a source was already set.
+    pub fn use_plugins(&self, source: Arc<dyn PluginSource>) -> bool {
+        self.plugins.set(source).is_ok()
+    }
+
+    /// Run `call` on a store with `plugins` installed for its duration only (a swapped-out set
+    /// is dropped once its calls end); a trap is returned as an error.
+    fn with_plugins<R>(
+        store: &mut Store<HostState>,
+        plugins: Option<&Arc<PluginSet>>,
+        call: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, RuntimeError> {
+        store.data_mut().plugins = plugins.filter(|p| !p.is_empty()).cloned();
+        let result = call(store).map_err(RuntimeError::trap);
+        store.data_mut().plugins = None;
+        result
+    }
+
     /// Run `call` on a warm instance (or a new one), with this call's limits armed.
     fn with_instance<R>(
         &self,
+        plugins: Option<&Arc<PluginSet>>,
         call: impl FnOnce(&mut Store<HostState>, &bindings::Engine) -> wasmtime::Result<R>,
     ) -> Result<R, RuntimeError> {
         let warm = self.warm.lock().ok().and_then(|mut w| w.pop());
@@ -158,7 +222,8 @@ impl Runtime {
         };
         self.arm(&mut warm.store)?;
         // A trap leaves the instance in an unknown state: it is dropped with the error.
-        let result = call(&mut warm.store, &warm.instance).map_err(RuntimeError::trap)?;
+        let instance = &warm.instance;
+        let result = Self::with_plugins(&mut warm.store, plugins, |store| call(store, instance))?;
         if warm.store.data().limiter.memory_bytes() <= RECYCLE_BYTES
             && let Ok(mut pool) = self.warm.lock()
             && pool.len() < MAX_WARM
@@ -187,7 +252,19 @@ impl Runtime {
         body: &[u8],
         opts: &wit::Options,
     ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
-        self.with_instance(|store, i| {
+        let live = self.plugins.get().map(|s| s.for_request(dialect, body));
+        self.compress_request_with(dialect, body, opts, live.as_ref())
+    }
+
+    /// Compress a request body with a set of plugins (the whole call sees this one set).
+    pub fn compress_request_with(
+        &self,
+        dialect: wit::Dialect,
+        body: &[u8],
+        opts: &wit::Options,
+        plugins: Option<&Arc<PluginSet>>,
+    ) -> Result<Result<RequestOutcome, wit::CompressError>, RuntimeError> {
+        self.with_instance(plugins, |store, i| {
             i.headroom_compress_compressor().call_compress_request(store, dialect, body, opts)
         })
     }
@@ -218,16 +295,16 @@ impl Runtime {
             None => self.instantiate()?,
         };
         self.arm(&mut warm.store)?;
+        let live = self.plugins.get().map(|s| s.for_request(dialect, body));
         let c = Conversation {
             tenant: tenant.to_owned(),
             id: conversation.to_owned(),
             budget_bytes: (self.memory_bytes / self.lanes.len()) as u64,
         };
-        let result = warm
-            .instance
-            .headroom_compress_compressor()
-            .call_compress_request_in(&mut warm.store, &c, dialect, body, opts)
-            .map_err(RuntimeError::trap)?;
+        let instance = &warm.instance;
+        let result = Self::with_plugins(&mut warm.store, live.as_ref(), |store| {
+            instance.headroom_compress_compressor().call_compress_request_in(store, &c, dialect, body, opts)
+        })?;
         *slot = Some(warm);
         Ok(result)
     }
@@ -268,14 +345,26 @@ impl Runtime {
         kind: Option<&wit::ContentKind>,
         opts: &wit::Options,
     ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
-        self.with_instance(|store, i| {
+        let live = self.plugins.get().map(|s| s.current());
+        self.compress_content_with(text, kind, opts, live.as_ref())
+    }
+
+    /// Compress one text with a set of plugins.
+    pub fn compress_content_with(
+        &self,
+        text: &str,
+        kind: Option<&wit::ContentKind>,
+        opts: &wit::Options,
+        plugins: Option<&Arc<PluginSet>>,
+    ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
+        self.with_instance(plugins, |store, i| {
             i.headroom_compress_compressor().call_compress_content(store, text, kind, opts)
         })
     }
 
     /// Detect a text's kind.
     pub fn detect(&self, text: &str) -> Result<wit::ContentKind, RuntimeError> {
-        self.with_instance(|store, i| i.headroom_compress_compressor().call_detect(store, text))
+        self.with_instance(None, |store, i| i.headroom_compress_compressor().call_detect(store, text))
     }
 }
 
@@ -288,7 +377,7 @@ fn lane_of(tenant: &str, conversation: &str, lanes: usize) -> usize {
 
 /// Advance the engine's epoch every [`EPOCH_TICK`] for as long as the engine lives: a weak
 /// reference ends the thread when the runtime is dropped.
-fn start_epoch_ticker(engine: &Engine) {
+pub(crate) fn start_epoch_ticker(engine: &Engine) {
     let weak = engine.weak();
     std::thread::spawn(move || {
         while let Some(engine) = weak.upgrade() {

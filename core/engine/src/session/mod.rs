@@ -21,13 +21,15 @@ use crate::history::History;
 use crate::kind::ContentKind;
 use crate::options::Options;
 use crate::pipeline::{Standing, Status};
+use crate::plugins::PluginInfo;
 use crate::request::{Dialect, Origin};
 
 /// One conversation's memory.
 #[derive(Default)]
 pub struct Memory {
-    /// What the records were made under; a request under other settings starts afresh.
-    under: Option<(Dialect, Options)>,
+    /// What the records were made under (the plugin set included); a request under other
+    /// settings starts afresh.
+    under: Option<(Dialect, Options, Vec<PluginInfo>)>,
     /// The last request's body, which the records' spans point into.
     body: Vec<u8>,
     records: Vec<Record>,
@@ -83,8 +85,9 @@ pub(crate) struct BlockOutcome {
     pub edit: Option<String>,
     /// One line per piece considered: kind, status, tokens before and after.
     pub reports: Vec<(ContentKind, Status, u32, u32)>,
-    /// Originals to hand to the host: key and range of the block's text.
-    pub offloads: Vec<(String, Range<usize>)>,
+    /// Originals to hand to the host: key and range of the block's text, and the original
+    /// itself when it is not that range (a `before` plugin filtered the block first).
+    pub offloads: Vec<(String, Range<usize>, Option<String>)>,
 }
 
 impl Memory {
@@ -100,7 +103,11 @@ impl Memory {
                         key.query.len()
                             + outcome.edit.as_ref().map_or(0, String::len)
                             + outcome.reports.len() * 48
-                            + outcome.offloads.len() * 64
+                            + outcome
+                                .offloads
+                                .iter()
+                                .map(|o| 64 + o.2.as_ref().map_or(0, String::len))
+                                .sum::<usize>()
                     }
                 }
             })
@@ -114,10 +121,10 @@ impl Memory {
     }
 
     /// Start a request: the records and index to reuse, if it runs under the same settings.
-    pub(crate) fn begin(&mut self, dialect: Dialect, opts: &Options) -> Previous {
-        let same = self.under.as_ref().is_some_and(|(d, o)| *d == dialect && o == opts);
+    pub(crate) fn begin(&mut self, dialect: Dialect, opts: &Options, plugins: &[PluginInfo]) -> Previous {
+        let same = self.under.as_ref().is_some_and(|(d, o, p)| *d == dialect && o == opts && p == plugins);
         if !same {
-            self.under = Some((dialect, opts.clone()));
+            self.under = Some((dialect, opts.clone(), plugins.to_vec()));
             self.records.clear();
             self.body.clear();
             self.history = History::default();

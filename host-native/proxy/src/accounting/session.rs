@@ -216,6 +216,67 @@ mod tests {
         assert_eq!((d.cache_read, d.uncached_input), (1000, 305));
     }
 
+    fn draft(original: &str, forwarded: &str, saved: u64) -> Draft {
+        let tenant = crate::ccr::Tenant::of(&http::HeaderMap::new());
+        let mut d = Draft::new(
+            Provider::Anthropic,
+            Dialect::AnthropicMessages,
+            Instant::now(),
+            tenant,
+            original.to_owned().into(),
+        );
+        let compression = super::super::Compression { tokens_before: saved, ..Default::default() };
+        d.prepared(&forwarded.to_owned().into(), compression);
+        d
+    }
+
+    fn body(messages: &[&str]) -> String {
+        let list: Vec<String> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                format!(r#"{{"role":"{}","content":"{m}"}}"#, if i % 2 == 0 { "user" } else { "assistant" })
+            })
+            .collect();
+        format!(r#"{{"model":"claude-x","system":"s","messages":[{}]}}"#, list.join(","))
+    }
+
+    #[test]
+    fn a_session_bills_the_original_under_the_same_cache_and_attributes_breaks() {
+        let sessions = Sessions::default();
+        let now = Instant::now();
+        let u = |uncached, read, w1h| Usage {
+            uncached_input: uncached,
+            cache_read: read,
+            cache_write_1h: w1h,
+            ..Usage::default()
+        };
+        // Turn 1, cold: the original would have been written just the same.
+        let t1 = body(&["task"]);
+        let o = sessions.observe(&draft(&t1, &t1, 0), "claude-x", &u(5, 0, 1000), now);
+        assert!(o.session.is_some() && o.cache_break.is_none());
+        assert_eq!(o.bill.billed, o.bill.billed_direct);
+        // Turn 2, warm, nothing rewritten: the original reads its previous request whole.
+        let t2 = body(&["task", "a", "more"]);
+        let o = sessions.observe(&draft(&t2, &t2, 0), "claude-x", &u(5, 1000, 200), now);
+        assert_eq!((o.bill.direct.cache_read, o.cache_break), (1005, None));
+        // Turn 3: the proxy rewrote history the provider had cached (a batch): a break it caused,
+        // and the original (300 tokens larger) would still have read its cache.
+        let t3 = body(&["task", "a", "more", "b", "again"]);
+        let f3 = body(&["task", "a", "more (shortened)", "b", "again"]);
+        let o = sessions.observe(&draft(&t3, &f3, 300), "claude-x", &u(5, 0, 1500), now);
+        assert_eq!(o.cache_break, Some("proxy"));
+        assert_eq!(o.bill.direct.cache_read, 1205);
+        assert!((o.bill.billed - 3005.0).abs() < 1e-9);
+        assert!(o.bill.billed_direct < o.bill.billed, "{:?}", o.bill);
+        // Turn 4: the proxy kept its rewritten prefix, yet nothing was read: the provider's.
+        let t4 = body(&["task", "a", "more", "b", "again", "c", "go"]);
+        let f4 = body(&["task", "a", "more (shortened)", "b", "again", "c", "go"]);
+        let o = sessions.observe(&draft(&t4, &f4, 300), "claude-x", &u(5, 0, 1600), now);
+        assert_eq!(o.cache_break, Some("provider"));
+        assert_eq!(o.bill.direct.cache_read, 0, "the original would have found the cache cold too");
+    }
+
     #[test]
     fn prefixes_ignore_moved_breakpoints() {
         let a = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]}]}"#;

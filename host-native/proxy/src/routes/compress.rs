@@ -163,7 +163,11 @@ fn looks_anthropic(messages: &[Value]) -> bool {
 }
 
 /// With a configured key, the caller must present it; without one, only loopback callers.
-fn authorise(state: &AppState, peer: SocketAddr, headers: &http::HeaderMap) -> Result<(), ProxyError> {
+pub(crate) fn authorise(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &http::HeaderMap,
+) -> Result<(), ProxyError> {
     match &state.config.api_key {
         Some(key) => {
             let presented = headers
@@ -181,7 +185,7 @@ fn authorise(state: &AppState, peer: SocketAddr, headers: &http::HeaderMap) -> R
         }
         None if peer.ip().is_loopback() => Ok(()),
         None => Err(ProxyError::Forbidden(
-            "/v1/compress answers loopback callers only; set HEADROOM_API_KEY on the proxy to allow remote callers"
+            "this endpoint answers loopback callers only; set HEADROOM_API_KEY on the proxy to allow remote callers"
                 .into(),
         )),
     }

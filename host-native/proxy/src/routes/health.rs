@@ -32,6 +32,7 @@ fn checks(state: &AppState) -> (bool, Value) {
         "engine": engine,
         "http_client": {"enabled": true, "ready": true, "status": "healthy"},
         "ccr": ccr_check(state),
+        "plugins": plugins_check(state),
         "savings_history": history_check(state),
     });
     (engine_ready, checks)
@@ -55,6 +56,28 @@ fn ccr_check(state: &AppState) -> Value {
         v["error"] = json!(reason);
     }
     v
+}
+
+/// Plugins: `degraded` when the last load failed (the previous set is still in use) or a
+/// plugin is quarantined; never a reason to refuse traffic.
+fn plugins_check(state: &AppState) -> Value {
+    let Some(registry) = state.plugins() else {
+        return json!({"enabled": state.config.plugins_dir.is_some(), "ready": true, "status": "healthy", "loaded": 0});
+    };
+    let status = registry.status();
+    let quarantined = registry.quarantined();
+    let set = registry.current();
+    let degraded = status.last_error.is_some() || !quarantined.is_empty();
+    json!({
+        "enabled": true,
+        "ready": true,
+        "status": if degraded { "degraded" } else { "healthy" },
+        "loaded": set.plugins().count(),
+        "set": set.identity(),
+        "generation": status.generation,
+        "quarantined": quarantined,
+        "error": status.last_error,
+    })
 }
 
 /// The savings history file: `degraded` when the file found at start was set aside or a write

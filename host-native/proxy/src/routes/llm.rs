@@ -111,14 +111,14 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 return ProxyError::TooLarge(limit).into_provider_response(provider);
             }
             let (body, tripped) = limited_stream(body, limit);
-            // An LLM route with compression off is still accounted (its usage, its latency).
+            // An LLM route with compression off is still accounted (its usage, its latency), and
+            // its answer is checked.
             let draft = dialect.map(|d| {
                 let mut draft = Draft::new(provider, d, started, Tenant::of(&parts.headers), Bytes::new());
                 draft.prepared_at = Some(std::time::Instant::now());
                 draft
             });
             let sent = match dialect {
-                // Not compressed (`--no-optimize`), but still an LLM route: its answer is checked.
                 Some(d) => forward_llm(&state, d, provider, &path_and_query, &parts.headers, body).await,
                 None => forward(&state, provider, parts.method, &path_and_query, &parts.headers, body).await,
             };

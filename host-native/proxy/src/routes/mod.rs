@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod health;
 pub mod llm;
+pub mod plugins;
 pub mod retrieve;
 pub mod stats;
 

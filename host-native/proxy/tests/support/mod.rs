@@ -376,6 +376,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         api_key: None,
         component: headroom_proxy::config::default_component_path(),
         ccr: headroom_proxy::ccr::CcrConfig::default(),
+        plugins_dir: None,
         observe: Default::default(),
         spend: Default::default(),
         cache: Default::default(),
