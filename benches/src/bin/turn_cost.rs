@@ -268,7 +268,7 @@ fn table(c: &Conversation, rows: &[Row]) -> String {
 /// Component milliseconds against turn size, stateless and with the memory, one panel per
 /// conversation.
 fn plot(series: &[(String, Vec<Row>)]) -> String {
-    let (w, h, pad) = (720.0, 300.0, 50.0);
+    let (w, h, pad) = (880.0, 300.0, 50.0);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{}\" font-family=\"sans-serif\" \
          font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
