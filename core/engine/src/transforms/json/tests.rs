@@ -271,9 +271,12 @@ fn lossy_markers_sit_where_items_were_in_plain_arrays() {
 fn measure() {
     let root =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/headroom-parity");
-    let Ok(dir) = std::fs::read_dir(root.join("smart_crusher")) else {
-        return;
-    };
+    let dir = std::fs::read_dir(root.join("smart_crusher")).unwrap_or_else(|e| {
+        panic!(
+            "this measurement reads Headroom's parity fixtures at {} ({e}): put ../shared/corpus beside the repository",
+            root.display()
+        )
+    });
     let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     println!("{:<45} {:>7} {:>9} {:>7} {:>8}", "fixture", "input", "lossless", "lossy", "headroom");
