@@ -1,6 +1,7 @@
 //! `headroom`: the command-line entry point.
 
 mod compress_cmd;
+mod health_check_cmd;
 mod wrap;
 
 use std::process::ExitCode;
@@ -35,6 +36,9 @@ enum Command {
     Unwrap(wrap::UnwrapArgs),
     /// Check the proxy, wrapped agents, routing, component, workspace and upstream.
     Doctor(wrap::DoctorArgs),
+    /// Exit 0 when URL (default the local `/readyz`) answers 2xx, 1 otherwise: a container
+    /// health check that needs no curl.
+    HealthCheck(health_check_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
             init_logging(&args.observe).and_then(|()| Ok(ProxyConfig::from_args(*args)?)).and_then(run_proxy)
         }
         Command::Compress(args) => compress_cmd::run(&args),
+        Command::HealthCheck(args) => health_check_cmd::run(&args),
         Command::Wrap(args) => return wrap::run_wrap(args),
         Command::Unwrap(args) => return wrap::run_unwrap(args),
         Command::Doctor(args) => return wrap::run_doctor(args),

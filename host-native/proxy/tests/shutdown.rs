@@ -47,6 +47,15 @@ async fn refused_within(addr: &str, limit: Duration) -> bool {
     false
 }
 
+/// `headroom health-check URL`'s exit code.
+fn health_check(url: &str) -> Option<i32> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_headroom"))
+        .args(["health-check", url])
+        .output()
+        .expect("run health-check");
+    out.status.code()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_lets_a_stream_finish_refuses_new_connections_and_flushes() {
     let mock = start_mock().await;
@@ -91,6 +100,8 @@ async fn readyz_answers_503_during_the_delay_while_requests_are_served() {
     let mock = start_mock().await;
     let dir = temp_dir("delay");
     let mut proxy = spawn(&mock.url, &dir, &["--shutdown-delay-secs", "2"]).await;
+    let readyz = format!("{}/readyz", proxy.url);
+    assert_eq!(health_check(&readyz), Some(0), "the container health check passes while ready");
     let signalled = Instant::now();
     proxy.signal("TERM");
     let mut draining = None;
@@ -104,6 +115,7 @@ async fn readyz_answers_503_during_the_delay_while_requests_are_served() {
     }
     let draining = draining.expect("/readyz turned 503");
     assert_eq!((draining["status"].as_str(), draining["draining"].as_bool()), (Some("draining"), Some(true)));
+    assert_eq!(health_check(&readyz), Some(1), "the container health check fails while draining");
     let live = client().get(format!("{}/livez", proxy.url)).send().await.expect("livez");
     assert_eq!(live.status(), 200);
     let r = client()
@@ -113,7 +125,7 @@ async fn readyz_answers_503_during_the_delay_while_requests_are_served() {
         .await
         .expect("served while draining");
     assert_eq!(r.status(), 200);
-    assert!(signalled.elapsed() < Duration::from_secs(2), "the checks took longer than the delay");
+    assert!(signalled.elapsed() < Duration::from_millis(1800), "the checks took longer than the delay");
     assert!(refused_within(&proxy.addr(), Duration::from_secs(5)).await, "the listener stayed open");
     assert!(signalled.elapsed() >= Duration::from_millis(1900), "closed before the delay");
     let status = proxy.wait_exit(Duration::from_secs(10)).expect("the proxy exited");
