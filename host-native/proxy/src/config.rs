@@ -110,6 +110,9 @@ pub struct ProxyArgs {
     /// The response cache.
     #[command(flatten)]
     pub cache: crate::cache::CacheArgs,
+    /// State shared between replicas (Redis).
+    #[command(flatten)]
+    pub shared: crate::shared::SharedArgs,
 }
 
 /// The response-head bound: the Anthropic and OpenAI SDKs' default timeout.
@@ -187,6 +190,8 @@ pub struct ProxyConfig {
     pub spend: crate::spend::args::SpendConfig,
     /// The response cache.
     pub cache: crate::cache::CacheConfig,
+    /// State shared between replicas.
+    pub shared: crate::shared::SharedConfig,
 }
 
 impl ProxyConfig {
@@ -232,6 +237,7 @@ impl ProxyConfig {
             plugins_dir: args.plugins_dir,
             spend,
             cache: args.cache.resolve(),
+            shared: args.shared.resolve(),
         })
     }
 

@@ -380,6 +380,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         observe: Default::default(),
         spend: Default::default(),
         cache: Default::default(),
+        shared: Default::default(),
     }
 }
 
