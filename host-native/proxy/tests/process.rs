@@ -3,10 +3,8 @@
 
 mod support;
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -25,60 +23,14 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-struct Proxy {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
+type Proxy = support::binary::Headroom;
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`; ready once
-/// `/readyz` says so.
+/// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`.
 async fn spawn(upstream: &str, dir: &Path, extra: &[&str]) -> Proxy {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(["proxy", "--port", "0", "--anthropic-api-url", upstream, "--openai-api-url", upstream])
-        .arg("--workspace-dir")
-        .arg(dir)
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .env_remove("HEADROOM_SAVINGS_PATH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn headroom");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let pipe = child.stderr.take();
-    // Owned at once: a failure below kills and reaps the child (`Drop`).
-    let mut proxy = Proxy { child, url: String::new(), stderr: Arc::clone(&stderr) };
-    let sink = Arc::clone(&stderr);
-    std::thread::spawn(move || {
-        let Some(pipe) = pipe else { return };
-        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-            if let Some(url) = line.split("listening on ").nth(1) {
-                let _ = tx.send(url.trim().to_owned());
-            }
-            if let Ok(mut s) = sink.lock() {
-                s.push_str(&line);
-                s.push('\n');
-            }
-        }
-    });
-    proxy.url = rx.recv_timeout(Duration::from_secs(30)).expect("the proxy printed its address");
-    for _ in 0..400 {
-        if client().get(format!("{}/readyz", proxy.url)).send().await.is_ok_and(|r| r.status() == 200) {
-            return proxy;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the proxy never became ready");
+    let dir = dir.to_str().expect("utf-8 path");
+    let mut args = vec!["--anthropic-api-url", upstream, "--openai-api-url", upstream, "--workspace-dir", dir];
+    args.extend_from_slice(extra);
+    support::binary::spawn(&args).await
 }
 
 /// Every file under `dir`, recursively.

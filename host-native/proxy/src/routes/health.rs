@@ -34,6 +34,7 @@ fn checks(state: &AppState) -> (bool, Value) {
         "ccr": ccr_check(state),
         "plugins": plugins_check(state),
         "savings_history": history_check(state),
+        "shared_state": state.shared.health(),
     });
     (engine_ready, checks)
 }
@@ -103,6 +104,16 @@ fn history_check(state: &AppState) -> Value {
     v
 }
 
+/// The overall status of a ready proxy: `degraded` while the shared state is away (requests
+/// are served from local state; the replica must stay in the load balancer).
+fn ready_status(state: &AppState, ready: bool) -> &'static str {
+    match (ready, state.shared.enabled() && !state.shared.healthy()) {
+        (false, _) => "unhealthy",
+        (true, true) => "degraded",
+        (true, false) => "healthy",
+    }
+}
+
 /// Alive as long as the process answers.
 pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
     let mut v = base(&state, "healthy");
@@ -113,7 +124,7 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
 /// Ready once the component is loaded: 503 until then.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let (ready, checks) = checks(&state);
-    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    let mut v = base(&state, ready_status(&state, ready));
     v["ready"] = json!(ready);
     v["checks"] = checks;
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -124,7 +135,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let (ready, checks) = checks(&state);
     let c = &state.counters;
-    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    let mut v = base(&state, ready_status(&state, ready));
     v["ready"] = json!(ready);
     v["checks"] = checks;
     v["config"] = json!({
@@ -138,6 +149,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),
         "ccr_ttl_seconds": state.ccr.ttl().as_secs(),
+        "shared_state": if state.shared.enabled() { "redis" } else { "local" },
         "code_aware": state.config.context.code_aware,
         "upstream_timeout_secs": state.config.upstream_timeout.as_secs(),
         "stream_idle_timeout_secs": state.config.stream_idle_timeout.as_secs(),

@@ -3,8 +3,10 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
+pub mod binary;
 pub mod faulty;
 pub mod provider;
+pub mod redis;
 pub mod retrieval;
 
 use std::net::SocketAddr;
