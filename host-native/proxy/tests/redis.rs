@@ -251,6 +251,22 @@ async fn a_cached_answer_stored_by_one_replica_is_served_by_the_other() {
     }
 }
 
+/// `promtool check metrics` finds nothing to say about the exposition.
+async fn promtool_accepts(url: &str) {
+    let text = client().get(format!("{url}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(text.contains("headroom_shared_state_fallbacks_total{store=\""), "{text}");
+    let file = std::env::temp_dir().join(format!("headroom-redis-metrics-{}.txt", std::process::id()));
+    std::fs::write(&file, &text).expect("write");
+    let out = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&file).expect("open"))
+        .output()
+        .expect("promtool not found: tests/all.sh installs the Debian package `prometheus`");
+    let _ = std::fs::remove_file(&file);
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool:\n{report}");
+}
+
 async fn metric(url: &str, name: &str) -> f64 {
     let text = client().get(format!("{url}/metrics")).send().await.expect("metrics").text().await.expect("text");
     text.lines()
@@ -290,6 +306,7 @@ async fn redis_killed_mid_run_costs_no_request_and_is_used_again_once_back() {
     assert!(h["checks"]["shared_state"]["fallbacks"].as_u64().is_some_and(|n| n > 0), "{h}");
     assert!(metric(&a.url, "headroom_shared_state_fallbacks_total").await > 0.0);
     assert_eq!(metric(&a.url, "headroom_shared_state_up").await, 0.0);
+    promtool_accepts(&a.url).await;
     // Back, empty: both replicas use it again without a restart.
     redis.restart().await;
     for p in [&a, &b] {

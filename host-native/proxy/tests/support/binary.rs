@@ -29,7 +29,9 @@ fn client() -> reqwest::Client {
 /// Start `headroom proxy --port 0 <args>` (logs at their default, no savings file from the
 /// environment) and wait until it is ready.
 pub async fn spawn(args: &[&str]) -> Headroom {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
+    // `option_env!`: the examples share this module, and only tests have the binary's path.
+    let bin = option_env!("CARGO_BIN_EXE_headroom").expect("the headroom binary (a test of this package)");
+    let mut child = Command::new(bin)
         .args(["proxy", "--port", "0"])
         .args(args)
         .env_remove("RUST_LOG")
