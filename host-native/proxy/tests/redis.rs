@@ -17,9 +17,26 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().build().expect("client")
 }
 
+/// A fresh workspace for one replica (its spend file, savings file and originals database):
+/// nothing is read from, or left in, `~/.headroom`.
+fn workspace() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "headroom-redis-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("workspace");
+    dir.to_str().expect("utf-8 path").to_owned()
+}
+
 /// A replica in front of `mock`, sharing state through `redis` (a URL), plus `extra` flags.
 async fn replica(mock: &Mock, redis: &str, extra: &[&str]) -> Headroom {
+    let dir = workspace();
     let mut args = vec![
+        "--workspace-dir",
+        &dir,
         "--anthropic-api-url",
         &mock.url,
         "--openai-api-url",
@@ -208,8 +225,10 @@ async fn rate_limits_and_budgets_hold_across_replicas() {
     let a = replica(&mock, &redis.url(), &["--budget", "0.05"]).await;
     let b = replica(&mock, &redis.url(), &["--budget", "0.05"]).await;
     let h = [("x-mock-usage", usage.as_str()), ("headroom-cache", "off")];
-    assert_eq!(messages(&a.url, "sk-spend-1", &body, &h).await.status(), 200);
-    assert_eq!(messages(&b.url, "sk-spend-2", &body, &h).await.status(), 200);
+    for (url, key) in [(&a.url, "sk-spend-1"), (&b.url, "sk-spend-2")] {
+        let r = messages(url, key, &body, &h).await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    }
     // The spend is added once each answer is accounted (off the request's path).
     let refused = wait_for(Duration::from_secs(5), || async {
         messages(&a.url, "sk-spend-3", &body, &h).await.status() == 429

@@ -159,6 +159,8 @@ impl Shared {
                 prefix: String::new(),
             }));
         };
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| SharedError::Backend("shared state needs an async runtime".into()))?;
         let store = redis::RedisStore::new(url, &config.prefix)?;
         let shared = Arc::new(Self {
             backend: Some(Arc::new(store)),
@@ -171,7 +173,7 @@ impl Shared {
         shared.breaker.probe_failed();
         shared.metrics.up.set(0);
         let weak = Arc::downgrade(&shared);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             loop {
                 let Some(shared) = weak.upgrade() else { return };
                 shared.probe().await;

@@ -35,11 +35,16 @@ async fn answers(port: u16) -> bool {
 }
 
 impl RedisServer {
-    /// Start one on a free port.
+    /// Start one on a free port (another test may take the port between the probe and the
+    /// server's bind: then again on another).
     pub async fn start() -> Self {
-        let mut s = Self { port: free_port(), child: None };
-        s.restart().await;
-        s
+        for _ in 0..20 {
+            let mut s = Self { port: free_port(), child: None };
+            if s.launch().await {
+                return s;
+            }
+        }
+        panic!("redis-server never started on a free port");
     }
 
     /// `redis://127.0.0.1:{port}`.
@@ -57,6 +62,11 @@ impl RedisServer {
 
     /// Start it again on the same port, empty.
     pub async fn restart(&mut self) {
+        assert!(self.launch().await, "redis-server did not start again on port {}", self.port);
+    }
+
+    /// Start it on its port; false when it exited (the port was taken).
+    async fn launch(&mut self) -> bool {
         self.kill();
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
@@ -67,12 +77,18 @@ impl RedisServer {
             .expect("redis-server (apt-get install redis-server; tests/all.sh does)");
         self.child = Some(child);
         for _ in 0..200 {
+            // Ours answers only while it runs: a server that exited lost the port to another.
+            if self.child.as_mut().is_none_or(|c| !matches!(c.try_wait(), Ok(None))) {
+                self.child = None;
+                return false;
+            }
             if answers(self.port).await {
-                return;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("redis-server on port {} never answered", self.port);
+        false
     }
 }
 
