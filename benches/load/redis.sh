@@ -91,8 +91,9 @@ for _ in $(seq "$REPS"); do
   wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/unique.lua "$A/v1/chat/completions" > "$work/one.out"
   echo "one $(parse "$work/one.out")" >> "$work/scale"
   wrk -t1 -c$((CONC / 2)) -d"${DUR}s" --latency -s benches/load/unique.lua "$A/v1/chat/completions" > "$work/two_a.out" &
+  other=$!
   wrk -t1 -c$((CONC / 2)) -d"${DUR}s" --latency -s benches/load/unique.lua "$B/v1/chat/completions" > "$work/two_b.out"
-  wait %1 2>/dev/null || wait
+  wait "$other"
   ra=$(parse "$work/two_a.out" | cut -d' ' -f3)
   rb=$(parse "$work/two_b.out" | cut -d' ' -f3)
   echo "two 0 0 $((ra + rb))" >> "$work/scale"
@@ -130,7 +131,7 @@ redis_fallbacks=$(curl -fs "$A/metrics" | awk '/^headroom_shared_state_fallbacks
 # State per active session: a fresh prefix; SESSIONS conversations of three turns each (a new
 # compressible log every turn; the first turn of each forwarded untouched, so the ledger holds
 # it), then Redis's memory and keys by kind.
-S=$(start s --redis-url "$REDIS" --redis-prefix size: --no-cache)
+S=$(start s --redis-url "$REDIS" --redis-prefix size: --no-cache --rpm 100000 --budget 1000000)
 before=$(rcli info memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 python3 - "$S" "$SESSIONS" <<'PY'
 import json, sys, urllib.request
@@ -208,22 +209,24 @@ the background).
 | Redis | {red[0]:.3f} / {red[1]:.3f} | {added(red, 0):.3f} / {added(red, 1):.3f} | {red[2]:.0f} |
 
 - Added p99 with Redis / added p99 memory-only: {100 * added(red, 1) / added(mem, 1):.0f}%
-  (target: within 110%). p99 with Redis / p99 memory-only: {100 * red[1] / mem[1]:.0f}%.
+  (target: ≤ 110%). p99 with Redis / p99 memory-only: {100 * red[1] / mem[1]:.0f}%. At -c{conc} on 2
+  shared cores the p99 is scheduling noise as much as the proxy: compare within this table only.
 - Retrieval of a {orig_bytes}-byte original (`GET /v1/retrieve/{{key}}`, wrk -t1 -c1) through a
   replica that never stored it, so every read is a Redis `GET`: p50 {med(get, 'redis', 0):.3f} ms,
   p99 {med(get, 'redis', 1):.3f} ms, {med(get, 'redis', 2):.0f} RPS (target: p50 ≤ 1 ms). From
   memory (memory-only proxy): p50 {med(get, 'mem', 0):.3f} ms, p99 {med(get, 'mem', 1):.3f} ms,
   {med(get, 'mem', 2):.0f} RPS.
 - Two replicas against one (both with Redis, the same total connections): one {one:.0f} RPS, two
-  {two:.0f} RPS ({100 * two / one:.0f}%). On 2 cores shared with wrk, the mock and Redis, a second
-  replica adds processes, not CPU: the figure shows sharing costs no throughput, not scaling.
+  {two:.0f} RPS ({100 * two / one:.0f}%). All of it on the same 2 cores as wrk, the mock and Redis:
+  a second replica adds no CPU, only a second process to schedule; this shows the shared state
+  is not the bottleneck, not how replicas scale on separate machines.
 - Shared-state fallbacks during the whole run: {fallbacks} (every Redis call answered in time).
 
 ## State per active session
 
 {sessions} conversations of three turns (each turn adds a 300-line log the engine shortens; the
 first turn of each is sent with `x-headroom-bypass`, so the ledger records it), ten API keys,
-`--no-cache`. Redis `used_memory` grew by {int(after) - int(before)} bytes: **{per_session:.0f} bytes
+`--no-cache`, `--rpm` and `--budget` set (never reached). Redis `used_memory` grew by {int(after) - int(before)} bytes: **{per_session:.0f} bytes
 per session**. By kind (`MEMORY USAGE` of up to 50 keys of each, averaged):
 
 | kind | keys | bytes per key | bytes per session |

@@ -109,10 +109,11 @@ impl AppState {
             metrics.cache.clone(),
             Arc::clone(&shared),
         ));
-        let spend = Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone(), Arc::clone(&shared)));
+        let spend =
+            Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone(), Arc::clone(&shared)));
         let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
         if shared.enabled() {
-            sinks.push(Arc::new(crate::shared::savings::SavingsSink(Arc::clone(&shared))));
+            sinks.push(Arc::new(crate::shared::savings::SavingsSink::start(&shared)));
         }
         let (mut request_log, mut request_log_error) = (None, None);
         if let Some(path) = &config.observe.log_file {

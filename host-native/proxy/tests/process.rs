@@ -28,7 +28,8 @@ type Proxy = support::binary::Headroom;
 /// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`.
 async fn spawn(upstream: &str, dir: &Path, extra: &[&str]) -> Proxy {
     let dir = dir.to_str().expect("utf-8 path");
-    let mut args = vec!["--anthropic-api-url", upstream, "--openai-api-url", upstream, "--workspace-dir", dir];
+    let mut args =
+        vec!["--anthropic-api-url", upstream, "--openai-api-url", upstream, "--workspace-dir", dir];
     args.extend_from_slice(extra);
     support::binary::spawn(&args).await
 }

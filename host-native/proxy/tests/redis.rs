@@ -50,8 +50,10 @@ async fn replica(mock: &Mock, redis: &str, extra: &[&str]) -> Headroom {
     let proxy = spawn(&args).await;
     // Connected once /health says the shared state is healthy (the first probe ran).
     assert!(
-        wait_for(Duration::from_secs(10), || async { health(&proxy.url).await["checks"]["shared_state"]["status"] == "healthy" })
-            .await,
+        wait_for(Duration::from_secs(10), || async {
+            health(&proxy.url).await["checks"]["shared_state"]["status"] == "healthy"
+        })
+        .await,
         "replica never connected to Redis"
     );
     proxy
@@ -79,7 +81,14 @@ async fn health(url: &str) -> Value {
 /// A log the engine shortens with a marker.
 fn log_output(tag: &str) -> String {
     let mut lines: Vec<String> = (0..600)
-        .map(|i| format!("2024-05-01 12:00:{:02} INFO {tag} worker-{} processed batch {i} in {} ms", i % 60, i % 4, i % 17))
+        .map(|i| {
+            format!(
+                "2024-05-01 12:00:{:02} INFO {tag} worker-{} processed batch {i} in {} ms",
+                i % 60,
+                i % 4,
+                i % 17
+            )
+        })
         .collect();
     lines[300] = format!("2024-05-01 12:05:00 ERROR {tag} worker-2 failed batch 300: connection reset");
     lines.join("\n")
@@ -105,13 +114,22 @@ async fn compress(url: &str, key: &str, messages: &[Value]) -> (Vec<Value>, Vec<
         .json()
         .await
         .expect("json");
-    let hashes: Vec<String> =
-        v["ccr_hashes"].as_array().expect("hashes").iter().map(|h| h.as_str().expect("str").to_owned()).collect();
+    let hashes: Vec<String> = v["ccr_hashes"]
+        .as_array()
+        .expect("hashes")
+        .iter()
+        .map(|h| h.as_str().expect("str").to_owned())
+        .collect();
     (v["messages"].as_array().expect("messages").clone(), hashes)
 }
 
 async fn retrieve(url: &str, key: &str, hash: &str) -> (u16, Value) {
-    let r = client().get(format!("{url}/v1/retrieve/{hash}")).header("x-api-key", key).send().await.expect("retrieve");
+    let r = client()
+        .get(format!("{url}/v1/retrieve/{hash}"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("retrieve");
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
@@ -152,7 +170,10 @@ async fn a_marker_written_through_one_replica_is_retrieved_through_the_other_and
     let r = messages(&b.url, "sk-tenant-a", &turn, &[("x-mock-retrieve", "1")]).await;
     assert_eq!(r.status(), 200);
     let text = r.text().await.expect("body");
-    let original = retrieve(&a.url, "sk-tenant-a", &hashes[0]).await.1["original"].as_str().expect("original").to_owned();
+    let original = retrieve(&a.url, "sk-tenant-a", &hashes[0]).await.1["original"]
+        .as_str()
+        .expect("original")
+        .to_owned();
     assert!(
         text.contains(&format!("retrieved {} chars", original.len())),
         "B did not answer the tool from the original stored through A: {text}"
@@ -160,7 +181,10 @@ async fn a_marker_written_through_one_replica_is_retrieved_through_the_other_and
     // The same turn as tenant B: the tool finds nothing for that key.
     let r = messages(&b.url, "sk-tenant-b", &turn, &[("x-mock-retrieve", "1")]).await;
     let text = r.text().await.expect("body");
-    assert!(!text.contains(&format!("retrieved {} chars", original.len())), "tenant B got A's original: {text}");
+    assert!(
+        !text.contains(&format!("retrieved {} chars", original.len())),
+        "tenant B got A's original: {text}"
+    );
 }
 
 /// The messages the upstream received in the `n`th request.
@@ -199,6 +223,17 @@ async fn a_conversation_alternating_between_replicas_keeps_an_append_only_histor
     // The untouched log really is untouched on the last turn; newer logs were compressed.
     assert_eq!(sent[2], history[2]);
     assert_ne!(sent.last(), history.last(), "the newest log was not compressed at all");
+    // Savings are summed over both replicas: B's `/stats` counts A's two turns as well.
+    let cluster_requests = || async {
+        let v: Value =
+            client().get(format!("{}/stats", b.url)).send().await.expect("stats").json().await.expect("json");
+        v["cluster"]["requests"].as_u64().unwrap_or(0)
+    };
+    assert!(
+        wait_for(Duration::from_secs(5), || async { cluster_requests().await >= 4 }).await,
+        "/stats cluster did not count both replicas: {}",
+        cluster_requests().await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,15 +248,21 @@ async fn rate_limits_and_budgets_hold_across_replicas() {
         let url = if i % 2 == 0 { &a.url } else { &b.url };
         statuses.push(messages(url, "sk-rate", &body, &[("headroom-cache", "off")]).await.status().as_u16());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 4, "4 per minute over both replicas: {statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        4,
+        "4 per minute over both replicas: {statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 4, "{statuses:?}");
     // Another key has its own bucket.
     assert_eq!(messages(&b.url, "sk-rate-other", &body, &[("headroom-cache", "off")]).await.status(), 200);
 
     // Budget: $0.05 a day over all keys; one request through A costs $0.03225, so two spend it.
-    let usage = json!({"input_tokens": 1000, "cache_read_input_tokens": 20000, "cache_creation_input_tokens": 3000,
+    let usage =
+        json!({"input_tokens": 1000, "cache_read_input_tokens": 20000, "cache_creation_input_tokens": 3000,
         "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000},
-        "output_tokens": 500}).to_string();
+        "output_tokens": 500})
+        .to_string();
     let a = replica(&mock, &redis.url(), &["--budget", "0.05"]).await;
     let b = replica(&mock, &redis.url(), &["--budget", "0.05"]).await;
     let h = [("x-mock-usage", usage.as_str()), ("headroom-cache", "off")];
@@ -272,7 +313,8 @@ async fn a_cached_answer_stored_by_one_replica_is_served_by_the_other() {
 
 /// `promtool check metrics` finds nothing to say about the exposition.
 async fn promtool_accepts(url: &str) {
-    let text = client().get(format!("{url}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let text =
+        client().get(format!("{url}/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(text.contains("headroom_shared_state_fallbacks_total{store=\""), "{text}");
     let file = std::env::temp_dir().join(format!("headroom-redis-metrics-{}.txt", std::process::id()));
     std::fs::write(&file, &text).expect("write");
@@ -287,7 +329,8 @@ async fn promtool_accepts(url: &str) {
 }
 
 async fn metric(url: &str, name: &str) -> f64 {
-    let text = client().get(format!("{url}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let text =
+        client().get(format!("{url}/metrics")).send().await.expect("metrics").text().await.expect("text");
     text.lines()
         .filter(|l| l.starts_with(name))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
@@ -301,8 +344,10 @@ async fn redis_killed_mid_run_costs_no_request_and_is_used_again_once_back() {
     let a = replica(&mock, &redis.url(), &[]).await;
     let b = replica(&mock, &redis.url(), &[]).await;
     let key = "sk-outage";
-    let turn = |i: usize| json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
-        "messages": conversation(&log_output(&format!("outage{i}")))});
+    let turn = |i: usize| {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
+        "messages": conversation(&log_output(&format!("outage{i}")))})
+    };
     for i in 0..3 {
         assert_eq!(messages(&a.url, key, &turn(i), &[]).await.status(), 200);
     }
@@ -347,8 +392,10 @@ async fn a_slow_redis_keeps_latency_bounded() {
     let mock = start_mock().await;
     let a = replica(&mock, &relay.url(), &["--redis-timeout-ms", "50"]).await;
     let key = "sk-slow";
-    let turn = |i: usize| json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
-        "messages": conversation(&log_output(&format!("slow{i}")))});
+    let turn = |i: usize| {
+        json!({"model": "claude-sonnet-4-5", "max_tokens": 16,
+        "messages": conversation(&log_output(&format!("slow{i}")))})
+    };
     assert_eq!(messages(&a.url, key, &turn(0), &[]).await.status(), 200);
     relay.set_delay(2000);
     let mut worst = Duration::ZERO;

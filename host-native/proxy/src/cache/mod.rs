@@ -107,7 +107,11 @@ const KEYED_HEADERS: [&str; 3] = ["anthropic-version", "anthropic-beta", "openai
 
 impl ResponseCache {
     /// With `config`.
-    pub fn new(config: CacheConfig, counters: Counters, shared: std::sync::Arc<crate::shared::Shared>) -> Self {
+    pub fn new(
+        config: CacheConfig,
+        counters: Counters,
+        shared: std::sync::Arc<crate::shared::Shared>,
+    ) -> Self {
         Self { config, lru: Mutex::default(), counters, shared }
     }
 
@@ -251,7 +255,9 @@ impl ResponseCache {
         if self.shared.enabled() {
             let value = wire::encode(&chunks, content_type.as_ref());
             let ttl = self.config.ttl;
-            self.shared.spawn("response_cache", move |b| Box::pin(async move { b.cache_put(&key, value, ttl).await }));
+            self.shared.spawn("response_cache", move |b| {
+                Box::pin(async move { b.cache_put(&key, value, ttl).await })
+            });
         }
         self.put_local(key, chunks, content_type, Instant::now());
         self.counters.stores.inc();

@@ -56,7 +56,8 @@ mod tests {
 
     #[test]
     fn round_trips_and_rejects_garbage() {
-        let chunks = vec![Bytes::from_static(b"event: a\n\n"), Bytes::new(), Bytes::from_static(b"data: [DONE]\n\n")];
+        let chunks =
+            vec![Bytes::from_static(b"event: a\n\n"), Bytes::new(), Bytes::from_static(b"data: [DONE]\n\n")];
         let ct = http::HeaderValue::from_static("text/event-stream");
         let encoded = encode(&chunks, Some(&ct));
         let (age, back, ct_back) = decode(&encoded).expect("decodes");

@@ -257,7 +257,9 @@ async fn compress(
             compression.rewrote = outcome.body.is_some();
             if purpose == Purpose::Turn {
                 // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
-                state.put_originals(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original))).await;
+                state
+                    .put_originals(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)))
+                    .await;
                 let saved: u64 = outcome
                     .report
                     .iter()

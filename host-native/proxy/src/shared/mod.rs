@@ -65,28 +65,71 @@ pub trait SharedStore: Send + Sync {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), SharedError>>;
     /// An original of `tenant`.
-    fn get_original<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<String>, SharedError>>;
+    fn get_original<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, SharedError>>;
     /// `count` leading messages of the conversation `session` of `tenant` went untouched
     /// (kept as a maximum).
-    fn ledger_record<'a>(&'a self, tenant: &'a str, session: &'a str, count: u32) -> BoxFuture<'a, Result<(), SharedError>>;
+    fn ledger_record<'a>(
+        &'a self,
+        tenant: &'a str,
+        session: &'a str,
+        count: u32,
+    ) -> BoxFuture<'a, Result<(), SharedError>>;
     /// The recorded count of a conversation (0: none).
-    fn ledger_frozen<'a>(&'a self, tenant: &'a str, session: &'a str) -> BoxFuture<'a, Result<u32, SharedError>>;
+    fn ledger_frozen<'a>(
+        &'a self,
+        tenant: &'a str,
+        session: &'a str,
+    ) -> BoxFuture<'a, Result<u32, SharedError>>;
     /// Refill the buckets of `scope` (limits `rpm`, `tpm`; 0 is no limit) to the server's
     /// clock, take one request when `admit`, debit `tokens`: one atomic step on the server.
-    fn rate<'a>(&'a self, scope: &'a str, rpm: u32, tpm: u64, admit: bool, tokens: u64) -> BoxFuture<'a, Result<Bucket, SharedError>>;
+    fn rate<'a>(
+        &'a self,
+        scope: &'a str,
+        rpm: u32,
+        tpm: u64,
+        admit: bool,
+        tokens: u64,
+    ) -> BoxFuture<'a, Result<Bucket, SharedError>>;
     /// Add `usd` to the spend of the period starting at `period_start` (over all keys and for
     /// `scope`), kept until `expires_at` (Unix seconds).
-    fn budget_add<'a>(&'a self, period_start: u64, expires_at: u64, scope: &'a str, usd: f64) -> BoxFuture<'a, Result<(), SharedError>>;
+    fn budget_add<'a>(
+        &'a self,
+        period_start: u64,
+        expires_at: u64,
+        scope: &'a str,
+        usd: f64,
+    ) -> BoxFuture<'a, Result<(), SharedError>>;
     /// Spend of the period over all keys and for `scope`.
-    fn budget_spent<'a>(&'a self, period_start: u64, scope: &'a str) -> BoxFuture<'a, Result<(f64, f64), SharedError>>;
+    fn budget_spent<'a>(
+        &'a self,
+        period_start: u64,
+        scope: &'a str,
+    ) -> BoxFuture<'a, Result<(f64, f64), SharedError>>;
     /// A response-cache entry (encoded by the cache).
     fn cache_get<'a>(&'a self, key: &'a [u8; 32]) -> BoxFuture<'a, Result<Option<Vec<u8>>, SharedError>>;
     /// Store a response-cache entry for `ttl`.
-    fn cache_put<'a>(&'a self, key: &'a [u8; 32], value: Vec<u8>, ttl: Duration) -> BoxFuture<'a, Result<(), SharedError>>;
+    fn cache_put<'a>(
+        &'a self,
+        key: &'a [u8; 32],
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), SharedError>>;
     /// Add to the savings counters of the hour starting at `hour` (Unix seconds).
-    fn savings_add<'a>(&'a self, hour: u64, fields: &'a [(&'static str, u64)]) -> BoxFuture<'a, Result<(), SharedError>>;
+    fn savings_add<'a>(
+        &'a self,
+        hour: u64,
+        fields: &'a [(&'static str, u64)],
+    ) -> BoxFuture<'a, Result<(), SharedError>>;
     /// The savings counters summed over all replicas since `since_hour`.
-    fn savings_since<'a>(&'a self, since_hour: u64, now_hour: u64) -> BoxFuture<'a, Result<Vec<(String, u64)>, SharedError>>;
+    fn savings_since<'a>(
+        &'a self,
+        since_hour: u64,
+        now_hour: u64,
+    ) -> BoxFuture<'a, Result<Vec<(String, u64)>, SharedError>>;
     /// Answer a ping (the breaker's probe; also reconnects a store that never connected).
     fn probe(&self) -> BoxFuture<'_, Result<(), SharedError>>;
 }
@@ -117,7 +160,11 @@ impl SharedMetrics {
             "Shared-state calls answered from local state (Redis failed, slow or away), by store",
             self.fallbacks.clone(),
         );
-        r.register("shared_state_up", "1 while the shared state (Redis) answers, 0 while it is away", self.up.clone());
+        r.register(
+            "shared_state_up",
+            "1 while the shared state (Redis) answers, 0 while it is away",
+            self.up.clone(),
+        );
         r.register("shared_state_trips", "Times the shared-state circuit breaker opened", self.trips.clone());
     }
 }
@@ -263,7 +310,11 @@ impl Shared {
         }
     }
 
-    async fn bounded<T>(&self, store: &'static str, future: BoxFuture<'_, Result<T, SharedError>>) -> Option<T> {
+    async fn bounded<T>(
+        &self,
+        store: &'static str,
+        future: BoxFuture<'_, Result<T, SharedError>>,
+    ) -> Option<T> {
         match tokio::time::timeout(self.timeout, future).await {
             Ok(Ok(v)) => {
                 self.breaker.success();
@@ -319,7 +370,10 @@ impl Shared {
         let by_store: serde_json::Map<String, serde_json::Value> = STORES
             .iter()
             .map(|s| {
-                ((*s).to_owned(), serde_json::json!(self.metrics.fallbacks.get_or_create(&StoreLabel { store: s }).get()))
+                (
+                    (*s).to_owned(),
+                    serde_json::json!(self.metrics.fallbacks.get_or_create(&StoreLabel { store: s }).get()),
+                )
             })
             .collect();
         serde_json::json!({

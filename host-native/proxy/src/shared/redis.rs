@@ -86,7 +86,8 @@ fn err(e: redis::RedisError) -> SharedError {
 impl RedisStore {
     /// A client for `url` (`redis://` or `rediss://`); it connects on the first probe.
     pub fn new(url: &str, prefix: &str) -> Result<Self, SharedError> {
-        let client = redis::Client::open(url).map_err(|e| SharedError::Backend(format!("--redis-url: {e}")))?;
+        let client =
+            redis::Client::open(url).map_err(|e| SharedError::Backend(format!("--redis-url: {e}")))?;
         Ok(Self {
             client,
             conn: Mutex::new(None),
@@ -102,7 +103,8 @@ impl RedisStore {
     }
 
     fn key(&self, parts: &[&str]) -> String {
-        let mut k = String::with_capacity(self.prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+        let mut k =
+            String::with_capacity(self.prefix.len() + parts.iter().map(|p| p.len() + 1).sum::<usize>());
         k.push_str(&self.prefix);
         for (i, p) in parts.iter().enumerate() {
             if i > 0 {
@@ -145,8 +147,10 @@ impl SharedStore for RedisStore {
             let keys: Vec<String> = items.iter().map(|(k, _)| self.key(&["o", tenant, k])).collect();
             // Refreshes first, without their text; whatever Redis no longer holds (evicted,
             // or a restarted server) is sent whole with the new ones.
-            let known: Vec<usize> = (0..items.len()).filter(|&i| !fresh.get(i).copied().unwrap_or(true)).collect();
-            let mut missing: Vec<usize> = (0..items.len()).filter(|&i| fresh.get(i).copied().unwrap_or(true)).collect();
+            let known: Vec<usize> =
+                (0..items.len()).filter(|&i| !fresh.get(i).copied().unwrap_or(true)).collect();
+            let mut missing: Vec<usize> =
+                (0..items.len()).filter(|&i| fresh.get(i).copied().unwrap_or(true)).collect();
             if !known.is_empty() {
                 let mut pipe = redis::pipe();
                 for &i in &known {
@@ -167,7 +171,11 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn get_original<'a>(&'a self, tenant: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<String>, SharedError>> {
+    fn get_original<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, SharedError>> {
         async move {
             let mut conn = self.conn()?;
             redis::cmd("GET").arg(self.key(&["o", tenant, key])).query_async(&mut conn).await.map_err(err)
@@ -175,7 +183,12 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn ledger_record<'a>(&'a self, tenant: &'a str, session: &'a str, count: u32) -> BoxFuture<'a, Result<(), SharedError>> {
+    fn ledger_record<'a>(
+        &'a self,
+        tenant: &'a str,
+        session: &'a str,
+        count: u32,
+    ) -> BoxFuture<'a, Result<(), SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let _: i64 = self
@@ -191,17 +204,31 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn ledger_frozen<'a>(&'a self, tenant: &'a str, session: &'a str) -> BoxFuture<'a, Result<u32, SharedError>> {
+    fn ledger_frozen<'a>(
+        &'a self,
+        tenant: &'a str,
+        session: &'a str,
+    ) -> BoxFuture<'a, Result<u32, SharedError>> {
         async move {
             let mut conn = self.conn()?;
-            let n: Option<u32> =
-                redis::cmd("GET").arg(self.key(&["l", tenant, session])).query_async(&mut conn).await.map_err(err)?;
+            let n: Option<u32> = redis::cmd("GET")
+                .arg(self.key(&["l", tenant, session]))
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
             Ok(n.unwrap_or(0))
         }
         .boxed()
     }
 
-    fn rate<'a>(&'a self, scope: &'a str, rpm: u32, tpm: u64, admit: bool, tokens: u64) -> BoxFuture<'a, Result<Bucket, SharedError>> {
+    fn rate<'a>(
+        &'a self,
+        scope: &'a str,
+        rpm: u32,
+        tpm: u64,
+        admit: bool,
+        tokens: u64,
+    ) -> BoxFuture<'a, Result<Bucket, SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let (ok, requests, left): (i64, String, String) = self
@@ -223,16 +250,34 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn budget_add<'a>(&'a self, period_start: u64, expires_at: u64, scope: &'a str, usd: f64) -> BoxFuture<'a, Result<(), SharedError>> {
+    fn budget_add<'a>(
+        &'a self,
+        period_start: u64,
+        expires_at: u64,
+        scope: &'a str,
+        usd: f64,
+    ) -> BoxFuture<'a, Result<(), SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let period = period_start.to_string();
             let (all, key) = (self.key(&["b", &period, "all"]), self.key(&["b", &period, "k", scope]));
             let () = redis::pipe()
-                .cmd("INCRBYFLOAT").arg(&all).arg(usd).ignore()
-                .cmd("EXPIREAT").arg(&all).arg(expires_at).ignore()
-                .cmd("INCRBYFLOAT").arg(&key).arg(usd).ignore()
-                .cmd("EXPIREAT").arg(&key).arg(expires_at).ignore()
+                .cmd("INCRBYFLOAT")
+                .arg(&all)
+                .arg(usd)
+                .ignore()
+                .cmd("EXPIREAT")
+                .arg(&all)
+                .arg(expires_at)
+                .ignore()
+                .cmd("INCRBYFLOAT")
+                .arg(&key)
+                .arg(usd)
+                .ignore()
+                .cmd("EXPIREAT")
+                .arg(&key)
+                .arg(expires_at)
+                .ignore()
                 .query_async(&mut conn)
                 .await
                 .map_err(err)?;
@@ -241,7 +286,11 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn budget_spent<'a>(&'a self, period_start: u64, scope: &'a str) -> BoxFuture<'a, Result<(f64, f64), SharedError>> {
+    fn budget_spent<'a>(
+        &'a self,
+        period_start: u64,
+        scope: &'a str,
+    ) -> BoxFuture<'a, Result<(f64, f64), SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let period = period_start.to_string();
@@ -265,7 +314,12 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn cache_put<'a>(&'a self, key: &'a [u8; 32], value: Vec<u8>, ttl: Duration) -> BoxFuture<'a, Result<(), SharedError>> {
+    fn cache_put<'a>(
+        &'a self,
+        key: &'a [u8; 32],
+        value: Vec<u8>,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let hex = blake3::Hash::from_bytes(*key).to_hex();
@@ -282,7 +336,11 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn savings_add<'a>(&'a self, hour: u64, fields: &'a [(&'static str, u64)]) -> BoxFuture<'a, Result<(), SharedError>> {
+    fn savings_add<'a>(
+        &'a self,
+        hour: u64,
+        fields: &'a [(&'static str, u64)],
+    ) -> BoxFuture<'a, Result<(), SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let key = self.key(&["s", &hour.to_string()]);
@@ -297,7 +355,11 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
-    fn savings_since<'a>(&'a self, since_hour: u64, now_hour: u64) -> BoxFuture<'a, Result<Vec<(String, u64)>, SharedError>> {
+    fn savings_since<'a>(
+        &'a self,
+        since_hour: u64,
+        now_hour: u64,
+    ) -> BoxFuture<'a, Result<Vec<(String, u64)>, SharedError>> {
         async move {
             let mut conn = self.conn()?;
             let mut pipe = redis::pipe();
