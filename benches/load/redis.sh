@@ -13,6 +13,7 @@ BIN=target/release
 DUR=${DUR:-6}
 CONC=${CONC:-16}
 REPS=${REPS:-3}
+LAT=${LAT:-20}
 SESSIONS=${SESSIONS:-200}
 OUT=${OUT:-benches/results/redis.md}
 work=$(mktemp -d)
@@ -75,13 +76,17 @@ print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f}")
 PY
 }
 
-# Passthrough: direct to the mock, memory-only proxy, Redis-backed proxy; alternating.
+# Passthrough: direct to the mock, memory-only proxy, Redis-backed proxy; alternating. Then
+# the same with the upstream answering in LAT ms (a provider-like, if fast, answer time).
 : > "$work/rows"
-for _ in $(seq "$REPS"); do
-  for who in direct mem redis; do
-    case $who in direct) url=$MOCK ;; mem) url=$MEM ;; redis) url=$A ;; esac
-    wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/unique.lua "$url/v1/chat/completions" > "$work/wrk.out"
-    echo "$who $(parse "$work/wrk.out")" >> "$work/rows"
+: > "$work/rows_lat"
+for delay in "" "$LAT"; do
+  for _ in $(seq "$REPS"); do
+    for who in direct mem redis; do
+      case $who in direct) url=$MOCK ;; mem) url=$MEM ;; redis) url=$A ;; esac
+      DELAY_MS=$delay wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/unique.lua "$url/v1/chat/completions" > "$work/wrk.out"
+      if [ -z "$delay" ]; then echo "$who $(parse "$work/wrk.out")" >> "$work/rows"; else echo "$who $(parse "$work/wrk.out")" >> "$work/rows_lat"; fi
+    done
   done
 done
 
@@ -162,9 +167,9 @@ done > "$work/kinds"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 redis_version=$(redis-server --version | grep -o 'v=[0-9.]*' | cut -d= -f2)
-python3 - "$work" "$OUT" "$cpu" "$(nproc)" "$DUR" "$CONC" "$REPS" "$SESSIONS" "$before" "$after" "$orig_bytes" "$redis_version" "$redis_fallbacks" <<'PY'
+python3 - "$work" "$OUT" "$cpu" "$(nproc)" "$DUR" "$CONC" "$REPS" "$SESSIONS" "$before" "$after" "$orig_bytes" "$redis_version" "$redis_fallbacks" "$LAT" <<'PY'
 import statistics, sys
-(work, out, cpu, cores, dur, conc, reps, sessions, before, after, orig_bytes, version, fallbacks) = sys.argv[1:]
+(work, out, cpu, cores, dur, conc, reps, sessions, before, after, orig_bytes, version, fallbacks, lat) = sys.argv[1:]
 def load(name):
     d = {}
     for line in open(f"{work}/{name}"):
@@ -172,7 +177,10 @@ def load(name):
         d.setdefault(who, []).append([float(x) for x in v])
     return d
 def med(d, who, i): return statistics.median(r[i] for r in d[who])
-rows, scale, get = load("rows"), load("scale"), load("get")
+rows, rows_lat, scale, get = load("rows"), load("rows_lat"), load("scale"), load("get")
+ld = [med(rows_lat, "direct", i) for i in range(3)]
+lm = [med(rows_lat, "mem", i) for i in range(3)]
+lr = [med(rows_lat, "redis", i) for i in range(3)]
 direct = [med(rows, "direct", i) for i in range(3)]
 mem = [med(rows, "mem", i) for i in range(3)]
 red = [med(rows, "redis", i) for i in range(3)]
@@ -207,10 +215,15 @@ the background).
 | direct to the mock | {direct[0]:.3f} / {direct[1]:.3f} | | {direct[2]:.0f} |
 | memory | {mem[0]:.3f} / {mem[1]:.3f} | {added(mem, 0):.3f} / {added(mem, 1):.3f} | {mem[2]:.0f} |
 | Redis | {red[0]:.3f} / {red[1]:.3f} | {added(red, 0):.3f} / {added(red, 1):.3f} | {red[2]:.0f} |
+| direct, upstream answering in {lat} ms | {ld[0]:.3f} / {ld[1]:.3f} | | {ld[2]:.0f} |
+| memory, upstream in {lat} ms | {lm[0]:.3f} / {lm[1]:.3f} | {lm[0] - ld[0]:.3f} / {lm[1] - ld[1]:.3f} | {lm[2]:.0f} |
+| Redis, upstream in {lat} ms | {lr[0]:.3f} / {lr[1]:.3f} | {lr[0] - ld[0]:.3f} / {lr[1] - ld[1]:.3f} | {lr[2]:.0f} |
 
 - Added p99 with Redis / added p99 memory-only: {100 * added(red, 1) / added(mem, 1):.0f}%
   (target: ≤ 110%). p99 with Redis / p99 memory-only: {100 * red[1] / mem[1]:.0f}%. At -c{conc} on 2
   shared cores the p99 is scheduling noise as much as the proxy: compare within this table only.
+  With the upstream answering in {lat} ms: p99 with Redis / memory-only {100 * lr[1] / lm[1]:.0f}%,
+  added p99 {lr[1] - ld[1]:.3f} ms vs {lm[1] - ld[1]:.3f} ms.
 - Retrieval of a {orig_bytes}-byte original (`GET /v1/retrieve/{{key}}`, wrk -t1 -c1) through a
   replica that never stored it, so every read is a Redis `GET`: p50 {med(get, 'redis', 0):.3f} ms,
   p99 {med(get, 'redis', 1):.3f} ms, {med(get, 'redis', 2):.0f} RPS (target: p50 ≤ 1 ms). From

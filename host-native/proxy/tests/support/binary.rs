@@ -30,7 +30,9 @@ fn client() -> reqwest::Client {
 /// environment) and wait until it is ready.
 pub async fn spawn(args: &[&str]) -> Headroom {
     // `option_env!`: the examples share this module, and only tests have the binary's path.
-    let bin = option_env!("CARGO_BIN_EXE_headroom").expect("the headroom binary (a test of this package)");
+    let Some(bin) = option_env!("CARGO_BIN_EXE_headroom") else {
+        panic!("the headroom binary is known to this package's tests only")
+    };
     let mut child = Command::new(bin)
         .args(["proxy", "--port", "0"])
         .args(args)
