@@ -4,34 +4,22 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::start_mock;
 
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().build().expect("client")
-}
+use support::binary::{Binary as Proxy, client, temp_dir};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("headroom-proc-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-type Proxy = support::binary::Headroom;
-
-/// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`.
+/// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`; ready once
+/// `/readyz` says so.
 async fn spawn(upstream: &str, dir: &Path, extra: &[&str]) -> Proxy {
-    let dir = dir.to_str().expect("utf-8 path");
+    let dir = dir.to_str().expect("path");
     let mut args =
-        vec!["--anthropic-api-url", upstream, "--openai-api-url", upstream, "--workspace-dir", dir];
-    args.extend_from_slice(extra);
-    support::binary::spawn(&args).await
+        vec!["proxy", "--port", "0", "--anthropic-api-url", upstream, "--openai-api-url", upstream];
+    args.extend(["--workspace-dir", dir]);
+    args.extend(extra);
+    support::binary::start(&args, &[]).await
 }
 
 /// Every file under `dir`, recursively.
@@ -127,7 +115,7 @@ async fn no_key_reaches_any_log_or_file() {
     assert_eq!(lines.lines().count(), 4, "{lines}");
     assert!(lines.contains("\"messages\""), "full messages were asked for: {lines}");
     assert!(lines.contains("[redacted]") && lines.contains("[base64 omitted"), "{lines}");
-    let _ = Command::new("kill").args(["-INT", &proxy.child.id().to_string()]).status();
+    proxy.signal("INT");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let written = files(&dir);
     assert!(written.iter().any(|p| p.ends_with("proxy_savings.json")), "{written:?}");
@@ -135,7 +123,7 @@ async fn no_key_reaches_any_log_or_file() {
         let bytes = std::fs::read(file).expect("read");
         assert!(memchr::memmem::find(&bytes, b"PLANTED").is_none(), "a planted key is in {}", file.display());
     }
-    let stderr = proxy.stderr.lock().expect("stderr").clone();
+    let stderr = proxy.stderr();
     assert!(stderr.contains("\"request_id\""), "one JSON line per request at info: {stderr}");
     assert!(!stderr.contains("PLANTED"), "a planted key is in the proxy's log:\n{stderr}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::binary::{Headroom, spawn};
+use support::binary::{Binary, start};
 use support::redis::{RedisServer, SlowRelay};
 use support::{Mock, start_mock};
 
@@ -32,9 +32,12 @@ fn workspace() -> String {
 }
 
 /// A replica in front of `mock`, sharing state through `redis` (a URL), plus `extra` flags.
-async fn replica(mock: &Mock, redis: &str, extra: &[&str]) -> Headroom {
+async fn replica(mock: &Mock, redis: &str, extra: &[&str]) -> Binary {
     let dir = workspace();
     let mut args = vec![
+        "proxy",
+        "--port",
+        "0",
         "--workspace-dir",
         &dir,
         "--anthropic-api-url",
@@ -47,7 +50,7 @@ async fn replica(mock: &Mock, redis: &str, extra: &[&str]) -> Headroom {
         "test:",
     ];
     args.extend_from_slice(extra);
-    let proxy = spawn(&args).await;
+    let proxy = start(&args, &[]).await;
     // Connected once /health says the shared state is healthy (the first probe ran).
     assert!(
         wait_for(Duration::from_secs(10), || async {

@@ -121,11 +121,16 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
     Json(v).into_response()
 }
 
-/// Ready once the component is loaded: 503 until then.
+/// Ready once the component is loaded: 503 until then, and again from a shutdown signal on
+/// (`draining`), so a load balancer stops sending before the listener closes.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let (ready, checks) = checks(&state);
-    let mut v = base(&state, ready_status(&state, ready));
+    let (loaded, checks) = checks(&state);
+    let draining = state.is_draining();
+    let ready = loaded && !draining;
+    let status = if draining { "draining" } else { ready_status(&state, loaded) };
+    let mut v = base(&state, status);
     v["ready"] = json!(ready);
+    v["draining"] = json!(draining);
     v["checks"] = checks;
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(v)).into_response()
