@@ -118,6 +118,9 @@ pub struct ProxyArgs {
     /// The response cache.
     #[command(flatten)]
     pub cache: crate::cache::CacheArgs,
+    /// State shared between replicas (Redis).
+    #[command(flatten)]
+    pub shared: crate::shared::SharedArgs,
 }
 
 /// The drain bound on shutdown (Kubernetes' default termination grace period is 30 s too: raise
@@ -202,6 +205,8 @@ pub struct ProxyConfig {
     pub spend: crate::spend::args::SpendConfig,
     /// The response cache.
     pub cache: crate::cache::CacheConfig,
+    /// State shared between replicas.
+    pub shared: crate::shared::SharedConfig,
 }
 
 impl ProxyConfig {
@@ -249,6 +254,7 @@ impl ProxyConfig {
             plugins_dir: args.plugins_dir,
             spend,
             cache: args.cache.resolve(),
+            shared: args.shared.resolve(),
         })
     }
 

@@ -66,14 +66,27 @@ pub struct AppState {
     pub spend: Arc<crate::spend::Spend>,
     /// The response cache.
     pub cache: Arc<crate::cache::ResponseCache>,
+    /// State shared between replicas (Redis), in front of the local stores.
+    pub shared: Arc<crate::shared::Shared>,
     /// Set once a shutdown signal arrived: `/readyz` answers 503 from then on.
     pub draining: std::sync::atomic::AtomicBool,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The upstream HTTP client.
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// The shared-state backend (a malformed `--redis-url`).
+    #[error("shared state: {0}")]
+    Shared(#[from] crate::shared::SharedError),
 }
 
 impl AppState {
     /// Build the state; the component is loaded separately ([`AppState::load_component`]) so
     /// the server answers `/livez` while it loads.
-    pub fn new(config: ProxyConfig) -> Result<Arc<Self>, reqwest::Error> {
+    pub fn new(config: ProxyConfig) -> Result<Arc<Self>, StateError> {
         // Only one crypto provider is compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
@@ -91,10 +104,19 @@ impl AppState {
             None => crate::stats::history::History::in_memory(),
         };
         let stats = Arc::new(crate::stats::Stats::new(history));
-        let metrics = Arc::new(crate::metrics::Metrics::new());
-        let cache = Arc::new(crate::cache::ResponseCache::new(config.cache.clone(), metrics.cache.clone()));
-        let spend = Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone()));
+        let metrics = Arc::new(crate::metrics::Metrics::with(config.shared.redis_url.is_some()));
+        let shared = crate::shared::Shared::open(&config.shared, metrics.shared.clone())?;
+        let cache = Arc::new(crate::cache::ResponseCache::new(
+            config.cache.clone(),
+            metrics.cache.clone(),
+            Arc::clone(&shared),
+        ));
+        let spend =
+            Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone(), Arc::clone(&shared)));
         let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
+        if shared.enabled() {
+            sinks.push(Arc::new(crate::shared::savings::SavingsSink::start(&shared)));
+        }
         let (mut request_log, mut request_log_error) = (None, None);
         if let Some(path) = &config.observe.log_file {
             match crate::request_log::RequestLog::open(
@@ -131,6 +153,7 @@ impl AppState {
             request_log_error,
             spend,
             cache,
+            shared,
             draining: std::sync::atomic::AtomicBool::new(false),
         }))
     }

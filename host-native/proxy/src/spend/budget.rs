@@ -157,23 +157,37 @@ impl Budget {
 
     /// `Err` when a budget `scope` is under is spent.
     pub fn admit(&self, scope: &str, now: u64) -> Result<(), Exhausted> {
+        self.admit_with(scope, now, None)
+    }
+
+    /// The start and end (Unix seconds) of the period holding `now`.
+    pub fn bounds(&self, now: u64) -> (u64, u64) {
+        self.tz.bounds(self.period, now)
+    }
+
+    /// [`admit`](Self::admit) against the spend of every replica (`shared`: over all keys
+    /// and for `scope`, from the shared store) when known; this process's own spend counts
+    /// too, should the shared figures have lost some (a restarted store).
+    pub fn admit_with(&self, scope: &str, now: u64, shared: Option<(f64, f64)>) -> Result<(), Exhausted> {
         if !self.enabled() {
             return Ok(());
         }
         let mut l = self.lock();
         self.roll(&mut l, now);
+        let (shared_total, shared_key) = shared.unwrap_or((0.0, 0.0));
+        let total = l.total_usd.max(shared_total);
         let exhausted = |which, limit, spent| {
             let (_, resets_at) = self.tz.bounds(self.period, now);
             let resets_local = format!("{} ({})", self.tz.local(resets_at), self.tz.name());
             Exhausted { which, period: self.period, limit, spent, resets_at, resets_local }
         };
         if let Some(limit) = self.global
-            && l.total_usd >= limit
+            && total >= limit
         {
-            return Err(exhausted("global", limit, l.total_usd));
+            return Err(exhausted("global", limit, total));
         }
         if let Some(limit) = self.per_key {
-            let spent = l.by_key.get(scope).copied().unwrap_or(0.0);
+            let spent = l.by_key.get(scope).copied().unwrap_or(0.0).max(shared_key);
             if spent >= limit {
                 return Err(exhausted("per_key", limit, spent));
             }

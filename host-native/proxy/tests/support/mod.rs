@@ -7,6 +7,7 @@
 pub mod binary;
 pub mod faulty;
 pub mod provider;
+pub mod redis;
 pub mod retrieval;
 
 use std::net::SocketAddr;
@@ -391,6 +392,7 @@ pub fn config(upstream: &str) -> ProxyConfig {
         observe: Default::default(),
         spend: Default::default(),
         cache: Default::default(),
+        shared: Default::default(),
     }
 }
 
