@@ -102,14 +102,15 @@ bench-e2e LIMIT="94" SESSIONS="22": component
     {{e2e_env}} python3 benches/e2e/send_sessions.py target/e2e/sessions/token token {{SESSIONS}}
     target/e2e/bin/e2e_sessions target/e2e/sessions --out benches/results/e2e.md
 
-# The npm package (host-js/) and its browser demo, built from the component; then every JS test:
-# golden corpus in Node, API, adapters, remote mode against the proxy, npm pack, headless Chromium.
-test-js: component
+# The npm package (host-js/) and its browser demo, built from the component and the plugins; then
+# every JS test: golden corpus in Node, API, adapters, remote mode against the proxy, npm pack,
+# plugins (golden cases against the native path), headless Chromium.
+test-js: component plugins
     cargo build -q --release -p headroom-proxy --bins --examples
     cd host-js && npm run build && npm run demo:build && npm test
 
 # JS benchmark: a 100 KB tool output in Node and Chromium vs native, package and demo sizes.
-bench-js: component
+bench-js: component plugins
     cargo build -q --release -p headroom-proxy --bins --examples
     cargo build -q --release -p headroom-benches --bin native_compress
     cd host-js && npm run build && npm run demo:build

@@ -13,12 +13,11 @@ export type Engine = typeof Compressor;
 export type AdmissionRules = typeof Admission;
 export type { Manifest as AdmittedManifest } from '../gen/interfaces/headroom-compress-admission.js';
 
+import type * as PluginsImport from '../gen/interfaces/headroom-plugin-plugins.js';
+export type * as PluginTypes from '../gen/interfaces/headroom-plugin-types.js';
+
 /** What the engine's `plugins` import dispatches to during one call (see plugins/set.ts). */
-export interface PluginDispatch {
-  loaded(): unknown[];
-  transform(id: string, block: unknown, kind: unknown, context: unknown): unknown;
-  rejected(id: string, reason: string): void;
-}
+export type PluginDispatch = typeof PluginsImport;
 export type * from '../gen/interfaces/headroom-compress-types.js';
 export type { RequestOutcome, ContentOutcome } from '../gen/interfaces/headroom-compress-compressor.js';
 
@@ -38,9 +37,10 @@ function create(): Promise<Engine> {
   // plugin contract). Routing and the checks on answers stay in the engine.
   const plugins = {
     loaded: () => active?.loaded() ?? [],
-    transform: (id: string, block: unknown, kind: unknown, context: unknown) => {
+    transform: (...args: Parameters<PluginDispatch['transform']>) => {
+      const [id] = args;
       if (!active) throw { payload: `no plugin ${id} is loaded` };
-      return active.transform(id, block, kind, context);
+      return active.transform(...args);
     },
     rejected: (id: string, reason: string) => active?.rejected(id, reason),
   };

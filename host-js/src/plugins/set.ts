@@ -3,6 +3,8 @@
 // row quarantine the plugin for the set's life). Which plugin sees which block, and whether
 // its answer is used, is decided in the engine; nothing here routes or checks output.
 import type { AdmittedManifest, PluginDispatch } from '../engine.js';
+import type { Block, ContentKind, Context, Outcome } from '../../gen/interfaces/headroom-plugin-types.js';
+import type { Plugin } from '../../gen/interfaces/headroom-plugin-plugins.js';
 import { instantiate } from '../../gen/plugin-world/plugin.js';
 
 /** Consecutive failures (faults or refused answers) after which a plugin is quarantined. */
@@ -21,7 +23,7 @@ export interface PluginStatus {
   kinds: string[];
   placement: 'before' | 'instead' | 'after';
   lossy: boolean;
-  limits: { fuel?: bigint; deadlineMs: bigint; memoryPages: number };
+  limits: { fuel?: number; deadlineMs: number; memoryPages: number };
   state: 'active' | 'quarantined';
   /** Calls made (quarantined ones not included). */
   calls: number;
@@ -41,13 +43,11 @@ export interface PluginEntry {
   module: WebAssembly.Module;
 }
 
-type Outcome = unknown;
-
 /**
  * Call `transform` on a fresh instance of the plugin (nothing survives from one call to the
  * next, as natively). Throws the reason when it fails or passes its limits.
  */
-export function callPlugin(entry: PluginEntry, block: unknown, kind: unknown, context: unknown): Outcome {
+export function callPlugin(entry: PluginEntry, block: Block, kind: ContentKind, context: Context): Outcome {
   let memory: WebAssembly.Memory | undefined;
   const root = instantiate(() => entry.module, {} as never, (module, imports) => {
     const instance = new WebAssembly.Instance(module, imports);
@@ -57,7 +57,7 @@ export function callPlugin(entry: PluginEntry, block: unknown, kind: unknown, co
   const started = performance.now();
   let outcome: Outcome;
   try {
-    outcome = root.transform.transform(block as never, kind as never, context as never);
+    outcome = root.transform.transform(block, kind, context);
   } catch (e) {
     throw new Error(describe(e));
   }
@@ -93,7 +93,7 @@ interface Counters {
 }
 
 /** Plugins in the order they run within a placement. */
-export class PluginSet implements PluginDispatch {
+export class PluginSet {
   readonly #entries: { entry: PluginEntry; n: Counters }[];
 
   constructor(entries: PluginEntry[]) {
@@ -103,11 +103,11 @@ export class PluginSet implements PluginDispatch {
     }));
   }
 
-  loaded(): unknown[] {
+  loaded(): Plugin[] {
     return this.#entries.map((e) => e.entry.manifest.plugin);
   }
 
-  transform(id: string, block: unknown, kind: unknown, context: unknown): unknown {
+  transform(id: string, block: Block, kind: ContentKind, context: Context): Outcome {
     const e = this.#entries.find((x) => x.entry.manifest.plugin.id === id);
     // jco turns a thrown `{ payload }` into the import's `err`.
     if (!e) throw { payload: `no plugin ${id} in this set` };
@@ -118,8 +118,8 @@ export class PluginSet implements PluginDispatch {
       e.n.consecutive = 0;
     }
     try {
-      const outcome = callPlugin(e.entry, block, kind, context) as { tag?: string };
-      if (outcome?.tag === 'rewritten') {
+      const outcome = callPlugin(e.entry, block, kind, context);
+      if (outcome.tag === 'rewritten') {
         e.n.rewrites += 1;
         e.n.unconfirmed = true;
       } else {
@@ -132,6 +132,15 @@ export class PluginSet implements PluginDispatch {
       this.#failed(e.n, reason);
       throw { payload: reason };
     }
+  }
+
+  /** The dispatch the engine's import calls (methods bound to this set). */
+  dispatch(): PluginDispatch {
+    return {
+      loaded: () => this.loaded(),
+      transform: (id, block, kind, context) => this.transform(id, block, kind, context),
+      rejected: (id, reason) => this.rejected(id, reason),
+    };
   }
 
   rejected(id: string, reason: string): void {
@@ -159,8 +168,8 @@ export class PluginSet implements PluginDispatch {
       placement: m.plugin.placement,
       lossy: m.plugin.lossy,
       limits: {
-        ...(m.limits.fuel !== undefined ? { fuel: m.limits.fuel } : {}),
-        deadlineMs: m.limits.deadlineMs,
+        ...(m.limits.fuel !== undefined ? { fuel: Number(m.limits.fuel) } : {}),
+        deadlineMs: Number(m.limits.deadlineMs),
         memoryPages: m.limits.memoryPages,
       },
       state: n.quarantined ? 'quarantined' : 'active',
