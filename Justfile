@@ -116,6 +116,12 @@ bench-js: component plugins
     cd host-js && npm run build && npm run demo:build
     node benches/js/bench.mjs --out benches/results/js.md
 
+# Plugins in the npm package: the hop per call (1 KB, 100 KB) in Node against the native host,
+# measured in one run (the native side is `bench-plugins`'s binary).
+bench-js-plugins: component plugins
+    cd host-js && npm run build
+    node benches/js/plugins.mjs --out benches/results/js-plugins.md
+
 # `headroom wrap`/`unwrap`/`doctor` end to end: the real Claude Code and Codex CLIs (pinned,
 # installed by tests/agents/install.sh) through the proxy against the mock upstream, stand-ins
 # for the crash paths and the other agents.

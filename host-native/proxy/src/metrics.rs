@@ -102,6 +102,8 @@ pub struct Metrics {
     pub spend: crate::spend::metrics::SpendMetrics,
     /// The response cache's counters.
     pub cache: crate::cache::Counters,
+    /// The plugin series, read from the live plugin set at each scrape.
+    pub plugins: std::sync::Arc<crate::plugin_metrics::PluginMetrics>,
 }
 
 impl Default for Metrics {
@@ -114,6 +116,8 @@ impl Metrics {
     /// Register everything.
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("headroom");
+        let plugins = std::sync::Arc::new(crate::plugin_metrics::PluginMetrics::default());
+        r.register_collector(Box::new(plugins.clone()));
         let requests = Family::default();
         r.register("requests", "Requests on the LLM routes, by provider, model and status", requests.clone());
         let tokens_before = Family::default();
@@ -251,6 +255,7 @@ impl Metrics {
             models: Mutex::new(HashSet::new()),
             spend,
             cache,
+            plugins,
         }
     }
 
