@@ -4,10 +4,11 @@ import {
   compressBodyWith, compressContentWith, compressWith, detectKind,
   type BodyOptions, type CompressOptions, type CompressResult, type ContentOptions, type ContentResult,
 } from './compress.js';
+import type { PluginDispatch } from './engine.js';
 import { HeadroomError } from './errors.js';
 import type { KindName } from './options.js';
-import { loadPlugin, type PluginSource } from './plugins/load.js';
-import { PluginSet, type PluginStatus } from './plugins/set.js';
+import type { PluginSource } from './plugins/load.js';
+import type { PluginStatus } from './plugins/set.js';
 
 export interface CompressorOptions {
   /**
@@ -35,13 +36,20 @@ export interface Compressor {
 export async function createCompressor(options: CompressorOptions = {}): Promise<Compressor> {
   const sources = options.plugins ?? [];
   if (!Array.isArray(sources)) throw new HeadroomError('invalid_input', '`plugins` must be an array');
+  if (!sources.length) return compressorOf(undefined);
+  // The plugin host (jco's glue for the plugin world, ~100 KB) is loaded only when plugins are:
+  // bundlers split it out of a page's first load.
+  const [{ loadPlugin }, { PluginSet }] = await Promise.all([import('./plugins/load.js'), import('./plugins/set.js')]);
   const entries = await Promise.all(sources.map(loadPlugin));
   const ids = new Set<string>();
   for (const e of entries) {
     if (ids.has(e.manifest.plugin.id)) throw new HeadroomError('invalid_input', `two plugins have the id ${e.manifest.plugin.id}`);
     ids.add(e.manifest.plugin.id);
   }
-  const set = entries.length ? new PluginSet(entries) : undefined;
+  return compressorOf(new PluginSet(entries));
+}
+
+function compressorOf(set: { dispatch(): PluginDispatch; status(): PluginStatus[] } | undefined): Compressor {
   const dispatch = set?.dispatch();
   return {
     compress: (messages, o) => compressWith(dispatch, messages, o),
