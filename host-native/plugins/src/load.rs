@@ -78,7 +78,9 @@ fn self_test(folder: &Path, m: &Manifest, plugin: &CompiledPlugin) -> Result<(),
         .transform(&block, &kind, &Context { query: None, lossy: m.lossy })
         .map_err(|f| fail(f.to_string()))?
     {
-        Outcome::Rewritten(r) => PluginOutcome::Rewritten { text: r.text, summary: r.summary, lossy: r.lossy },
+        Outcome::Rewritten(r) => {
+            PluginOutcome::Rewritten { text: r.text, summary: r.summary, lossy: r.lossy }
+        }
         Outcome::Declined(why) => PluginOutcome::Declined(why),
     };
     judge_self_test(m, &sample, &answer).map_err(fail)

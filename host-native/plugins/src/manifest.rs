@@ -69,6 +69,8 @@ kind = "log"
 "#;
         let m = Manifest::parse(text).expect("valid");
         assert_eq!(runtime_limits(&m).memory_bytes, 16 << 16);
-        assert!(matches!(wit_kind(&parse_kind("other:csv").expect("kind")), ContentKind::Other(n) if n == "csv"));
+        assert!(
+            matches!(wit_kind(&parse_kind("other:csv").expect("kind")), ContentKind::Other(n) if n == "csv")
+        );
     }
 }

@@ -64,7 +64,11 @@ fn check_case(case: &Path, bless: bool) {
     );
     let stats = registry.describe();
     assert!(
-        stats["plugins"].as_array().expect("plugins").iter().all(|p| p["failures"] == 0 && p["rejected"] == 0),
+        stats["plugins"]
+            .as_array()
+            .expect("plugins")
+            .iter()
+            .all(|p| p["failures"] == 0 && p["rejected"] == 0),
         "{stats}"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -46,14 +46,20 @@ impl Collector for PluginMetrics {
             .collect();
         type Pick = fn(&headroom_runtime::plugins::StatsSnapshot) -> u64;
         let counters: [(&str, &str, Pick); 4] = [
-            ("plugin_calls", "Calls made to each plugin of the live set (quarantined ones not included)", |s| s.calls),
+            (
+                "plugin_calls",
+                "Calls made to each plugin of the live set (quarantined ones not included)",
+                |s| s.calls,
+            ),
             ("plugin_rewrites", "Calls that returned a rewrite", |s| s.rewrites),
             (
                 "plugin_failures",
                 "Calls that trapped, ran out of fuel, passed their deadline or returned an error",
                 |s| s.failures,
             ),
-            ("plugin_rejected", "Rewrites the engine refused (counted as failures for quarantine)", |s| s.rejected),
+            ("plugin_rejected", "Rewrites the engine refused (counted as failures for quarantine)", |s| {
+                s.rejected
+            }),
         ];
         for (name, help, pick) in counters {
             let mut metric = encoder.encode_descriptor(name, help, None, ConstCounter::<u64>::TYPE)?;

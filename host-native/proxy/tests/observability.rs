@@ -339,7 +339,9 @@ async fn metrics_are_valid_prometheus_text() {
     // Plugins: redact-secrets, and the faulty fixture, which errs on every block here (the
     // log asks it to) and is quarantined after three failures.
     let plugins = temp_dir("plugins");
-    for (id, from) in [("redact-secrets", "target/plugins/redact-secrets"), ("faulty", "target/plugin-fixtures/faulty")] {
+    for (id, from) in
+        [("redact-secrets", "target/plugins/redact-secrets"), ("faulty", "target/plugin-fixtures/faulty")]
+    {
         let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(from);
         assert!(from.join("plugin.wasm").is_file(), "{} is missing: run `just plugins`", from.display());
         std::fs::create_dir_all(plugins.join(id)).expect("plugin dir");

@@ -88,7 +88,9 @@ impl std::fmt::Display for AdmitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Manifest(why) => write!(f, "invalid manifest: {why}"),
-            Self::WrongWorld { id, world } => write!(f, "plugin {id}: targets {world}, this host runs {WORLD}"),
+            Self::WrongWorld { id, world } => {
+                write!(f, "plugin {id}: targets {world}, this host runs {WORLD}")
+            }
             Self::HashMismatch { id, expected, actual } => {
                 write!(f, "plugin {id}: sha256 mismatch: manifest {expected}, component {actual}")
             }
@@ -297,8 +299,11 @@ kind = "other:csv"
 
     #[test]
     fn a_self_test_answer_is_judged_by_the_engine_s_checks() {
-        let m = Manifest::parse(&format!("{GOOD}").replace("kind = \"other:csv\"", "kind = \"other:csv\"\nexpect = \"rewritten\""))
-            .expect("valid");
+        let m = Manifest::parse(
+            &format!("{GOOD}")
+                .replace("kind = \"other:csv\"", "kind = \"other:csv\"\nexpect = \"rewritten\""),
+        )
+        .expect("valid");
         let sample = "a,b\n1,2\n1,2\n1,2\n";
         let ok = PluginOutcome::Rewritten { text: "a,b\n1,2\n".into(), summary: "s".into(), lossy: false };
         assert_eq!(judge_self_test(&m, sample, &ok), Ok(()));
