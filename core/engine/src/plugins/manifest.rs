@@ -300,8 +300,7 @@ kind = "other:csv"
     #[test]
     fn a_self_test_answer_is_judged_by_the_engine_s_checks() {
         let m = Manifest::parse(
-            &format!("{GOOD}")
-                .replace("kind = \"other:csv\"", "kind = \"other:csv\"\nexpect = \"rewritten\""),
+            &GOOD.replace("kind = \"other:csv\"", "kind = \"other:csv\"\nexpect = \"rewritten\""),
         )
         .expect("valid");
         let sample = "a,b\n1,2\n1,2\n1,2\n";
