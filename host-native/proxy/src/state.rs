@@ -66,6 +66,8 @@ pub struct AppState {
     pub spend: Arc<crate::spend::Spend>,
     /// The response cache.
     pub cache: Arc<crate::cache::ResponseCache>,
+    /// Set once a shutdown signal arrived: `/readyz` answers 503 from then on.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -129,6 +131,7 @@ impl AppState {
             request_log_error,
             spend,
             cache,
+            draining: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -186,6 +189,23 @@ impl AppState {
     /// The runtime, once loaded.
     pub fn runtime(&self) -> Option<Arc<Runtime>> {
         self.runtime.get().cloned()
+    }
+
+    /// Write out what is kept in memory between periodic writes: the savings history, the
+    /// spend, the request log's queue (blocking file I/O).
+    pub fn flush(&self) {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.stats.history.flush(now);
+        self.spend.flush();
+        if let Some(log) = &self.request_log {
+            log.flush();
+        }
+    }
+
+    /// Whether a shutdown signal arrived.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Why the component failed to load, if it did.

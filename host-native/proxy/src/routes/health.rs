@@ -110,11 +110,20 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
     Json(v).into_response()
 }
 
-/// Ready once the component is loaded: 503 until then.
+/// Ready once the component is loaded: 503 until then, and again from a shutdown signal on
+/// (`draining`), so a load balancer stops sending before the listener closes.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let (ready, checks) = checks(&state);
-    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    let (loaded, checks) = checks(&state);
+    let draining = state.is_draining();
+    let ready = loaded && !draining;
+    let status = match (loaded, draining) {
+        (_, true) => "draining",
+        (true, false) => "healthy",
+        (false, false) => "unhealthy",
+    };
+    let mut v = base(&state, status);
     v["ready"] = json!(ready);
+    v["draining"] = json!(draining);
     v["checks"] = checks;
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(v)).into_response()

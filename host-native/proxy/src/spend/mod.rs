@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod budget;
+pub mod clock;
 pub mod limits;
 pub mod metrics;
 pub mod prices;
@@ -158,7 +159,7 @@ impl Spend {
             config.budget,
             config.budget_per_key,
             config.period,
-            config.tz_offset_s,
+            config.tz.clone(),
             config.state_path.clone(),
             unix_now(),
         );
