@@ -111,18 +111,25 @@ bench-e2e LIMIT="94" SESSIONS="22": component
     {{e2e_env}} python3 benches/e2e/send_sessions.py target/e2e/sessions/token token {{SESSIONS}}
     target/e2e/bin/e2e_sessions target/e2e/sessions --out benches/results/e2e.md
 
-# The npm package (host-js/) and its browser demo, built from the component; then every JS test:
-# golden corpus in Node, API, adapters, remote mode against the proxy, npm pack, headless Chromium.
-test-js: component
+# The npm package (host-js/) and its browser demo, built from the component and the plugins; then
+# every JS test: golden corpus in Node, API, adapters, remote mode against the proxy, npm pack,
+# plugins (golden cases against the native path), headless Chromium.
+test-js: component plugins
     cargo build -q --release -p headroom-proxy --bins --examples
     cd host-js && npm run build && npm run demo:build && npm test
 
 # JS benchmark: a 100 KB tool output in Node and Chromium vs native, package and demo sizes.
-bench-js: component
+bench-js: component plugins
     cargo build -q --release -p headroom-proxy --bins --examples
     cargo build -q --release -p headroom-benches --bin native_compress
     cd host-js && npm run build && npm run demo:build
     node benches/js/bench.mjs --out benches/results/js.md
+
+# Plugins in the npm package: the hop per call (1 KB, 100 KB) in Node against the native host,
+# measured in one run (the native side is `bench-plugins`'s binary).
+bench-js-plugins: component plugins
+    cd host-js && npm run build
+    node benches/js/plugins.mjs --out benches/results/js-plugins.md
 
 # `headroom wrap`/`unwrap`/`doctor` end to end: the real Claude Code and Codex CLIs (pinned,
 # installed by tests/agents/install.sh) through the proxy against the mock upstream, stand-ins

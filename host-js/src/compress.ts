@@ -1,5 +1,5 @@
 // Local compression: the component runs in this process (Node or a page).
-import { withEngine, type ContentOutcome, type RequestOutcome } from './engine.js';
+import { withEngine, type ContentOutcome, type PluginDispatch, type RequestOutcome } from './engine.js';
 import { HeadroomError, isHeadroomError } from './errors.js';
 import {
   checkFormat, checkMessages, countMessages, detectFormat, dialectOf, messagesOf, requestBody,
@@ -79,6 +79,15 @@ export interface ContextReport {
 
 /** Compress a conversation locally. OpenAI Chat, Anthropic and Responses formats. */
 export async function compress<M>(messages: M[], options: CompressOptions = {}): Promise<CompressResult<M>> {
+  return compressWith(undefined, messages, options);
+}
+
+/** `compress` with a plugin set (a Compressor's). */
+export async function compressWith<M>(
+  plugins: PluginDispatch | undefined,
+  messages: M[],
+  options: CompressOptions = {},
+): Promise<CompressResult<M>> {
   checkMessages(messages);
   const format = checkFormat(options.format) ?? detectFormat(messages, { system: options.system });
   const model = options.model;
@@ -88,7 +97,7 @@ export async function compress<M>(messages: M[], options: CompressOptions = {}):
   const tokensBefore = countMessages(messages);
   let outcome: RequestOutcome;
   try {
-    outcome = await withEngine((e) => e.compressRequest(dialectOf(format), body, opts));
+    outcome = await withEngine((e) => e.compressRequest(dialectOf(format), body, opts), plugins);
   } catch (e) {
     return fallBack(e, messages, format, tokensBefore, options.fallback ?? true);
   }
@@ -198,12 +207,21 @@ export interface ContentResult {
 
 /** Compress one tool output. */
 export async function compressContent(text: string, options: ContentOptions = {}): Promise<ContentResult> {
+  return compressContentWith(undefined, text, options);
+}
+
+/** `compressContent` with a plugin set (a Compressor's). */
+export async function compressContentWith(
+  plugins: PluginDispatch | undefined,
+  text: string,
+  options: ContentOptions = {},
+): Promise<ContentResult> {
   if (typeof text !== 'string') throw new HeadroomError('invalid_input', '`text` must be a string');
   const opts = toWitOptions(options);
   const kind = options.kind === undefined ? undefined : toWitKind(options.kind);
   let o: ContentOutcome;
   try {
-    o = await withEngine((e) => e.compressContent(text, kind, opts));
+    o = await withEngine((e) => e.compressContent(text, kind, opts), plugins);
   } catch (e) {
     if (!isHeadroomError(e) || e.kind !== 'engine_fault' || options.fallback === false) throw e;
     const tokens = countO200k(text);
@@ -246,10 +264,19 @@ export interface BodyOptions extends EngineOptions {
  * the per-block report and the originals to store.
  */
 export async function compressBody(body: Uint8Array | string, options: BodyOptions) {
+  return compressBodyWith(undefined, body, options);
+}
+
+/** `compressBody` with a plugin set (a Compressor's). */
+export async function compressBodyWith(
+  plugins: PluginDispatch | undefined,
+  body: Uint8Array | string,
+  options: BodyOptions,
+) {
   if (!['anthropic-messages', 'openai-chat', 'openai-responses'].includes(options?.dialect)) {
     throw new HeadroomError('invalid_input', `unknown dialect ${JSON.stringify(options?.dialect)}`);
   }
   const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-  const o = await withEngine((e) => e.compressRequest(options.dialect, bytes, toWitOptions(options)));
+  const o = await withEngine((e) => e.compressRequest(options.dialect, bytes, toWitOptions(options)), plugins);
   return { body: o.body ?? bytes, changed: o.body !== undefined, report: o.report, offloads: o.offloads };
 }

@@ -5,6 +5,7 @@ export type { EngineOptions, KindName, Mode } from './options.js';
 export { detectFormat, countMessages, type MessageFormat } from './formats.js';
 export { countO200k as countTokens } from './tokenizer.js';
 export { loadEngine } from './engine.js';
+export { createCompressor, type Compressor, type CompressorOptions, type PluginSource, type PluginStatus } from './compressor.js';
 export { HeadroomError, isHeadroomError, type HeadroomErrorKind } from './errors.js';
 export { RetrievalStore, defaultStore, retrieve, type StoreLimits } from './store.js';
 export {

@@ -91,6 +91,15 @@ test('headroom proxy serves the built demo at /demo/, and it works from there', 
     await page.click('#run');
     await page.waitForSelector('body[data-state="done"]');
     assert.equal(await page.textContent('#output'), golden('content-traceback').expected.toString('utf8'));
+    // The redact-secrets plugin, served by the proxy beside the page and loaded by URL.
+    await page.selectOption('#sample', 'secrets');
+    await page.check('#redact');
+    await page.waitForFunction(() => /redact-secrets loaded/.test(document.getElementById('status').textContent));
+    await page.click('#run');
+    await page.waitForSelector('body[data-state="done"]');
+    const masked = await page.textContent('#output');
+    assert.match(masked, /AWS_ACCESS_KEY_ID=\[secret: aws-access-key masked\]/);
+    assert.doesNotMatch(masked, /AKIAIOSFODNN7EXAMPLE/);
   } finally {
     await proxy.stop();
   }

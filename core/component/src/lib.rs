@@ -5,6 +5,7 @@
 #![allow(unsafe_code, reason = "wit-bindgen's generated export glue")]
 #![allow(missing_docs, reason = "the generated bindings are documented in wit/")]
 
+mod admission;
 mod convert;
 mod plugin_host;
 

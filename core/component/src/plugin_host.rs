@@ -59,7 +59,7 @@ fn kind_in(k: wit::ContentKind) -> ContentKind {
     }
 }
 
-fn kind_out(k: &ContentKind) -> wit::ContentKind {
+pub(crate) fn kind_out(k: &ContentKind) -> wit::ContentKind {
     use wit::ContentKind as W;
     match k {
         ContentKind::Json => W::Json,

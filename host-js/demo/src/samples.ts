@@ -11,6 +11,7 @@ import pytestCase from '../../../tests/golden/content-pytest/case.json';
 import pytest from '../../../tests/golden/content-pytest/input.txt?raw';
 import seriesCase from '../../../tests/golden/content-json-timeseries/case.json';
 import series from '../../../tests/golden/content-json-timeseries/input.txt?raw';
+import secrets from '../../../tests/golden-plugins/secrets.txt?raw';
 
 export interface Sample {
   id: string;
@@ -29,4 +30,5 @@ export const samples: Sample[] = [
   { id: 'content-json-timeseries', label: 'JSON time series', text: series, query: q(seriesCase as Case) },
   { id: 'content-grep', label: 'grep -r results', text: grep, query: q(grepCase as Case) },
   { id: 'content-pytest', label: 'pytest run', text: pytest, query: q(pytestCase as Case) },
+  { id: 'secrets', label: 'Deploy log with planted (fake) secrets', text: secrets },
 ];

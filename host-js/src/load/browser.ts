@@ -18,3 +18,15 @@ export async function loadCoreModule(name: string): Promise<WebAssembly.Module> 
   }
   return WebAssembly.compile(await response.arrayBuffer());
 }
+
+/** A plugin location: a URL, or one relative to the page. */
+export function resolveLocation(where: string | URL): URL {
+  return where instanceof URL ? where : new URL(where, globalThis.location?.href);
+}
+
+/** The bytes at `url`, fetched. */
+export async function readResource(url: URL): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}

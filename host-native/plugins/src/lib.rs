@@ -11,6 +11,6 @@ mod watch;
 
 pub use error::LoadError;
 pub use load::load_dir;
-pub use manifest::{Limits, Manifest, SelfTest, WORLD};
+pub use manifest::{Limits, Manifest, SelfTest, WORLD, runtime_limits};
 pub use registry::{Registry, Status};
 pub use watch::watch;

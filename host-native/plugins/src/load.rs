@@ -1,14 +1,17 @@
-//! Loading a folder: every plugin verified before any goes live.
+//! Loading a folder: every plugin verified before any goes live. The manifest's checks and
+//! the judgement of the self-test are headroom-core's (the npm package runs the same code
+//! through the component); this file reads the folder, hashes and compiles.
 
 use std::path::Path;
 
-use headroom_core::plugins::{Placement as CorePlacement, check};
-use headroom_runtime::plugin_wit::{Block, Context, Outcome, Placement};
+use headroom_core::plugins::PluginOutcome;
+use headroom_core::plugins::manifest::{AdmitError, admit, judge_self_test};
+use headroom_runtime::plugin_wit::{Block, Context, Outcome};
 use headroom_runtime::plugins::{CompiledPlugin, PluginEngine, PluginSet, Spec};
 use sha2::{Digest, Sha256};
 
 use crate::error::LoadError;
-use crate::manifest::{Manifest, WORLD, parse_kind};
+use crate::manifest::{Manifest, WORLD, parse_kind, runtime_limits, wit_kind, wit_placement};
 
 /// Load every plugin folder under `dir` (those holding a `plugin.toml`), in the order of
 /// their folder names. Any failure fails the whole load.
@@ -38,67 +41,49 @@ pub fn load_dir(dir: &Path, engine: &PluginEngine) -> Result<(PluginSet, Vec<Man
 fn load_one(folder: &Path, engine: &PluginEngine) -> Result<(Spec, CompiledPlugin, Manifest), LoadError> {
     let path = folder.join("plugin.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read(path.clone(), e.to_string()))?;
-    let manifest = Manifest::parse(&text).map_err(|e| LoadError::Manifest(path.clone(), e))?;
-    let id = manifest.id.clone();
-    if manifest.world != WORLD {
-        return Err(LoadError::WrongWorld { id, world: manifest.world, supported: WORLD.into() });
-    }
     let wasm_path = folder.join("plugin.wasm");
     let bytes = std::fs::read(&wasm_path).map_err(|e| LoadError::Read(wasm_path, e.to_string()))?;
     let actual = hex(&Sha256::digest(&bytes));
-    if !actual.eq_ignore_ascii_case(&manifest.sha256) {
-        return Err(LoadError::HashMismatch { id, expected: manifest.sha256, actual });
-    }
+    let manifest = admit(&text, &actual).map_err(|e| match e {
+        AdmitError::Manifest(why) => LoadError::Manifest(path.clone(), why),
+        AdmitError::WrongWorld { id, world } => LoadError::WrongWorld { id, world, supported: WORLD.into() },
+        AdmitError::HashMismatch { id, expected, actual } => LoadError::HashMismatch { id, expected, actual },
+    })?;
+    let id = manifest.id.clone();
     let compiled = engine
-        .compile(&bytes, manifest.runtime_limits())
+        .compile(&bytes, runtime_limits(&manifest))
         .map_err(|e| LoadError::Compile(id.clone(), e.to_string()))?;
-    let placement = manifest.placement().map_err(|e| LoadError::Manifest(path.clone(), e))?;
-    self_test(folder, &manifest, placement, &compiled)?;
+    let info = manifest.info().map_err(|e| LoadError::Manifest(path.clone(), e))?;
+    self_test(folder, &manifest, &compiled)?;
     let spec = Spec {
-        id: id.clone(),
+        id,
         version: manifest.version.clone(),
         sha256: actual,
-        kinds: manifest.kinds().map_err(|e| LoadError::Manifest(path, e))?,
-        placement,
+        kinds: info.kinds.iter().map(wit_kind).collect(),
+        placement: wit_placement(info.placement),
         lossy: manifest.lossy,
     };
     Ok((spec, compiled, manifest))
 }
 
-/// Call the plugin on its sample: it must answer, and a rewrite must pass the engine's checks.
-fn self_test(
-    folder: &Path,
-    m: &Manifest,
-    placement: Placement,
-    plugin: &CompiledPlugin,
-) -> Result<(), LoadError> {
+/// Call the plugin on its sample; the engine's rules judge the answer.
+fn self_test(folder: &Path, m: &Manifest, plugin: &CompiledPlugin) -> Result<(), LoadError> {
     let fail = |why: String| LoadError::SelfTest(m.id.clone(), why);
     let sample_path = folder.join(&m.self_test.sample);
     let sample =
         std::fs::read_to_string(&sample_path).map_err(|e| fail(format!("{}: {e}", sample_path.display())))?;
-    let kind = parse_kind(&m.self_test.kind).map_err(fail)?;
-    let key = headroom_core::offload::key_for(&sample);
-    let block = Block { text: sample.clone(), key: key.clone() };
-    let outcome = plugin
+    let kind = wit_kind(&parse_kind(&m.self_test.kind).map_err(fail)?);
+    let block = Block { text: sample.clone(), key: headroom_core::offload::key_for(&sample) };
+    let answer = match plugin
         .transform(&block, &kind, &Context { query: None, lossy: m.lossy })
-        .map_err(|f| fail(f.to_string()))?;
-    let got = match &outcome {
+        .map_err(|f| fail(f.to_string()))?
+    {
         Outcome::Rewritten(r) => {
-            let core = match placement {
-                Placement::Before => CorePlacement::Before,
-                Placement::Instead => CorePlacement::Instead,
-                Placement::After => CorePlacement::After,
-            };
-            check(&sample, &key, &r.text, r.lossy, m.lossy, core)
-                .map_err(|r| fail(format!("output refused: {r}")))?;
-            "rewritten"
+            PluginOutcome::Rewritten { text: r.text, summary: r.summary, lossy: r.lossy }
         }
-        Outcome::Declined(_) => "declined",
+        Outcome::Declined(why) => PluginOutcome::Declined(why),
     };
-    match &m.self_test.expect {
-        Some(expect) if expect != got => Err(fail(format!("expected {expect}, the plugin {got} the sample"))),
-        _ => Ok(()),
-    }
+    judge_self_test(m, &sample, &answer).map_err(fail)
 }
 
 fn hex(bytes: &[u8]) -> String {

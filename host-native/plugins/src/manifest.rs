@@ -1,171 +1,48 @@
-//! `plugin.toml`: what a plugin is, what it claims, where it runs and the limits it runs
-//! under. Unknown fields are errors that name the field.
+//! `plugin.toml` as this host uses it. Parsing and every check live in headroom-core
+//! (`plugins::manifest`), which the npm package reaches through the component: one
+//! implementation for every host. What is here only converts to the runtime's types.
 
 use std::time::Duration;
 
+use headroom_core::ContentKind as CoreKind;
+pub use headroom_core::plugins::manifest::{Limits, Manifest, SelfTest, WORLD, parse_kind};
 use headroom_runtime::plugin_wit::{ContentKind, Placement};
 use headroom_runtime::plugins::PluginLimits;
-use serde::Deserialize;
-
-/// The world (and version) this host runs plugins of.
-pub const WORLD: &str = "headroom:plugin/plugin@0.1.0";
 
 /// Bytes in a wasm page.
 const PAGE: usize = 64 << 10;
 
-/// A plugin's manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    /// Stable identifier: lower-case letters, digits and `-`.
-    pub id: String,
-    /// The plugin's own version.
-    pub version: String,
-    /// The WIT world and version it implements (`headroom:plugin/plugin@0.1.0`).
-    pub world: String,
-    /// sha256 of `plugin.wasm`, hex (added by `just plugins`).
-    pub sha256: String,
-    /// Kinds it is offered: built-in names, `other:<name>` for kinds it detects itself, or
-    /// `*` for every kind.
-    pub kinds: Vec<String>,
-    /// Whether it may drop information (behind markers; the host stores the originals).
-    pub lossy: bool,
-    /// `before`, `instead` or `after` the built-in transforms.
-    pub placement: String,
-    /// Per-call limits.
-    pub limits: Limits,
-    /// The load-time check.
-    pub self_test: SelfTest,
-}
-
-/// Per-call limits.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Fuel per call (about one unit per wasm instruction); absent for no fuel limit.
-    pub fuel: Option<u64>,
-    /// Wall-clock budget per call, in milliseconds (1 to 10000).
-    pub deadline_ms: u64,
-    /// Linear memory a call may grow to, in 64 KiB pages (1 to 16384).
-    pub memory_pages: u32,
-}
-
-/// A sample the host runs the plugin on before it goes live.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SelfTest {
-    /// File in the plugin's folder.
-    pub sample: String,
-    /// The kind it is handed as.
-    pub kind: String,
-    /// `rewritten` or `declined`; absent for either.
-    pub expect: Option<String>,
-}
-
-impl Manifest {
-    /// Parse and check a manifest.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let m: Manifest = toml::from_str(text).map_err(|e| e.message().to_owned())?;
-        if m.id.is_empty() || !m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(format!("id {:?}: use lower-case letters, digits and -", m.id));
-        }
-        if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err("sha256: 64 hex digits expected".into());
-        }
-        m.kinds()?;
-        let placement = m.placement()?;
-        if placement == Placement::Before && m.lossy {
-            return Err(
-                "placement before: a filter's edits cannot be retrieved, so lossy must be false".into()
-            );
-        }
-        if !(1..=10_000).contains(&m.limits.deadline_ms) {
-            return Err("limits.deadline_ms: 1 to 10000".into());
-        }
-        if !(1..=16_384).contains(&m.limits.memory_pages) {
-            return Err("limits.memory_pages: 1 to 16384".into());
-        }
-        if let Some(e) = &m.self_test.expect
-            && e != "rewritten"
-            && e != "declined"
-        {
-            return Err(format!("self_test.expect {e:?}: rewritten or declined"));
-        }
-        parse_kind(&m.self_test.kind).map_err(|e| format!("self_test.kind: {e}"))?;
-        if m.self_test.sample.contains(['/', '\\']) || m.self_test.sample.starts_with('.') {
-            return Err("self_test.sample: a file name in the plugin's folder".into());
-        }
-        Ok(m)
-    }
-
-    /// The kinds offered (empty for every kind).
-    pub fn kinds(&self) -> Result<Vec<ContentKind>, String> {
-        if self.kinds.is_empty() {
-            return Err("kinds: name at least one kind, or \"*\"".into());
-        }
-        if self.kinds.iter().any(|k| k == "*") {
-            return if self.kinds.len() == 1 {
-                Ok(Vec::new())
-            } else {
-                Err("kinds: \"*\" stands alone".into())
-            };
-        }
-        self.kinds.iter().map(|k| parse_kind(k).map_err(|e| format!("kinds: {e}"))).collect()
-    }
-
-    /// Where it runs.
-    pub fn placement(&self) -> Result<Placement, String> {
-        match self.placement.as_str() {
-            "before" => Ok(Placement::Before),
-            "instead" => Ok(Placement::Instead),
-            "after" => Ok(Placement::After),
-            other => Err(format!("placement {other:?}: before, instead or after")),
-        }
-    }
-
-    /// The limits as the runtime takes them.
-    pub fn runtime_limits(&self) -> PluginLimits {
-        PluginLimits {
-            fuel: self.limits.fuel,
-            deadline: Duration::from_millis(self.limits.deadline_ms),
-            memory_bytes: self.limits.memory_pages as usize * PAGE,
-        }
+/// The manifest's limits as the runtime takes them.
+pub fn runtime_limits(m: &Manifest) -> PluginLimits {
+    PluginLimits {
+        fuel: m.limits.fuel,
+        deadline: Duration::from_millis(m.limits.deadline_ms),
+        memory_bytes: m.limits.memory_pages as usize * PAGE,
     }
 }
 
-/// A kind's name as reports and manifests write it.
-pub fn parse_kind(name: &str) -> Result<ContentKind, String> {
-    Ok(match name {
-        "json" => ContentKind::Json,
-        "log" => ContentKind::Log,
-        "search" => ContentKind::Search,
-        "diff" => ContentKind::Diff,
-        "code" => ContentKind::Code,
-        "stack-trace" => ContentKind::StackTrace,
-        "test-output" => ContentKind::TestOutput,
-        "listing" => ContentKind::Listing,
-        "prose" => ContentKind::Prose,
-        other => match other.strip_prefix("other:") {
-            Some(n) if !n.is_empty() => ContentKind::Other(n.to_owned()),
-            _ => return Err(format!("unknown kind {other:?} (built-in names, or other:<name>)")),
-        },
-    })
-}
-
-/// The name of a kind.
-pub fn kind_name(kind: &ContentKind) -> String {
+/// A kind as the runtime's bindings spell it.
+pub fn wit_kind(kind: &CoreKind) -> ContentKind {
     match kind {
-        ContentKind::Json => "json".into(),
-        ContentKind::Log => "log".into(),
-        ContentKind::Search => "search".into(),
-        ContentKind::Diff => "diff".into(),
-        ContentKind::Code => "code".into(),
-        ContentKind::StackTrace => "stack-trace".into(),
-        ContentKind::TestOutput => "test-output".into(),
-        ContentKind::Listing => "listing".into(),
-        ContentKind::Prose => "prose".into(),
-        ContentKind::Other(n) => format!("other:{n}"),
+        CoreKind::Json => ContentKind::Json,
+        CoreKind::Log => ContentKind::Log,
+        CoreKind::Search => ContentKind::Search,
+        CoreKind::Diff => ContentKind::Diff,
+        CoreKind::Code => ContentKind::Code,
+        CoreKind::StackTrace => ContentKind::StackTrace,
+        CoreKind::TestOutput => ContentKind::TestOutput,
+        CoreKind::Listing => ContentKind::Listing,
+        CoreKind::Prose => ContentKind::Prose,
+        CoreKind::Other(n) => ContentKind::Other(n.clone()),
+    }
+}
+
+/// A placement as the runtime's bindings spell it.
+pub fn wit_placement(p: headroom_core::plugins::Placement) -> Placement {
+    match p {
+        headroom_core::plugins::Placement::Before => Placement::Before,
+        headroom_core::plugins::Placement::Instead => Placement::Instead,
+        headroom_core::plugins::Placement::After => Placement::After,
     }
 }
 
@@ -173,51 +50,27 @@ pub fn kind_name(kind: &ContentKind) -> String {
 mod tests {
     use super::*;
 
-    const GOOD: &str = r#"
+    #[test]
+    fn limits_convert_to_bytes() {
+        let text = r#"
 sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
-id = "csv-table"
+id = "t"
 version = "0.1.0"
 world = "headroom:plugin/plugin@0.1.0"
-kinds = ["other:csv", "log"]
-lossy = true
-placement = "instead"
+kinds = ["*"]
+lossy = false
+placement = "before"
 [limits]
-fuel = 1000
 deadline_ms = 50
 memory_pages = 16
 [self_test]
-sample = "s.csv"
-kind = "other:csv"
+sample = "s.txt"
+kind = "log"
 "#;
-
-    #[test]
-    fn a_good_manifest_parses() {
-        let m = Manifest::parse(GOOD).expect("valid");
-        let kinds: Vec<String> = m.kinds().expect("kinds").iter().map(kind_name).collect();
-        assert_eq!(kinds, ["other:csv", "log"]);
-        assert_eq!(m.runtime_limits().memory_bytes, 16 << 16);
-    }
-
-    #[test]
-    fn unknown_fields_are_named() {
-        let e = Manifest::parse(&format!("{GOOD}colour = \"red\"\n")).expect_err("unknown field");
-        assert!(e.contains("colour"), "{e}");
-        let e = Manifest::parse(&GOOD.replace("fuel = 1000", "fuel = 1000\nstack = 5")).expect_err("unknown");
-        assert!(e.contains("stack"), "{e}");
-    }
-
-    #[test]
-    fn bad_values_are_explained() {
-        for (from, to, says) in [
-            ("placement = \"instead\"", "placement = \"around\"", "placement"),
-            ("\"other:csv\", \"log\"", "\"tables\"", "unknown kind"),
-            ("\"other:csv\", \"log\"", "\"*\", \"log\"", "stands alone"),
-            ("id = \"csv-table\"", "id = \"CSV Table\"", "id"),
-            ("deadline_ms = 50", "deadline_ms = 0", "deadline_ms"),
-            ("placement = \"instead\"", "placement = \"before\"", "lossy must be false"),
-        ] {
-            let e = Manifest::parse(&GOOD.replace(from, to)).expect_err(says);
-            assert!(e.contains(says), "{says}: {e}");
-        }
+        let m = Manifest::parse(text).expect("valid");
+        assert_eq!(runtime_limits(&m).memory_bytes, 16 << 16);
+        assert!(
+            matches!(wit_kind(&parse_kind("other:csv").expect("kind")), ContentKind::Other(n) if n == "csv")
+        );
     }
 }

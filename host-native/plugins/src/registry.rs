@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::error::LoadError;
 use crate::load::load_dir;
-use crate::manifest::{Manifest, kind_name};
+use crate::manifest::Manifest;
 
 /// What the last loads did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -118,7 +118,7 @@ impl Registry {
                     "version": spec.version,
                     "sha256": spec.sha256,
                     "world": m.world,
-                    "kinds": if spec.kinds.is_empty() { vec!["*".to_owned()] } else { spec.kinds.iter().map(kind_name).collect() },
+                    "kinds": m.kinds,
                     "placement": m.placement,
                     "lossy": spec.lossy,
                     "limits": { "fuel": m.limits.fuel, "deadline_ms": m.limits.deadline_ms, "memory_pages": m.limits.memory_pages },

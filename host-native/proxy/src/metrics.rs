@@ -104,6 +104,8 @@ pub struct Metrics {
     pub cache: crate::cache::Counters,
     /// Shared-state fallbacks and the backend's state.
     pub shared: crate::shared::SharedMetrics,
+    /// The plugin series, read from the live plugin set at each scrape.
+    pub plugins: std::sync::Arc<crate::plugin_metrics::PluginMetrics>,
 }
 
 impl Default for Metrics {
@@ -121,6 +123,8 @@ impl Metrics {
     /// Register everything, the shared-state series too when `with_shared_state`.
     pub fn with(with_shared_state: bool) -> Self {
         let mut r = Registry::with_prefix("headroom");
+        let plugins = std::sync::Arc::new(crate::plugin_metrics::PluginMetrics::default());
+        r.register_collector(Box::new(plugins.clone()));
         let requests = Family::default();
         r.register("requests", "Requests on the LLM routes, by provider, model and status", requests.clone());
         let tokens_before = Family::default();
@@ -263,6 +267,7 @@ impl Metrics {
             spend,
             cache,
             shared,
+            plugins,
         }
     }
 

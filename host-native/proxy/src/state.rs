@@ -197,6 +197,7 @@ impl AppState {
                 }
                 runtime.use_plugins(Arc::new(crate::plugin_pins::SessionPins::new(registry.clone())));
                 headroom_plugins::watch(&registry);
+                self.metrics.plugins.watch(registry.clone());
                 let _ = self.plugins.set(registry);
             }
             Err(e) => eprintln!("headroom: plugins in {} not loaded: {e}", dir.display()),

@@ -336,8 +336,23 @@ async fn a_corrupt_history_file_is_set_aside_and_reported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_valid_prometheus_text() {
     let mock = start_mock().await;
-    let proxy = start_proxy(config(&mock.url)).await;
-    let log = log_output();
+    // Plugins: redact-secrets, and the faulty fixture, which errs on every block here (the
+    // log asks it to) and is quarantined after three failures.
+    let plugins = temp_dir("plugins");
+    for (id, from) in
+        [("redact-secrets", "target/plugins/redact-secrets"), ("faulty", "target/plugin-fixtures/faulty")]
+    {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(from);
+        assert!(from.join("plugin.wasm").is_file(), "{} is missing: run `just plugins`", from.display());
+        std::fs::create_dir_all(plugins.join(id)).expect("plugin dir");
+        for f in std::fs::read_dir(&from).expect("built plugin").filter_map(Result::ok) {
+            std::fs::copy(f.path(), plugins.join(id).join(f.file_name())).expect("copy");
+        }
+    }
+    let mut cfg = config(&mock.url);
+    cfg.plugins_dir = Some(plugins.clone());
+    let proxy = start_proxy(cfg).await;
+    let log = format!("{}\nFAULT:error\n", log_output());
     for path in ["/v1/messages", "/v1/chat/completions", "/v1/responses"] {
         post(&proxy.url, path, &request(path, true, &log), "sk-a").await.bytes().await.expect("body");
     }
@@ -376,6 +391,13 @@ async fn metrics_are_valid_prometheus_text() {
         "headroom_originals_stored ",
         "headroom_tokens_saved_total{",
         "headroom_billed_input_tokens_without_headroom_total ",
+        "headroom_plugin_calls_total{plugin=\"redact-secrets\"} ",
+        "headroom_plugin_rewrites_total{plugin=\"redact-secrets\"} 0",
+        "headroom_plugin_failures_total{plugin=\"faulty\"} 3",
+        "headroom_plugin_rejected_total{plugin=\"faulty\"} 0",
+        "headroom_plugin_quarantined{plugin=\"faulty\"} 1",
+        "headroom_plugin_quarantined{plugin=\"redact-secrets\"} 0",
+        "headroom_plugin_loads 1",
     ] {
         assert!(text.contains(name), "missing {name} in\n{text}");
     }
@@ -391,4 +413,5 @@ async fn metrics_are_valid_prometheus_text() {
     let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "promtool check metrics failed:\n{report}");
     assert!(report.trim().is_empty(), "promtool found problems:\n{report}");
+    let _ = std::fs::remove_dir_all(&plugins);
 }

@@ -6,6 +6,7 @@
 //! plugins, byte for byte.
 
 mod check;
+pub mod manifest;
 mod route;
 #[cfg(test)]
 mod tests;
