@@ -19,6 +19,8 @@ const QUEUE_BYTES: usize = 16 << 20;
 pub struct RequestLog {
     out: crate::batch_writer::BatchWriter,
     full_messages: bool,
+    /// `,"sdk":"..."` when `HEADROOM_SDK` is set.
+    sdk_field: String,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     path: PathBuf,
 }
@@ -28,6 +30,7 @@ impl RequestLog {
     pub fn open(
         path: &Path,
         full_messages: bool,
+        sdk: Option<&str>,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -40,7 +43,8 @@ impl RequestLog {
             std::time::Duration::from_millis(50),
             QUEUE_BYTES,
         )?;
-        Ok(Self { out, full_messages, metrics, path: path.to_owned() })
+        let sdk_field = sdk.map_or_else(String::new, |s| format!(",\"sdk\":{}", Value::String(s.to_owned())));
+        Ok(Self { out, full_messages, sdk_field, metrics, path: path.to_owned() })
     }
 
     /// Write out the lines waiting (at shutdown).
@@ -62,7 +66,7 @@ impl RequestLog {
 /// The log line of `r`, newline included: the record serialised straight to bytes (no
 /// intermediate tree: this runs once per request) with `timestamp`, `cached_tokens` and, when
 /// asked, `messages` appended.
-pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
+pub fn line(r: &Record, extra: &str, messages: Option<&Value>) -> Vec<u8> {
     let mut out = Vec::with_capacity(768);
     if serde_json::to_writer(&mut out, r).is_err() || out.last() != Some(&b'}') {
         return b"{}\n".to_vec();
@@ -72,6 +76,7 @@ pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
     let tail =
         format!(",\"timestamp\":\"{}\",\"cached_tokens\":{cached}", crate::stats::time::iso(r.at_ms / 1000));
     out.extend_from_slice(tail.as_bytes());
+    out.extend_from_slice(extra.as_bytes());
     if let Some(m) = messages {
         out.extend_from_slice(b",\"messages\":");
         let _ = serde_json::to_writer(&mut out, m);
@@ -83,7 +88,7 @@ pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
 impl Sink for RequestLog {
     fn record(&self, r: &Record) {
         let messages = self.full_messages.then(|| content(&r.request_body));
-        if !self.out.append(&line(r, messages.as_ref())) {
+        if !self.out.append(&line(r, &self.sdk_field, messages.as_ref())) {
             self.metrics.log_dropped.inc();
         }
     }

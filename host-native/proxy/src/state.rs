@@ -66,6 +66,8 @@ pub struct AppState {
     pub spend: Arc<crate::spend::Spend>,
     /// The response cache.
     pub cache: Arc<crate::cache::ResponseCache>,
+    /// OpenTelemetry metrics and Langfuse traces.
+    pub telemetry: Arc<crate::otel::Telemetry>,
 }
 
 impl AppState {
@@ -93,11 +95,16 @@ impl AppState {
         let cache = Arc::new(crate::cache::ResponseCache::new(config.cache.clone(), metrics.cache.clone()));
         let spend = Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone()));
         let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
+        let telemetry = Arc::new(crate::otel::Telemetry::new(config.observe.telemetry.clone(), &metrics));
+        if telemetry.config.langfuse.is_some() {
+            sinks.push(telemetry.clone());
+        }
         let (mut request_log, mut request_log_error) = (None, None);
         if let Some(path) = &config.observe.log_file {
             match crate::request_log::RequestLog::open(
                 path,
                 config.observe.log_full_messages,
+                config.observe.telemetry.sdk.as_deref(),
                 metrics.clone(),
             ) {
                 Ok(log) => {
@@ -129,6 +136,7 @@ impl AppState {
             request_log_error,
             spend,
             cache,
+            telemetry,
         }))
     }
 
