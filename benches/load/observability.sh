@@ -3,7 +3,11 @@
 # before accounting existed, built from BASE_REF) and with everything on (per-request records,
 # /stats aggregation, metrics, the JSONL request log with full messages, info logs, the savings
 # history written every second, /metrics and /stats scraped every second), in one run,
-# alternating A B A B A B; medians. Then one /metrics scrape after 100k+ requests, timed.
+# alternating; medians. A third proxy ("lean": this binary with the optional parts off: no
+# request log, warn-level logs, the history written hourly, no scrapes) separates what those
+# optional parts cost from what the always-on accounting and everything else added since
+# BASE_REF costs. The response cache is off (`--no-cache`) in this binary's two proxies: the
+# baseline predates it, and a cache hit skips the path measured here. Then one /metrics scrape after 100k+ requests, timed.
 # Writes benches/results/observability.md. Needs wrk, `just component`, release binaries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,7 +63,9 @@ start() { # name binary args... ; prints the proxy's URL
 }
 
 OFF=$(start off "$BASE_BIN")
-ON=$(start on "$BIN/headroom" --log-file "$work/requests.jsonl" --log-full-messages --log-level info \
+LEAN=$(start lean "$BIN/headroom" --no-cache --log-level warn \
+  --savings-path "$work/lean_savings.json" --savings-flush-ms 3600000)
+ON=$(start on "$BIN/headroom" --no-cache --log-file "$work/requests.jsonl" --log-full-messages --log-level info \
   --savings-path "$work/proxy_savings.json" --savings-flush-ms 1000)
 
 python3 -c "import json; json.dump({'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'hi'}]}, open('$work/small.json', 'w'))"
@@ -90,6 +96,7 @@ touch "$work/scraping"; scrape & pids+=($!)
 for delay in "" "$LAT"; do
   for rep in $(seq "$REPS"); do
     echo "off ${delay:-0} $(run_wrk "$OFF" "$delay")" >> "$work/rows"
+    echo "lean ${delay:-0} $(run_wrk "$LEAN" "$delay")" >> "$work/rows"
     echo "on ${delay:-0} $(run_wrk "$ON" "$delay")" >> "$work/rows"
   done
 done
@@ -117,12 +124,15 @@ for line in open(rows):
     who, delay, p50, p99, rps = line.split()
     data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps)))
 def med(who, delay, i): return statistics.median(r[i] for r in data[(who, delay)])
-table = []
-for delay, label in (("0", "passthrough"), (lat, f"passthrough, upstream answering in {lat} ms")):
-    off = [med("off", delay, i) for i in range(3)]
-    on = [med("on", delay, i) for i in range(3)]
-    table.append(f"| {label} | {off[0]:.3f} / {off[1]:.3f} | {on[0]:.3f} / {on[1]:.3f} | "
-                 f"{100 * on[1] / off[1]:.0f}% | {off[2]:.0f} | {on[2]:.0f} | {100 * on[2] / off[2]:.0f}% |")
+def rows(base):
+    table = []
+    for delay, label in (("0", "passthrough"), (lat, f"passthrough, upstream answering in {lat} ms")):
+        off = [med(base, delay, i) for i in range(3)]
+        on = [med("on", delay, i) for i in range(3)]
+        table.append(f"| {label} | {off[0]:.3f} / {off[1]:.3f} | {on[0]:.3f} / {on[1]:.3f} | "
+                     f"{100 * on[1] / off[1]:.0f}% | {off[2]:.0f} | {on[2]:.0f} | {100 * on[2] / off[2]:.0f}% |")
+    return chr(10).join(table)
+table, lean_table = rows("off"), rows("lean")
 open(out, "w").write(f"""# What observability costs the hot path
 
 Measured with `benches/load/observability.sh` on {cpu} ({cores} cores, shared with wrk and the
@@ -134,7 +144,15 @@ written every second, and `/metrics` plus `/stats` scraped every second during t
 
 | scenario | off p50 / p99 ms | on p50 / p99 ms | on p99 / off p99 | off RPS | on RPS | on / off RPS |
 |---|---|---|---|---|---|---|
-{chr(10).join(table)}
+{table}
+
+The same binary with the optional parts off ("lean": no request log, warn-level logs, history
+written hourly, no scrapes; the per-request record, `/stats`, `/metrics` and spend accounting
+cannot be turned off) against "on":
+
+| scenario | lean p50 / p99 ms | on p50 / p99 ms | on p99 / lean p99 | lean RPS | on RPS | on / lean RPS |
+|---|---|---|---|---|---|---|
+{lean_table}
 
 - The first row is CPU-bound (the mock answers in microseconds; wrk, the mock and the proxy share
   the cores), so it measures the CPU a request costs; the second is what a client of a
