@@ -70,6 +70,15 @@ bench-plugins: component plugins
 bench-turns EVERY="1": component
     cargo run -q --release -p headroom-benches --bin turn_cost -- --check-all --every {{EVERY}} --out benches/results/turn-cost.md
 
+# The same conversations through `headroom proxy` turn by turn, with the conversation memory and
+# stateless side by side: the proxy's logged overhead against the request size (needs ../shared/corpus).
+bench-proxy-turns EVERY="1": component
+    @test -d ../shared/corpus/claude-code-sessions/cases || { echo "bench-proxy-turns: ../shared/corpus/claude-code-sessions/cases is missing (the Claude Code sessions corpus)" >&2; exit 1; }
+    cargo build -q --release -p headroom-proxy --bin headroom --example mock_upstream
+    cargo build -q --release -p headroom-benches --bin turn_cost
+    rm -rf target/proxy-turns && target/release/turn_cost --every {{EVERY}} --dump target/proxy-turns
+    python3 benches/turns/proxy_turns.py target/proxy-turns benches/results/proxy-turns.md
+
 # Load benchmark: wrk against the mock upstream directly vs through the proxy (needs wrk).
 bench-load: component
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

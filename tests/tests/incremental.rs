@@ -140,3 +140,29 @@ fn an_edited_history_or_another_conversation_falls_back_to_full_work_with_the_sa
         replay(Dialect::OpenAiChat, &back, &opts, &mut memory);
     }
 }
+
+/// A turn forwarded untouched freezes the messages it held (the proxy's ledger): later turns
+/// run with a larger `frozen_count`. The memory keeps the conversation across that change
+/// and still answers exactly as the stateless engine does.
+#[test]
+fn a_growing_frozen_prefix_keeps_the_memory_and_the_bytes() {
+    let bodies = trajectory_bodies(TRAJECTORIES[0]);
+    for opts in modes() {
+        let mut memory = Memory::default();
+        let mut reused = 0;
+        for (k, body) in bodies.iter().enumerate() {
+            // From a third of the way in, each turn freezes a little more, as if every turn
+            // before it had been forwarded untouched.
+            let frozen = if k >= bodies.len() / 3 { k as u32 } else { 0 };
+            let opts = Options { frozen_count: frozen, ..opts.clone() };
+            reused += replay(Dialect::OpenAiChat, std::slice::from_ref(body), &opts, &mut memory);
+        }
+        assert!(reused > 0, "the memory was reused under {:?}", opts.mode);
+        let (requests, _) = memory.reused();
+        assert!(
+            requests as usize > bodies.len() * 2 / 3,
+            "most turns reused work: {requests} of {}",
+            bodies.len()
+        );
+    }
+}

@@ -13,6 +13,8 @@
 //! `--memory-only` just runs the remembered path (for profilers); `--check-all` first replays
 //! every request of every Claude Code session and every trajectory step, in both modes, with and
 //! without a memory, and reports how many outcomes are identical (all, or it fails).
+//! `--dump DIR` writes the turns' bodies to `DIR` instead (`<conversation>-<turn>.<dialect>.json`)
+//! for the replay through the proxy (`benches/turns/proxy_turns.py`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -46,6 +48,9 @@ fn main() -> Result<()> {
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let every: usize = arg("--every").and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
     let conversations = vec![claude_session(arg("--corpus").as_deref(), every)?, trajectory(every)?];
+    if let Some(dir) = arg("--dump") {
+        return dump(&conversations, Path::new(&dir));
+    }
     if args.iter().any(|a| a == "--memory-only") {
         for c in &conversations {
             let mut memory = Memory::default();
@@ -158,6 +163,23 @@ fn claude_session(corpus: Option<&str>, every: usize) -> Result<Conversation> {
         // The window the session really ran with, as the proxy applies it.
         opts: Options { context_limit: case.window, ..Options::default() },
     })
+}
+
+/// Write every turn's body, named so that a sort by name replays them in order.
+fn dump(conversations: &[Conversation], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (c, conversation) in conversations.iter().enumerate() {
+        let dialect = match conversation.dialect {
+            Dialect::AnthropicMessages => "anthropic",
+            Dialect::OpenAiChat => "chat",
+            Dialect::OpenAiResponses => "responses",
+        };
+        for (turn, body) in &conversation.turns {
+            let path = dir.join(format!("{c}-{turn:04}.{dialect}.json"));
+            std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn trajectory(every: usize) -> Result<Conversation> {

@@ -152,7 +152,7 @@ pub fn compress_request_in_plugins(
             return Err(e);
         }
     };
-    memory.end(body, records, previous.history, reuse);
+    memory.end(body, records, previous, reuse);
     let outcome =
         context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
             compress_blocks(dialect, body, deeper, counter, &plugins)

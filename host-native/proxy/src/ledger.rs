@@ -48,37 +48,12 @@ pub fn session_of(tenant: &Tenant, dialect: Dialect, body: &[u8]) -> Option<(Ses
     // conversations share, and the user's first words tell them apart.
     for item in &items {
         hasher.update(&[0]);
-        hasher.update(canonical(item.get()).as_bytes());
+        crate::canonical::update(&mut hasher, item.get());
         if serde_json::from_str::<Role>(item.get()).is_ok_and(|r| r.role.as_deref() == Some("user")) {
             break;
         }
     }
     Some((Session(tenant.clone(), *hasher.finalize().as_bytes()), u32::try_from(items.len()).ok()?))
-}
-
-/// An item as it identifies a conversation: its bytes, without `cache_control` markers
-/// (clients move their cache breakpoint to the newest message on every turn, so the message
-/// that carried it last turn carries none now).
-pub fn canonical(item: &str) -> std::borrow::Cow<'_, str> {
-    if memchr::memmem::find(item.as_bytes(), b"\"cache_control\"").is_none() {
-        return std::borrow::Cow::Borrowed(item);
-    }
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(item) else {
-        return std::borrow::Cow::Borrowed(item);
-    };
-    strip_cache_control(&mut value);
-    std::borrow::Cow::Owned(value.to_string())
-}
-
-fn strip_cache_control(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            map.remove("cache_control");
-            map.values_mut().for_each(strip_cache_control);
-        }
-        serde_json::Value::Array(list) => list.iter_mut().for_each(strip_cache_control),
-        _ => {}
-    }
 }
 
 impl Session {

@@ -6,6 +6,7 @@ pub mod accounting;
 pub mod app;
 pub mod batch_writer;
 pub mod cache;
+pub mod canonical;
 pub mod ccr;
 pub mod config;
 pub mod context_args;

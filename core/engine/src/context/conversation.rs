@@ -8,8 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::value::RawValue;
-
 use crate::error::CompressError;
 use crate::request::Dialect;
 use crate::request::raw::{self, Object};
@@ -32,7 +30,7 @@ pub enum Role {
 /// One message (Responses: input item).
 pub struct Item<'a> {
     /// Its JSON as received.
-    pub raw: &'a RawValue,
+    pub raw: raw::Raw<'a>,
     /// Its role.
     pub role: Role,
     /// True for a user message with text of its own (not only tool results).
@@ -79,7 +77,7 @@ pub fn parse(dialect: Dialect, body: &str) -> Result<Option<Conversation<'_>>, C
     Ok(Some(Conversation { list: raw::span(body, list), units: links.units(), items }))
 }
 
-fn item<'a>(dialect: Dialect, obj: &Object<'a>, raw: &'a RawValue, i: usize, links: &mut Links) -> Item<'a> {
+fn item<'a>(dialect: Dialect, obj: &Object<'a>, raw: raw::Raw<'a>, i: usize, links: &mut Links) -> Item<'a> {
     let kind = obj.str("type");
     let role = match (obj.str("role").as_deref(), kind.as_deref()) {
         (Some("system" | "developer"), _) => Role::System,
@@ -133,7 +131,7 @@ fn item<'a>(dialect: Dialect, obj: &Object<'a>, raw: &'a RawValue, i: usize, lin
 }
 
 /// True when `content` is a string or holds a part that is not a tool result.
-fn has_own_text(content: Option<&RawValue>) -> bool {
+fn has_own_text(content: Option<raw::Raw<'_>>) -> bool {
     let Some(content) = content else { return false };
     if raw::as_str(content).is_some() {
         return true;
@@ -161,7 +159,7 @@ const OPAQUE: &[&str] = &[
 ];
 
 /// Every readable string of a JSON value, newline separated.
-fn collect_text(raw: &RawValue, out: &mut String) {
+fn collect_text(raw: raw::Raw<'_>, out: &mut String) {
     if let Some(s) = raw::as_str(raw) {
         out.push_str(&s);
         out.push('\n');

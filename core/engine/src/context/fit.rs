@@ -247,5 +247,5 @@ fn with_text_block(message: &str, text: &str, at_end: bool) -> String {
 }
 
 fn object(text: &str) -> Option<Object<'_>> {
-    serde_json::from_str::<&serde_json::value::RawValue>(text).ok().and_then(Object::parse)
+    raw::parse(text).and_then(Object::parse)
 }

@@ -58,7 +58,9 @@ pub fn manage(
     memo: Option<&mut quick::TallyMemo>,
     recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
 ) -> Result<RequestOutcome, CompressError> {
-    let root = raw::root(original)?;
+    // The walk that made `outcome` validated `original`.
+    let root = raw::trusted_root(original)
+        .ok_or_else(|| CompressError::MalformedRequest("body is not a JSON object".into()))?;
     let model = root.str("model").map(|name| models::ModelInfo::of(&name));
     let window = opts.context_limit.or_else(|| model.as_ref().and_then(|m| m.window));
     let mut outcome = match window {

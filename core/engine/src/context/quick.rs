@@ -30,15 +30,17 @@ impl TallyMemo {
 
     /// The request's total as `Tally::of` would count it, reusing counts of unchanged
     /// messages; `None` when the body is not a plain message list (the full path decides).
+    /// `body` must be valid JSON: the engine's own output for a body it validated.
     pub fn total(&mut self, dialect: Dialect, body: &str, counter: &dyn TokenCounter) -> Option<u32> {
-        let root = raw::root(body).ok()?;
+        // `body` is the engine's own output for a body it validated.
+        let root = raw::trusted_root(body)?;
         let field = if dialect == Dialect::OpenAiResponses { "input" } else { "messages" };
         let list = root.get(field)?;
         let raws = raw::array(list)?;
         let span = raw::span(body, list);
         let mut items = Vec::with_capacity(raws.len());
         let mut total = 0u32;
-        for (i, item) in raws.iter().enumerate() {
+        for (i, &item) in raws.iter().enumerate() {
             let range = raw::span(body, item);
             let known = self
                 .items

@@ -3,8 +3,6 @@
 //! "metadata": {...}}` (Codex's older `shell`), `{"stdout": ..., "stderr": ...}`. The output
 //! field is unwrapped; the bytes around its string literal are kept exactly.
 
-use serde_json::value::RawValue;
-
 use crate::request::raw;
 
 /// Fields that hold the output, in order of preference when several are strings.
@@ -25,7 +23,7 @@ pub(super) fn split(text: &str) -> Option<(&str, String, &str)> {
     if !OUTPUT_FIELDS.iter().any(|f| trimmed.contains(&format!("\"{f}\""))) {
         return None;
     }
-    let root: &RawValue = serde_json::from_str(text).ok()?;
+    let root = raw::parse(text)?;
     let obj = raw::Object::parse(root)?;
     if obj.fields().count() > MAX_FIELDS {
         return None;

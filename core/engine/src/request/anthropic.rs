@@ -65,10 +65,7 @@ pub(super) fn segments<'a>(root: &Object<'a>, opts: &Options) -> Result<Vec<Segm
 
 /// Record each tool_use of an assistant turn by id; returns the turn's text and tool inputs,
 /// the relevance hint for what answers it.
-fn record_calls(
-    content: &serde_json::value::RawValue,
-    calls: &mut BTreeMap<String, (String, String)>,
-) -> String {
+fn record_calls(content: raw::Raw<'_>, calls: &mut BTreeMap<String, (String, String)>) -> String {
     if let Some(s) = raw::as_str(content) {
         return s.into_owned();
     }

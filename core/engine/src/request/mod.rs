@@ -13,8 +13,6 @@ mod openai_chat;
 mod openai_responses;
 pub mod raw;
 
-use serde_json::value::RawValue;
-
 use crate::error::CompressError;
 
 /// The wire format of a request body.
@@ -46,7 +44,7 @@ pub struct Candidate<'a> {
     /// Index of the content block within it.
     pub block_index: u32,
     /// The raw JSON string holding the block's text.
-    pub raw: &'a RawValue,
+    pub raw: raw::Raw<'a>,
     /// The text that precedes the block: the call or command it answers.
     pub query: String,
     /// Assistant turns after this block's message.
@@ -147,7 +145,7 @@ impl<'a> Walk<'a> {
         &mut self,
         i: usize,
         b: usize,
-        raw: &'a RawValue,
+        raw: raw::Raw<'a>,
         query: &str,
         origin: Origin,
         protected: bool,
@@ -181,7 +179,7 @@ impl<'a> Walk<'a> {
     pub fn texts(
         &mut self,
         i: usize,
-        content: Option<&'a RawValue>,
+        content: Option<raw::Raw<'a>>,
         part_types: &[&str],
         query: &str,
         origin: Origin,
@@ -203,7 +201,7 @@ impl<'a> Walk<'a> {
 }
 
 /// The plain text of a string or of an array of text parts (for system prompts and hints).
-pub(crate) fn plain_text(content: Option<&RawValue>) -> String {
+pub(crate) fn plain_text(content: Option<raw::Raw<'_>>) -> String {
     let Some(content) = content else { return String::new() };
     if let Some(s) = raw::as_str(content) {
         return s.into_owned();

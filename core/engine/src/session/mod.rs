@@ -122,9 +122,14 @@ impl Memory {
 
     /// Start a request: the records and index to reuse, if it runs under the same settings.
     pub(crate) fn begin(&mut self, dialect: Dialect, opts: &Options, plugins: &[PluginInfo]) -> Previous {
-        let same = self.under.as_ref().is_some_and(|(d, o, p)| *d == dialect && o == opts && p == plugins);
+        // The frozen prefix may grow between turns (a turn forwarded untouched): each block's
+        // key records whether it was protected, so a change there stops reuse at the first
+        // block it touches instead of forgetting the whole conversation.
+        let settings = Options { frozen_count: 0, ..opts.clone() };
+        let same =
+            self.under.as_ref().is_some_and(|(d, o, p)| *d == dialect && *o == settings && p == plugins);
         if !same {
-            self.under = Some((dialect, opts.clone(), plugins.to_vec()));
+            self.under = Some((dialect, settings, plugins.to_vec()));
             self.records.clear();
             self.body.clear();
             self.history = History::default();
@@ -138,12 +143,15 @@ impl Memory {
         }
     }
 
-    /// End a request: keep what it left.
-    pub(crate) fn end(&mut self, body: &str, records: Vec<Record>, history: History, reuse: Reuse) {
-        self.body.clear();
-        self.body.extend_from_slice(body.as_bytes());
+    /// End a request: keep what it left. The previous body's buffer takes the new body, so a
+    /// long conversation does not allocate (and fault in) a fresh buffer on every turn.
+    pub(crate) fn end(&mut self, body: &str, records: Vec<Record>, previous: Previous, reuse: Reuse) {
+        let mut buffer = previous.body;
+        buffer.clear();
+        buffer.extend_from_slice(body.as_bytes());
+        self.body = buffer;
         self.records = records;
-        self.history = history;
+        self.history = previous.history;
         if reuse.segments > 0 {
             self.reused_requests += 1;
             self.reused_blocks += u64::from(reuse.segments);

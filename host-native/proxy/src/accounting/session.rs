@@ -69,7 +69,7 @@ fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
     for name in ["model", preamble, "tools"] {
         hasher.update(name.as_bytes());
         if let Some(v) = members.get(name) {
-            hasher.update(ledger::canonical(v.get()).as_bytes());
+            crate::canonical::update(&mut hasher, v.get());
         }
     }
     let items: Vec<&serde_json::value::RawValue> =
@@ -78,7 +78,7 @@ fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
     out.push(*hasher.finalize().as_bytes());
     for item in items {
         hasher.update(&[0]);
-        hasher.update(ledger::canonical(item.get()).as_bytes());
+        crate::canonical::update(&mut hasher, item.get());
         out.push(*hasher.finalize().as_bytes());
     }
     Some(out)

@@ -1,7 +1,7 @@
 //! The response cache: identical requests from the same key answered from memory. The key is
 //! a hash of the key scope, the route, the headers that change the answer (`anthropic-version`,
 //! `anthropic-beta`, `openai-beta`) and the client's body in canonical form (parsed, with
-//! every `cache_control` marker removed, serialised with sorted object keys). Entries live in
+//! every `cache_control` marker removed, with sorted object keys: [`crate::canonical`]). Entries live in
 //! an LRU bounded in bytes, each with a TTL. JSON answers are replayed byte for byte; streamed
 //! answers are recorded chunk by chunk as they are relayed and replayed as the same stream.
 //! Only complete, successful answers are stored: status 200, the body ended without error
@@ -136,8 +136,8 @@ impl ResponseCache {
             self.counters.skipped.inc();
             return None;
         }
-        let mut value: Value = serde_json::from_slice(body).ok()?;
-        strip_cache_control(&mut value);
+        let text = std::str::from_utf8(body).ok()?;
+        let raw = headroom_json::parse(text)?;
         let mut h = blake3::Hasher::new();
         h.update(scope.as_bytes());
         h.update(b"\0");
@@ -150,9 +150,7 @@ impl ResponseCache {
             }
         }
         h.update(b"\0");
-        let mut canonical = Vec::with_capacity(body.len());
-        write_canonical(&value, &mut canonical);
-        h.update(&canonical);
+        crate::canonical::value(&mut h, raw);
         Some(*h.finalize().as_bytes())
     }
 
@@ -286,52 +284,6 @@ impl Lru {
             self.order.remove(&e.tick);
             self.bytes -= e.bytes;
         }
-    }
-}
-
-/// `v` as JSON with every object's keys sorted: the same request with its keys in another
-/// order is the same request.
-fn write_canonical(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                let _ = serde_json::to_writer(&mut *out, k);
-                out.push(b':');
-                write_canonical(&map[k], out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        other => {
-            let _ = serde_json::to_writer(&mut *out, other);
-        }
-    }
-}
-
-/// Remove every `cache_control` member (prompt-caching markers do not change the answer).
-fn strip_cache_control(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            map.remove("cache_control");
-            map.values_mut().for_each(strip_cache_control);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_cache_control),
-        _ => {}
     }
 }
 

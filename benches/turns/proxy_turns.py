@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Added time per turn through `headroom proxy`, with the conversation memory and without it.
+
+Replays long real conversations turn by turn (the bodies `turn_cost --dump DIR` writes from
+../shared/corpus: the largest Claude Code session and the longest mini-swe-agent trajectory)
+through two proxies started side by side in front of the same mock upstream: one with the
+conversation memory (the default) and one with `--conversation-memory-mb 0` (stateless). Each
+turn goes to both, alternating which goes first. The figure is the proxy's own overhead as it
+logs it per request (`overhead_ms` in the `--log-file` JSONL: from the request's arrival to the
+moment its body is ready to leave, so the client's upload of the body is included), grouped by
+request size. Writes a Markdown table and an SVG plot of overhead against size.
+
+usage: proxy_turns.py BODIES_DIR OUT.md   (run through `just bench-proxy-turns`)
+"""
+
+import http.client
+import json
+import os
+import pathlib
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BIN = ROOT / "target/release/headroom"
+MOCK = ROOT / "target/release/examples/mock_upstream"
+PATHS = {"anthropic": "/v1/messages", "chat": "/v1/chat/completions", "responses": "/v1/responses"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, proc, seconds=30):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"proxy on {port} exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/readyz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"proxy on {port} not ready after {seconds}s")
+
+
+def start_proxy(work, name, mock, extra):
+    port = free_port()
+    ws = work / name
+    ws.mkdir()
+    log = ws / "requests.jsonl"
+    env = dict(os.environ, HEADROOM_WORKSPACE_DIR=str(ws))
+    args = [str(BIN), "proxy", "--port", str(port), "--anthropic-api-url", mock, "--openai-api-url", mock,
+            "--log-file", str(log)] + extra
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(port, proc)
+    return proc, port, log
+
+
+def send(port, path, body):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("POST", path, body=body, headers={
+        "content-type": "application/json", "x-api-key": "bench", "authorization": "Bearer bench",
+        "anthropic-version": "2023-06-01"})
+    r = c.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit(f"status {r.status} from port {port}")
+
+
+def overheads(log, n):
+    for _ in range(100):
+        lines = log.read_text().splitlines() if log.exists() else []
+        if len(lines) >= n:
+            return [json.loads(line)["overhead_ms"] for line in lines[:n]]
+        time.sleep(0.1)
+    sys.exit(f"{log}: {len(lines)} of {n} request lines")
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    load = os.getloadavg()[0]
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}; load average {load:.1f} at the start"
+
+
+def svg(series, out):
+    w, h, pad = 760, 420, 60
+    xs = [x for pts in series.values() for x, _ in pts]
+    ys = [y for pts in series.values() for _, y in pts]
+    xmax, ymax = max(xs) or 1, max(ys) or 1
+    colors = ["#1f77b4", "#d62728"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{w/2}" y="20" text-anchor="middle" font-size="14">Proxy overhead per turn against the request size</text>',
+             f'<line x1="{pad}" y1="{h-pad}" x2="{w-20}" y2="{h-pad}" stroke="black"/>',
+             f'<line x1="{pad}" y1="{h-pad}" x2="{pad}" y2="30" stroke="black"/>',
+             f'<text x="{w/2}" y="{h-20}" text-anchor="middle">request body (KB, max {xmax/1000:.0f})</text>',
+             f'<text x="15" y="{h/2}" transform="rotate(-90 15 {h/2})" text-anchor="middle">overhead ms (max {ymax:.1f})</text>']
+    for i, (name, pts) in enumerate(series.items()):
+        for x, y in pts:
+            cx = pad + (x / xmax) * (w - pad - 30)
+            cy = (h - pad) - (y / ymax) * (h - pad - 40)
+            parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.2" fill="{colors[i % 2]}"/>')
+        parts.append(f'<rect x="{pad + 20}" y="{40 + 18*i}" width="10" height="10" fill="{colors[i % 2]}"/>'
+                     f'<text x="{pad + 36}" y="{49 + 18*i}">{name}</text>')
+    parts.append("</svg>")
+    out.write_text("\n".join(parts))
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    bodies_dir, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    files = sorted(bodies_dir.glob("*.json"))
+    if not files:
+        sys.exit(f"no bodies in {bodies_dir}: run `turn_cost --dump {bodies_dir}` (needs ../shared/corpus)")
+    header = machine()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = pathlib.Path(tmp)
+        mock = subprocess.Popen([str(MOCK), "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs = [mock]
+        try:
+            mock_url = "http://" + mock.stdout.readline().strip().removeprefix("http://")
+            a = start_proxy(work, "memory", mock_url, [])
+            b = start_proxy(work, "stateless", mock_url, ["--conversation-memory-mb", "0"])
+            procs += [a[0], b[0]]
+            sizes = []
+            for k, f in enumerate(files):
+                body = f.read_bytes()
+                path = PATHS[f.name.split(".")[-2]]
+                order = (a, b) if k % 2 == 0 else (b, a)
+                for p in order:
+                    send(p[1], path, body)
+                sizes.append((f.name.split("-")[0], len(body)))
+            mem = overheads(a[2], len(files))
+            nomem = overheads(b[2], len(files))
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=10)
+    report = [f"# Proxy overhead per turn: conversation memory vs stateless\n",
+              f"Measured with `just bench-proxy-turns` on {header}. Every turn of the conversations below was "
+              "sent to two `headroom proxy` processes side by side (same mock upstream; one with the conversation "
+              "memory, one with `--conversation-memory-mb 0`), alternating which got it first; each figure is the "
+              "median `overhead_ms` the proxies logged (arrival to the body ready to leave, the upload included).\n"]
+    series = {"with memory": [], "stateless": []}
+    for conv in sorted({c for c, _ in sizes}):
+        rows = [(n, m, s) for (c, n), m, s in zip(sizes, mem, nomem) if c == conv]
+        names = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)"}
+        report.append(f"\n## {names.get(conv, conv)}, {len(rows)} turns\n")
+        report.append("| turn size | turns | stateless ms | with memory ms | memory / stateless |")
+        report.append("|---|---|---|---|---|")
+        top = max(n for n, _, _ in rows)
+        step = max(1, -(-top // 8))
+        for lo in range(0, top + 1, step):
+            sel = [(m, s) for n, m, s in rows if lo <= n < lo + step]
+            if not sel:
+                continue
+            ms, ss = statistics.median(m for m, _ in sel), statistics.median(s for _, s in sel)
+            report.append(f"| {lo//1000}-{(lo+step)//1000} KB | {len(sel)} | {ss:.2f} | {ms:.2f} | {ms/ss:.0%} |")
+        for n, m, s in rows:
+            series["with memory"].append((n, m))
+            series["stateless"].append((n, s))
+    out.write_text("\n".join(report) + "\n")
+    svg(series, out.with_suffix(".svg"))
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
