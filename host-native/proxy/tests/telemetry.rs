@@ -471,9 +471,15 @@ async fn the_binary_prints_console_metrics_tags_the_sdk_and_honours_no_telemetry
     assert_eq!(requests["kind"], "counter");
     assert_eq!(line["resource"]["service.name"], "headroom");
     assert_eq!(line["resource"]["headroom.sdk"], "python");
-    let lines = std::fs::read_to_string(&log).unwrap();
-    let last: Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
-    assert_eq!(last["sdk"], "python");
+    // The request log is written every 50 ms.
+    let tagged = wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v["sdk"] == "python"))
+    })
+    .await;
+    assert!(tagged, "a request-log line tagged with the SDK");
     assert!(got.posts.lock().unwrap().is_empty(), "nothing went to Langfuse");
     let _ = std::fs::remove_dir_all(&dir);
 }
