@@ -47,10 +47,10 @@ async fn receiver(auth: Option<&'static str>) -> (String, Arc<Received>) {
                 parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(a)
             });
             if !authorized {
-                *got.refused.lock().unwrap() += 1;
+                *got.refused.lock().expect("lock") += 1;
                 return http::StatusCode::UNAUTHORIZED.into_response();
             }
-            got.posts.lock().unwrap().push((parts.uri.path().to_owned(), parts.headers, body));
+            got.posts.lock().expect("lock").push((parts.uri.path().to_owned(), parts.headers, body));
             http::StatusCode::OK.into_response()
         })
         .with_state(Arc::clone(&got));
@@ -148,7 +148,7 @@ async fn otel_metrics_reach_an_otlp_receiver_with_the_metrics_instruments() {
     // The first export that has seen both requests.
     let mut export = None;
     let found = wait_for(Duration::from_secs(10), || {
-        let posts = got.posts.lock().unwrap();
+        let posts = got.posts.lock().expect("lock");
         export = posts.iter().rev().find_map(|(path, headers, body)| {
             assert_eq!(path, "/v1/metrics");
             assert_eq!(headers.get("content-type").unwrap(), "application/x-protobuf");
@@ -245,8 +245,8 @@ async fn langfuse_gets_one_trace_per_request_with_stages_and_no_content() {
         .await,
         "two request spans"
     );
-    assert_eq!(*got.refused.lock().unwrap(), 0);
-    for (path, headers, body) in got.posts.lock().unwrap().iter() {
+    assert_eq!(*got.refused.lock().expect("lock"), 0);
+    for (path, headers, body) in got.posts.lock().expect("lock").iter() {
         assert_eq!(path, "/api/public/otel/v1/traces");
         assert_eq!(headers.get("x-langfuse-ingestion-version").unwrap(), "4");
         let raw = String::from_utf8_lossy(body);
@@ -314,7 +314,7 @@ async fn a_wrong_langfuse_key_is_counted_as_failed_and_never_fails_a_request() {
     });
     let proxy = start_proxy(c).await;
     chat(&proxy.url, &compressible_chat(false)).await;
-    assert!(wait_for(Duration::from_secs(10), || *got.refused.lock().unwrap() >= 1).await);
+    assert!(wait_for(Duration::from_secs(10), || *got.refused.lock().expect("lock") >= 1).await);
     let ok =
         wait_for(Duration::from_secs(5), || proxy.state.telemetry.langfuse_counts.failed.get() >= 1).await;
     assert!(ok);
@@ -344,7 +344,7 @@ async fn telemetry_off_sends_nothing_even_when_exporters_are_enabled() {
     let proxy = start_proxy(c).await;
     chat(&proxy.url, &compressible_chat(false)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(got.posts.lock().unwrap().is_empty());
+    assert!(got.posts.lock().expect("lock").is_empty());
     let stats: Value =
         client().get(format!("{}/stats", proxy.url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["telemetry"]["disabled"], true);
@@ -480,6 +480,6 @@ async fn the_binary_prints_console_metrics_tags_the_sdk_and_honours_no_telemetry
     })
     .await;
     assert!(tagged, "a request-log line tagged with the SDK");
-    assert!(got.posts.lock().unwrap().is_empty(), "nothing went to Langfuse");
+    assert!(got.posts.lock().expect("lock").is_empty(), "nothing went to Langfuse");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -90,8 +90,11 @@ fn ucum(unit: &str) -> &str {
     }
 }
 
+/// Label pairs of a sample.
+type Labels = Vec<(String, String)>;
+
 /// `name{labels} value` split; label values unescaped.
-fn sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn sample(line: &str) -> Option<(&str, Labels, f64)> {
     let (head, value) = line.rsplit_once(' ')?;
     let value = match value {
         "+Inf" => f64::INFINITY,
@@ -130,7 +133,7 @@ fn sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
     Some((name, labels, value))
 }
 
-fn add(f: &mut Family, sample: &str, mut labels: Vec<(String, String)>, value: f64) {
+fn add(f: &mut Family, sample: &str, mut labels: Labels, value: f64) {
     let suffix = sample.strip_prefix(f.name.as_str()).unwrap_or("");
     match (f.kind, suffix) {
         (Kind::Counter, "_total") | (Kind::Gauge, "") => {
