@@ -137,8 +137,14 @@ bench-wrap: component
     cargo build -q --release -p headroom-proxy --bin headroom
     cargo run -q --release -p headroom-benches --bin wrap_overhead
 
+# The deployment files (Dockerfile, compose + HAProxy, Kubernetes, systemd) checked offline, and
+# the binary started with exactly the arguments and environment each of them gives it.
+test-deploy: component
+    cargo build -q --release -p headroom-proxy --bin headroom
+    python3 tests/deploy/test_deploy.py
+
 # Everything CI checks.
-ci: lint test-rust test-sdk test-js test-agents
+ci: lint test-rust test-sdk test-js test-agents test-deploy
 
 # Fuzz each target for SECS seconds (libFuzzer, coverage-guided, on the stable toolchain; D34).
 # Inputs that fail go to target/fuzz/artifacts/; once fixed, commit them to fuzz/regressions/.

@@ -17,6 +17,13 @@ python3 -m pip install --quiet --disable-pip-version-check anthropic openai
 [ -x /usr/bin/chromium ] || { apt-get update -qq && apt-get install -y -qq chromium; }
 # promtool checks the proxy's /metrics output (Debian's `prometheus` package ships it).
 command -v promtool >/dev/null || { apt-get update -qq && apt-get install -y -qq prometheus; }
+# A real redis-server for the shared-state tests (replicas sharing originals, limits, the cache).
+command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+
+# The deployment test: YAML parsing, the unit checked by systemd-analyze, the HAProxy config by haproxy -c.
+python3 -c 'import yaml' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-yaml; }
+command -v systemd-analyze >/dev/null || { apt-get update -qq && apt-get install -y -qq systemd; }
+command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy; }
 
 # The real agent CLIs the wrap tests drive (Claude Code, Codex), pinned, into ~/.cache/headroom-agents.
 tests/agents/install.sh >/dev/null

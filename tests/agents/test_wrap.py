@@ -249,6 +249,87 @@ def test_codex_real_reused_proxy():
         s.close()
 
 
+def json_diff(a, b, path=""):
+    """Paths where two JSON values differ."""
+    if type(a) is not type(b):
+        return [path]
+    if isinstance(a, dict):
+        return [p for k in sorted(set(a) | set(b))
+                for p in ([f"{path}/{k}"] if k not in a or k not in b else json_diff(a[k], b[k], f"{path}/{k}"))]
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return [path]
+        return [p for i, (x, y) in enumerate(zip(a, b)) for p in json_diff(x, y, f"{path}[{i}]")]
+    return [] if a == b else [path]
+
+
+def json_at(v, path):
+    """The value at a path of `json_diff`."""
+    for part in path.strip("/").split("/"):
+        name, *indices = part.replace("]", "").split("[")
+        v = v[name] if name else v
+        for i in indices:
+            v = v[int(i)]
+    return v
+
+
+def test_response_cache_claude_code_same_prompt_twice():
+    """The response cache under the real Claude Code, the same prompt run twice through one proxy.
+    Two plain runs never hit: every request carries the run's fresh session UUID in
+    metadata.user_id (and x-claude-code-session-id), the only difference between the runs'
+    bodies. With the session pinned (--session-id, the transcript removed in between) the second
+    run's requests are answered from the cache, output identical, up to the first tool output
+    Claude Code spills to a file under a random name: from there on its history differs."""
+    s = Scratch("claude-code")
+    try:
+        s.start_proxy()
+        url = f"http://127.0.0.1:{s.port}"
+        env = s.env(ANTHROPIC_BASE_URL=url, ANTHROPIC_API_KEY="sk-ant-test")
+
+        def run(*extra):
+            shutil.rmtree(os.path.join(s.home, ".claude", "projects"), ignore_errors=True)
+            seen = len(s.requests())
+            r = subprocess.run(["claude", "-p", PROMPT, "--allowedTools", "Read,Bash,Grep", *extra], cwd=s.work,
+                               env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+            assert r.returncode == 0, r.stdout + r.stderr
+            msgs = [q for q in s.requests()[seen:] if q["path"].startswith("/v1/messages?")]
+            return r.stdout, msgs
+
+        def cache():
+            return get_json(f"{url}/stats")[1]["response_cache"]
+
+        out1, first = run()
+        out2, second = run()
+        assert out1 == out2 and "Done: the log has 4 ERROR lines" in out1, (out1, out2)
+        assert cache()["hits"] == 0, cache()
+        assert len(second) == len(first) >= 10, (len(first), len(second))
+        a, b = json.loads(first[0]["body"]), json.loads(second[0]["body"])
+        assert json_diff(a, b) == ["/metadata/user_id"], json_diff(a, b)
+        ua, ub = json.loads(a["metadata"]["user_id"]), json.loads(b["metadata"]["user_id"])
+        assert json_diff(ua, ub) == ["/session_id"], (ua, ub)
+        session = dict(first[0]["headers"]).get("X-Claude-Code-Session-Id") or dict(
+            (k.lower(), v) for k, v in first[0]["headers"])["x-claude-code-session-id"]
+        assert session == ua["session_id"], (session, ua)
+
+        pinned = ("--session-id", "0b7c7d2e-3f7e-4c1a-9d1e-5a6b7c8d9e0f")
+        out3, third = run(*pinned)
+        hits = cache()["hits"]
+        out4, fourth = run(*pinned)
+        assert out4 == out3 == out1, (out3, out4)
+        served = cache()["hits"] - hits
+        assert served >= 2 and len(fourth) == len(third) - served, (served, len(third), len(fourth))
+        # The requests served from the cache are the leading ones: the upstream saw run 4 start
+        # where run 3's bodies first differ, at the Bash output spilled to tool-results/<random>.txt.
+        first_sent = json.loads(fourth[0]["body"])
+        same_turn = json.loads(third[served]["body"])
+        paths = json_diff(same_turn, first_sent)
+        assert paths and all(p.startswith("/messages[") for p in paths), paths
+        spilled = [p for p in paths if "/tool-results/" in json.dumps(json_at(same_turn, p))]
+        assert spilled, [(p, json_at(same_turn, p)) for p in paths]
+    finally:
+        s.close()
+
+
 # --- crash paths (stand-ins) -----------------------------------------------------------------
 
 def test_agent_killed_mid_run_config_restored_by_wrapper():

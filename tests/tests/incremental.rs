@@ -25,8 +25,11 @@ fn modes() -> Vec<Options> {
 
 /// Replay `bodies` in order through one memory and check each outcome against the stateless
 /// engine's; returns the blocks reused.
-fn replay(dialect: Dialect, bodies: &[Vec<u8>], opts: &Options, memory: &mut Memory) -> u32 {
+/// Replays `bodies` with and without `memory`, asserting equal outcomes; returns the segments
+/// reused and the turns that left earlier messages unread.
+fn replay(dialect: Dialect, bodies: &[Vec<u8>], opts: &Options, memory: &mut Memory) -> (u32, usize) {
     let mut reused = 0;
+    let mut unread = 0;
     for (k, body) in bodies.iter().enumerate() {
         let stateless = compress_request(dialect, body, opts, &count).expect("stateless");
         let (with_memory, reuse) =
@@ -46,8 +49,9 @@ fn replay(dialect: Dialect, bodies: &[Vec<u8>], opts: &Options, memory: &mut Mem
             );
         }
         reused += reuse.segments;
+        unread += usize::from(reuse.unread_messages > 0);
     }
-    reused
+    (reused, unread)
 }
 
 fn trajectory_bodies(name: &str) -> Vec<Vec<u8>> {
@@ -61,8 +65,12 @@ fn every_trajectory_step_is_byte_identical_with_a_memory() {
         let bodies = trajectory_bodies(name);
         for opts in modes() {
             let mut memory = Memory::default();
-            let reused = replay(Dialect::OpenAiChat, &bodies, &opts, &mut memory);
+            let (reused, unread) = replay(Dialect::OpenAiChat, &bodies, &opts, &mut memory);
             assert!(reused as usize > bodies.len(), "{name}: later requests reuse earlier blocks ({reused})");
+            assert!(
+                unread * 4 > bodies.len() * 3,
+                "{name}: most turns leave earlier messages unread ({unread})"
+            );
         }
     }
 }
@@ -98,8 +106,12 @@ fn real_client_conversations_are_byte_identical_with_a_memory() {
         assert!(bodies.len() > 2, "{recording}: a conversation of several turns");
         for opts in modes() {
             let mut memory = Memory::default();
-            let reused = replay(dialect, &bodies, &opts, &mut memory);
+            let (reused, unread) = replay(dialect, &bodies, &opts, &mut memory);
             assert!(reused > 0, "{recording}: later requests reuse earlier work");
+            assert!(
+                unread * 2 >= bodies.len(),
+                "{recording}: turns leave earlier messages unread ({unread})"
+            );
         }
     }
 }
@@ -155,7 +167,7 @@ fn a_growing_frozen_prefix_keeps_the_memory_and_the_bytes() {
             // before it had been forwarded untouched.
             let frozen = if k >= bodies.len() / 3 { k as u32 } else { 0 };
             let opts = Options { frozen_count: frozen, ..opts.clone() };
-            reused += replay(Dialect::OpenAiChat, std::slice::from_ref(body), &opts, &mut memory);
+            reused += replay(Dialect::OpenAiChat, std::slice::from_ref(body), &opts, &mut memory).0;
         }
         assert!(reused > 0, "the memory was reused under {:?}", opts.mode);
         let (requests, _) = memory.reused();

@@ -112,7 +112,7 @@ fn compress_blocks(
     plugins: &Plugins<'_>,
 ) -> Result<RequestOutcome, CompressError> {
     let mut previous = Previous::none();
-    let (outcome, _, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
+    let (outcome, _, _, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
     Ok(outcome)
 }
 
@@ -144,7 +144,7 @@ pub fn compress_request_in_plugins(
     let plugins = Plugins::new(host);
     let mut previous = memory.begin(dialect, opts, plugins.list());
     let walked = walk(dialect, body, opts, counter, &mut previous, true, &plugins);
-    let (outcome, records, reuse) = match walked {
+    let (outcome, records, layout, reuse) = match walked {
         Ok(w) => w,
         Err(e) => {
             // A request that cannot be read leaves nothing to reuse.
@@ -152,7 +152,7 @@ pub fn compress_request_in_plugins(
             return Err(e);
         }
     };
-    memory.end(body, records, previous, reuse);
+    memory.end(body, records, layout, previous, reuse);
     let outcome =
         context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
             compress_blocks(dialect, body, deeper, counter, &plugins)
@@ -167,7 +167,8 @@ fn position(turns: u32, age: u32) -> u32 {
 }
 
 /// Walk the request's segments in order, reusing what `previous` recorded for the leading
-/// segments that match it; with `record`, also return the records for the next request.
+/// segments that match it; with `record`, also return the records and layout for the next
+/// request.
 fn walk(
     dialect: Dialect,
     body: &str,
@@ -176,13 +177,15 @@ fn walk(
     previous: &mut Previous,
     record: bool,
     plugins: &Plugins<'_>,
-) -> Result<(RequestOutcome, Vec<Record>, Reuse), CompressError> {
-    let segments = request::segments(dialect, body, opts)?;
+) -> Result<(RequestOutcome, Vec<Record>, request::Layout, Reuse), CompressError> {
+    let kept = |range| previous.kept(range);
+    let before = previous.before().map(|(body, layout)| request::Before { body, layout, kept: &kept });
+    let (segments, layout) = request::segments_in(dialect, body, opts, before.as_ref())?;
     let bounds = offload_plan(&segments, opts);
     let turns = turns_of(&segments);
     let total = segments.len();
     let mut records = Vec::with_capacity(if record { total } else { 0 });
-    let mut reuse = Reuse { segments: 0, total: total as u32 };
+    let mut reuse = Reuse { segments: 0, total: total as u32, unread_messages: layout.unread as u32 };
     let mut edits = Vec::new();
     let mut report = Vec::new();
     let mut offloads: Vec<Offload> = Vec::new();
@@ -224,6 +227,7 @@ fn walk(
             query: c.query.clone(),
             position: position(c.turns, c.age),
             protected: c.protected,
+            tool_protected: c.tool_protected,
             origin: c.origin,
             standing,
         };
@@ -264,7 +268,7 @@ fn walk(
     }
     previous.finish(total);
     let body = (!edits.is_empty()).then(|| request::splice(body, edits));
-    Ok((RequestOutcome { body, report, offloads, context: None, model: None }, records, reuse))
+    Ok((RequestOutcome { body, report, offloads, context: None, model: None }, records, layout, reuse))
 }
 
 /// One block through the pipeline, each machine-output range of it on its own; what it

@@ -9,4 +9,6 @@
 pub mod scan;
 mod views;
 
-pub use views::{Object, Raw, array, as_str, parse, root, span, trusted_root};
+pub use views::{
+    Object, Raw, RestOfArray, array, as_str, is_str, parse, rest_of_top_level_array, root, span, trusted_root,
+};

@@ -18,6 +18,12 @@ impl<'a> Raw<'a> {
     pub fn get(self) -> &'a str {
         self.0
     }
+
+    /// View `text` as one value without validating it: `text` must be one JSON value of a
+    /// text validated before (a span recorded from an earlier view of the same bytes).
+    pub fn trusted(text: &'a str) -> Self {
+        Self(text)
+    }
 }
 
 /// Validate `text` as one JSON value and view it (surrounding whitespace left out).
@@ -56,6 +62,11 @@ impl<'a> Object<'a> {
                 _ => return Some(Self { fields }),
             }
         }
+    }
+
+    /// An object made of fields read elsewhere (a body read in parts), in source order.
+    pub fn from_fields(fields: Vec<(Cow<'a, str>, Raw<'a>)>) -> Self {
+        Self { fields }
     }
 
     /// The raw value of the first field named `key`.
@@ -105,6 +116,13 @@ pub fn as_str(raw: Raw<'_>) -> Option<Cow<'_, str>> {
     scan::decode(raw.0)
 }
 
+/// Whether `raw` is a string [`as_str`] decodes, without decoding it when that is clear
+/// (only a `\u` escape can be a lone surrogate).
+pub fn is_str(raw: Raw<'_>) -> bool {
+    raw.0.starts_with('"')
+        && (memchr::memmem::find(raw.0.as_bytes(), b"\\u").is_none() || as_str(raw).is_some())
+}
+
 /// Byte range of `raw` within `body` (it must borrow from `body`).
 pub fn span(body: &str, raw: Raw<'_>) -> std::ops::Range<usize> {
     let start = raw.0.as_ptr() as usize - body.as_ptr() as usize;
@@ -117,9 +135,75 @@ pub fn trusted_root(body: &str) -> Option<Object<'_>> {
     Object::parse(Raw(body.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))))
 }
 
+/// The rest of a body whose bytes up to `at` were read before, where `at` is just after an
+/// item of the array that is the value of a top-level field: the items after `at`, the
+/// offset just after the array, and the top-level fields after it. `None` when the rest is
+/// not valid JSON in that place (the caller then reads the body whole).
+pub fn rest_of_top_level_array(body: &str, at: usize) -> Option<RestOfArray<'_>> {
+    scan::validate_from(body, at, scan::Open::in_top_level_array(), true).ok()?;
+    let b = body.as_bytes();
+    let mut items = Vec::new();
+    let mut i = scan::skip_ws(b, at);
+    while b.get(i) == Some(&b',') {
+        let start = scan::skip_ws(b, i + 1);
+        let end = scan::skip_value(b, start);
+        items.push(Raw(&body[start..end]));
+        i = scan::skip_ws(b, end);
+    }
+    // `]`, then the object's remaining fields.
+    let array_end = i + 1;
+    let mut fields = Vec::new();
+    i = scan::skip_ws(b, array_end);
+    while b.get(i) == Some(&b',') {
+        let key_start = scan::skip_ws(b, i + 1);
+        let key_end = scan::skip_string(b, key_start);
+        let key = scan::decode(&body[key_start..key_end])?;
+        let start = scan::skip_ws(b, scan::skip_ws(b, key_end) + 1);
+        let end = scan::skip_value(b, start);
+        fields.push((key, Raw(&body[start..end])));
+        i = scan::skip_ws(b, end);
+    }
+    Some(RestOfArray { items, array_end, fields })
+}
+
+/// What [`rest_of_top_level_array`] read.
+pub struct RestOfArray<'a> {
+    /// The array's items after the resume point.
+    pub items: Vec<Raw<'a>>,
+    /// Offset just after the array's `]`.
+    pub array_end: usize,
+    /// The top-level fields after the array, in source order.
+    pub fields: Vec<(Cow<'a, str>, Raw<'a>)>,
+}
+
 /// Validate `body` and view it as an object; `Err` says why it is not JSON, `Ok(None)` that
 /// it is JSON but not an object.
 pub fn root(body: &str) -> Result<Option<Object<'_>>, scan::Invalid> {
     scan::validate(body)?;
     Ok(trusted_root(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rest_of_an_array_reads_as_the_whole_body_does() {
+        let body = r#"{"model":"m","messages":[{"a":1}, {"b":"x,]"} ,{"c":[1]}],"system":"s" ,"n":2}"#;
+        let whole = root(body).unwrap().unwrap();
+        let list = array(whole.get("messages").unwrap()).unwrap();
+        let at = span(body, list[0]).end;
+        let rest = rest_of_top_level_array(body, at).unwrap();
+        assert_eq!(rest.items, list[1..].to_vec());
+        assert_eq!(&body[rest.array_end..rest.array_end + 1], ",");
+        let names: Vec<&str> = rest.fields.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(names, ["system", "n"]);
+        assert_eq!(rest.fields[1].1.get(), "2");
+        // The last item: nothing after it in the array.
+        let last = span(body, list[2]).end;
+        assert!(rest_of_top_level_array(body, last).unwrap().items.is_empty());
+        // A broken rest is refused, not read.
+        let broken = body.replace(r#""n":2}"#, r#""n":}"#);
+        assert!(rest_of_top_level_array(&broken, at).is_none());
+    }
 }

@@ -27,12 +27,26 @@ pub fn build_app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serve on `listener` until `shutdown` resolves (TCP_NODELAY on every accepted socket:
-/// without it Nagle's algorithm meets delayed ACKs and adds ~40 ms per kept-alive request).
+/// Serve on `listener` until `shutdown` resolves, then drain (see [`serve_until`]); a second
+/// signal is not watched for.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_until(listener, state, shutdown, std::future::pending()).await
+}
+
+/// Serve on `listener` (TCP_NODELAY on every accepted socket: without it Nagle's algorithm
+/// meets delayed ACKs and adds ~40 ms per kept-alive request) until `shutdown` resolves. Then:
+/// `/readyz` answers 503 at once; after `shutdown_delay` the listener closes (new connections
+/// are refused) and requests and streams in flight finish, for at most `shutdown_grace` or
+/// until `force` resolves, whichever is first; what is buffered is written out last.
+pub async fn serve_until(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    force: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
@@ -42,20 +56,43 @@ pub async fn serve(
     let spend_flusher = tokio::spawn(flush_spend(Arc::clone(&state)));
     let exporters = crate::otel::Telemetry::start(&state);
     let app = build_app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
+    let signalled = Arc::clone(&state);
+    let close = async move {
+        shutdown.await;
+        signalled.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        let delay = signalled.config.shutdown_delay;
+        tracing::info!(delay_secs = delay.as_secs_f64(), "shutting down: /readyz answers 503");
+        tokio::time::sleep(delay).await;
+        tracing::info!(
+            grace_secs = signalled.config.shutdown_grace.as_secs_f64(),
+            "listener closed; waiting for requests in flight"
+        );
+        let _ = closing_tx.send(());
+    };
+    let served = axum::serve(listener, app).with_graceful_shutdown(close).into_future();
+    let grace = state.config.shutdown_grace;
+    let bounded = async move {
+        // Only a closed listener starts the clock (the channel's sender is dropped unsent only
+        // when serving ended on its own).
+        if closing_rx.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(grace) => tracing::warn!("shutdown grace over: open connections are closed"),
+            () = force => tracing::warn!("second signal: open connections are closed"),
+        }
+    };
+    let served = tokio::select! {
+        r = served => r,
+        () = bounded => Ok(()),
+    };
     flusher.abort();
     spend_flusher.abort();
     exporters.iter().for_each(tokio::task::JoinHandle::abort);
     crate::otel::Telemetry::finish(&state).await;
     // What was counted since the last periodic write is kept.
-    let _ = tokio::task::spawn_blocking(move || {
-        state.stats.history.flush(unix_now());
-        state.spend.flush();
-        if let Some(log) = &state.request_log {
-            log.flush();
-        }
-    })
-    .await;
+    let _ = tokio::task::spawn_blocking(move || state.flush()).await;
     served
 }
 

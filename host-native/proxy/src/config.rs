@@ -101,6 +101,14 @@ pub struct ProxyArgs {
     /// How long an original stays retrievable, in seconds.
     #[arg(long, env = "HEADROOM_CCR_TTL_SECONDS", default_value_t = crate::ccr::DEFAULT_TTL.as_secs())]
     pub ccr_ttl_seconds: u64,
+    /// On SIGTERM or Ctrl-C, how long requests and streams in flight may take to finish, in
+    /// seconds; past it the connections still open are closed and the proxy exits.
+    #[arg(long, env = "HEADROOM_SHUTDOWN_GRACE_SECS", default_value_t = DEFAULT_SHUTDOWN_GRACE_SECS)]
+    pub shutdown_grace_secs: u64,
+    /// On SIGTERM or Ctrl-C, how long to keep accepting (with `/readyz` answering 503) before
+    /// closing the listener, in seconds: time for a load balancer to take the replica out.
+    #[arg(long, env = "HEADROOM_SHUTDOWN_DELAY_SECS", default_value_t = 0)]
+    pub shutdown_delay_secs: u64,
     /// Logs, the request log, the savings history.
     #[command(flatten)]
     pub observe: crate::observe_args::ObserveArgs,
@@ -110,8 +118,14 @@ pub struct ProxyArgs {
     /// The response cache.
     #[command(flatten)]
     pub cache: crate::cache::CacheArgs,
+    /// State shared between replicas (Redis).
+    #[command(flatten)]
+    pub shared: crate::shared::SharedArgs,
 }
 
+/// The drain bound on shutdown (Kubernetes' default termination grace period is 30 s too: raise
+/// `terminationGracePeriodSeconds` above this plus the delay).
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 /// The response-head bound: the Anthropic and OpenAI SDKs' default timeout.
 pub const DEFAULT_UPSTREAM_TIMEOUT_SECS: u64 = 600;
 /// The idle bound: the SDKs' read timeout, so it never cuts a stream they would keep reading.
@@ -181,12 +195,18 @@ pub struct ProxyConfig {
     pub ccr: crate::ccr::CcrConfig,
     /// Folder of transform plugins, if any.
     pub plugins_dir: Option<PathBuf>,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+    /// How long the listener stays open (not ready) after the signal, before draining.
+    pub shutdown_delay: Duration,
     /// Logs, the request log, the savings history.
     pub observe: crate::observe_args::ObserveConfig,
     /// Prices, budgets and rate limits.
     pub spend: crate::spend::args::SpendConfig,
     /// The response cache.
     pub cache: crate::cache::CacheConfig,
+    /// State shared between replicas.
+    pub shared: crate::shared::SharedConfig,
 }
 
 impl ProxyConfig {
@@ -223,6 +243,8 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(args.upstream_connect_timeout_secs),
             api_key: args.api_key.filter(|k| !k.is_empty()),
             component: args.component.unwrap_or_else(default_component_path),
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+            shutdown_delay: Duration::from_secs(args.shutdown_delay_secs),
             observe: args.observe.resolve(args.workspace_dir.as_deref()),
             ccr: crate::ccr::CcrConfig::resolve(
                 args.workspace_dir,
@@ -232,6 +254,7 @@ impl ProxyConfig {
             plugins_dir: args.plugins_dir,
             spend,
             cache: args.cache.resolve(),
+            shared: args.shared.resolve(),
         })
     }
 

@@ -48,7 +48,7 @@ pub fn session_of(tenant: &Tenant, dialect: Dialect, body: &[u8]) -> Option<(Ses
     // conversations share, and the user's first words tell them apart.
     for item in &items {
         hasher.update(&[0]);
-        crate::canonical::update(&mut hasher, item.get());
+        crate::canonical::update_as_sent(&mut hasher, item.get());
         if serde_json::from_str::<Role>(item.get()).is_ok_and(|r| r.role.as_deref() == Some("user")) {
             break;
         }

@@ -21,6 +21,7 @@ pub mod provider;
 pub mod request_log;
 pub mod retrieval;
 pub mod routes;
+pub mod shared;
 pub mod spend;
 pub mod state;
 pub mod stats;

@@ -1,6 +1,7 @@
 //! `headroom`: the command-line entry point.
 
 mod compress_cmd;
+mod health_check_cmd;
 mod wrap;
 
 use std::process::ExitCode;
@@ -35,6 +36,9 @@ enum Command {
     Unwrap(wrap::UnwrapArgs),
     /// Check the proxy, wrapped agents, routing, component, workspace and upstream.
     Doctor(wrap::DoctorArgs),
+    /// Exit 0 when URL (default the local `/readyz`) answers 2xx, 1 otherwise: a container
+    /// health check that needs no curl.
+    HealthCheck(health_check_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
             .and_then(|()| Ok(ProxyConfig::from_args(*args)?))
             .and_then(run_proxy),
         Command::Compress(args) => compress_cmd::run(&args),
+        Command::HealthCheck(args) => health_check_cmd::run(&args),
         Command::Wrap(args) => return wrap::run_wrap(args),
         Command::Unwrap(args) => return wrap::run_unwrap(args),
         Command::Doctor(args) => return wrap::run_doctor(args),
@@ -89,20 +94,50 @@ static LOG: std::sync::OnceLock<BatchWriter> = std::sync::OnceLock::new();
 
 fn run_proxy(config: ProxyConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let state = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
         let addr = listener.local_addr()?;
         let state = AppState::new(config)?;
         let loader = Arc::clone(&state);
         tokio::task::spawn_blocking(move || loader.load_component());
+        let signals = signals()?;
         // Not a log line but an interface: tools wait for this exact line on stderr, whatever
         // the log format.
         eprintln!("headroom proxy listening on http://{addr}");
         tracing::info!(%addr, "headroom proxy started");
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        app::serve(listener, state, shutdown).await?;
-        Ok(())
-    })
+        let (first, second) = (signals.clone(), signals);
+        app::serve_until(listener, Arc::clone(&state), nth_signal(first, 1), nth_signal(second, 2)).await?;
+        anyhow::Ok(state)
+    })?;
+    // Connections past the grace are dropped with the runtime; their requests are accounted as
+    // they go, so what they counted is written once more. A blocking task (a component still
+    // loading) is not waited for.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    state.flush();
+    tracing::info!("headroom proxy stopped");
+    Ok(())
+}
+
+/// SIGTERM and SIGINT (Ctrl-C), counted.
+fn signals() -> std::io::Result<tokio::sync::watch::Receiver<u32>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(signal = name, "signal received");
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    Ok(rx)
+}
+
+/// Resolves once `n` signals have arrived.
+async fn nth_signal(mut rx: tokio::sync::watch::Receiver<u32>, n: u32) {
+    let _ = rx.wait_for(|count| *count >= n).await;
 }

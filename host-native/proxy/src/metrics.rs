@@ -117,6 +117,8 @@ pub struct Metrics {
     pub spend: crate::spend::metrics::SpendMetrics,
     /// The response cache's counters.
     pub cache: crate::cache::Counters,
+    /// Shared-state fallbacks and the backend's state.
+    pub shared: crate::shared::SharedMetrics,
 }
 
 impl Default for Metrics {
@@ -128,6 +130,11 @@ impl Default for Metrics {
 impl Metrics {
     /// Register everything.
     pub fn new() -> Self {
+        Self::with(false)
+    }
+
+    /// Register everything, the shared-state series too when `with_shared_state`.
+    pub fn with(with_shared_state: bool) -> Self {
         let mut r = Registry::with_prefix("headroom");
         let requests = Family::default();
         r.register("requests", "Requests on the LLM routes, by provider, model and status", requests.clone());
@@ -258,6 +265,10 @@ impl Metrics {
         spend.register(&mut r);
         let cache = crate::cache::Counters::default();
         cache.register(&mut r);
+        let shared = crate::shared::SharedMetrics::default();
+        if with_shared_state {
+            shared.register(&mut r);
+        }
         Self {
             registry: r,
             requests,
@@ -290,6 +301,7 @@ impl Metrics {
             transforms: Mutex::new(HashSet::new()),
             spend,
             cache,
+            shared,
         }
     }
 

@@ -68,12 +68,27 @@ pub struct AppState {
     pub cache: Arc<crate::cache::ResponseCache>,
     /// OpenTelemetry metrics and Langfuse traces.
     pub telemetry: Arc<crate::otel::Telemetry>,
+    /// State shared between replicas (Redis), in front of the local stores.
+    pub shared: Arc<crate::shared::Shared>,
+    /// Set once a shutdown signal arrived: `/readyz` answers 503 from then on.
+    pub draining: std::sync::atomic::AtomicBool,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The upstream HTTP client.
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// The shared-state backend (a malformed `--redis-url`).
+    #[error("shared state: {0}")]
+    Shared(#[from] crate::shared::SharedError),
 }
 
 impl AppState {
     /// Build the state; the component is loaded separately ([`AppState::load_component`]) so
     /// the server answers `/livez` while it loads.
-    pub fn new(config: ProxyConfig) -> Result<Arc<Self>, reqwest::Error> {
+    pub fn new(config: ProxyConfig) -> Result<Arc<Self>, StateError> {
         // Only one crypto provider is compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
@@ -91,13 +106,22 @@ impl AppState {
             None => crate::stats::history::History::in_memory(),
         };
         let stats = Arc::new(crate::stats::Stats::new(history));
-        let metrics = Arc::new(crate::metrics::Metrics::new());
-        let cache = Arc::new(crate::cache::ResponseCache::new(config.cache.clone(), metrics.cache.clone()));
-        let spend = Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone()));
+        let metrics = Arc::new(crate::metrics::Metrics::with(config.shared.redis_url.is_some()));
+        let shared = crate::shared::Shared::open(&config.shared, metrics.shared.clone())?;
+        let cache = Arc::new(crate::cache::ResponseCache::new(
+            config.cache.clone(),
+            metrics.cache.clone(),
+            Arc::clone(&shared),
+        ));
+        let spend =
+            Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone(), Arc::clone(&shared)));
         let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
         let telemetry = Arc::new(crate::otel::Telemetry::new(config.observe.telemetry.clone(), &metrics));
         if telemetry.config.langfuse.is_some() {
             sinks.push(telemetry.clone());
+        }
+        if shared.enabled() {
+            sinks.push(Arc::new(crate::shared::savings::SavingsSink::start(&shared)));
         }
         let (mut request_log, mut request_log_error) = (None, None);
         if let Some(path) = &config.observe.log_file {
@@ -137,6 +161,8 @@ impl AppState {
             spend,
             cache,
             telemetry,
+            shared,
+            draining: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -193,6 +219,23 @@ impl AppState {
     /// The runtime, once loaded.
     pub fn runtime(&self) -> Option<Arc<Runtime>> {
         self.runtime.get().cloned()
+    }
+
+    /// Write out what is kept in memory between periodic writes: the savings history, the
+    /// spend, the request log's queue (blocking file I/O).
+    pub fn flush(&self) {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.stats.history.flush(now);
+        self.spend.flush();
+        if let Some(log) = &self.request_log {
+            log.flush();
+        }
+    }
+
+    /// Whether a shutdown signal arrived.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Why the component failed to load, if it did.

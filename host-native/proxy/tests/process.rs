@@ -3,82 +3,23 @@
 
 mod support;
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::start_mock;
 
-fn client() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().build().expect("client")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("headroom-proc-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-struct Proxy {
-    child: Child,
-    url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::binary::{Binary as Proxy, client, temp_dir};
 
 /// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`; ready once
 /// `/readyz` says so.
 async fn spawn(upstream: &str, dir: &Path, extra: &[&str]) -> Proxy {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_headroom"))
-        .args(["proxy", "--port", "0", "--anthropic-api-url", upstream, "--openai-api-url", upstream])
-        .arg("--workspace-dir")
-        .arg(dir)
-        .args(extra)
-        .env_remove("RUST_LOG")
-        .env_remove("HEADROOM_SAVINGS_PATH")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn headroom");
-    let stderr = Arc::new(Mutex::new(String::new()));
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let pipe = child.stderr.take();
-    // Owned at once: a failure below kills and reaps the child (`Drop`).
-    let mut proxy = Proxy { child, url: String::new(), stderr: Arc::clone(&stderr) };
-    let sink = Arc::clone(&stderr);
-    std::thread::spawn(move || {
-        let Some(pipe) = pipe else { return };
-        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
-            if let Some(url) = line.split("listening on ").nth(1) {
-                let _ = tx.send(url.trim().to_owned());
-            }
-            if let Ok(mut s) = sink.lock() {
-                s.push_str(&line);
-                s.push('\n');
-            }
-        }
-    });
-    proxy.url = rx.recv_timeout(Duration::from_secs(30)).expect("the proxy printed its address");
-    for _ in 0..400 {
-        if client().get(format!("{}/readyz", proxy.url)).send().await.is_ok_and(|r| r.status() == 200) {
-            return proxy;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the proxy never became ready");
+    let dir = dir.to_str().expect("path");
+    let mut args =
+        vec!["proxy", "--port", "0", "--anthropic-api-url", upstream, "--openai-api-url", upstream];
+    args.extend(["--workspace-dir", dir]);
+    args.extend(extra);
+    support::binary::start(&args, &[]).await
 }
 
 /// Every file under `dir`, recursively.
@@ -174,7 +115,7 @@ async fn no_key_reaches_any_log_or_file() {
     assert_eq!(lines.lines().count(), 4, "{lines}");
     assert!(lines.contains("\"messages\""), "full messages were asked for: {lines}");
     assert!(lines.contains("[redacted]") && lines.contains("[base64 omitted"), "{lines}");
-    let _ = Command::new("kill").args(["-INT", &proxy.child.id().to_string()]).status();
+    proxy.signal("INT");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let written = files(&dir);
     assert!(written.iter().any(|p| p.ends_with("proxy_savings.json")), "{written:?}");
@@ -182,7 +123,7 @@ async fn no_key_reaches_any_log_or_file() {
         let bytes = std::fs::read(file).expect("read");
         assert!(memchr::memmem::find(&bytes, b"PLANTED").is_none(), "a planted key is in {}", file.display());
     }
-    let stderr = proxy.stderr.lock().expect("stderr").clone();
+    let stderr = proxy.stderr();
     assert!(stderr.contains("\"request_id\""), "one JSON line per request at info: {stderr}");
     assert!(!stderr.contains("PLANTED"), "a planted key is in the proxy's log:\n{stderr}");
     let _ = std::fs::remove_dir_all(&dir);

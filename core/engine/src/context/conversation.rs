@@ -57,7 +57,7 @@ pub fn parse(dialect: Dialect, body: &str) -> Result<Option<Conversation<'_>>, C
     let Some(list) = root.get(field) else {
         return Err(CompressError::MalformedRequest(format!("missing field `{field}`")));
     };
-    if raw::as_str(list).is_some() {
+    if raw::is_str(list) {
         return Ok(None);
     }
     let objects = raw::object_list(&root, field)?;
@@ -133,7 +133,7 @@ fn item<'a>(dialect: Dialect, obj: &Object<'a>, raw: raw::Raw<'a>, i: usize, lin
 /// True when `content` is a string or holds a part that is not a tool result.
 fn has_own_text(content: Option<raw::Raw<'_>>) -> bool {
     let Some(content) = content else { return false };
-    if raw::as_str(content).is_some() {
+    if raw::is_str(content) {
         return true;
     }
     raw::array(content)

@@ -13,7 +13,11 @@ mod openai_chat;
 mod openai_responses;
 pub mod raw;
 
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use crate::error::CompressError;
+use raw::{Object, Raw};
 
 /// The wire format of a request body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +57,8 @@ pub struct Candidate<'a> {
     pub turns: u32,
     /// Never rewrite (protected tool, or inside the frozen prefix).
     pub protected: bool,
+    /// Protected because of its tool (the part of `protected` that belongs to the block).
+    pub tool_protected: bool,
     /// What the text is.
     pub origin: Origin,
 }
@@ -78,11 +84,306 @@ pub fn segments<'a>(
     body: &'a str,
     opts: &crate::Options,
 ) -> Result<Vec<Segment<'a>>, CompressError> {
+    Ok(segments_in(dialect, body, opts, None)?.0)
+}
+
+/// Where a body's messages are, kept so that the next request of the conversation, which
+/// repeats this body's bytes up to some message, reads only what follows it.
+#[derive(Default)]
+pub(crate) struct Layout {
+    /// Byte range of each message (Responses: input item).
+    items: Vec<Range<usize>>,
+    /// Whether each is an assistant turn.
+    assistant: Vec<bool>,
+    /// The top-level fields before the message list.
+    before: Vec<(String, Range<usize>)>,
+    /// Segments before the first message's (the system prompt, the instructions).
+    preamble: usize,
+    /// Index of the first segment of each message, and one past the last segment.
+    first_segment: Vec<usize>,
+    /// Messages listed from the previous request's segments instead of read (0: all read).
+    pub unread: usize,
+}
+
+impl Layout {
+    /// Bytes held (for the memory's budget).
+    pub fn bytes(&self) -> usize {
+        self.items.len() * 25
+            + self.first_segment.len() * 8
+            + self.before.iter().map(|(k, _)| k.len() + 16).sum::<usize>()
+    }
+}
+
+/// A segment of the previous request kept for the next one: what it takes to list it again
+/// without reading its message.
+pub(crate) enum Kept {
+    /// A block (its raw string's span in the body, which the new body repeats).
+    Block {
+        message_index: u32,
+        block_index: u32,
+        span: Range<usize>,
+        query: String,
+        tool_protected: bool,
+        origin: Origin,
+    },
+    /// Read-only text.
+    Seen { message_index: u32, text: String },
+}
+
+/// The previous request of the conversation, for [`segments_in`]: its body, its layout, and
+/// its segments in order.
+pub(crate) struct Before<'p> {
+    pub body: &'p [u8],
+    pub layout: &'p Layout,
+    pub kept: &'p dyn Fn(std::ops::Range<usize>) -> Vec<Kept>,
+}
+
+/// The messages of the previous request that this one repeats byte for byte, and the offset
+/// just after the last of them; `None` when it repeats none.
+fn repeated(body: &str, before: &Before<'_>) -> Option<(usize, usize)> {
+    let common = common_prefix(body.as_bytes(), before.body);
+    // Messages wholly inside the common prefix. The one after the last of them (or the end
+    // of the list) is read anew.
+    let k = before.layout.items.iter().take_while(|r| r.end <= common).count();
+    (k > 0).then(|| (k, before.layout.items[k - 1].end))
+}
+
+/// Length of the longest common prefix: whole chunks compared with `memcmp`, then bytes.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const CHUNK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    while at + CHUNK <= n && a[at..at + CHUNK] == b[at..at + CHUNK] {
+        at += CHUNK;
+    }
+    at + a[at..n].iter().zip(&b[at..n]).position(|(x, y)| x != y).unwrap_or(n - at)
+}
+
+/// [`segments`], reusing `before` when this body repeats its first messages: the body is
+/// validated from the first message it does not repeat, the messages before it are listed
+/// from the previous request's segments, and the dialect walker reads only from the last
+/// message that sets what later ones read. Falls back to reading the whole body when that
+/// cannot be done exactly. Also returns this body's layout for the next request.
+pub(crate) fn segments_in<'a>(
+    dialect: Dialect,
+    body: &'a str,
+    opts: &crate::Options,
+    before: Option<&Before<'_>>,
+) -> Result<(Vec<Segment<'a>>, Layout), CompressError> {
+    if let Some(before) = before
+        && let Some((k, at)) = repeated(body, before)
+        && let Some(done) = resumed(dialect, body, opts, before, k, at)
+    {
+        return Ok(done);
+    }
     let root = raw::root(body)?;
+    walk_all(dialect, body, &root, opts)
+}
+
+/// Read the whole body.
+fn walk_all<'a>(
+    dialect: Dialect,
+    body: &'a str,
+    root: &Object<'a>,
+    opts: &crate::Options,
+) -> Result<(Vec<Segment<'a>>, Layout), CompressError> {
+    let list = list_field(dialect);
+    if dialect == Dialect::OpenAiResponses && !openai_responses::has_list(root)? {
+        return Ok((Vec::new(), Layout::default()));
+    }
+    let parsed = raw::object_list(root, list)?;
+    let items: Vec<Range<usize>> = raw::array(root.get(list).expect("listed above"))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| raw::span(body, r))
+        .collect();
+    let assistant: Vec<bool> = parsed.iter().map(|m| is_assistant(dialect, m)).collect();
+    let mut walk = Walk::new(&assistant, opts);
+    preamble(dialect, root, &mut walk);
+    let preamble_len = walk.out.len();
+    let mut state = State::default();
+    let mut first_segment = Vec::with_capacity(parsed.len() + 1);
+    for (i, msg) in parsed.iter().enumerate() {
+        first_segment.push(walk.out.len());
+        message(dialect, &mut state, i, msg, &mut walk, opts);
+    }
+    first_segment.push(walk.out.len());
+    let before = fields_before(body, root, list);
+    Ok((walk.out, Layout { items, assistant, before, preamble: preamble_len, first_segment, unread: 0 }))
+}
+
+/// Read the body from its `k`th message, the bytes before `at` being the previous request's.
+fn resumed<'a>(
+    dialect: Dialect,
+    body: &'a str,
+    opts: &crate::Options,
+    before: &Before<'_>,
+    k: usize,
+    at: usize,
+) -> Option<(Vec<Segment<'a>>, Layout)> {
+    let list = list_field(dialect);
+    let layout = before.layout;
+    let rest = raw::rest_of_top_level_array(body, at)?;
+    // The object as a whole read would see it: the fields before the list (same bytes), the
+    // list, the fields after it.
+    let list_start = layout.items.first()?.start;
+    let list_open = body[..list_start].rfind('[')?;
+    let mut fields: Vec<(std::borrow::Cow<'a, str>, Raw<'a>)> = layout
+        .before
+        .iter()
+        .map(|(k, r)| (std::borrow::Cow::Owned(k.clone()), Raw::trusted(&body[r.clone()])))
+        .collect();
+    fields.push((std::borrow::Cow::Borrowed(list), Raw::trusted(&body[list_open..rest.array_end])));
+    fields.extend(rest.fields);
+    let root = Object::from_fields(fields);
+    if root.get(list).map(|r| r.get().as_ptr()) != Some(body[list_open..].as_ptr()) {
+        return None;
+    }
+    let mut items: Vec<Raw<'a>> = layout.items[..k].iter().map(|r| Raw::trusted(&body[r.clone()])).collect();
+    items.extend(rest.items);
+    let mut assistant = layout.assistant[..k].to_vec();
+    let mut parsed = Vec::with_capacity(items.len() - k);
+    for item in &items[k..] {
+        let obj = Object::parse(*item)?;
+        assistant.push(is_assistant(dialect, &obj));
+        parsed.push(obj);
+    }
+    let mut walk = Walk::new(&assistant, opts);
+    preamble(dialect, &root, &mut walk);
+    let preamble_len = walk.out.len();
+    // The messages before `k`: listed again from the previous request's segments.
+    let kept = (before.kept)(layout.preamble..*layout.first_segment.get(k)?);
+    let mut first_segment = Vec::with_capacity(items.len() + 1);
+    let mut next = 0;
+    for seg in kept {
+        let m = match &seg {
+            Kept::Block { message_index, .. } | Kept::Seen { message_index, .. } => *message_index as usize,
+        };
+        while next <= m {
+            first_segment.push(walk.out.len());
+            next += 1;
+        }
+        walk.kept(seg, body);
+    }
+    while next < k {
+        first_segment.push(walk.out.len());
+        next += 1;
+    }
+    // The state the messages from `k` on read: from the last message before `k` that sets it.
+    let start =
+        (0..k).rev().find(|&i| Object::parse(items[i]).is_some_and(|m| resets(dialect, &m))).unwrap_or(0);
+    let mut state = State::default();
+    walk.muted = true;
+    for (i, item) in items.iter().enumerate().take(k).skip(start) {
+        let msg = Object::parse(*item)?;
+        message(dialect, &mut state, i, &msg, &mut walk, opts);
+    }
+    walk.muted = false;
+    state.counting_misses = start > 0;
+    for (j, msg) in parsed.iter().enumerate() {
+        first_segment.push(walk.out.len());
+        message(dialect, &mut state, k + j, msg, &mut walk, opts);
+    }
+    first_segment.push(walk.out.len());
+    if state.missed {
+        // A call answered from before the messages re-read: only the whole walk knows it.
+        return None;
+    }
+    let items = items.iter().map(|r| raw::span(body, *r)).collect();
+    let before_fields = layout.before.clone();
+    Some((
+        walk.out,
+        Layout {
+            items,
+            assistant,
+            before: before_fields,
+            preamble: preamble_len,
+            first_segment,
+            unread: start,
+        },
+    ))
+}
+
+/// The top-level fields before the list field, by name and span.
+fn fields_before(body: &str, root: &Object<'_>, list: &str) -> Vec<(String, Range<usize>)> {
+    root.fields().take_while(|(k, _)| *k != list).map(|(k, v)| (k.to_owned(), raw::span(body, v))).collect()
+}
+
+fn list_field(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::AnthropicMessages => anthropic::segments(&root, opts),
-        Dialect::OpenAiChat => openai_chat::segments(&root, opts),
-        Dialect::OpenAiResponses => openai_responses::segments(&root, opts),
+        Dialect::AnthropicMessages => anthropic::LIST,
+        Dialect::OpenAiChat => openai_chat::LIST,
+        Dialect::OpenAiResponses => openai_responses::LIST,
+    }
+}
+
+fn preamble(dialect: Dialect, root: &Object<'_>, walk: &mut Walk<'_>) {
+    match dialect {
+        Dialect::AnthropicMessages => anthropic::preamble(root, walk),
+        Dialect::OpenAiChat => openai_chat::preamble(root, walk),
+        Dialect::OpenAiResponses => openai_responses::preamble(root, walk),
+    }
+}
+
+fn is_assistant(dialect: Dialect, msg: &Object<'_>) -> bool {
+    match dialect {
+        Dialect::AnthropicMessages => anthropic::is_assistant(msg),
+        Dialect::OpenAiChat => openai_chat::is_assistant(msg),
+        Dialect::OpenAiResponses => openai_responses::is_assistant(msg),
+    }
+}
+
+fn resets(dialect: Dialect, msg: &Object<'_>) -> bool {
+    match dialect {
+        Dialect::AnthropicMessages => anthropic::resets(msg),
+        Dialect::OpenAiChat => openai_chat::resets(msg),
+        Dialect::OpenAiResponses => openai_responses::resets(msg),
+    }
+}
+
+fn message<'a>(
+    dialect: Dialect,
+    state: &mut State,
+    i: usize,
+    msg: &Object<'a>,
+    walk: &mut Walk<'a>,
+    opts: &crate::Options,
+) {
+    match dialect {
+        Dialect::AnthropicMessages => anthropic::message(state, i, msg, walk, opts),
+        Dialect::OpenAiChat => openai_chat::message(state, i, msg, walk, opts),
+        Dialect::OpenAiResponses => openai_responses::message(state, i, msg, walk, opts),
+    }
+}
+
+/// What a dialect walker carries from one message to the next: the calls made so far (by id:
+/// the tool's name and the text that asked for it) and the text the next user or tool
+/// message answers.
+#[derive(Default)]
+pub(crate) struct State {
+    calls: BTreeMap<String, (String, String)>,
+    pub previous_text: String,
+    /// Set when a looked-up call was not found while `counting_misses`: a walk that started
+    /// part-way may not know it.
+    counting_misses: bool,
+    missed: bool,
+}
+
+impl State {
+    /// Record a call; its hint is kept as blocks use it (the tail).
+    pub fn insert_call(&mut self, id: String, name: String, query: &str) {
+        self.calls.insert(id, (name, clip_query(query)));
+    }
+
+    /// The tool name and hint of call `id` (empty when unknown).
+    pub fn call(&mut self, id: &str) -> (String, String) {
+        match self.calls.get(id) {
+            Some(c) => c.clone(),
+            None => {
+                self.missed |= self.counting_misses;
+                Default::default()
+            }
+        }
     }
 }
 
@@ -132,12 +433,43 @@ pub(crate) struct Walk<'a> {
     pub ages: Vec<u32>,
     pub turns: u32,
     pub frozen_count: u32,
+    /// Read messages only for the state they leave: list nothing.
+    pub muted: bool,
 }
 
 impl<'a> Walk<'a> {
     pub fn new(is_assistant: &[bool], opts: &crate::Options) -> Self {
         let turns = is_assistant.iter().filter(|a| **a).count() as u32;
-        Self { out: Vec::new(), ages: ages(is_assistant), turns, frozen_count: opts.frozen_count }
+        Self {
+            out: Vec::new(),
+            ages: ages(is_assistant),
+            turns,
+            frozen_count: opts.frozen_count,
+            muted: false,
+        }
+    }
+
+    /// List again a segment of the previous request, whose bytes `body` repeats.
+    pub fn kept(&mut self, seg: Kept, body: &'a str) {
+        match seg {
+            Kept::Seen { message_index, text } => {
+                let age = self.ages.get(message_index as usize).copied().unwrap_or(0);
+                self.out.push(Segment::Seen { message_index, age, text });
+            }
+            Kept::Block { message_index, block_index, span, query, tool_protected, origin } => {
+                self.out.push(Segment::Block(Candidate {
+                    message_index,
+                    block_index,
+                    raw: Raw::trusted(&body[span]),
+                    query,
+                    age: self.ages.get(message_index as usize).copied().unwrap_or(0),
+                    turns: self.turns,
+                    protected: tool_protected || message_index < self.frozen_count,
+                    tool_protected,
+                    origin,
+                }));
+            }
+        }
     }
 
     /// Add a block; frozen messages are forwarded as they are.
@@ -150,6 +482,9 @@ impl<'a> Walk<'a> {
         origin: Origin,
         protected: bool,
     ) {
+        if self.muted {
+            return;
+        }
         self.out.push(Segment::Block(Candidate {
             message_index: i as u32,
             block_index: b as u32,
@@ -158,12 +493,16 @@ impl<'a> Walk<'a> {
             age: self.ages.get(i).copied().unwrap_or(0),
             turns: self.turns,
             protected: protected || (i as u32) < self.frozen_count,
+            tool_protected: protected,
             origin,
         }));
     }
 
     /// Add text of message `i` that is only read (`None`: before the first message).
     pub fn seen(&mut self, i: Option<usize>, text: impl Into<String>) {
+        if self.muted {
+            return;
+        }
         let text = text.into();
         if text.is_empty() {
             return;
@@ -186,7 +525,10 @@ impl<'a> Walk<'a> {
         protected: bool,
     ) {
         let Some(content) = content else { return };
-        if raw::as_str(content).is_some() {
+        if self.muted {
+            return;
+        }
+        if raw::is_str(content) {
             self.block(i, 0, content, query, origin, protected);
             return;
         }
@@ -214,4 +556,22 @@ pub(crate) fn plain_text(content: Option<raw::Raw<'_>>) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_prefix;
+
+    #[test]
+    fn common_prefix_finds_the_first_difference_inside_and_across_chunks() {
+        let a = vec![7u8; 10_000];
+        for at in [0, 1, 4095, 4096, 4097, 9_999] {
+            let mut b = a.clone();
+            b[at] = 8;
+            assert_eq!(common_prefix(&a, &b), at);
+        }
+        assert_eq!(common_prefix(&a, &a[..5000]), 5000);
+        assert_eq!(common_prefix(&a, &a), 10_000);
+        assert_eq!(common_prefix(b"", &a), 0);
+    }
 }

@@ -1,7 +1,9 @@
 //! The engine's reads of a request body: the shared scanner's views ([`headroom_json`]), with
 //! errors in the engine's terms.
 
-pub use headroom_json::{Object, Raw, array, as_str, parse, span, trusted_root};
+pub use headroom_json::{
+    Object, Raw, array, as_str, is_str, parse, rest_of_top_level_array, span, trusted_root,
+};
 
 use crate::error::CompressError;
 

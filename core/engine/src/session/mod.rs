@@ -22,7 +22,7 @@ use crate::kind::ContentKind;
 use crate::options::Options;
 use crate::pipeline::{Standing, Status};
 use crate::plugins::PluginInfo;
-use crate::request::{Dialect, Origin};
+use crate::request::{Dialect, Kept, Layout, Origin};
 
 /// One conversation's memory.
 #[derive(Default)]
@@ -34,6 +34,8 @@ pub struct Memory {
     body: Vec<u8>,
     records: Vec<Record>,
     history: History,
+    /// Where the last request's messages are, so the next one reads only what follows them.
+    layout: Layout,
     /// The last forwarded body's token counts, for the window check.
     pub(crate) tally: TallyMemo,
     /// Requests that reused at least one block, and blocks reused, since the memory was made.
@@ -48,6 +50,9 @@ pub struct Reuse {
     pub segments: u32,
     /// Segments processed.
     pub total: u32,
+    /// Messages (Responses: input items) whose bytes were not read again, because the
+    /// previous request held them byte for byte (0: the whole body was read).
+    pub unread_messages: u32,
 }
 
 /// One segment of the last request, in conversation order.
@@ -74,6 +79,7 @@ pub(crate) struct BlockKey {
     pub query: String,
     pub position: u32,
     pub protected: bool,
+    pub tool_protected: bool,
     pub origin: Origin,
     pub standing: Option<Standing>,
 }
@@ -112,7 +118,7 @@ impl Memory {
                 }
             })
             .sum();
-        self.body.len() + records + self.history.bytes() + self.tally.bytes()
+        self.body.len() + records + self.history.bytes() + self.tally.bytes() + self.layout.bytes()
     }
 
     /// Requests that reused earlier work, and blocks taken from the memory, since it was made.
@@ -133,19 +139,29 @@ impl Memory {
             self.records.clear();
             self.body.clear();
             self.history = History::default();
+            self.layout = Layout::default();
             self.tally = TallyMemo::default();
         }
         Previous {
             body: std::mem::take(&mut self.body),
             records: std::mem::take(&mut self.records),
             history: std::mem::take(&mut self.history),
+            layout: std::mem::take(&mut self.layout),
             matching: true,
         }
     }
 
     /// End a request: keep what it left. The previous body's buffer takes the new body, so a
     /// long conversation does not allocate (and fault in) a fresh buffer on every turn.
-    pub(crate) fn end(&mut self, body: &str, records: Vec<Record>, previous: Previous, reuse: Reuse) {
+    pub(crate) fn end(
+        &mut self,
+        body: &str,
+        records: Vec<Record>,
+        layout: Layout,
+        previous: Previous,
+        reuse: Reuse,
+    ) {
+        self.layout = layout;
         let mut buffer = previous.body;
         buffer.clear();
         buffer.extend_from_slice(body.as_bytes());
@@ -164,6 +180,7 @@ pub(crate) struct Previous {
     body: Vec<u8>,
     records: Vec<Record>,
     pub history: History,
+    layout: Layout,
     /// Every segment so far matched its record.
     matching: bool,
 }
@@ -171,7 +188,40 @@ pub(crate) struct Previous {
 impl Previous {
     /// A stateless walk: nothing to reuse.
     pub fn none() -> Self {
-        Self { body: Vec::new(), records: Vec::new(), history: History::default(), matching: false }
+        Self {
+            body: Vec::new(),
+            records: Vec::new(),
+            history: History::default(),
+            layout: Layout::default(),
+            matching: false,
+        }
+    }
+
+    /// The previous request as [`crate::request::segments_in`] reads it, when there is one.
+    pub fn before(&self) -> Option<(&[u8], &Layout)> {
+        self.matching.then_some((self.body.as_slice(), &self.layout))
+    }
+
+    /// The previous request's segments `range`, to list again.
+    pub fn kept(&self, range: Range<usize>) -> Vec<Kept> {
+        self.records
+            .get(range)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| match &r.what {
+                Recorded::Seen { message_index, text, .. } => {
+                    Kept::Seen { message_index: *message_index, text: text.clone() }
+                }
+                Recorded::Block { key, .. } => Kept::Block {
+                    message_index: key.message_index,
+                    block_index: key.block_index,
+                    span: key.span.clone(),
+                    query: key.query.clone(),
+                    tool_protected: key.tool_protected,
+                    origin: key.origin,
+                },
+            })
+            .collect()
     }
 
     /// Segment `j` is read-only text: true when its record says the same (the index already
@@ -194,6 +244,7 @@ impl Previous {
                     && k.query == key.query
                     && k.position == key.position
                     && k.protected == key.protected
+                    && k.tool_protected == key.tool_protected
                     && k.origin == key.origin
                     && k.standing == key.standing);
         if !self.settle(j, same) {

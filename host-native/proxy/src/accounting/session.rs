@@ -69,7 +69,7 @@ fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
     for name in ["model", preamble, "tools"] {
         hasher.update(name.as_bytes());
         if let Some(v) = members.get(name) {
-            crate::canonical::update(&mut hasher, v.get());
+            crate::canonical::update_as_sent(&mut hasher, v.get());
         }
     }
     let items: Vec<&serde_json::value::RawValue> =
@@ -78,7 +78,7 @@ fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
     out.push(*hasher.finalize().as_bytes());
     for item in items {
         hasher.update(&[0]);
-        crate::canonical::update(&mut hasher, item.get());
+        crate::canonical::update_as_sent(&mut hasher, item.get());
         out.push(*hasher.finalize().as_bytes());
     }
     Some(out)

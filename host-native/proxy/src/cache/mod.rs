@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod record;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -95,6 +96,8 @@ impl Counters {
 pub struct ResponseCache {
     config: CacheConfig,
     lru: Mutex<Lru>,
+    /// Entries shared with other replicas (answers stored by one are served by all).
+    shared: std::sync::Arc<crate::shared::Shared>,
     /// Counters.
     pub counters: Counters,
 }
@@ -104,8 +107,12 @@ const KEYED_HEADERS: [&str; 3] = ["anthropic-version", "anthropic-beta", "openai
 
 impl ResponseCache {
     /// With `config`.
-    pub fn new(config: CacheConfig, counters: Counters) -> Self {
-        Self { config, lru: Mutex::default(), counters }
+    pub fn new(
+        config: CacheConfig,
+        counters: Counters,
+        shared: std::sync::Arc<crate::shared::Shared>,
+    ) -> Self {
+        Self { config, lru: Mutex::default(), counters, shared }
     }
 
     /// On at all.
@@ -154,8 +161,41 @@ impl ResponseCache {
         Some(*h.finalize().as_bytes())
     }
 
-    /// The stored answer for `key`, replayed (a stream as a stream, chunk for chunk).
-    pub fn lookup(&self, key: &Key) -> Option<Response> {
+    /// The stored answer for `key`, replayed (a stream as a stream, chunk for chunk): held
+    /// here, or stored by another replica (bounded wait; then it is copied here).
+    pub async fn lookup(&self, key: &Key) -> Option<Response> {
+        if !self.shared.enabled() {
+            return self.lookup_local(key);
+        }
+        if let Some(hit) = self.lookup_here(key) {
+            return Some(hit);
+        }
+        let found = self.shared.call("response_cache", |b| b.cache_get(key)).await.flatten();
+        let decoded = found.as_deref().and_then(wire::decode);
+        match decoded {
+            Some((age, chunks, content_type)) if age < self.config.ttl => {
+                let stored = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+                self.put_local(*key, chunks, content_type, stored);
+                self.lookup_local(key)
+            }
+            _ => {
+                self.counters.misses.inc();
+                None
+            }
+        }
+    }
+
+    /// [`lookup_local`](Self::lookup_local) without counting a miss (the shared store is
+    /// asked next).
+    fn lookup_here(&self, key: &Key) -> Option<Response> {
+        if !self.lock().map.contains_key(key) {
+            return None;
+        }
+        self.lookup_local(key)
+    }
+
+    /// The answer held by this process.
+    pub fn lookup_local(&self, key: &Key) -> Option<Response> {
         let mut lru = self.lock();
         let ttl = self.config.ttl;
         let expired = match lru.map.get(key) {
@@ -203,24 +243,36 @@ impl ResponseCache {
         Some(r)
     }
 
-    /// Store a complete answer.
+    /// Store a complete answer (here, and for the other replicas without waiting).
     pub(crate) fn insert(&self, key: Key, chunks: Vec<Bytes>, content_type: Option<http::HeaderValue>) {
         let bytes: usize = chunks.iter().map(Bytes::len).sum::<usize>() + 128;
         if bytes > self.config.max_entry_bytes() {
             self.counters.not_stored.inc();
             return;
         }
+        if self.shared.enabled() {
+            let value = wire::encode(&chunks, content_type.as_ref());
+            let ttl = self.config.ttl;
+            self.shared.spawn("response_cache", move |b| {
+                Box::pin(async move { b.cache_put(&key, value, ttl).await })
+            });
+        }
+        self.put_local(key, chunks, content_type, Instant::now());
+        self.counters.stores.inc();
+    }
+
+    fn put_local(&self, key: Key, chunks: Vec<Bytes>, content_type: Option<http::HeaderValue>, now: Instant) {
+        let bytes: usize = chunks.iter().map(Bytes::len).sum::<usize>() + 128;
         let mut lru = self.lock();
         lru.remove(&key);
         let mut evicted = 0;
-        let now = Instant::now();
         // Expired entries at the cold end first (a bounded walk, never a scan of the whole
         // map: others expire when looked up or reach the cold end), then the least recently
         // used until the new one fits.
         let ttl = self.config.ttl;
         for _ in 0..8 {
             let Some(oldest) = lru.order.first_key_value().map(|(_, k)| *k) else { break };
-            if lru.map.get(&oldest).is_some_and(|e| now.duration_since(e.stored) >= ttl) {
+            if lru.map.get(&oldest).is_some_and(|e| e.stored.elapsed() >= ttl) {
                 lru.remove(&oldest);
                 evicted += 1;
             } else {
@@ -241,7 +293,6 @@ impl ResponseCache {
         self.counters.entries.set(i64::try_from(lru.map.len()).unwrap_or(i64::MAX));
         drop(lru);
         self.counters.evictions.inc_by(evicted);
-        self.counters.stores.inc();
     }
 
     /// Entries and bytes held.
@@ -295,6 +346,7 @@ mod tests {
         ResponseCache::new(
             CacheConfig { enabled: true, ttl: Duration::from_secs(60), max_bytes },
             Counters::default(),
+            crate::shared::Shared::local(),
         )
     }
 
@@ -322,14 +374,14 @@ mod tests {
         for k in 1..=4u8 {
             c.insert([k; 32], chunk(), None);
         }
-        assert!(c.lookup(&[1; 32]).is_some());
+        assert!(c.lookup_local(&[1; 32]).is_some());
         c.insert([5; 32], chunk(), None);
         // The least recently used (2) went; 1 was used since.
-        assert!(c.lookup(&[2; 32]).is_none());
-        assert!([1u8, 3, 4, 5].iter().all(|k| c.lookup(&[*k; 32]).is_some()));
+        assert!(c.lookup_local(&[2; 32]).is_none());
+        assert!([1u8, 3, 4, 5].iter().all(|k| c.lookup_local(&[*k; 32]).is_some()));
         // Too large for one entry: not stored.
         c.insert([6; 32], vec![Bytes::from(vec![b'x'; 1000])], None);
-        assert!(c.lookup(&[6; 32]).is_none());
+        assert!(c.lookup_local(&[6; 32]).is_none());
         assert_eq!(c.counters.evictions.get(), 1);
         assert!(c.size().1 <= 4000);
     }

@@ -118,6 +118,12 @@ impl MemoryStore {
         inner.entries.get(&id).map(|e| e.original.clone())
     }
 
+    /// Whether `key` is held for `tenant` and not expired (without copying the original).
+    pub fn contains(&self, tenant: &Tenant, key: &str) -> bool {
+        let Ok(inner) = self.inner.lock() else { return false };
+        inner.entries.get(&(tenant.clone(), key.to_owned())).is_some_and(|e| e.stored.elapsed() <= self.ttl)
+    }
+
     /// Entries held (expired ones count until they are read).
     pub fn len(&self) -> usize {
         self.inner.lock().map(|i| i.entries.len()).unwrap_or(0)

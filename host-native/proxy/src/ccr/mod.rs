@@ -204,6 +204,16 @@ impl CcrStore {
         }
     }
 
+    /// Whether `key` is held for `tenant` (a refresh rather than a new original).
+    pub fn contains(&self, tenant: &Tenant, key: &str) -> bool {
+        match &self.backend {
+            Backend::Memory(m) => m.contains(tenant, key),
+            Backend::Sqlite { db, spill } => {
+                spill.contains(tenant, key) || db.get(tenant, key).is_ok_and(|o| o.is_some())
+            }
+        }
+    }
+
     fn fault(&self, e: &StoreError) {
         let n = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
         // Powers of two: a failing disk is reported without flooding the log.

@@ -36,7 +36,7 @@ pub async fn respond(
         }
         strip_ours(exchange.dialect, &mut response);
         if !(calls.is_empty() || client_calls || round == MAX_ROUNDS) {
-            let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
+            let answers = exchange.answers(calls.iter().map(|c| c.key.clone()).collect()).await;
             if let Ok(next) = next_body(&body, &turn, &calls, &answers)
                 && let Ok(continued) = exchange.send(next.clone()).await
                 && continued.status().is_success()

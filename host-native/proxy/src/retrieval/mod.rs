@@ -186,10 +186,19 @@ impl Exchange {
         .await
     }
 
+    /// The texts answering the calls for `keys`, in order.
+    pub async fn answers(&self, keys: Vec<String>) -> Vec<String> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in &keys {
+            out.push(self.answer(key).await);
+        }
+        out
+    }
+
     /// The text answering a call for `key`: the original (at most [`MAX_ANSWER_BYTES`]), or
     /// why it is not there.
-    pub fn answer(&self, key: &str) -> String {
-        let found = self.state.ccr.get(&self.tenant, key).map(|o| capped(o, key));
+    pub async fn answer(&self, key: &str) -> String {
+        let found = self.state.get_original(&self.tenant, key).await.map(|o| capped(o, key));
         found.unwrap_or_else(|| {
             format!(
                 "No original is stored under {key} for this API key (originals are kept for a limited \

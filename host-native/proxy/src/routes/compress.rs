@@ -99,7 +99,7 @@ async fn run(state: &Arc<AppState>, peer: SocketAddr, request: Request) -> Resul
         })
         .collect();
     let hashes: Vec<String> = outcome.offloads.iter().map(|off| off.key.clone()).collect();
-    state.ccr.put_many(&tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
+    state.put_originals(&tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original))).await;
     Ok(result(new_messages, tokens_before, tokens_after, transforms, hashes))
 }
 

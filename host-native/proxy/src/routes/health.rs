@@ -34,6 +34,7 @@ fn checks(state: &AppState) -> (bool, Value) {
         "ccr": ccr_check(state),
         "plugins": plugins_check(state),
         "savings_history": history_check(state),
+        "shared_state": state.shared.health(),
     });
     (engine_ready, checks)
 }
@@ -103,6 +104,16 @@ fn history_check(state: &AppState) -> Value {
     v
 }
 
+/// The overall status of a ready proxy: `degraded` while the shared state is away (requests
+/// are served from local state; the replica must stay in the load balancer).
+fn ready_status(state: &AppState, ready: bool) -> &'static str {
+    match (ready, state.shared.enabled() && !state.shared.healthy()) {
+        (false, _) => "unhealthy",
+        (true, true) => "degraded",
+        (true, false) => "healthy",
+    }
+}
+
 /// Alive as long as the process answers.
 pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
     let mut v = base(&state, "healthy");
@@ -110,11 +121,16 @@ pub async fn livez(State(state): State<Arc<AppState>>) -> Response {
     Json(v).into_response()
 }
 
-/// Ready once the component is loaded: 503 until then.
+/// Ready once the component is loaded: 503 until then, and again from a shutdown signal on
+/// (`draining`), so a load balancer stops sending before the listener closes.
 pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    let (ready, checks) = checks(&state);
-    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    let (loaded, checks) = checks(&state);
+    let draining = state.is_draining();
+    let ready = loaded && !draining;
+    let status = if draining { "draining" } else { ready_status(&state, loaded) };
+    let mut v = base(&state, status);
     v["ready"] = json!(ready);
+    v["draining"] = json!(draining);
     v["checks"] = checks;
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(v)).into_response()
@@ -124,7 +140,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let (ready, checks) = checks(&state);
     let c = &state.counters;
-    let mut v = base(&state, if ready { "healthy" } else { "unhealthy" });
+    let mut v = base(&state, ready_status(&state, ready));
     v["ready"] = json!(ready);
     v["checks"] = checks;
     v["config"] = json!({
@@ -138,6 +154,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
         "openai_api_url": state.config.openai_url,
         "ccr_backend": state.ccr.backend_name(),
         "ccr_ttl_seconds": state.ccr.ttl().as_secs(),
+        "shared_state": if state.shared.enabled() { "redis" } else { "local" },
         "code_aware": state.config.context.code_aware,
         "upstream_timeout_secs": state.config.upstream_timeout.as_secs(),
         "stream_idle_timeout_secs": state.config.stream_idle_timeout.as_secs(),

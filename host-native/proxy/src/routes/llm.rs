@@ -46,7 +46,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     }
     // Budgets and rate limits, before any work: a refused request costs nothing upstream.
     if dialect.is_some()
-        && let Some(refused) = state.spend.refusal(provider, Tenant::of(&parts.headers).as_str())
+        && let Some(refused) = state.spend.refusal(provider, Tenant::of(&parts.headers).as_str()).await
     {
         return refused;
     }
@@ -60,7 +60,9 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             let tenant = Tenant::of(&parts.headers);
             // The response cache: keyed on the request as the client sent it, per key scope.
             let cache_key = state.cache.key(tenant.as_str(), &path, &parts.headers, &body);
-            if let Some(hit) = cache_key.as_ref().and_then(|k| state.cache.lookup(k)) {
+            if let Some(key) = &cache_key
+                && let Some(hit) = state.cache.lookup(key).await
+            {
                 return hit;
             }
             let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
@@ -70,7 +72,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             if bypass {
                 // Sent as it is: later turns must keep sending these messages as they are.
                 if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
-                    state.ledger.record(session, count);
+                    state.ledger_record(session, count).await;
                 }
                 draft.bypass = true;
                 draft.prepared(&body, Compression::default());
@@ -223,13 +225,13 @@ async fn compress(
     // (`count_tokens`) runs stateless so it never displaces the memory of the turns.
     let remember = purpose == Purpose::Turn && state.config.memory_bytes > 0;
     let session =
-        if remember || state.ledger.in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
+        if remember || state.ledger_in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
     let conversation = session.as_ref().filter(|_| remember).map(|(s, _)| {
         let (tenant, id) = s.ids();
         (tenant.to_owned(), id)
     });
     if let Some((s, count)) = &session {
-        let frozen = state.ledger.frozen(s, *count);
+        let frozen = state.ledger_frozen(s, *count).await;
         if frozen > 0 {
             opts.frozen_count = Some(frozen);
         }
@@ -255,7 +257,9 @@ async fn compress(
             compression.rewrote = outcome.body.is_some();
             if purpose == Purpose::Turn {
                 // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
-                state.ccr.put_many(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)));
+                state
+                    .put_originals(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)))
+                    .await;
                 let saved: u64 = outcome
                     .report
                     .iter()
@@ -287,7 +291,7 @@ async fn compress(
         _ => {
             Counters::add(&state.counters.compression_failures, 1);
             if let Some((s, count)) = session.or_else(|| ledger::session_of(tenant, dialect, &body)) {
-                state.ledger.record(s, count);
+                state.ledger_record(s, count).await;
             }
             let compression =
                 Compression { failed: true, ran: true, elapsed: clock.elapsed(), ..Compression::default() };

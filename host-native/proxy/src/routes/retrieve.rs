@@ -17,7 +17,7 @@ pub async fn handle(
     Path(key): Path<String>,
     headers: http::HeaderMap,
 ) -> Response {
-    match state.ccr.get(&Tenant::of(&headers), &key) {
+    match state.get_original(&Tenant::of(&headers), &key).await {
         Some(original) => Json(json!({"key": key, "original": original})).into_response(),
         None => ProxyError::NotFound(format!(
             "no original stored under `{key}` for this API key (expired after {} s, evicted, or never stored): \

@@ -74,6 +74,9 @@ pub async fn stats(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
     v["originals_stored"] = json!(state.ccr.len());
     v["spend"] = state.spend.json();
     v["response_cache"] = state.cache.json();
+    if state.shared.enabled() {
+        v["cluster"] = crate::shared::savings::cluster(&state.shared).await;
+    }
     Json(v).into_response()
 }
 

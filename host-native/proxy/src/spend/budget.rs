@@ -1,4 +1,4 @@
-//! Budgets: spend per period (hourly, daily or monthly, on a fixed-offset clock), over all
+//! Budgets: spend per period (hourly, daily or monthly, on the clock of a time zone), over all
 //! keys and per key scope, kept across restarts in a small JSON file written atomically (a
 //! temporary file renamed over the old one: a crash leaves the old or the new file, never a
 //! torn one). A request is admitted while the spend is under the budget; the one that crosses
@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
+
+use super::clock::BudgetTz;
 
 /// A budget period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,59 +34,18 @@ impl Period {
             Self::Monthly => "monthly",
         }
     }
-
-    /// The start and end (Unix seconds) of the period holding `unix`, on a clock `offset`
-    /// seconds east of UTC.
-    pub fn bounds(self, unix: u64, offset: i64) -> (u64, u64) {
-        let local = unix as i64 + offset;
-        let (start, end) = match self {
-            Self::Hourly => {
-                let s = local.div_euclid(3600) * 3600;
-                (s, s + 3600)
-            }
-            Self::Daily => {
-                let s = local.div_euclid(86_400) * 86_400;
-                (s, s + 86_400)
-            }
-            Self::Monthly => {
-                let (y, m, _) = civil(local.div_euclid(86_400));
-                let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-                (days_from_civil(y, m, 1) * 86_400, days_from_civil(ny, nm, 1) * 86_400)
-            }
-        };
-        ((start - offset).max(0) as u64, (end - offset).max(0) as u64)
-    }
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day number.
-fn civil(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
 }
 
 /// What is kept on disk.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Ledger {
     period: Option<Period>,
+    /// The clock of files written before named zones: its offset.
+    #[serde(default)]
     tz_offset_s: i64,
+    /// The clock's name (`UTC`, `+02:00`, `Europe/Berlin`).
+    #[serde(default)]
+    tz: String,
     period_start: u64,
     total_usd: f64,
     by_key: HashMap<String, f64>,
@@ -106,6 +67,8 @@ pub struct Exhausted {
     pub spent: f64,
     /// When the period ends (Unix seconds).
     pub resets_at: u64,
+    /// The same, on the budget's clock (`2026-03-30T00:00:00+02:00 (Europe/Berlin)`).
+    pub resets_local: String,
 }
 
 /// Budgets and the spend they are measured against.
@@ -113,7 +76,7 @@ pub struct Budget {
     global: Option<f64>,
     per_key: Option<f64>,
     period: Period,
-    offset: i64,
+    tz: BudgetTz,
     path: Option<PathBuf>,
     ledger: Mutex<Ledger>,
     dirty: AtomicBool,
@@ -128,7 +91,7 @@ impl Budget {
         global: Option<f64>,
         per_key: Option<f64>,
         period: Period,
-        offset: i64,
+        tz: BudgetTz,
         path: Option<PathBuf>,
         now: u64,
     ) -> Self {
@@ -148,15 +111,20 @@ impl Budget {
                 Err(e) => load_error = Some(format!("{}: {e}", p.display())),
             }
         }
-        if ledger.period != Some(period) || ledger.tz_offset_s != offset {
+        if ledger.tz.is_empty() {
+            // Written before zones had names: its clock was this fixed offset.
+            let kept = i32::try_from(ledger.tz_offset_s).ok().and_then(|s| BudgetTz::fixed(s).ok());
+            ledger.tz = kept.map(|k| k.name().to_owned()).unwrap_or_default();
+        }
+        if ledger.period != Some(period) || ledger.tz != tz.name() {
             // Another period or clock: the kept spend does not measure this budget.
-            ledger = Ledger { period: Some(period), tz_offset_s: offset, ..Ledger::default() };
+            ledger = Ledger { period: Some(period), tz: tz.name().to_owned(), ..Ledger::default() };
         }
         let b = Self {
             global,
             per_key,
             period,
-            offset,
+            tz,
             path,
             ledger: Mutex::new(ledger),
             dirty: AtomicBool::new(false),
@@ -177,7 +145,7 @@ impl Budget {
 
     /// Start a new period when `now` is past the kept one.
     fn roll(&self, l: &mut Ledger, now: u64) {
-        let (start, _) = self.period.bounds(now, self.offset);
+        let (start, _) = self.tz.bounds(self.period, now);
         if l.period_start != start {
             l.previous_total_usd = (l.period_start > 0).then_some(l.total_usd);
             l.period_start = start;
@@ -189,27 +157,39 @@ impl Budget {
 
     /// `Err` when a budget `scope` is under is spent.
     pub fn admit(&self, scope: &str, now: u64) -> Result<(), Exhausted> {
+        self.admit_with(scope, now, None)
+    }
+
+    /// The start and end (Unix seconds) of the period holding `now`.
+    pub fn bounds(&self, now: u64) -> (u64, u64) {
+        self.tz.bounds(self.period, now)
+    }
+
+    /// [`admit`](Self::admit) against the spend of every replica (`shared`: over all keys
+    /// and for `scope`, from the shared store) when known; this process's own spend counts
+    /// too, should the shared figures have lost some (a restarted store).
+    pub fn admit_with(&self, scope: &str, now: u64, shared: Option<(f64, f64)>) -> Result<(), Exhausted> {
         if !self.enabled() {
             return Ok(());
         }
         let mut l = self.lock();
         self.roll(&mut l, now);
-        let (_, resets_at) = self.period.bounds(now, self.offset);
+        let (shared_total, shared_key) = shared.unwrap_or((0.0, 0.0));
+        let total = l.total_usd.max(shared_total);
+        let exhausted = |which, limit, spent| {
+            let (_, resets_at) = self.tz.bounds(self.period, now);
+            let resets_local = format!("{} ({})", self.tz.local(resets_at), self.tz.name());
+            Exhausted { which, period: self.period, limit, spent, resets_at, resets_local }
+        };
         if let Some(limit) = self.global
-            && l.total_usd >= limit
+            && total >= limit
         {
-            return Err(Exhausted {
-                which: "global",
-                period: self.period,
-                limit,
-                spent: l.total_usd,
-                resets_at,
-            });
+            return Err(exhausted("global", limit, total));
         }
         if let Some(limit) = self.per_key {
-            let spent = l.by_key.get(scope).copied().unwrap_or(0.0);
+            let spent = l.by_key.get(scope).copied().unwrap_or(0.0).max(shared_key);
             if spent >= limit {
-                return Err(Exhausted { which: "per_key", period: self.period, limit, spent, resets_at });
+                return Err(exhausted("per_key", limit, spent));
             }
         }
         Ok(())
@@ -247,14 +227,17 @@ impl Budget {
     pub fn json(&self, now: u64) -> serde_json::Value {
         let mut l = self.lock();
         self.roll(&mut l, now);
-        let (start, end) = self.period.bounds(now, self.offset);
+        let (start, end) = self.tz.bounds(self.period, now);
         let mut keys: Vec<(&String, &f64)> = l.by_key.iter().collect();
         keys.sort_by(|a, b| b.1.total_cmp(a.1));
         let by_key: serde_json::Map<String, serde_json::Value> =
             keys.into_iter().take(50).map(|(k, v)| (k.clone(), serde_json::json!(round6(*v)))).collect();
         serde_json::json!({
             "period": self.period.name(),
-            "tz_offset_seconds": self.offset,
+            "tz": self.tz.name(),
+            "tz_offset_seconds": self.tz.offset_at(now),
+            "period_start_local": self.tz.local(start),
+            "resets_at_local": self.tz.local(end),
             "period_start": crate::stats::time::iso(start),
             "resets_at": crate::stats::time::iso(end),
             "spent_usd": round6(l.total_usd),
@@ -295,25 +278,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn periods_on_utc_and_offset_clocks() {
-        // 2026-12-05T01:44:18Z
-        let t = 1_796_435_058;
-        assert_eq!(Period::Hourly.bounds(t, 0), (1_796_432_400, 1_796_436_000));
-        assert_eq!(Period::Daily.bounds(t, 0), (1_796_428_800, 1_796_515_200));
-        // 2026-12-01 to 2027-01-01.
-        assert_eq!(Period::Monthly.bounds(t, 0), (1_796_083_200, 1_798_761_600));
-        // At +02:00 the local day began at 2026-12-04T22:00Z.
-        assert_eq!(Period::Daily.bounds(t, 7200), (1_796_428_800 - 7200, 1_796_515_200 - 7200));
-        assert_eq!(civil(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-    }
-
-    #[test]
     fn spend_refuses_after_the_line_and_survives_a_reopen() {
         let dir = std::env::temp_dir().join(format!("hr-budget-{}", std::process::id()));
         let path = dir.join(STATE);
         let _ = std::fs::remove_dir_all(&dir);
         let now = 1_796_435_058;
-        let b = Budget::open(Some(1.0), Some(0.5), Period::Daily, 0, Some(path.clone()), now);
+        let b = Budget::open(Some(1.0), Some(0.5), Period::Daily, BudgetTz::utc(), Some(path.clone()), now);
         assert!(b.admit("k1", now).is_ok());
         b.add("k1", 0.6, now);
         let e = b.admit("k1", now).expect_err("test error");
@@ -322,13 +292,50 @@ mod tests {
         b.add("k2", 0.45, now);
         assert_eq!(b.admit("k3", now).expect_err("test error").which, "global");
         b.flush();
-        let again = Budget::open(Some(1.0), Some(0.5), Period::Daily, 0, Some(path.clone()), now + 10);
+        let again =
+            Budget::open(Some(1.0), Some(0.5), Period::Daily, BudgetTz::utc(), Some(path.clone()), now + 10);
         assert_eq!(again.admit("k3", now + 10).expect_err("test error").which, "global");
         // The next day starts from zero.
         assert!(again.admit("k3", now + 86_400).is_ok());
         std::fs::write(&path, b"{torn").expect("test value");
-        let corrupt = Budget::open(Some(1.0), None, Period::Daily, 0, Some(path), now);
+        let corrupt = Budget::open(Some(1.0), None, Period::Daily, BudgetTz::utc(), Some(path), now);
         assert!(corrupt.load_error.is_some());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_named_zone_rolls_at_local_midnight_across_dst() {
+        let berlin = BudgetTz::parse("Europe/Berlin").expect("zone");
+        // 2026-03-29, the 23-hour day: it ends at 22:00Z.
+        let (before, after) = (1_774_821_540, 1_774_821_600); // 21:59Z, 22:00Z
+        let b = Budget::open(Some(0.5), None, Period::Daily, berlin.clone(), None, before);
+        b.add("k", 1.0, before);
+        let e = b.admit("k", before).expect_err("spent");
+        assert_eq!(e.resets_at, after);
+        assert_eq!(e.resets_local, "2026-03-30T00:00:00+02:00 (Europe/Berlin)");
+        assert!(b.admit("k", after).is_ok(), "a new local day");
+        assert_eq!(b.json(after)["previous_period_spent_usd"], 1.0);
+        assert_eq!(b.json(after)["period_start_local"], "2026-03-30T00:00:00+02:00");
+    }
+
+    #[test]
+    fn spend_kept_under_another_clock_is_not_carried_over() {
+        let dir = std::env::temp_dir().join(format!("hr-budget-tz-{}", std::process::id()));
+        let path = dir.join(STATE);
+        let _ = std::fs::remove_dir_all(&dir);
+        let now = 1_796_435_058;
+        // A file written before zones had names (an offset only) keeps its spend under that offset.
+        std::fs::create_dir_all(&dir).expect("dir");
+        let old = serde_json::json!({"period": "daily", "tz_offset_s": 7200,
+            "period_start": BudgetTz::fixed(7200).expect("fixed").bounds(Period::Daily, now).0,
+            "total_usd": 2.0, "by_key": {}});
+        std::fs::write(&path, old.to_string()).expect("write");
+        let fixed = BudgetTz::parse("+02:00").expect("fixed");
+        let kept = Budget::open(Some(1.0), None, Period::Daily, fixed, Some(path.clone()), now);
+        assert!(kept.admit("k", now).is_err(), "the old file's spend counts");
+        let berlin = BudgetTz::parse("Europe/Berlin").expect("zone");
+        let other = Budget::open(Some(1.0), None, Period::Daily, berlin, Some(path), now);
+        assert!(other.admit("k", now).is_ok(), "another clock starts from zero");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

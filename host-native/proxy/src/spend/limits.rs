@@ -160,6 +160,27 @@ impl Limiter {
         Ok(self.remaining(b))
     }
 
+    /// The limits as the shared store takes them (0: not limited).
+    pub fn limits(&self) -> (u32, u64) {
+        (self.rpm.unwrap_or(0), self.tpm.unwrap_or(0))
+    }
+
+    /// The verdict on a bucket updated by the shared store (see [`admit`](Self::admit)).
+    pub fn judge(&self, shared: &crate::shared::Bucket) -> Result<Remaining, Limited> {
+        let b = Bucket { requests: shared.requests as f32, tokens: shared.tokens, at_ms: 0 };
+        if shared.admitted {
+            return Ok(self.remaining(&b));
+        }
+        if let Some(rpm) = self.rpm
+            && b.requests < 1.0
+        {
+            let wait = (1.0 - f64::from(b.requests)) * 60.0 / f64::from(rpm);
+            return Err(Limited { which: "requests", retry_after_s: wait, state: self.remaining(&b) });
+        }
+        let wait = self.tpm.map_or(1.0, |tpm| (-b.tokens).max(0.0) * 60.0 / tpm as f64);
+        Err(Limited { which: "tokens", retry_after_s: wait, state: self.remaining(&b) })
+    }
+
     /// Debit `tokens` input tokens from `scope`'s bucket.
     pub fn debit(&self, scope: &str, tokens: u64) {
         if self.tpm.is_none() {

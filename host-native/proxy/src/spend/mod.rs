@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod budget;
+pub mod clock;
 pub mod limits;
 pub mod metrics;
 pub mod prices;
@@ -145,6 +146,8 @@ pub struct Spend {
     pub limiter: Limiter,
     totals: Mutex<Totals>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// Buckets and the period's spend shared with other replicas.
+    shared: Arc<crate::shared::Shared>,
 }
 
 fn unix_now() -> u64 {
@@ -153,31 +156,57 @@ fn unix_now() -> u64 {
 
 impl Spend {
     /// From the configuration (reads the kept spend).
-    pub fn new(config: SpendConfig, metrics: Arc<crate::metrics::Metrics>) -> Self {
+    pub fn new(
+        config: SpendConfig,
+        metrics: Arc<crate::metrics::Metrics>,
+        shared: Arc<crate::shared::Shared>,
+    ) -> Self {
         let budget = Budget::open(
             config.budget,
             config.budget_per_key,
             config.period,
-            config.tz_offset_s,
+            config.tz.clone(),
             config.state_path.clone(),
             unix_now(),
         );
         let limiter = Limiter::new(config.rpm, config.tpm);
-        Self { config, budget, limiter, totals: Mutex::default(), metrics }
+        Self { config, budget, limiter, totals: Mutex::default(), metrics, shared }
     }
 
     /// The 429 to answer a request of key `scope` with, when a budget is spent or a rate
-    /// limit reached (`None`: admitted, and one request taken from its bucket).
-    pub fn refusal(
+    /// limit reached (`None`: admitted, and one request taken from its bucket). With shared
+    /// state, the spend and buckets of every replica decide (one bounded call each; the
+    /// local ones when the shared store does not answer).
+    pub async fn refusal(
         &self,
         provider: crate::provider::Provider,
         scope: &str,
     ) -> Option<axum::response::Response> {
-        if let Err(e) = self.budget.admit(scope, unix_now()) {
+        let now = unix_now();
+        let spent = if self.budget.enabled() && self.shared.enabled() {
+            let (start, _) = self.budget.bounds(now);
+            self.shared.call("budgets", |b| b.budget_spent(start, scope)).await
+        } else {
+            None
+        };
+        if let Err(e) = self.budget.admit_with(scope, now, spent) {
             self.metrics.spend.refused(if e.which == "global" { "budget" } else { "budget_per_key" });
             return Some(refusal::budget(provider, &e));
         }
-        if let Err(l) = self.limiter.admit(scope) {
+        let verdict = if self.limiter.enabled() && self.shared.enabled() {
+            let (rpm, tpm) = self.limiter.limits();
+            match self.shared.call("rate_limits", |b| b.rate(scope, rpm, tpm, true, 0)).await {
+                Some(bucket) => {
+                    // Kept in step locally, for when the shared store is away.
+                    let _ = self.limiter.admit(scope);
+                    self.limiter.judge(&bucket)
+                }
+                None => self.limiter.admit(scope),
+            }
+        } else {
+            self.limiter.admit(scope)
+        };
+        if let Err(l) = verdict {
             self.metrics.spend.refused(if l.which == "requests" { "rpm" } else { "tpm" });
             return Some(refusal::rate_limited(provider, &l));
         }
@@ -192,11 +221,20 @@ impl Spend {
         }
         let count = |b: &[u8]| u64::from(headroom_tokenizer::O200k::count(&String::from_utf8_lossy(b)));
         if body.len() <= 64 << 10 {
-            self.limiter.debit(scope, count(body));
+            self.debit(scope, count(body));
         } else {
             let (me, scope, body) = (Arc::clone(self), scope.to_owned(), body.clone());
-            tokio::task::spawn_blocking(move || me.limiter.debit(&scope, count(&body)));
+            tokio::task::spawn_blocking(move || me.debit(&scope, count(&body)));
         }
+    }
+
+    fn debit(&self, scope: &str, tokens: u64) {
+        self.limiter.debit(scope, tokens);
+        let (rpm, tpm) = self.limiter.limits();
+        let scope = scope.to_owned();
+        self.shared.spawn("rate_limits", move |b| {
+            Box::pin(async move { b.rate(&scope, rpm, tpm, false, tokens).await.map(|_| ()) })
+        });
     }
 
     /// The `/stats` block.
@@ -272,7 +310,17 @@ impl Sink for Spend {
         m.0 += 1;
         m.1.add(&c);
         drop(t);
-        self.budget.add(&r.key_scope, c.total(), unix_now());
+        let now = unix_now();
+        self.budget.add(&r.key_scope, c.total(), now);
+        if c.total() > 0.0 {
+            // The period's key outlives it by an hour: a replica whose clock is a little behind
+            // still reads the right figure.
+            let (start, end) = self.budget.bounds(now);
+            let (scope, usd) = (r.key_scope.clone(), c.total());
+            self.shared.spawn("budgets", move |b| {
+                Box::pin(async move { b.budget_add(start, end + 3600, &scope, usd).await })
+            });
+        }
         self.metrics.spend.cost(r.provider, &c);
     }
 }

@@ -41,7 +41,7 @@ pub fn budget(provider: Provider, e: &Exhausted) -> Response {
         e.period.name(),
         e.limit,
         round6(e.spent),
-        iso(e.resets_at)
+        e.resets_local
     );
     let mut r = (
         StatusCode::TOO_MANY_REQUESTS,

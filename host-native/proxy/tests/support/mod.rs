@@ -3,8 +3,11 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support module")]
 
+#[cfg(test)]
+pub mod binary;
 pub mod faulty;
 pub mod provider;
+pub mod redis;
 pub mod retrieval;
 
 use std::net::SocketAddr;
@@ -164,7 +167,8 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
     if let Some(usage) =
         parts.headers.get("x-mock-usage").and_then(|v| serde_json::from_slice::<Value>(v.as_bytes()).ok())
     {
-        return with_usage(state, &path, stream, &usage, parts.headers.contains_key("x-mock-cut"), flight);
+        let cut = parts.headers.contains_key("x-mock-cut");
+        return with_usage(state, &path, stream, &usage, (cut, hold), flight);
     }
     let mut response = match (path.as_str(), stream) {
         ("/v1/messages", false) => axum::Json(json!({
@@ -202,7 +206,7 @@ fn with_usage(
     path: &str,
     stream: bool,
     usage: &Value,
-    cut: bool,
+    (cut, hold): (bool, bool),
     flight: &mut Option<Flight>,
 ) -> Response {
     let data = |v: Value| format!("data: {v}\n\n");
@@ -232,7 +236,7 @@ fn with_usage(
             if cut {
                 events.truncate(3);
             }
-            sse_or_cut(state, events, cut, flight.take())
+            sse_or_cut(state, events, (cut, hold), flight.take())
         }
         ("/v1/chat/completions", false) => axum::Json(json!({
             "id": "chatcmpl-mock", "object": "chat.completion", "created": 1, "model": "gpt-mock",
@@ -254,7 +258,7 @@ fn with_usage(
             if cut {
                 events.truncate(1);
             }
-            sse_or_cut(state, events, cut, flight.take())
+            sse_or_cut(state, events, (cut, hold), flight.take())
         }
         _ => axum::Json(json!({
             "id": "resp_mock", "object": "response", "created_at": 1, "status": "completed", "model": "gpt-mock",
@@ -266,10 +270,16 @@ fn with_usage(
     }
 }
 
-/// `events` as a stream; with `cut`, the stream then fails (the connection drops mid-answer).
-fn sse_or_cut(state: Arc<MockState>, events: Vec<String>, cut: bool, flight: Option<Flight>) -> Response {
+/// `events` as a stream; with `cut`, the stream then fails (the connection drops mid-answer);
+/// with `hold`, the last event waits for the test's release (see [`sse`]).
+fn sse_or_cut(
+    state: Arc<MockState>,
+    events: Vec<String>,
+    (cut, hold): (bool, bool),
+    flight: Option<Flight>,
+) -> Response {
     if !cut {
-        return sse(state, events, false, flight);
+        return sse(state, events, hold, flight);
     }
     let chunks = events
         .into_iter()
@@ -377,9 +387,12 @@ pub fn config(upstream: &str) -> ProxyConfig {
         component: headroom_proxy::config::default_component_path(),
         ccr: headroom_proxy::ccr::CcrConfig::default(),
         plugins_dir: None,
+        shutdown_grace: Duration::from_secs(30),
+        shutdown_delay: Duration::ZERO,
         observe: Default::default(),
         spend: Default::default(),
         cache: Default::default(),
+        shared: Default::default(),
     }
 }
 

@@ -107,7 +107,7 @@ async fn drive(
         };
         // Continuing: the held closing events belong to a round the client never sees end.
         splice.discard_held();
-        let answers: Vec<String> = calls.iter().map(|c| exchange.answer(&c.key)).collect();
+        let answers = exchange.answers(calls.iter().map(|c| c.key.clone()).collect()).await;
         let next = match next_body(&body, &turn, &calls, &answers) {
             Ok(next) => next,
             Err(e) => return fail(&tx, &mut watch, &continuation(&e.to_string())).await,
