@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# What observability costs the hot path: wrk against the proxy without it (BASE_BIN: the proxy
-# before accounting existed, built from BASE_REF) and with everything on (per-request records,
-# /stats aggregation, metrics, the JSONL request log with full messages, info logs, the savings
-# history written every second, /metrics and /stats scraped every second), in one run,
-# alternating A B A B A B; medians. Then one /metrics scrape after 100k+ requests, timed.
+# What observability costs the hot path: wrk against this proxy built without it ("off": the
+# `bench-no-accounting` feature, answers go out unwatched and nothing is accounted) and with
+# everything on (per-request records, /stats aggregation, metrics, spend, the JSONL request log
+# with full messages, info logs, the savings history written every second, /metrics and /stats
+# scraped every second), in one run, alternating; medians. A third proxy ("lean": the normal
+# build with the optional parts off: no request log, warn-level logs, the history written
+# hourly, no scrapes) splits what the optional parts cost from what always-on accounting costs.
+# The response cache is off (`--no-cache`) in all three: a cache hit skips the path measured.
+# Then one /metrics scrape after 100k+ requests, timed.
 # Writes benches/results/observability.md. Needs wrk, `just component`, release binaries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +16,6 @@ DUR=${DUR:-8}
 CONC=${CONC:-16}
 REPS=${REPS:-5}
 LAT=${LAT:-20}
-BASE_REF=${BASE_REF:-243b3d6}
 OUT=${OUT:-benches/results/observability.md}
 work=$(mktemp -d)
 pids=()
@@ -24,17 +27,13 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${BASE_BIN:-}" ]; then
-  # The baseline, built from the same tree at BASE_REF (its own sources, this target dir).
-  root=$PWD
-  git archive "$BASE_REF" | (mkdir -p "$work/base" && tar -x -C "$work/base")
-  (cd "$work/base" && CARGO_TARGET_DIR="$root/target" cargo build -q --release -p headroom-proxy --bin headroom)
-  cp "$BIN/headroom" "$work/headroom-base"
-  cargo build -q --release -p headroom-proxy --bin headroom
-  BASE_BIN="$work/headroom-base"
+  # The same tree without accounting, then the normal build back in place.
+  cargo build -q --release -p headroom-proxy --bin headroom --features bench-no-accounting
+  cp "$BIN/headroom" "$work/headroom-off"
+  BASE_BIN="$work/headroom-off"
 fi
+cargo build -q --release -p headroom-proxy --bin headroom
 
-# Both proxies run this tree's component (the baseline's compiled-in default path points into
-# its own, component-less build tree).
 export HEADROOM_COMPONENT=${HEADROOM_COMPONENT:-$PWD/target/wasm/headroom-core.wasm}
 [ -f "$HEADROOM_COMPONENT" ] || { echo "no component at $HEADROOM_COMPONENT: run just component" >&2; exit 1; }
 "$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
@@ -49,7 +48,7 @@ start() { # name binary args... ; prints the proxy's URL
     > /dev/null 2> "$work/$name.err" &
   echo $! >> "$work/proxy.pids"
   local url=""
-  for _ in $(seq 800); do
+  for _ in $(seq 6000); do
     url=$(grep -o 'http://[0-9.:]*' "$work/$name.err" | head -1 || true)
     if [ -n "$url" ] && curl -fs "$url/readyz" >/dev/null 2>&1; then break; fi
     sleep 0.01
@@ -58,8 +57,11 @@ start() { # name binary args... ; prints the proxy's URL
   echo "$url"
 }
 
-OFF=$(start off "$BASE_BIN")
-ON=$(start on "$BIN/headroom" --log-file "$work/requests.jsonl" --log-full-messages --log-level info \
+OFF=$(start off "$BASE_BIN" --no-cache --log-level warn \
+  --savings-path "$work/off_savings.json" --savings-flush-ms 3600000)
+LEAN=$(start lean "$BIN/headroom" --no-cache --log-level warn \
+  --savings-path "$work/lean_savings.json" --savings-flush-ms 3600000)
+ON=$(start on "$BIN/headroom" --no-cache --log-file "$work/requests.jsonl" --log-full-messages --log-level info \
   --savings-path "$work/proxy_savings.json" --savings-flush-ms 1000)
 
 python3 -c "import json; json.dump({'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'hi'}]}, open('$work/small.json', 'w'))"
@@ -90,6 +92,7 @@ touch "$work/scraping"; scrape & pids+=($!)
 for delay in "" "$LAT"; do
   for rep in $(seq "$REPS"); do
     echo "off ${delay:-0} $(run_wrk "$OFF" "$delay")" >> "$work/rows"
+    echo "lean ${delay:-0} $(run_wrk "$LEAN" "$delay")" >> "$work/rows"
     echo "on ${delay:-0} $(run_wrk "$ON" "$delay")" >> "$work/rows"
   done
 done
@@ -108,7 +111,7 @@ dropped=$(curl -fs "$ON/stats" | python3 -c 'import json,sys; print(json.load(sy
 savings_bytes=$(wc -c < "$work/proxy_savings.json")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-python3 - "$work/rows" "$OUT" "$cpu" "$(nproc)" "$DUR" "$CONC" "$REPS" "$LAT" "$BASE_REF" \
+python3 - "$work/rows" "$OUT" "$cpu" "$(nproc)" "$DUR" "$CONC" "$REPS" "$LAT" "$(git rev-parse --short HEAD)" \
   "$served" "$scrapes" "$metrics_bytes" "$log_lines" "$dropped" "$savings_bytes" <<'PY'
 import statistics, sys
 (rows, out, cpu, cores, dur, conc, reps, lat, base, served, scrape, mbytes, lines, dropped, sbytes) = sys.argv[1:]
@@ -117,24 +120,37 @@ for line in open(rows):
     who, delay, p50, p99, rps = line.split()
     data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps)))
 def med(who, delay, i): return statistics.median(r[i] for r in data[(who, delay)])
-table = []
-for delay, label in (("0", "passthrough"), (lat, f"passthrough, upstream answering in {lat} ms")):
-    off = [med("off", delay, i) for i in range(3)]
-    on = [med("on", delay, i) for i in range(3)]
-    table.append(f"| {label} | {off[0]:.3f} / {off[1]:.3f} | {on[0]:.3f} / {on[1]:.3f} | "
-                 f"{100 * on[1] / off[1]:.0f}% | {off[2]:.0f} | {on[2]:.0f} | {100 * on[2] / off[2]:.0f}% |")
+def rows(base):
+    table = []
+    for delay, label in (("0", "passthrough"), (lat, f"passthrough, upstream answering in {lat} ms")):
+        off = [med(base, delay, i) for i in range(3)]
+        on = [med("on", delay, i) for i in range(3)]
+        table.append(f"| {label} | {off[0]:.3f} / {off[1]:.3f} | {on[0]:.3f} / {on[1]:.3f} | "
+                     f"{100 * on[1] / off[1]:.0f}% | {off[2]:.0f} | {on[2]:.0f} | {100 * on[2] / off[2]:.0f}% |")
+    return chr(10).join(table)
+table, lean_table = rows("off"), rows("lean")
 open(out, "w").write(f"""# What observability costs the hot path
 
 Measured with `benches/load/observability.sh` on {cpu} ({cores} cores, shared with wrk and the
 mock upstream), wrk -t2 -c{conc} -d{dur}s, {reps} runs of each, alternating off/on, medians.
-"Off" is the proxy before accounting existed (built from {base}); "on" is this proxy with every
-part on: per-request records, `/stats` aggregation, the Prometheus instruments, the JSONL
-request log with `--log-full-messages`, one info log line per request, the savings history
-written every second, and `/metrics` plus `/stats` scraped every second during the load.
+All three proxies are this tree (at {base}) with the response cache off. "Off" is built with the
+`bench-no-accounting` feature: answers go out unwatched and no record exists, so nothing feeds
+`/stats`, `/metrics`, spend or the logs. "On" has every part on: per-request records, `/stats`
+aggregation, the Prometheus instruments, spend, the JSONL request log with
+`--log-full-messages`, one info log line per request, the savings history written every
+second, and `/metrics` plus `/stats` scraped every second during the load.
 
 | scenario | off p50 / p99 ms | on p50 / p99 ms | on p99 / off p99 | off RPS | on RPS | on / off RPS |
 |---|---|---|---|---|---|---|
-{chr(10).join(table)}
+{table}
+
+The same binary with the optional parts off ("lean": no request log, warn-level logs, history
+written hourly, no scrapes; the per-request record, `/stats`, `/metrics` and spend accounting
+cannot be turned off) against "on":
+
+| scenario | lean p50 / p99 ms | on p50 / p99 ms | on p99 / lean p99 | lean RPS | on RPS | on / lean RPS |
+|---|---|---|---|---|---|---|
+{lean_table}
 
 - The first row is CPU-bound (the mock answers in microseconds; wrk, the mock and the proxy share
   the cores), so it measures the CPU a request costs; the second is what a client of a

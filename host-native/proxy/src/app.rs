@@ -54,6 +54,7 @@ pub async fn serve_until(
     });
     let flusher = tokio::spawn(flush_history(Arc::clone(&state)));
     let spend_flusher = tokio::spawn(flush_spend(Arc::clone(&state)));
+    let exporters = crate::otel::Telemetry::start(&state);
     let app = build_app(Arc::clone(&state)).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
     let signalled = Arc::clone(&state);
@@ -88,6 +89,8 @@ pub async fn serve_until(
     };
     flusher.abort();
     spend_flusher.abort();
+    exporters.iter().for_each(tokio::task::JoinHandle::abort);
+    crate::otel::Telemetry::finish(&state).await;
     // What was counted since the last periodic write is kept.
     let _ = tokio::task::spawn_blocking(move || state.flush()).await;
     served

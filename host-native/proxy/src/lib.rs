@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod models;
 pub mod observe_args;
+pub mod otel;
 pub mod plugin_metrics;
 pub mod plugin_pins;
 pub mod provider;

@@ -44,9 +44,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Proxy(args) => {
-            init_logging(&args.observe).and_then(|()| Ok(ProxyConfig::from_args(*args)?)).and_then(run_proxy)
-        }
+        Command::Proxy(args) => init_logging(&args.observe)
+            .and_then(|()| Ok(args.observe.telemetry.resolve().map(drop)?))
+            .and_then(|()| Ok(ProxyConfig::from_args(*args)?))
+            .and_then(run_proxy),
         Command::Compress(args) => compress_cmd::run(&args),
         Command::HealthCheck(args) => health_check_cmd::run(&args),
         Command::Wrap(args) => return wrap::run_wrap(args),

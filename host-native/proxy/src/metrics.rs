@@ -49,6 +49,17 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExportLabels {
+    exporter: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExporterLabels {
+    exporter: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TransformLabels {
     transform: String,
 }
@@ -97,7 +108,11 @@ pub struct Metrics {
     originals: Gauge<i64, AtomicI64>,
     /// Request-log lines dropped because the writer fell behind.
     pub log_dropped: Counter,
+    telemetry_exports: Family<ExportLabels, Counter>,
+    telemetry_dropped: Family<ExporterLabels, Counter>,
+    transform_duration: Hist<TransformLabels>,
     models: Mutex<HashSet<String>>,
+    transforms: Mutex<HashSet<String>>,
     /// Costs, savings in USD and the proxy's refusals.
     pub spend: crate::spend::metrics::SpendMetrics,
     /// The response cache's counters.
@@ -230,6 +245,26 @@ impl Metrics {
             "Request-log lines dropped because the writer fell behind",
             log_dropped.clone(),
         );
+        let telemetry_exports = Family::default();
+        r.register(
+            "telemetry_exports",
+            "Telemetry exports (OpenTelemetry metrics, Langfuse traces) by exporter and result",
+            telemetry_exports.clone(),
+        );
+        let telemetry_dropped = Family::default();
+        r.register(
+            "telemetry_dropped",
+            "Items an exporter dropped because its queue was full",
+            telemetry_dropped.clone(),
+        );
+        let transform_duration = Hist::new_with_constructor(fast_seconds as fn() -> Histogram);
+        r.register_with_unit(
+            "transform_duration",
+            "Engine time per transform and request: the call's time shared by the tokens each transform \
+             rewrote (`unchanged`: the share of the blocks left as they were)",
+            Unit::Seconds,
+            transform_duration.clone(),
+        );
         let spend = crate::spend::metrics::SpendMetrics::default();
         spend.register(&mut r);
         let cache = crate::cache::Counters::default();
@@ -263,7 +298,11 @@ impl Metrics {
             in_flight,
             originals,
             log_dropped,
+            telemetry_exports,
+            telemetry_dropped,
+            transform_duration,
             models: Mutex::new(HashSet::new()),
+            transforms: Mutex::new(HashSet::new()),
             spend,
             cache,
             shared,
@@ -272,15 +311,17 @@ impl Metrics {
     }
 
     fn model_label(&self, model: &str) -> String {
-        let Ok(mut seen) = self.models.lock() else { return "other".into() };
-        if seen.contains(model) {
-            return model.to_owned();
-        }
-        if seen.len() < MAX_MODELS {
-            seen.insert(model.to_owned());
-            return model.to_owned();
-        }
-        "other".into()
+        bounded(&self.models, model, MAX_MODELS)
+    }
+
+    /// The counter of `exporter`'s exports ending with `result` (`ok`, `failed`).
+    pub fn telemetry_export(&self, exporter: &'static str, result: &'static str) -> Counter {
+        self.telemetry_exports.get_or_create(&ExportLabels { exporter, result }).clone()
+    }
+
+    /// The counter of what `exporter` dropped.
+    pub fn telemetry_dropped(&self, exporter: &'static str) -> Counter {
+        self.telemetry_dropped.get_or_create(&ExporterLabels { exporter }).clone()
     }
 
     /// The exposition text, with the stored-originals gauge read now.
@@ -303,11 +344,18 @@ impl Sink for Metrics {
         self.tokens_before.get_or_create(&pm).inc_by(r.tokens_before);
         self.tokens_after.get_or_create(&pm).inc_by(r.tokens_after);
         self.tokens_saved.get_or_create(&pm).inc_by(r.tokens_saved);
-        for t in r.transforms.iter().take(32) {
+        let mut transform_ms = 0.0;
+        for t in r.transforms.iter().take(MAX_TRANSFORMS) {
             let name: String = t.name.chars().take(48).collect();
-            self.transform_saved
-                .get_or_create(&TransformLabels { transform: name })
-                .inc_by(t.tokens_before.saturating_sub(t.tokens_after));
+            let label = TransformLabels { transform: bounded(&self.transforms, &name, MAX_TRANSFORMS) };
+            self.transform_saved.get_or_create(&label).inc_by(t.tokens_before.saturating_sub(t.tokens_after));
+            self.transform_duration.get_or_create(&label).observe(t.ms / 1000.0);
+            transform_ms += t.ms;
+        }
+        if r.compression_ms > 0.0 {
+            self.transform_duration
+                .get_or_create(&TransformLabels { transform: "unchanged".into() })
+                .observe((r.compression_ms - transform_ms).max(0.0) / 1000.0);
         }
         if let Some(u) = &r.usage {
             self.cache_read.get_or_create(&provider).inc_by(u.cache_read);
@@ -348,6 +396,22 @@ impl Sink for Metrics {
                 .observe(r.tokens_after as f64 / r.tokens_before as f64);
         }
     }
+}
+
+/// Distinct transform names counted apart (then `other`).
+const MAX_TRANSFORMS: usize = 32;
+
+/// `name` while fewer than `max` distinct names were seen (or it was one of them), else `other`.
+fn bounded(seen: &Mutex<HashSet<String>>, name: &str, max: usize) -> String {
+    let Ok(mut seen) = seen.lock() else { return "other".into() };
+    if seen.contains(name) {
+        return name.to_owned();
+    }
+    if seen.len() < max {
+        seen.insert(name.to_owned());
+        return name.to_owned();
+    }
+    "other".into()
 }
 
 /// OpenMetrics text as the Prometheus text format (0.0.4): counters' `HELP` and `TYPE` name

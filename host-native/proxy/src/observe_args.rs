@@ -37,6 +37,9 @@ pub struct ObserveArgs {
     /// How often the savings history is written, in milliseconds.
     #[arg(long, env = "HEADROOM_SAVINGS_FLUSH_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub savings_flush_ms: u64,
+    /// Exporters that send telemetry out (all off by default).
+    #[command(flatten)]
+    pub telemetry: crate::otel::args::TelemetryArgs,
 }
 
 /// Resolved observability configuration.
@@ -50,6 +53,8 @@ pub struct ObserveConfig {
     pub savings_path: Option<PathBuf>,
     /// Write period of the history.
     pub savings_flush: Duration,
+    /// OpenTelemetry, Langfuse, `HEADROOM_SDK`.
+    pub telemetry: crate::otel::args::TelemetryConfig,
 }
 
 impl Default for ObserveConfig {
@@ -60,12 +65,14 @@ impl Default for ObserveConfig {
             log_full_messages: false,
             savings_path: None,
             savings_flush: Duration::from_secs(30),
+            telemetry: crate::otel::args::TelemetryConfig::default(),
         }
     }
 }
 
 impl ObserveArgs {
-    /// Resolve paths against the workspace directory.
+    /// Resolve paths against the workspace directory (telemetry settings are checked first,
+    /// by [`crate::otel::args::TelemetryArgs::resolve`]; here a bad one leaves them off).
     pub fn resolve(&self, workspace_dir: Option<&Path>) -> ObserveConfig {
         let savings_path = self.savings_path.clone().filter(|p| !p.as_os_str().is_empty()).or_else(|| {
             let dir = workspace_dir
@@ -78,6 +85,7 @@ impl ObserveArgs {
             log_full_messages: self.log_full_messages,
             savings_path,
             savings_flush: Duration::from_millis(self.savings_flush_ms),
+            telemetry: self.telemetry.resolve().unwrap_or_default(),
         }
     }
 }

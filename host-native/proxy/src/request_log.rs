@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::accounting::{Record, Sink};
@@ -19,6 +20,8 @@ const QUEUE_BYTES: usize = 16 << 20;
 pub struct RequestLog {
     out: crate::batch_writer::BatchWriter,
     full_messages: bool,
+    /// `,"sdk":"..."` when `HEADROOM_SDK` is set.
+    sdk_field: String,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     path: PathBuf,
 }
@@ -28,6 +31,7 @@ impl RequestLog {
     pub fn open(
         path: &Path,
         full_messages: bool,
+        sdk: Option<&str>,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> std::io::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -40,7 +44,8 @@ impl RequestLog {
             std::time::Duration::from_millis(50),
             QUEUE_BYTES,
         )?;
-        Ok(Self { out, full_messages, metrics, path: path.to_owned() })
+        let sdk_field = sdk.map_or_else(String::new, |s| format!(",\"sdk\":{}", Value::String(s.to_owned())));
+        Ok(Self { out, full_messages, sdk_field, metrics, path: path.to_owned() })
     }
 
     /// Write out the lines waiting (at shutdown).
@@ -62,7 +67,7 @@ impl RequestLog {
 /// The log line of `r`, newline included: the record serialised straight to bytes (no
 /// intermediate tree: this runs once per request) with `timestamp`, `cached_tokens` and, when
 /// asked, `messages` appended.
-pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
+pub fn line(r: &Record, extra: &str, messages: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::with_capacity(768);
     if serde_json::to_writer(&mut out, r).is_err() || out.last() != Some(&b'}') {
         return b"{}\n".to_vec();
@@ -72,9 +77,10 @@ pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
     let tail =
         format!(",\"timestamp\":\"{}\",\"cached_tokens\":{cached}", crate::stats::time::iso(r.at_ms / 1000));
     out.extend_from_slice(tail.as_bytes());
+    out.extend_from_slice(extra.as_bytes());
     if let Some(m) = messages {
         out.extend_from_slice(b",\"messages\":");
-        let _ = serde_json::to_writer(&mut out, m);
+        out.extend_from_slice(m);
     }
     out.extend_from_slice(b"}\n");
     out
@@ -82,11 +88,54 @@ pub fn line(r: &Record, messages: Option<&Value>) -> Vec<u8> {
 
 impl Sink for RequestLog {
     fn record(&self, r: &Record) {
-        let messages = self.full_messages.then(|| content(&r.request_body));
-        if !self.out.append(&line(r, messages.as_ref())) {
+        let messages = self.full_messages.then(|| content_json(&r.request_body));
+        if !self.out.append(&line(r, &self.sdk_field, messages.as_deref())) {
             self.metrics.log_dropped.inc();
         }
     }
+}
+
+/// Bytes whose presence sends a body through [`content`] (something may need scrubbing; `\u`:
+/// an escape could spell one of the others).
+const SCRUB_TRIGGERS: [&[u8]; 6] = [b"base64", b"sk-", b"key-", b"Bearer ", b"data:", b"\\u"];
+
+/// [`content`] as JSON. A body with nothing to scrub (most) is not turned into a tree and back:
+/// its parts are copied as they are.
+fn content_json(body: &[u8]) -> Vec<u8> {
+    #[derive(serde::Deserialize)]
+    struct Parts<'a> {
+        #[serde(borrow)]
+        system: Option<&'a RawValue>,
+        #[serde(borrow)]
+        instructions: Option<&'a RawValue>,
+        #[serde(borrow)]
+        messages: Option<&'a RawValue>,
+        #[serde(borrow)]
+        input: Option<&'a RawValue>,
+    }
+    let clean = !SCRUB_TRIGGERS.iter().any(|t| memchr::memmem::find(body, t).is_some());
+    if clean && let Ok(p) = serde_json::from_slice::<Parts<'_>>(body) {
+        let mut out = Vec::with_capacity(body.len() + 2);
+        out.push(b'{');
+        let parts = [
+            ("system", p.system),
+            ("instructions", p.instructions),
+            ("messages", p.messages),
+            ("input", p.input),
+        ];
+        for (name, raw) in parts.into_iter().filter_map(|(n, r)| Some((n, r?))) {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(raw.get().as_bytes());
+        }
+        out.push(b'}');
+        return out;
+    }
+    serde_json::to_vec(&content(body)).unwrap_or_else(|_| b"null".to_vec())
 }
 
 /// The conversation parts of a request body, made safe to log.
@@ -164,5 +213,18 @@ mod tests {
         assert!(!c.contains("abcdefghijklmnop"), "{c}");
         assert_eq!(redact_keys("use Bearer abcdefghijklmnopq now"), "use Bearer [redacted] now");
         assert_eq!(redact_keys("plain text"), "plain text");
+        let fast = content_json(body);
+        assert!(!String::from_utf8_lossy(&fast).contains("abcdefghijklmnop"));
+        let escaped = br#"{"messages":[{"role":"user","content":"\u0073k-ant-api03-abcdefghijklmnop"}]}"#;
+        assert!(!String::from_utf8_lossy(&content_json(escaped)).contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn a_clean_body_is_copied_as_the_tree_would_write_it() {
+        let body = br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":[{"type":"text","text":"hi \"there\""}]}],"max_tokens":5}"#;
+        let fast: Value = serde_json::from_slice(&content_json(body)).unwrap();
+        assert_eq!(fast, content(body));
+        let none: Value = serde_json::from_slice(&content_json(br#"{"model":"m"}"#)).unwrap();
+        assert_eq!(none, content(br#"{"model":"m"}"#));
     }
 }

@@ -66,6 +66,8 @@ pub struct AppState {
     pub spend: Arc<crate::spend::Spend>,
     /// The response cache.
     pub cache: Arc<crate::cache::ResponseCache>,
+    /// OpenTelemetry metrics and Langfuse traces.
+    pub telemetry: Arc<crate::otel::Telemetry>,
     /// State shared between replicas (Redis), in front of the local stores.
     pub shared: Arc<crate::shared::Shared>,
     /// Set once a shutdown signal arrived: `/readyz` answers 503 from then on.
@@ -114,6 +116,10 @@ impl AppState {
         let spend =
             Arc::new(crate::spend::Spend::new(config.spend.clone(), metrics.clone(), Arc::clone(&shared)));
         let mut sinks: Vec<Arc<dyn Sink>> = vec![stats.clone(), metrics.clone(), spend.clone()];
+        let telemetry = Arc::new(crate::otel::Telemetry::new(config.observe.telemetry.clone(), &metrics));
+        if telemetry.config.langfuse.is_some() {
+            sinks.push(telemetry.clone());
+        }
         if shared.enabled() {
             sinks.push(Arc::new(crate::shared::savings::SavingsSink::start(&shared)));
         }
@@ -122,6 +128,7 @@ impl AppState {
             match crate::request_log::RequestLog::open(
                 path,
                 config.observe.log_full_messages,
+                config.observe.telemetry.sdk.as_deref(),
                 metrics.clone(),
             ) {
                 Ok(log) => {
@@ -153,6 +160,7 @@ impl AppState {
             request_log_error,
             spend,
             cache,
+            telemetry,
             shared,
             draining: std::sync::atomic::AtomicBool::new(false),
         }))

@@ -33,6 +33,7 @@ fn observed(dir: &Path) -> ObserveConfig {
         log_full_messages: false,
         savings_path: Some(dir.join("proxy_savings.json")),
         savings_flush: Duration::from_millis(50),
+        telemetry: Default::default(),
     }
 }
 

@@ -64,6 +64,7 @@ pub async fn stats(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
         Err(e) => return e.into_response(),
     }
     let mut v = state.stats.snapshot(sessions);
+    v["telemetry"] = state.telemetry.status();
     v["request_log"] = match &state.request_log {
         Some(log) => {
             json!({"enabled": true, "path": log.path().display().to_string(), "dropped": log.dropped()})

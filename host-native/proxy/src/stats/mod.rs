@@ -102,6 +102,8 @@ struct Live {
     by_provider: BTreeMap<&'static str, Tokens>,
     by_model: BTreeMap<String, Tokens>,
     by_transform: BTreeMap<String, Tokens>,
+    /// Engine milliseconds attributed to each transform (see `Compression::from_report`).
+    transform_ms: BTreeMap<String, f64>,
     by_status: BTreeMap<u16, u64>,
     errors: BTreeMap<&'static str, u64>,
     streaming: u64,
@@ -147,6 +149,7 @@ impl Sink for Stats {
                 e.add(t.tokens_before, t.tokens_after);
                 e.requests -= 1;
                 e.requests += u64::from(t.blocks);
+                *l.transform_ms.entry(t.name.clone()).or_default() += t.ms;
             }
         }
         *l.by_status.entry(r.status).or_default() += 1;
@@ -293,6 +296,7 @@ impl Stats {
                 "by_model": l.by_model,
                 "by_transform": l.by_transform,
             },
+            "transform_ms": l.transform_ms.iter().map(|(k, v)| (k.clone(), json!(r2(*v)))).collect::<serde_json::Map<_, _>>(),
             "latency_ms": Value::Null,
             "retrieval": {"rounds": l.retrieval_rounds, "requests_with_rounds": l.retrieval_requests},
             "compression_failures": l.compression_failures,
