@@ -263,51 +263,6 @@ fn lossy_markers_sit_where_items_were_in_plain_arrays() {
     assert!(kept.contains(&"  103,") && kept.contains(&"  400,"), "{}", rw.text);
 }
 
-/// Sizes on Headroom's parity fixtures next to Headroom's own output, and whether the
-/// fidelity cases' evidence survives sampling:
-/// `cargo test -p headroom-core --lib transforms::json::tests::measure -- --ignored --nocapture`.
-#[test]
-#[ignore = "reads the shared corpus and prints a report"]
-fn measure() {
-    let root =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/headroom-parity");
-    let dir = std::fs::read_dir(root.join("smart_crusher")).unwrap_or_else(|e| {
-        panic!(
-            "this measurement reads Headroom's parity fixtures at {} ({e}): put ../shared/corpus beside the repository",
-            root.display()
-        )
-    });
-    let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    println!("{:<45} {:>7} {:>9} {:>7} {:>8}", "fixture", "input", "lossless", "lossy", "headroom");
-    for path in paths {
-        let fixture = parse(&std::fs::read_to_string(&path).expect("fixture"));
-        let input = fixture["input"]["content"].as_str().expect("content");
-        let headroom = fixture["output"]["compressed"].as_str().expect("output").len();
-        let size = |lossy| run(input, lossy, "").map_or(input.len(), |rw| rw.text.len());
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        println!("{name:<45} {:>7} {:>9} {:>7} {headroom:>8}", input.len(), size(false), size(true));
-        if std::env::var("SHOW").is_ok_and(|s| name.starts_with(&s)) {
-            println!("{}", run(input, true, "").map(|rw| rw.text).unwrap_or_default());
-        }
-    }
-    let cases = parse(&std::fs::read_to_string(root.join("fidelity_golden_cases.json")).expect("cases"));
-    for case in cases.as_array().expect("cases") {
-        let input = case["content"].to_string();
-        let rw = run(&input, true, case["question"].as_str().unwrap_or_default()).expect("rewritten");
-        let evidence = case["answer_evidence"].as_array().expect("evidence");
-        let missing: Vec<&Value> =
-            evidence.iter().filter(|e| !rw.text.contains(e.as_str().unwrap_or("?"))).collect();
-        println!(
-            "{:<20} {:>6} -> {:>5} missing evidence: {missing:?}",
-            case["id"],
-            input.len(),
-            rw.text.len()
-        );
-        println!("{}", rw.text);
-    }
-}
-
 #[test]
 fn lossy_keeps_items_reporting_errors_and_unique_values_of_a_field_the_question_names() {
     let text = records(80, |i| {
