@@ -61,11 +61,10 @@ pub fn parse(dialect: Dialect, body: &str) -> Result<Option<Conversation<'_>>, C
         return Ok(None);
     }
     let objects = raw::object_list(&root, field)?;
-    let raws = raw::array(list).unwrap_or_default();
     let mut items = Vec::with_capacity(objects.len());
     let mut links = Links::new(objects.len());
-    for (i, (obj, raw)) in objects.iter().zip(raws).enumerate() {
-        items.push(item(dialect, obj, raw, i, &mut links));
+    for (i, (raw, obj)) in objects.iter().enumerate() {
+        items.push(item(dialect, obj, *raw, i, &mut links));
     }
     if dialect == Dialect::AnthropicMessages {
         for i in 1..items.len() {

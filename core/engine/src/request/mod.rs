@@ -191,12 +191,8 @@ fn walk_all<'a>(
     if dialect == Dialect::OpenAiResponses && !openai_responses::has_list(root)? {
         return Ok((Vec::new(), Layout::default()));
     }
-    let parsed = raw::object_list(root, list)?;
-    let items: Vec<Range<usize>> = raw::array(root.get(list).expect("listed above"))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| raw::span(body, r))
-        .collect();
+    let (raws, parsed): (Vec<Raw<'a>>, Vec<Object<'a>>) = raw::object_list(root, list)?.into_iter().unzip();
+    let items: Vec<Range<usize>> = raws.iter().map(|r| raw::span(body, *r)).collect();
     let assistant: Vec<bool> = parsed.iter().map(|m| is_assistant(dialect, m)).collect();
     let mut walk = Walk::new(&assistant, opts);
     preamble(dialect, root, &mut walk);
@@ -270,13 +266,21 @@ fn resumed<'a>(
         next += 1;
     }
     // The state the messages from `k` on read: from the last message before `k` that sets it.
-    let start =
-        (0..k).rev().find(|&i| Object::parse(items[i]).is_some_and(|m| resets(dialect, &m))).unwrap_or(0);
+    // Each message of that window is parsed once, on the way back to it.
+    let mut window = Vec::new();
+    for i in (0..k).rev() {
+        let msg = Object::parse(items[i])?;
+        let sets = resets(dialect, &msg);
+        window.push((i, msg));
+        if sets {
+            break;
+        }
+    }
+    let start = window.last().map_or(0, |(i, _)| *i);
     let mut state = State::default();
     walk.muted = true;
-    for (i, item) in items.iter().enumerate().take(k).skip(start) {
-        let msg = Object::parse(*item)?;
-        message(dialect, &mut state, i, &msg, &mut walk, opts);
+    for (i, msg) in window.iter().rev() {
+        message(dialect, &mut state, *i, msg, &mut walk, opts);
     }
     walk.muted = false;
     state.counting_misses = start > 0;

@@ -14,9 +14,9 @@ pub fn root(body: &str) -> Result<Object<'_>, CompressError> {
         .ok_or_else(|| CompressError::MalformedRequest("body is not a JSON object".into()))
 }
 
-/// The objects of the array field `name` of `root` (`messages`, `input`), with errors that
-/// name the field and the index.
-pub fn object_list<'a>(root: &Object<'a>, name: &str) -> Result<Vec<Object<'a>>, CompressError> {
+/// The items of the array field `name` of `root` (`messages`, `input`), each raw and as an
+/// object, with errors that name the field and the index.
+pub fn object_list<'a>(root: &Object<'a>, name: &str) -> Result<Vec<(Raw<'a>, Object<'a>)>, CompressError> {
     let list =
         root.get(name).ok_or_else(|| CompressError::MalformedRequest(format!("missing field `{name}`")))?;
     let items =
@@ -26,6 +26,7 @@ pub fn object_list<'a>(root: &Object<'a>, name: &str) -> Result<Vec<Object<'a>>,
         .enumerate()
         .map(|(i, m)| {
             Object::parse(m)
+                .map(|o| (m, o))
                 .ok_or_else(|| CompressError::MalformedRequest(format!("{name}[{i}] is not an object")))
         })
         .collect()
