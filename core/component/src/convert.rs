@@ -101,6 +101,11 @@ pub fn request_outcome(o: headroom_core::RequestOutcome) -> RequestOutcome {
                 },
                 tokens_before: b.tokens_before,
                 tokens_after: b.tokens_after,
+                origin: match b.origin {
+                    headroom_core::Origin::ToolOutput => wit::BlockOrigin::ToolOutput,
+                    headroom_core::Origin::UserText => wit::BlockOrigin::UserText,
+                    headroom_core::Origin::AssistantText => wit::BlockOrigin::AssistantText,
+                },
             })
             .collect(),
         offloads: o.offloads.into_iter().map(offload).collect(),

@@ -45,7 +45,7 @@ pub use kind::ContentKind;
 pub use offload::Offload;
 pub use options::{ContextStrategy, DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
 pub use pipeline::Status;
-pub use request::Dialect;
+pub use request::{Dialect, Origin};
 pub use tokens::TokenCounter;
 
 /// Detect the content kind of `text`.

@@ -1,15 +1,15 @@
 //! The `headroom_retrieve` tool: its definition in each dialect and when it is added.
 //!
-//! When it is added is [`super::Survey::offer`]'s decision; once added, the tool is present
+//! When it is added is [`super::offer`]'s decision; once added, the tool is present
 //! on every later turn of the conversation with the same bytes.
 
 use headroom_runtime::wit::Dialect;
 use serde_json::{Value, json};
 
-use super::json::{EditError, append_to_array, member_items, set_member};
+use super::json::{Body, EditError, append_to_array_of, member_items, set_member};
 
 /// The tool's name, as markers cite it.
-pub const NAME: &str = "headroom_retrieve";
+pub const NAME: &str = headroom_core::request::facts::RETRIEVE_TOOL;
 
 /// What every marker contains, as it appears inside a JSON string.
 const MARKER_NEEDLE: &[u8] = br#"headroom_retrieve(\"h:"#;
@@ -49,10 +49,15 @@ pub fn has_marker(body: &[u8]) -> bool {
 
 /// `body` with the tool appended to `tools` (created when absent).
 pub fn inject(dialect: Dialect, body: &str) -> Result<String, EditError> {
+    inject_into(dialect, Body::unchecked(body))
+}
+
+/// [`inject`] into a body that may have been validated before.
+pub fn inject_into(dialect: Dialect, body: Body<'_>) -> Result<String, EditError> {
     let tool = definition(dialect);
-    match append_to_array(body, "tools", std::slice::from_ref(&tool)) {
-        Err(EditError::Member(_)) if member_items(body, "tools").is_none() => {
-            set_member(body, "tools", &format!("[{tool}]"))
+    match append_to_array_of(body, "tools", std::slice::from_ref(&tool)) {
+        Err(EditError::Member(_)) if member_items(body.text(), "tools").is_none() => {
+            set_member(body.text(), "tools", &format!("[{tool}]"))
         }
         other => other,
     }
@@ -69,13 +74,13 @@ mod tests {
         assert!(out.starts_with(
             r#"{"model":"m","messages":[],"tools":[{"name":"bash"},{"name":"headroom_retrieve""#
         ));
-        let survey = |b: &str| crate::retrieval::Survey::of(Dialect::AnthropicMessages, b.as_bytes());
+        let survey = |b: &str| crate::retrieval::survey_of(Dialect::AnthropicMessages, b.as_bytes());
         assert!(survey(&out).client_owns);
         assert!(!survey(body).client_owns);
         let none = inject(Dialect::OpenaiChat, r#"{"model":"m","messages":[]}"#).unwrap();
         let v: Value = serde_json::from_str(&none).unwrap();
         assert_eq!(v["tools"][0]["function"]["name"], NAME);
-        assert!(crate::retrieval::Survey::of(Dialect::OpenaiChat, none.as_bytes()).client_owns);
+        assert!(crate::retrieval::survey_of(Dialect::OpenaiChat, none.as_bytes()).client_owns);
     }
 
     #[test]
