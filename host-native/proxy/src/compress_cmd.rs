@@ -4,6 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use headroom_proxy::config::ModeArg;
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
 
 /// Arguments of `headroom compress`.
@@ -14,9 +15,11 @@ pub struct Args {
     file: PathBuf,
     /// `cache` rewrites each block once and the same way every turn; `token` (the default)
     /// also offloads tool outputs the agent has acted on, in batches that pay for themselves.
-    #[arg(long, value_parser = ["cache", "token"], default_value = "token", env = "HEADROOM_MODE")]
-    mode: String,
-    /// Treat the file as this request dialect instead of detecting it.
+    /// The same values and aliases as `headroom proxy --mode`.
+    #[arg(long, default_value = "token", env = "HEADROOM_MODE", value_enum)]
+    mode: ModeArg,
+    /// Treat the file as this request dialect instead of detecting it (the engine's rule: a
+    /// body with `input` and no `messages` is Responses, otherwise its messages decide).
     #[arg(long, value_parser = ["anthropic", "openai-chat", "openai-responses", "text"])]
     dialect: Option<String>,
     /// Blocks below this many tokens are left alone.
@@ -50,7 +53,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let runtime = Runtime::from_file(&args.component, &RuntimeConfig::default())?;
     let mut opts = headroom_runtime::default_options();
-    opts.mode = Some(if args.mode == "token" { wit::Mode::Token } else { wit::Mode::Cache });
+    opts.mode = Some(args.mode.wit());
     opts.min_tokens = args.min_tokens;
     opts.offload_batch_tokens = args.offload_batch_tokens;
     opts.query = args.query.clone();
@@ -61,7 +64,7 @@ pub fn run(args: &Args) -> Result<()> {
         Some("openai-chat") => Some(wit::Dialect::OpenaiChat),
         Some("openai-responses") => Some(wit::Dialect::OpenaiResponses),
         Some(_) => None,
-        None => sniff_dialect(&input),
+        None => headroom_core::messages::sniff_body(&input).map(headroom_proxy::dialect::from_core),
     };
     let mut out = std::io::stdout().lock();
     match dialect {
@@ -108,34 +111,6 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Guess a request's dialect from its shape; `None` for anything that is not a request.
-fn sniff_dialect(input: &[u8]) -> Option<wit::Dialect> {
-    let value: serde_json::Value = serde_json::from_slice(input).ok()?;
-    let obj = value.as_object()?;
-    if obj.contains_key("input") && !obj.contains_key("messages") {
-        return Some(wit::Dialect::OpenaiResponses);
-    }
-    let messages = obj.get("messages")?.as_array()?;
-    let anthropic_blocks = messages.iter().any(|m| {
-        m.get("content").and_then(|c| c.as_array()).is_some_and(|blocks| {
-            blocks.iter().any(|b| {
-                matches!(
-                    b.get("type").and_then(|t| t.as_str()),
-                    Some("tool_result" | "tool_use" | "thinking")
-                )
-            })
-        })
-    });
-    let openai_roles = messages
-        .iter()
-        .any(|m| matches!(m.get("role").and_then(|r| r.as_str()), Some("system" | "developer" | "tool")));
-    if anthropic_blocks || (obj.contains_key("system") && !openai_roles) {
-        Some(wit::Dialect::AnthropicMessages)
-    } else {
-        Some(wit::Dialect::OpenaiChat)
-    }
 }
 
 fn kind_name(k: &wit::ContentKind) -> String {

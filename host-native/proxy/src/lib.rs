@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod ccr;
 pub mod config;
 pub mod context_args;
+pub mod dialect;
 pub mod errors;
 pub mod ledger;
 pub mod metrics;
