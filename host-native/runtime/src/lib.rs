@@ -375,6 +375,14 @@ impl Runtime {
         })
     }
 
+    /// The `headroom_retrieve` tool's definition in `dialect`'s format, from the component.
+    /// (The proxy takes it from the engine crate natively: the same function.)
+    pub fn retrieve_tool(&self, dialect: wit::Dialect) -> Result<String, RuntimeError> {
+        self.with_instance(None, |store, i| {
+            i.headroom_compress_compressor().call_retrieve_tool(store, dialect)
+        })
+    }
+
     /// Detect a text's kind.
     pub fn detect(&self, text: &str) -> Result<wit::ContentKind, RuntimeError> {
         self.with_instance(None, |store, i| i.headroom_compress_compressor().call_detect(store, text))
