@@ -35,6 +35,10 @@ pub struct Args {
     /// Keep every transform lossless.
     #[arg(long)]
     lossless: bool,
+    /// Where compiled code is kept between runs (as `headroom proxy --cache-dir`; default
+    /// `~/.cache/headroom/wasmtime`).
+    #[arg(long, env = "HEADROOM_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
     /// The core component.
     #[arg(long, env = "HEADROOM_COMPONENT", default_value_os_t = headroom_proxy::config::default_component_path())]
     component: PathBuf,
@@ -51,7 +55,11 @@ pub fn run(args: &Args) -> Result<()> {
     if !args.component.exists() {
         bail!("component not found at {} (build it with `just component`)", args.component.display());
     }
-    let runtime = Runtime::from_file(&args.component, &RuntimeConfig::default())?;
+    let config = RuntimeConfig {
+        cache_dir: headroom_proxy::config::cache_dir(args.cache_dir.clone()),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::from_file(&args.component, &config)?;
     let mut opts = headroom_runtime::default_options();
     opts.mode = Some(args.mode.wit());
     opts.min_tokens = args.min_tokens;

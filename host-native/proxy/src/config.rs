@@ -147,10 +147,11 @@ pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 /// product's names as aliases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
-    /// See `wit::Mode::Cache`.
+    /// Never changes history the provider has seen (also `cost_savings`, `cache_mode`).
     #[value(alias = "cost_savings", alias = "cache_mode")]
     Cache,
-    /// See `wit::Mode::Token`.
+    /// Also offloads tool outputs the agent has acted on (also `token_headroom`, `token_mode`,
+    /// `token_savings`).
     #[value(alias = "token_headroom", alias = "token_mode", alias = "token_savings")]
     Token,
 }
