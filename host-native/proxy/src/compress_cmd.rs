@@ -1,4 +1,6 @@
-//! `headroom compress FILE`: run the component on a request body or a tool output.
+//! `headroom compress FILE`: run the component on a request body, a bare message list
+//! (`--messages`: the engine's `compress-messages`, as `POST /v1/compress` runs it) or a tool
+//! output.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -22,6 +24,14 @@ pub struct Args {
     /// body with `input` and no `messages` is Responses, otherwise its messages decide).
     #[arg(long, value_parser = ["anthropic", "openai-chat", "openai-responses", "text"])]
     dialect: Option<String>,
+    /// The file is a bare list of messages (a JSON array; Responses: `input` items), compressed
+    /// as `POST /v1/compress` does: its format from `--dialect`, else read from its shape.
+    /// Prints the list; the summary gives the format and the list's token counts.
+    #[arg(long)]
+    messages: bool,
+    /// With `--messages`: the model the list is for (only its context window is read).
+    #[arg(long, requires = "messages")]
+    model: Option<String>,
     /// Blocks below this many tokens are left alone.
     #[arg(long, env = "HEADROOM_MIN_TOKENS")]
     min_tokens: Option<u32>,
@@ -67,6 +77,9 @@ pub fn run(args: &Args) -> Result<()> {
     opts.query = args.query.clone();
     opts.lossy = args.lossless.then_some(false);
 
+    if args.messages {
+        return run_messages(&runtime, args, input, &opts);
+    }
     let dialect = match args.dialect.as_deref() {
         Some("anthropic") => Some(wit::Dialect::AnthropicMessages),
         Some("openai-chat") => Some(wit::Dialect::OpenaiChat),
@@ -118,6 +131,33 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `--messages`: the list through `compress-messages`.
+fn run_messages(runtime: &Runtime, args: &Args, input: Vec<u8>, opts: &wit::Options) -> Result<()> {
+    let dialect = match args.dialect.as_deref() {
+        Some("anthropic") => Some(wit::Dialect::AnthropicMessages),
+        Some("openai-chat") => Some(wit::Dialect::OpenaiChat),
+        Some("openai-responses") => Some(wit::Dialect::OpenaiResponses),
+        Some(other) => bail!("--messages takes a message format, not --dialect {other}"),
+        None => None,
+    };
+    let messages = String::from_utf8(input).context("the input is not UTF-8 text")?;
+    let list = headroom_runtime::MessageList { dialect, model: args.model.clone(), system: None, messages };
+    let outcome = runtime.compress_messages(&list, opts)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(outcome.messages.as_deref().unwrap_or(&list.messages).as_bytes())?;
+    let transforms: Vec<String> = outcome.report.iter().map(|b| status_name(&b.status)).collect();
+    eprintln!(
+        "format: {}; tokens {} -> {} ({} saved); blocks: [{}]; originals to store: {}",
+        headroom_proxy::dialect::format_name(outcome.dialect),
+        outcome.tokens_before,
+        outcome.tokens_after,
+        outcome.tokens_before.saturating_sub(outcome.tokens_after),
+        transforms.join(", "),
+        outcome.offloads.len()
+    );
     Ok(())
 }
 

@@ -84,3 +84,57 @@ async fn responses_input_is_read_counted_and_bypassed_like_the_others() {
     let aliased = post(json!({"messages": items, "mode": "token_headroom"}), false).await;
     assert_eq!(aliased["messages"], items);
 }
+
+/// `headroom compress --messages` runs the same `compress-messages`: every case's list and
+/// counts, from the real binary.
+#[test]
+fn the_cli_compresses_every_golden_message_list() {
+    use std::io::Write as _;
+    for (name, meta, input, expected) in cases() {
+        if meta.get("system").is_some() {
+            continue; // the CLI takes a bare list; a system prompt is the route's and the package's
+        }
+        let mut args = vec!["compress".to_owned(), "-".into(), "--messages".into()];
+        args.extend(["--mode".into(), meta["mode"].as_str().unwrap_or("cache").to_owned()]);
+        if let Some(f) = meta["format"].as_str() {
+            let flag = match f {
+                "anthropic" => "anthropic",
+                "openai" => "openai-chat",
+                _ => "openai-responses",
+            };
+            args.extend(["--dialect".into(), flag.into()]);
+        }
+        if let Some(m) = meta["model"].as_str() {
+            args.extend(["--model".into(), m.into()]);
+        }
+        if let Some(n) = meta["offload_batch_tokens"].as_u64() {
+            args.extend(["--offload-batch-tokens".into(), n.to_string()]);
+        }
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_headroom"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("HEADROOM_") {
+                command.env_remove(k);
+            }
+        }
+        let mut child = command
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(input.to_string().as_bytes()).expect("write");
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        let messages: Value = serde_json::from_slice(&out.stdout).expect("a JSON list");
+        assert_eq!(messages, expected["messages"], "{name}");
+        let summary = format!(
+            "format: {}; tokens {} -> {}",
+            expected["format"].as_str().unwrap_or_default(),
+            expected["tokens_before"],
+            expected["tokens_after"]
+        );
+        assert!(stderr.contains(&summary), "{name}: {stderr} lacks {summary}");
+    }
+}
