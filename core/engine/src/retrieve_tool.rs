@@ -1,7 +1,7 @@
 //! The `headroom_retrieve` tool's definition in each dialect: the one text every host offers
 //! (the proxy injects it, the npm package hands it to agents that run their tools themselves).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::request::Dialect;
 
@@ -17,30 +17,25 @@ exactly what was left out. Call this tool with the marker's key when you need th
 
 /// One required string, nothing else: valid as a strict schema (OpenAI's strict mode demands
 /// `additionalProperties: false` and every property required), and as a plain one.
-fn schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"hash": {"type": "string", "description": "The key from the marker, e.g. h:3f9a0c..."}},
-        "required": ["hash"],
-        "additionalProperties": false
-    })
-}
+const SCHEMA: &str = r#"{"type":"object","properties":{"hash":{"type":"string","description":"The key from the marker, e.g. h:3f9a0c..."}},"required":["hash"],"additionalProperties":false}"#;
 
 /// The tool definition in `dialect`'s format (an element of the request's `tools`), as JSON;
 /// always the same bytes, so a conversation's tools never change under its prompt cache.
 pub fn definition(dialect: Dialect) -> String {
-    let value = match dialect {
+    let description = Value::from(DESCRIPTION).to_string();
+    match dialect {
         Dialect::AnthropicMessages => {
-            json!({"name": NAME, "description": DESCRIPTION, "input_schema": schema()})
+            format!(r#"{{"name":"{NAME}","description":{description},"input_schema":{SCHEMA}}}"#)
         }
-        Dialect::OpenAiChat => json!({"type": "function", "function": {
-            "name": NAME, "description": DESCRIPTION, "parameters": schema()}}),
+        Dialect::OpenAiChat => format!(
+            r#"{{"type":"function","function":{{"name":"{NAME}","description":{description},"parameters":{SCHEMA}}}}}"#
+        ),
         // Responses function tools are strict unless they say otherwise: say it, with a
         // schema strict mode accepts.
-        Dialect::OpenAiResponses => json!({"type": "function", "name": NAME, "description": DESCRIPTION,
-            "parameters": schema(), "strict": true}),
-    };
-    value.to_string()
+        Dialect::OpenAiResponses => format!(
+            r#"{{"type":"function","name":"{NAME}","description":{description},"parameters":{SCHEMA},"strict":true}}"#
+        ),
+    }
 }
 
 #[cfg(test)]
