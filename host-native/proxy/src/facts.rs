@@ -11,24 +11,15 @@ use headroom_runtime::wit;
 use crate::ccr::Tenant;
 use crate::ledger::Session;
 
-/// The engine's name for a dialect.
-pub fn engine_dialect(dialect: wit::Dialect) -> headroom_core::Dialect {
-    match dialect {
-        wit::Dialect::AnthropicMessages => headroom_core::Dialect::AnthropicMessages,
-        wit::Dialect::OpenaiChat => headroom_core::Dialect::OpenAiChat,
-        wit::Dialect::OpenaiResponses => headroom_core::Dialect::OpenAiResponses,
-    }
-}
-
 /// Validate `body` and view it; `None` when it is not a JSON object.
 pub fn read(dialect: wit::Dialect, body: &[u8]) -> Option<Read<'_>> {
-    Read::validated(engine_dialect(dialect), std::str::from_utf8(body).ok()?)
+    Read::validated(crate::dialect::to_core(dialect), std::str::from_utf8(body).ok()?)
 }
 
 /// View a body validated before (the client's, once [`Facts::valid`], or one the engine
 /// wrote from it). Never on bytes that were not validated: the views only skip.
 pub fn read_validated_before(dialect: wit::Dialect, body: &[u8]) -> Option<Read<'_>> {
-    Read::trusted(engine_dialect(dialect), std::str::from_utf8(body).ok()?)
+    Read::trusted(crate::dialect::to_core(dialect), std::str::from_utf8(body).ok()?)
 }
 
 /// What the proxy needs of a request, owned (the body moves on after it is read).

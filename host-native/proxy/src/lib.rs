@@ -9,6 +9,7 @@ pub mod cache;
 pub mod ccr;
 pub mod config;
 pub mod context_args;
+pub mod dialect;
 pub mod errors;
 pub mod facts;
 pub mod ledger;

@@ -11,9 +11,6 @@
 use super::Dialect;
 use super::raw::{self, Object, Raw};
 
-/// The name of the retrieval tool, as markers cite it.
-pub const RETRIEVE_TOOL: &str = "headroom_retrieve";
-
 /// A request body's top level and its messages (Responses: input items), viewed.
 pub struct Read<'a> {
     dialect: Dialect,
@@ -165,10 +162,10 @@ impl<'a> Read<'a> {
         let tools = root.get("tools").and_then(raw::array);
         let named = |tool: &Raw<'_>| {
             let Some(t) = Object::parse(*tool) else { return false };
-            t.str("name").as_deref() == Some(RETRIEVE_TOOL)
+            t.str("name").as_deref() == Some(crate::retrieve_tool::NAME)
                 || t.get("function")
                     .and_then(Object::parse)
-                    .is_some_and(|f| f.str("name").as_deref() == Some(RETRIEVE_TOOL))
+                    .is_some_and(|f| f.str("name").as_deref() == Some(crate::retrieve_tool::NAME))
         };
         let several = raw("n").and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 1);
         let stored_stream = self.dialect == Dialect::OpenAiResponses
