@@ -25,7 +25,7 @@ start_proxy() { # sets $pid; waits for /readyz; the start-to-ready time goes to 
   local t0 t1
   t0=$(date +%s%N)
   : > "$work/proxy.err"
-  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$BIN/headroom" proxy \
+  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$BIN/headroom" proxy --no-cache \
     > /dev/null 2> "$work/proxy.err" &
   pid=$!
   local url=""

@@ -63,7 +63,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             if let Some(key) = &cache_key
                 && let Some(hit) = state.cache.lookup(key).await
             {
-                return hit;
+                return accounting::respond_cached(&state, provider, d, started, tenant, body, hit);
             }
             let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
             let sends = Arc::clone(&draft.sends);
