@@ -92,9 +92,10 @@ impl Sessions {
         let original_total = usage.input_total() + saved;
         let session = ledger::session_of(&draft.tenant, draft.dialect, &draft.original).map(|(s, _)| s.id());
         let original = prefix_hashes(draft.dialect, &draft.original);
+        // Most requests go as they came: the same bytes hash the same, once.
         let forwarded = match &draft.forwarded {
-            Some(f) => prefix_hashes(draft.dialect, f),
-            None => original.clone(),
+            Some(f) if *f != draft.original => prefix_hashes(draft.dialect, f),
+            _ => original.clone(),
         };
         let openai = draft.provider == Provider::OpenAi;
         let mut caches = openai || usage.cache_read + usage.cache_write() > 0;

@@ -73,15 +73,19 @@ impl Reader {
                 seen.model = model;
             }
             Self::Json { buf, over } => {
+                // Scanned, not parsed into a tree: the usage's counts and the model are read
+                // as they pass, everything else skipped.
                 #[derive(serde::Deserialize)]
-                struct Top {
-                    usage: Option<Value>,
-                    model: Option<String>,
+                struct Top<'a> {
+                    #[serde(default)]
+                    usage: super::usage::UsageMember,
+                    #[serde(borrow)]
+                    model: Option<std::borrow::Cow<'a, str>>,
                 }
                 // An answer without usage (an error, a passthrough endpoint's) is not parsed.
                 let has_usage = memchr::memmem::find(&buf, b"\"usage\"").is_some();
-                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top>(&buf)) {
-                    seen.usage = top.usage.as_ref().and_then(Usage::from_value);
+                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top<'_>>(&buf)) {
+                    seen.usage = top.usage.usage();
                     seen.model = top.model.map(|m| super::cap_model(&m));
                 }
             }
