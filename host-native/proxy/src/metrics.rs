@@ -4,8 +4,8 @@
 //! the engine's own names. No path, key or content ever becomes a label.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -423,7 +423,11 @@ impl Sink for Metrics {
 /// One series of `family`, looked up (its labels built and hashed) the first time only: the
 /// handle shares the series' value, so recording through it is recording in the family. A
 /// series appears in `/metrics` when first used, as with a lookup per request.
-fn series<'a, L, M, C>(cell: &'a OnceLock<M>, family: &Family<L, M, C>, labels: impl FnOnce() -> L) -> &'a M
+pub(crate) fn series<'a, L, M, C>(
+    cell: &'a OnceLock<M>,
+    family: &Family<L, M, C>,
+    labels: impl FnOnce() -> L,
+) -> &'a M
 where
     L: Clone + std::hash::Hash + Eq,
     M: Clone,
@@ -434,13 +438,14 @@ where
 
 /// One value per provider.
 #[derive(Default)]
-struct PerProvider<T> {
+pub(crate) struct PerProvider<T> {
     anthropic: T,
     openai: T,
 }
 
 impl<T> PerProvider<T> {
-    fn of(&self, provider: &str) -> &T {
+    /// The value of `provider` (a [`crate::provider::Provider::name`]).
+    pub(crate) fn of(&self, provider: &str) -> &T {
         if provider == "anthropic" { &self.anthropic } else { &self.openai }
     }
 }

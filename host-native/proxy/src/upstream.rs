@@ -97,7 +97,8 @@ pub fn is_event_stream(upstream: &reqwest::Response) -> bool {
 }
 
 /// The routes nearly every request takes, whose upstream URLs are parsed once.
-const ROUTES: [&str; 4] = ["/v1/messages", "/v1/chat/completions", "/v1/responses", "/v1/messages/count_tokens"];
+const ROUTES: [&str; 4] =
+    ["/v1/messages", "/v1/chat/completions", "/v1/responses", "/v1/messages/count_tokens"];
 
 /// Each provider's base URL, with the URLs of [`ROUTES`] under it parsed at start-up: a request
 /// on one of them clones a parsed URL instead of parsing (host, IDNA, path) its own.
@@ -115,8 +116,10 @@ struct Target {
 
 impl Target {
     fn new(base: &str) -> Self {
-        let routes =
-            ROUTES.iter().filter_map(|r| Some((*r, reqwest::Url::parse(&format!("{base}{r}")).ok()?))).collect();
+        let routes = ROUTES
+            .iter()
+            .filter_map(|r| Some((*r, reqwest::Url::parse(&format!("{base}{r}")).ok()?)))
+            .collect();
         Self { base: base.to_owned(), routes }
     }
 }
@@ -137,7 +140,8 @@ impl Targets {
             return Ok(url.clone());
         }
         let text = format!("{}{path_and_query}", target.base);
-        reqwest::Url::parse(&text).map_err(|e| ProxyError::Unreachable(format!("bad upstream URL {text:?}: {e}")))
+        reqwest::Url::parse(&text)
+            .map_err(|e| ProxyError::Unreachable(format!("bad upstream URL {text:?}: {e}")))
     }
 }
 

@@ -250,14 +250,18 @@ async fn a_cache_hit_is_a_request_in_stats_metrics_and_the_log_billed_nothing() 
     }
     assert!(hit["bill"].is_null(), "{hit}");
 
-    let stats: Value = c.get(format!("{}/stats", proxy.url)).send().await.expect("stats").json().await.expect("json");
+    let stats: Value =
+        c.get(format!("{}/stats", proxy.url)).send().await.expect("stats").json().await.expect("json");
     let r = &stats["requests"];
     assert_eq!((r["total"].as_u64(), r["cache_hits"].as_u64()), (Some(2), Some(1)), "{r}");
     assert_eq!(r["by_status"]["200"], 2, "{r}");
     assert_eq!(r["by_model"]["claude-sonnet-4-5"], 2, "{r}");
-    let m = c.get(format!("{}/metrics", proxy.url)).send().await.expect("metrics").text().await.expect("text");
+    let m =
+        c.get(format!("{}/metrics", proxy.url)).send().await.expect("metrics").text().await.expect("text");
     assert!(
-        m.contains("headroom_requests_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\",status=\"200\"} 2"),
+        m.contains(
+            "headroom_requests_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\",status=\"200\"} 2"
+        ),
         "{m}"
     );
     assert!(m.contains("headroom_request_duration_seconds_count{provider=\"anthropic\"} 2"), "{m}");

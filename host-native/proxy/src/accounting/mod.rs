@@ -333,8 +333,8 @@ impl Accounting {
             // it cost when it was stored) is not this request's.
             record.usage = Some(Usage::default());
             record.retrieval_rounds = 0;
-            record.session = crate::ledger::session_of(&draft.tenant, draft.dialect, &draft.original)
-                .map(|(s, _)| s.id());
+            record.session =
+                crate::ledger::session_of(&draft.tenant, draft.dialect, &draft.original).map(|(s, _)| s.id());
         } else if let Some(usage) = seen.usage.filter(|_| (200..300).contains(&seen.status)) {
             let outcome = self.sessions.observe(&draft, &record.model, &usage, end);
             record.session = outcome.session;

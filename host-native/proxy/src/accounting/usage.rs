@@ -178,8 +178,11 @@ impl Usage {
     }
 
     fn from_fields(u: &Fields) -> Option<Self> {
-        let details = |d: &Object<Details>| d.get().map_or((0, 0), |d| (d.cached_tokens.n, d.reasoning_tokens.n));
-        if u.prompt_tokens.present || !matches!(u.input_tokens_details, Object::Absent) || u.total_tokens.present
+        let details =
+            |d: &Object<Details>| d.get().map_or((0, 0), |d| (d.cached_tokens.n, d.reasoning_tokens.n));
+        if u.prompt_tokens.present
+            || !matches!(u.input_tokens_details, Object::Absent)
+            || u.total_tokens.present
         {
             // OpenAI Chat (`prompt_tokens`) or Responses (`input_tokens`): cached is a part of input.
             let input = u.prompt_tokens.n.max(u.input_tokens.n);
