@@ -247,6 +247,26 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn an_answer_is_scanned_for_its_usage_and_model() {
+        #[derive(serde::Deserialize)]
+        struct Top<'a> {
+            #[serde(default)]
+            usage: UsageMember,
+            #[serde(borrow)]
+            model: Option<std::borrow::Cow<'a, str>>,
+        }
+        let text = r#"{"id":"x","choices":[{"message":{"content":"usage"}}],"model":"gpt-4o",
+            "usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}}"#;
+        let top: Top<'_> = serde_json::from_str(text).unwrap();
+        let u = top.usage.usage().unwrap();
+        assert_eq!((u.uncached_input, u.cache_read, u.output), (6, 4, 2));
+        assert_eq!(top.model.as_deref(), Some("gpt-4o"));
+        let top: Top<'_> = serde_json::from_str(r#"{"usage": "n/a", "model": "m"}"#).unwrap();
+        assert!(top.usage.usage().is_none());
+        assert_eq!(top.model.as_deref(), Some("m"));
+    }
+
+    #[test]
     fn reads_all_three_apis_cache_fields_included() {
         let a = json!({"input_tokens": 10, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,
             "cache_creation": {"ephemeral_5m_input_tokens": 40, "ephemeral_1h_input_tokens": 60}, "output_tokens": 3});
@@ -270,6 +290,15 @@ mod tests {
         let r = Usage::from_value(&resp).unwrap();
         assert_eq!((r.uncached_input, r.cache_read, r.output, r.reasoning), (6, 4, 3, 2));
         assert!(Usage::from_value(&json!({"foo": 1})).is_none());
+        // What decides the API is a field's presence, whatever its value; odd values count 0.
+        let null_prompt = Usage::from_value(&json!({"prompt_tokens": null, "input_tokens": 5})).unwrap();
+        assert_eq!((null_prompt.uncached_input, null_prompt.cache_write_5m), (5, 0));
+        let odd = json!({"input_tokens": "7", "output_tokens": -1, "cache_read_input_tokens": 2.5,
+            "cache_creation_input_tokens": 9, "cache_creation": [1, 2]});
+        let odd = Usage::from_value(&odd).unwrap();
+        assert_eq!((odd.uncached_input, odd.output, odd.cache_read, odd.cache_write_5m), (0, 0, 0, 9));
+        assert!(Usage::from_value(&json!([1, 2])).is_none());
+        assert!(Usage::from_value(&json!("usage")).is_none());
         assert!(Usage::from_value(&Value::Null).is_none());
     }
 }
