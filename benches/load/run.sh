@@ -60,17 +60,17 @@ json.dump({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, 
 grep = "".join(f"src/pkg_{i // 50}/module_{i // 10}.py:{i * 7 + 1}:    value = compute_{i}(alpha, beta)  # step {i}\n"
                for i in range(1300))
 body = {"model": "gpt-4o", "messages": [
-    {"role": "user", "content": "find the callers of compute_"},
+    {"role": "user", "content": "find the callers of compute_ (task @@ID@@)"},
     {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
         "function": {"name": "bash", "arguments": "{\"command\": \"grep -rn compute_ src\"}"}}]},
     {"role": "tool", "tool_call_id": "c1", "content": grep[:100_000]}]}
 json.dump(body, open(f"{w}/big.json", "w"))
 PY
 
-run_wrk() { # url body [connections] [upstream delay ms] -> "p50_ms p99_ms rps requests"
+run_wrk() { # url body [connections] [upstream delay ms] [wrk script] -> "p50_ms p99_ms rps requests"
   local c=${3:-$CONC} t=2
   [ "$c" -lt 2 ] && t=1
-  DELAY_MS=${4:-} BODY=$2 wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s benches/load/post.lua "$1/v1/chat/completions" > "$work/wrk.out"
+  DELAY_MS=${4:-} BODY=$2 wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "benches/load/${5:-post.lua}" "$1/v1/chat/completions" > "$work/wrk.out"
   python3 - "$work/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -90,13 +90,14 @@ cpu_ticks() { # pid -> user + system clock ticks so far
 # ("who delay p50 p99 rps", and for the proxy the CPU microseconds per request of the proxy and
 # of the mock).
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
-passthrough() { # delay
-  local rep p0 m0 p1 m1 out
+passthrough() { # delay in ms, 0 for none
+  local rep p0 m0 p1 m1 delay=$1
+  [ "$delay" = 0 ] && delay=""
   for rep in $(seq "$REPS"); do
-    read -r a b c _ < <(run_wrk "$MOCK" "$work/small.json" "$CONC" "$1")
+    read -r a b c _ < <(run_wrk "$MOCK" "$work/small.json" "$CONC" "$delay")
     echo "direct $1 $a $b $c" >> "$work/rows"
     p0=$(cpu_ticks "$pid"); m0=$(cpu_ticks "$mock_pid")
-    read -r a b c n < <(run_wrk "$PROXY" "$work/small.json" "$CONC" "$1")
+    read -r a b c n < <(run_wrk "$PROXY" "$work/small.json" "$CONC" "$delay")
     p1=$(cpu_ticks "$pid"); m1=$(cpu_ticks "$mock_pid")
     echo "proxy $1 $a $b $c $(( (p1 - p0) * TICK_US / n )) $(( (m1 - m0) * TICK_US / n ))" >> "$work/rows"
   done
@@ -114,7 +115,7 @@ rss_during_load() { # samples the proxy's RSS while wrk runs against it
 
 : > "$work/rows"
 touch "$work/loading"; (rss_during_load "$pid" > "$work/rss") &
-passthrough ""
+passthrough 0
 rm -f "$work/loading"; sleep 0.3
 rss=$(cat "$work/rss")
 # The same with the upstream answering in ${LAT} ms: the proxy's cost against a provider that takes
@@ -125,15 +126,18 @@ med() { # who delay column -> median
   awk -v w="$1" -v d="$2" -v c="$3" '$1 == w && $2 == d {print $c}' "$work/rows" | sort -n \
     | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-d50=$(med direct "" 3); d99=$(med direct "" 4); drps=$(med direct "" 5)
-p50=$(med proxy "" 3); p99=$(med proxy "" 4); prps=$(med proxy "" 5)
+d50=$(med direct 0 3); d99=$(med direct 0 4); drps=$(med direct 0 5)
+p50=$(med proxy 0 3); p99=$(med proxy 0 4); prps=$(med proxy 0 5)
 ld50=$(med direct "$LAT" 3); ld99=$(med direct "$LAT" 4); ldrps=$(med direct "$LAT" 5)
 lp50=$(med proxy "$LAT" 3); lp99=$(med proxy "$LAT" 4); lprps=$(med proxy "$LAT" 5)
-proxy_us=$(med proxy "" 6); mock_us=$(med proxy "" 7)
-read -r bd50 bd99 bdrps _ < <(run_wrk "$MOCK" "$work/big.json")
-read -r bp50 bp99 bprps _ < <(run_wrk "$PROXY" "$work/big.json")
-read -r sd50 sd99 sdrps _ < <(run_wrk "$MOCK" "$work/big.json" 1)
-read -r sp50 sp99 sprps _ < <(run_wrk "$PROXY" "$work/big.json" 1)
+proxy_us=$(med proxy 0 6); mock_us=$(med proxy 0 7)
+# Each 100 KB request opens a conversation of its own: the same one repeated would be frozen by
+# the ledger once a compression under this load ran out of time (its later turns must then go as
+# they went), and the rows would measure forwarding, not compression.
+read -r bd50 bd99 bdrps _ < <(run_wrk "$MOCK" "$work/big.json" "$CONC" "" distinct.lua)
+read -r bp50 bp99 bprps _ < <(run_wrk "$PROXY" "$work/big.json" "$CONC" "" distinct.lua)
+read -r sd50 sd99 sdrps _ < <(run_wrk "$MOCK" "$work/big.json" 1 "" distinct.lua)
+read -r sp50 sp99 sprps _ < <(run_wrk "$PROXY" "$work/big.json" 1 "" distinct.lua)
 sent=$(curl -fs "$MOCK/__mock/last" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["body"]))')
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
@@ -164,7 +168,8 @@ at the start: ${load_start}, at the end: $(cut -d' ' -f1-3 /proc/loadavg).
   client of a real provider would see.
 - CPU time (user + system) per passthrough request through the proxy (first row, median of the
   runs): the proxy ${proxy_us} us, the mock upstream ${mock_us} us.
-- Bytes the upstream received for the 100 KB request through the proxy: ${sent} (of $(wc -c < "$work/big.json")).
+- Bytes the upstream received for the last 100 KB request through the proxy: ${sent} (of about
+  $(wc -c < "$work/big.json")).
 - Proxy RSS, peak sampled during the passthrough load: ${rss} MB.
 - Start to \`/readyz\` 200: ${cold_ready} ms cold (compiling the component, filling the code cache),
   ${warm_ready} ms warm (compiled code loaded from the cache).
