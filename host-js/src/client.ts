@@ -1,7 +1,7 @@
 // Remote compression through a Headroom proxy's `POST /v1/compress`, for teams that run one.
-import { fallBack, sameJson, type CompressOptions, type CompressResult } from './compress.js';
+import { fallBackCounted, sameJson, type CompressOptions, type CompressResult } from './compress.js';
 import { HeadroomError, type HeadroomErrorKind } from './errors.js';
-import { checkFormat, checkMessages, countMessages, detectFormat } from './formats.js';
+import { checkFormat, checkMessages, detectFormat, type MessageFormat } from './formats.js';
 
 export interface ClientOptions {
   /** Default `$HEADROOM_BASE_URL`, else `http://127.0.0.1:8787`. */
@@ -19,6 +19,8 @@ export interface ClientOptions {
 /** What `/v1/compress` answers. */
 interface WireResult {
   messages: unknown[];
+  /** The format the proxy read the messages as (absent from proxies before it was added). */
+  format?: MessageFormat;
   tokens_before: number;
   tokens_after: number;
   tokens_saved: number;
@@ -50,28 +52,25 @@ export class HeadroomClient {
   }
 
   /**
-   * Compress on the proxy (`POST /v1/compress`). The endpoint reads `messages`, `model`, `format`
-   * and `mode`, and those are what is sent; every other engine option (`minTokens`,
-   * `protectedTools`, `lossy`, `contextLimit`...) and `system` are the proxy's to choose and are
-   * not sent. Without `model` an empty one is sent (the endpoint requires the field), so no
-   * model's context window applies, as locally. `store` is ignored (the proxy keeps the originals:
-   * `retrieve` fetches them). Same result shape as the local `compress`, without `context`. The
-   * proxy reads OpenAI Chat and Anthropic messages.
+   * Compress on the proxy (`POST /v1/compress`): the engine's `compress-messages`, as local
+   * `compress` runs it, so both read and count a list alike (OpenAI Chat, Anthropic, Responses).
+   * The endpoint reads `messages`, `model`, `format`, `mode` and `system`, and those are what is
+   * sent; every other engine option (`minTokens`, `protectedTools`, `lossy`, `contextLimit`...) is
+   * the proxy's to choose and is not sent. `store` is ignored (the proxy keeps the originals:
+   * `retrieve` fetches them). Same result shape as the local `compress`, without `context`.
    */
   async compress<M>(messages: M[], options: CompressOptions = {}): Promise<CompressResult<M>> {
     checkMessages(messages);
-    const format = checkFormat(options.format) ?? detectFormat(messages, { system: options.system });
-    if (format === 'openai-responses') {
-      throw new HeadroomError('invalid_input', 'the proxy compresses OpenAI Chat and Anthropic messages; use local `compress` for Responses items', { messages });
-    }
+    const format = checkFormat(options.format);
     if (options.model !== undefined && typeof options.model !== 'string') {
       throw new HeadroomError('invalid_input', '`model` must be a string', { messages });
     }
     const body = JSON.stringify({
       messages,
-      model: options.model ?? '',
-      format,
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(format !== undefined ? { format } : {}),
       ...(options.mode ? { mode: options.mode } : {}),
+      ...(options.system !== undefined ? { system: options.system } : {}),
     });
     let wire: WireResult;
     try {
@@ -79,7 +78,7 @@ export class HeadroomClient {
       wire = (await response.json()) as WireResult;
       if (!Array.isArray(wire?.messages)) throw new HeadroomError('engine_fault', 'the proxy answered without `messages`');
     } catch (e) {
-      return fallBack(e, messages, format, countMessages(messages), options.fallback ?? true);
+      return fallBackCounted(e, messages, format, options);
     }
     return {
       messages: wire.messages as M[],
@@ -90,7 +89,7 @@ export class HeadroomClient {
       transformsApplied: wire.transforms_applied,
       ccrHashes: wire.ccr_hashes,
       compressed: !sameJson(wire.messages, messages),
-      format,
+      format: wire.format ?? format ?? (await detectFormat(messages, { system: options.system })),
     };
   }
 

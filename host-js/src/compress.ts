@@ -1,9 +1,8 @@
 // Local compression: the component runs in this process (Node or a page).
-import { withEngine, type ContentOutcome, type PluginDispatch, type RequestOutcome } from './engine.js';
+import { withEngine, type ContentOutcome, type MessagesOutcome, type PluginDispatch } from './engine.js';
 import { HeadroomError, isHeadroomError } from './errors.js';
 import {
-  checkFormat, checkMessages, countMessages, detectFormat, dialectOf, messagesOf, requestBody,
-  type MessageFormat,
+  checkFormat, checkMessages, countMessages, detectFormat, dialectOf, formatOf, type MessageFormat,
 } from './formats.js';
 import { kindName, toWitKind, toWitOptions, type EngineOptions, type KindName } from './options.js';
 import type { ContextReport as WitContextReport } from './engine.js';
@@ -89,26 +88,33 @@ export async function compressWith<M>(
   options: CompressOptions = {},
 ): Promise<CompressResult<M>> {
   checkMessages(messages);
-  const format = checkFormat(options.format) ?? detectFormat(messages, { system: options.system });
+  const format = checkFormat(options.format);
   const model = options.model;
   if (model !== undefined && typeof model !== 'string') throw new HeadroomError('invalid_input', '`model` must be a string');
   const opts = toWitOptions(options);
-  const body = new TextEncoder().encode(requestBody(format, model, messages, options.system));
-  const tokensBefore = countMessages(messages);
-  let outcome: RequestOutcome;
+  // The engine wraps the list into a request of its format (sniffed when not given),
+  // compresses, unwraps and counts: the very code `POST /v1/compress` runs.
+  const request = {
+    dialect: format === undefined ? undefined : dialectOf(format),
+    model,
+    system: options.system === undefined ? undefined : JSON.stringify(options.system),
+    messages: JSON.stringify(messages),
+  };
+  let outcome: MessagesOutcome;
   try {
-    outcome = await withEngine((e) => e.compressRequest(dialectOf(format), body, opts), plugins);
+    outcome = await withEngine((e) => e.compressMessages(request, opts), plugins);
   } catch (e) {
-    return fallBack(e, messages, format, tokensBefore, options.fallback ?? true);
+    return fallBackCounted(e, messages, format, options);
   }
-  const out = (outcome.body ? messagesOf(format, outcome.body) : messages) as M[];
+  const out = (outcome.messages !== undefined ? JSON.parse(outcome.messages) : messages) as M[];
   const store = options.store === undefined ? defaultStore : options.store;
   const ccrHashes = outcome.offloads.map((o) => {
     if (store) store.put(o.key, o.original);
     return o.key;
   });
   const transformsApplied = outcome.report.flatMap((b) => (b.status.tag === 'compressed' ? [b.status.val] : []));
-  const tokensAfter = outcome.body ? countMessages(out) : tokensBefore;
+  const tokensBefore = Number(outcome.tokensBefore);
+  const tokensAfter = Number(outcome.tokensAfter);
   const context = outcome.context ? contextReport(outcome.context) : undefined;
   return {
     messages: out,
@@ -118,10 +124,37 @@ export async function compressWith<M>(
     compressionRatio: tokensBefore === 0 ? 1 : tokensAfter / tokensBefore,
     transformsApplied,
     ccrHashes,
-    compressed: outcome.body !== undefined && !sameJson(out, messages),
-    format,
+    compressed: outcome.messages !== undefined && !sameJson(out, messages),
+    format: formatOf(outcome.dialect),
     ...(context ? { context } : {}),
   };
+}
+
+/**
+ * `fallBack` with the format and count of the original messages, asked of the engine once it is
+ * known the caller wants its messages back (a fault may repeat: then the given format, or
+ * `openai`, and 0 tokens).
+ */
+export async function fallBackCounted<M>(
+  e: unknown,
+  messages: M[],
+  format: MessageFormat | undefined,
+  options: CompressOptions,
+): Promise<CompressResult<M>> {
+  const fallback = options.fallback ?? true;
+  let figures: [MessageFormat, number] = [format ?? 'openai', 0];
+  if (isRecoverable(e) && fallback) {
+    try {
+      figures = [format ?? (await detectFormat(messages, { system: options.system })), await countMessages(messages)];
+    } catch {
+      // the engine is down: the figures stay unknown
+    }
+  }
+  return fallBack(e, messages, figures[0], figures[1], fallback);
+}
+
+function isRecoverable(e: unknown): boolean {
+  return !isHeadroomError(e) || e.kind === 'engine_fault' || e.kind === 'network';
 }
 
 function contextReport(c: WitContextReport): ContextReport {

@@ -19,7 +19,7 @@ export type * as PluginTypes from '../gen/interfaces/headroom-plugin-types.js';
 /** What the engine's `plugins` import dispatches to during one call (see plugins/set.ts). */
 export type PluginDispatch = typeof PluginsImport;
 export type * from '../gen/interfaces/headroom-compress-types.js';
-export type { RequestOutcome, ContentOutcome } from '../gen/interfaces/headroom-compress-compressor.js';
+export type { RequestOutcome, ContentOutcome, MessagesOutcome } from '../gen/interfaces/headroom-compress-compressor.js';
 
 let current: Promise<Engine> | undefined;
 let admission: AdmissionRules | undefined;

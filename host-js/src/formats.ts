@@ -1,61 +1,36 @@
-// Message formats: which provider dialect a list of messages is in, the request body the engine
-// reads, and the token figures every result reports.
+// Message formats: the names the package gives the engine's dialects, and the engine's rules for
+// a bare list of messages (which dialect it is in, what it counts), called in the component so
+// every host reads a list alike.
 import { HeadroomError } from './errors.js';
-import { countO200k } from './tokenizer.js';
-import type { Dialect } from './engine.js';
+import { withEngine, type Dialect } from './engine.js';
 
 /** `openai` is Chat Completions messages; `openai-responses` is Responses `input` items. */
 export type MessageFormat = 'openai' | 'anthropic' | 'openai-responses';
 
-/** Content block types only Anthropic messages have (Chat has `image_url`, Responses `input_image`). */
-const ANTHROPIC_BLOCKS = new Set([
-  'tool_result', 'tool_use', 'thinking', 'redacted_thinking', 'image', 'document', 'search_result',
-  'server_tool_use', 'web_search_tool_result', 'web_fetch_tool_result', 'code_execution_tool_result',
-  'bash_code_execution_tool_result', 'text_editor_code_execution_tool_result', 'mcp_tool_use',
-  'mcp_tool_result', 'container_upload',
-]);
-/** Item types only Responses `input` has (`message` included: Chat and Anthropic messages have no `type`). */
-const RESPONSES_ITEMS = new Set([
-  'message', 'function_call', 'function_call_output', 'custom_tool_call', 'custom_tool_call_output', 'reasoning',
-  'item_reference', 'computer_call', 'computer_call_output', 'local_shell_call', 'local_shell_call_output',
-  'shell_call', 'shell_call_output', 'apply_patch_call', 'apply_patch_call_output', 'web_search_call',
-  'file_search_call', 'image_generation_call', 'code_interpreter_call', 'mcp_call', 'mcp_list_tools',
-  'mcp_approval_request', 'mcp_approval_response',
-]);
-/** Content part types only Responses messages have. */
-const RESPONSES_PARTS = new Set(['input_text', 'output_text', 'input_image', 'input_file']);
-/** Content part types only Chat messages have. */
-const CHAT_PARTS = new Set(['image_url', 'file']);
+/**
+ * The format the engine reads `messages` as when none is given: Anthropic if a message has
+ * Anthropic-only blocks (`tool_use`, `tool_result`, thinking, `image` with a `source`,
+ * `document`...), Responses if an item is a Responses-only item (`type: 'message'`,
+ * `function_call`, `custom_tool_call_output`...) or has Responses-only content parts
+ * (`input_text`, `output_text`...). Otherwise OpenAI Chat, unless an Anthropic `system` prompt
+ * comes with the messages and nothing is Chat-only (`tool`/`system` roles, `tool_calls`,
+ * `image_url` parts). Callers can always state `format`.
+ */
+export async function detectFormat(messages: readonly unknown[], hints: { system?: unknown } = {}): Promise<MessageFormat> {
+  checkMessages(messages);
+  const json = JSON.stringify(messages);
+  return formatOf(await withEngine((e) => e.sniffDialect(json, hints.system !== undefined)));
+}
 
 /**
- * Anthropic if a message has Anthropic-only blocks (`tool_use`, `tool_result`, thinking, `image`
- * with a `source`, `document`...), Responses if an item is a Responses-only item (`type:
- * 'message'`, `function_call`, `custom_tool_call_output`...) or has Responses-only content parts
- * (`input_text`, `output_text`...). Otherwise OpenAI Chat: plain `{role, content}` messages and
- * `text` blocks read the same in every format, so they are OpenAI unless the caller passes an
- * Anthropic `system` prompt (Chat and Responses carry theirs elsewhere) and nothing is Chat-only
- * (`tool` messages, `tool_calls`, `image_url` parts); callers can always state `format`.
+ * o200k tokens of the messages' text: string contents, text-bearing blocks and Responses tool
+ * outputs, each followed by a newline. The engine's count: `compress`, `HeadroomClient.compress`
+ * (`POST /v1/compress`) and `headroom compress` report the same figure.
  */
-export function detectFormat(messages: readonly unknown[], hints: { system?: unknown } = {}): MessageFormat {
-  let chat = false;
-  for (const m of messages) {
-    const rec = m as Record<string, unknown> | null;
-    if (typeof rec !== 'object' || rec === null) continue;
-    if (rec.role === 'tool' || rec.role === 'function' || rec.tool_calls !== undefined) chat = true;
-    let responses = typeof rec.type === 'string' && RESPONSES_ITEMS.has(rec.type);
-    if (Array.isArray(rec.content)) {
-      for (const b of rec.content) {
-        const t = (b as Record<string, unknown> | null)?.type;
-        if (typeof t !== 'string') continue;
-        // An Anthropic API response pushed as it is has `type: 'message'` too: its blocks decide.
-        if (ANTHROPIC_BLOCKS.has(t)) return 'anthropic';
-        if (RESPONSES_PARTS.has(t)) responses = true;
-        if (CHAT_PARTS.has(t)) chat = true;
-      }
-    }
-    if (responses) return 'openai-responses';
-  }
-  return hints.system !== undefined && !chat ? 'anthropic' : 'openai';
+export async function countMessages(messages: readonly unknown[]): Promise<number> {
+  checkMessages(messages);
+  const json = JSON.stringify(messages);
+  return Number(await withEngine((e) => e.countMessages(json)));
 }
 
 export function dialectOf(format: MessageFormat): Dialect {
@@ -66,6 +41,17 @@ export function dialectOf(format: MessageFormat): Dialect {
       return 'openai-responses';
     case 'openai':
       return 'openai-chat';
+  }
+}
+
+export function formatOf(dialect: Dialect): MessageFormat {
+  switch (dialect) {
+    case 'anthropic-messages':
+      return 'anthropic';
+    case 'openai-responses':
+      return 'openai-responses';
+    case 'openai-chat':
+      return 'openai';
   }
 }
 
@@ -85,48 +71,4 @@ export function checkFormat(format: unknown): MessageFormat | undefined {
     return format;
   }
   throw new HeadroomError('invalid_input', `unknown format ${JSON.stringify(format)} (openai, anthropic, openai-responses)`);
-}
-
-/** The request body the engine reads for these messages (no `model` field when `model` is undefined). */
-export function requestBody(format: MessageFormat, model: string | undefined, messages: unknown[], system?: unknown): string {
-  if (format === 'openai-responses') return JSON.stringify({ model, input: messages });
-  if (format === 'anthropic' && system !== undefined) return JSON.stringify({ model, system, messages });
-  return JSON.stringify({ model, messages });
-}
-
-/** The messages of a body the engine returned. */
-export function messagesOf(format: MessageFormat, body: Uint8Array): unknown[] {
-  const parsed = JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
-  const list = format === 'openai-responses' ? parsed.input : parsed.messages;
-  if (!Array.isArray(list)) throw new Error('the engine returned a body without its message list');
-  return list;
-}
-
-/**
- * o200k tokens of the messages' text: string contents and text-bearing blocks, each followed by a
- * newline. It is the count `POST /v1/compress` reports, so local and remote figures agree.
- */
-export function countMessages(messages: readonly unknown[]): number {
-  const parts: string[] = [];
-  const textOf = (v: unknown): void => {
-    if (typeof v === 'string') {
-      parts.push(v, '\n');
-    } else if (Array.isArray(v)) {
-      v.forEach(textOf);
-    } else if (typeof v === 'object' && v !== null) {
-      const rec = v as Record<string, unknown>;
-      for (const key of ['text', 'content', 'input', 'thinking']) {
-        if (key in rec) textOf(rec[key]);
-      }
-    }
-  };
-  for (const m of messages) {
-    const rec = m as Record<string, unknown>;
-    if (rec.content !== undefined) textOf(rec.content);
-    // Responses tool outputs carry their text in `output`, not `content`.
-    if ((rec.type === 'function_call_output' || rec.type === 'custom_tool_call_output') && rec.output !== undefined) {
-      textOf(rec.output);
-    }
-  }
-  return countO200k(parts.join(''));
 }

@@ -1,31 +1,22 @@
 // The `headroom_retrieve` tool, for agents that run their tools themselves: the definitions to
 // put in a request, and a handler that answers a call in the provider's own shape.
+import { withEngine } from './engine.js';
 import { HeadroomError } from './errors.js';
+import { checkFormat, dialectOf, type MessageFormat } from './formats.js';
 import { defaultStore } from './store.js';
 
 export const RETRIEVE_TOOL_NAME = 'headroom_retrieve';
 
-const DESCRIPTION =
-  'Retrieve the original, uncompressed content behind a Headroom marker such as ' +
-  '[... 40 lines elided (lines 12-51), retrieve: headroom_retrieve("h:...") ...]. ' +
-  'Pass the key exactly as the marker shows it.';
-
-const PARAMETERS = {
-  type: 'object',
-  properties: { hash: { type: 'string', description: 'The key from the marker, e.g. "h:3f9a0c1d2e4b5a6c7d8e9f01".' } },
-  required: ['hash'],
-  additionalProperties: false,
-} as const;
-
-/** Tool definitions in each provider's shape. */
-export const retrieveTool = {
-  /** For Anthropic `messages.create({ tools: [...] })`. */
-  anthropic: { name: RETRIEVE_TOOL_NAME, description: DESCRIPTION, input_schema: PARAMETERS },
-  /** For OpenAI `chat.completions.create({ tools: [...] })`. */
-  openai: { type: 'function', function: { name: RETRIEVE_TOOL_NAME, description: DESCRIPTION, parameters: PARAMETERS } },
-  /** For OpenAI `responses.create({ tools: [...] })`. */
-  openaiResponses: { type: 'function', name: RETRIEVE_TOOL_NAME, description: DESCRIPTION, parameters: PARAMETERS, strict: true },
-} as const;
+/**
+ * The tool's definition in `format`'s shape, for the request's `tools`: `anthropic` for
+ * `messages.create`, `openai` for `chat.completions.create`, `openai-responses` for
+ * `responses.create`. The engine's definition, the very one a Headroom proxy adds to requests.
+ */
+export async function retrieveTool(format: MessageFormat): Promise<Record<string, unknown>> {
+  const f = checkFormat(format);
+  if (f === undefined) throw new HeadroomError('invalid_input', '`format` is required (openai, anthropic, openai-responses)');
+  return JSON.parse(await withEngine((e) => e.retrieveTool(dialectOf(f)))) as Record<string, unknown>;
+}
 
 /** Where the handler looks originals up: a local store, or anything with `retrieve` (a HeadroomClient). */
 export type RetrieveSource = { retrieve(hash: string): string | undefined | Promise<string | undefined> };

@@ -15,11 +15,11 @@ const anthropic = { model: 'claude-sonnet-4-5', messages: anthropicConversation(
 const anthropicExpected = native('anthropic-messages', anthropic);
 const responses = { model: 'gpt-4o', input: responsesConversation() };
 
-test('formats are detected from the messages', () => {
-  assert.equal(detectFormat(chat.messages), 'openai');
-  assert.equal(detectFormat(anthropic.messages), 'anthropic');
-  assert.equal(detectFormat(responses.input), 'openai-responses');
-  assert.equal(detectFormat([{ role: 'user', content: 'hi' }]), 'openai');
+test('formats are detected from the messages', async () => {
+  assert.equal(await detectFormat(chat.messages), 'openai');
+  assert.equal(await detectFormat(anthropic.messages), 'anthropic');
+  assert.equal(await detectFormat(responses.input), 'openai-responses');
+  assert.equal(await detectFormat([{ role: 'user', content: 'hi' }]), 'openai');
 });
 
 test('OpenAI Chat messages come back as the native engine rewrites them', async () => {
@@ -28,8 +28,8 @@ test('OpenAI Chat messages come back as the native engine rewrites them', async 
   assert.deepEqual(r.messages, chatExpected.messages);
   assert.ok(r.compressed);
   assert.ok(r.transformsApplied.length > 0);
-  assert.equal(r.tokensBefore, countMessages(chat.messages));
-  assert.equal(r.tokensAfter, countMessages(chatExpected.messages));
+  assert.equal(r.tokensBefore, await countMessages(chat.messages));
+  assert.equal(r.tokensAfter, await countMessages(chatExpected.messages));
   assert.equal(r.tokensSaved, r.tokensBefore - r.tokensAfter);
   assert.ok(r.tokensSaved > 0);
   assert.equal(r.compressionRatio, r.tokensAfter / r.tokensBefore);
@@ -133,7 +133,7 @@ test('detectKind names what the engine sees', async () => {
   assert.equal(await detectKind(golden('content-json-records').input.toString('utf8')), 'json');
 });
 
-test('countTokens is exact o200k_base, special-token text counted as text', () => {
+test('countTokens is exact o200k_base, special-token text counted as text', async () => {
   assert.equal(countTokens('hello world'), 2);
   assert.equal(countTokens('a <|endoftext|> b'), 9);
   assert.equal(countTokens(''), 0);

@@ -36,10 +36,10 @@ function smallChat() {
   return messages;
 }
 
-test('the fixtures are what the tests need', () => {
-  const n = countMessages(bigAnthropic());
+test('the fixtures are what the tests need', async () => {
+  const n = await countMessages(bigAnthropic());
   assert.ok(n > 128_000 && n < 200_000, `${n} tokens`);
-  assert.ok(countMessages(smallChat()) > 1_000);
+  assert.ok(await countMessages(smallChat()) > 1_000);
 });
 
 test('without a model no window applies: an Anthropic conversation over 128k tokens comes back whole', async () => {

@@ -5,44 +5,44 @@ import { compress, countMessages, detectFormat } from '../dist/index.js';
 
 const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } };
 
-test('Responses custom tool calls and their outputs are Responses items', () => {
-  assert.equal(detectFormat([
+test('Responses custom tool calls and their outputs are Responses items', async () => {
+  assert.equal(await detectFormat([
     { role: 'user', content: 'apply the patch' },
     { type: 'custom_tool_call', call_id: 'c1', name: 'apply_patch', input: '*** Begin Patch' },
   ]), 'openai-responses');
-  assert.equal(detectFormat([{ type: 'custom_tool_call_output', call_id: 'c1', output: 'done' }]), 'openai-responses');
+  assert.equal(await detectFormat([{ type: 'custom_tool_call_output', call_id: 'c1', output: 'done' }]), 'openai-responses');
 });
 
-test('Responses message items are Responses, with string or part content', () => {
-  assert.equal(detectFormat([{ type: 'message', role: 'user', content: 'hi' }]), 'openai-responses');
-  assert.equal(detectFormat([{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }]), 'openai-responses');
-  assert.equal(detectFormat([
+test('Responses message items are Responses, with string or part content', async () => {
+  assert.equal(await detectFormat([{ type: 'message', role: 'user', content: 'hi' }]), 'openai-responses');
+  assert.equal(await detectFormat([{ role: 'user', content: [{ type: 'input_text', text: 'hi' }] }]), 'openai-responses');
+  assert.equal(await detectFormat([
     { role: 'user', content: 'hi' },
     { role: 'assistant', content: [{ type: 'output_text', text: 'hello' }] },
   ]), 'openai-responses');
-  assert.equal(detectFormat([{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/y.png' }] }]), 'openai-responses');
+  assert.equal(await detectFormat([{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x/y.png' }] }]), 'openai-responses');
 });
 
-test('Anthropic messages with only image and text blocks are Anthropic', () => {
-  assert.equal(detectFormat([{ role: 'user', content: [image, { type: 'text', text: 'what is this?' }] }]), 'anthropic');
-  assert.equal(detectFormat([
+test('Anthropic messages with only image and text blocks are Anthropic', async () => {
+  assert.equal(await detectFormat([{ role: 'user', content: [image, { type: 'text', text: 'what is this?' }] }]), 'anthropic');
+  assert.equal(await detectFormat([
     { role: 'user', content: 'look' },
     { role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] },
   ]), 'anthropic');
 });
 
-test('ambiguous shapes keep the OpenAI default; Chat-only shapes stay OpenAI', () => {
-  assert.equal(detectFormat([{ role: 'user', content: 'hi' }]), 'openai');
-  assert.equal(detectFormat([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]), 'openai');
-  assert.equal(detectFormat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }]), 'openai');
+test('ambiguous shapes keep the OpenAI default; Chat-only shapes stay OpenAI', async () => {
+  assert.equal(await detectFormat([{ role: 'user', content: 'hi' }]), 'openai');
+  assert.equal(await detectFormat([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]), 'openai');
+  assert.equal(await detectFormat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }]), 'openai');
 });
 
 test('an Anthropic `system` prompt settles ambiguous messages as Anthropic, unless something is Chat-only', async () => {
   const messages = [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }];
-  assert.equal(detectFormat(messages, { system: 'You are terse.' }), 'anthropic');
+  assert.equal(await detectFormat(messages, { system: 'You are terse.' }), 'anthropic');
   assert.equal((await compress(messages, { system: 'You are terse.' })).format, 'anthropic');
-  assert.equal(detectFormat([{ role: 'tool', tool_call_id: 'c1', content: 'x' }], { system: 'x' }), 'openai');
-  assert.equal(detectFormat(messages, { system: undefined }), 'openai');
+  assert.equal(await detectFormat([{ role: 'tool', tool_call_id: 'c1', content: 'x' }], { system: 'x' }), 'openai');
+  assert.equal(await detectFormat(messages, { system: undefined }), 'openai');
 });
 
 test('an Anthropic image conversation compresses as Anthropic, as with the format stated', async () => {
@@ -58,11 +58,11 @@ test('an Anthropic image conversation compresses as Anthropic, as with the forma
   assert.deepEqual(r.messages[0], messages[0]);
 });
 
-test('custom tool outputs are counted', () => {
+test('custom tool outputs are counted', async () => {
   const output = 'one two three four five';
-  assert.ok(countMessages([{ type: 'custom_tool_call_output', call_id: 'c1', output }]) > 0);
+  assert.ok(await countMessages([{ type: 'custom_tool_call_output', call_id: 'c1', output }]) > 0);
   assert.equal(
-    countMessages([{ type: 'custom_tool_call_output', call_id: 'c1', output }]),
-    countMessages([{ type: 'function_call_output', call_id: 'c1', output }]),
+    await countMessages([{ type: 'custom_tool_call_output', call_id: 'c1', output }]),
+    await countMessages([{ type: 'function_call_output', call_id: 'c1', output }]),
   );
 });

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { compressBody, compressContent } from '../dist/index.js';
-import { goldenCases, HEADROOM_BIN } from './support.mjs';
+import { compress, compressBody, compressContent, retrieveTool } from '../dist/index.js';
+import { goldenCases, HEADROOM_BIN, messagesCases, retrieveToolCases } from './support.mjs';
 
 const cases = goldenCases();
 
@@ -63,5 +63,29 @@ test('every golden case equals the native host’s output byte for byte', async 
       ? Buffer.from((await compressBody(new Uint8Array(c.input), { dialect: c.dialect, ...c.options })).body)
       : Buffer.from((await compressContent(c.input.toString('utf8'), { ...c.options, fallback: false })).text, 'utf8');
     assert.ok(js.equals(run.stdout), `${c.name}: JS and native outputs differ`);
+  }
+});
+
+// tests/golden-messages: a bare list through `compress` (the component's `compress-messages`)
+// gives the outcome the native engine gives, format and figures included.
+for (const c of messagesCases()) {
+  test(`golden messages ${c.name}: the blessed outcome`, async () => {
+    const r = await compress(c.input, { ...c.options, store: false, fallback: false });
+    assert.deepEqual(
+      {
+        format: r.format, messages: r.messages, tokens_before: r.tokensBefore, tokens_after: r.tokensAfter,
+        transforms_applied: r.transformsApplied, ccr_hashes: r.ccrHashes,
+      },
+      c.expected,
+    );
+  });
+}
+
+// tests/golden-retrieve-tool: the definitions `retrieveTool` hands out are the engine's bytes.
+test('golden retrieve-tool: every format, the blessed definition', async () => {
+  const files = retrieveToolCases();
+  for (const [format, dialect] of [['anthropic', 'anthropic-messages'], ['openai', 'openai-chat'], ['openai-responses', 'openai-responses']]) {
+    const tool = await retrieveTool(format);
+    assert.equal(JSON.stringify(tool), files[dialect], format);
   }
 });

@@ -57,7 +57,7 @@ const first: Msg = r.messages[0];
 const client = new HeadroomClient({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 100 });
 const wrapped: { x: number } = withHeadroom({ x: 1 });
 const kind: 'invalid_input' | 'declined' | 'engine_fault' | 'network' = new HeadroomError('network', 'x').kind;
-console.log(JSON.stringify({ role: first.role, saved: r.tokensSaved, url: client.baseUrl, x: wrapped.x, kind, tool: retrieveTool.anthropic.name }));
+console.log(JSON.stringify({ role: first.role, saved: r.tokensSaved, url: client.baseUrl, x: wrapped.x, kind, tool: (await retrieveTool('anthropic')).name }));
 `);
   writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, lib: ['ES2022', 'DOM'], types: [], outDir: 'out' },

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { compress, handleRetrieveCall, HeadroomClient, RETRIEVE_TOOL_NAME, withHeadroom } from '../dist/index.js';
-import { anthropicConversation, chatConversation, goldenCases, startMockUpstream, startProxy } from './support.mjs';
+import { anthropicConversation, chatConversation, goldenCases, responsesConversation, startMockUpstream, startProxy } from './support.mjs';
 
 let proxy;
 let keyed;
@@ -84,9 +84,22 @@ test('an API key: right key works, no key or a wrong one is declined (401)', asy
   }
 });
 
-test('Responses items are refused before any request (the proxy reads Chat and Anthropic)', async () => {
+test('Responses items compress on the proxy as locally, `output` items counted', async () => {
   const client = new HeadroomClient({ baseUrl: proxy.url });
-  await assert.rejects(client.compress([{ type: 'function_call_output', call_id: 'x', output: 'y' }]), { kind: 'invalid_input' });
+  const items = responsesConversation();
+  const local = await compress(items, { store: false });
+  const remote = await client.compress(items);
+  assert.equal(local.format, 'openai-responses');
+  assert.equal(remote.format, 'openai-responses');
+  assert.ok(remote.compressed);
+  assert.deepEqual(remote.messages, local.messages);
+  assert.deepEqual(
+    [remote.tokensBefore, remote.tokensAfter, remote.transformsApplied, remote.ccrHashes],
+    [local.tokensBefore, local.tokensAfter, local.transformsApplied, local.ccrHashes],
+  );
+  // A tool output alone is counted: the figure is not the messages' contents only.
+  const output = [{ type: 'function_call_output', call_id: 'x', output: 'one two three' }];
+  assert.ok((await client.compress(output)).tokensBefore > 0);
 });
 
 test('an unreachable proxy is a network error: originals back by default, thrown on request', async () => {
@@ -173,23 +186,23 @@ async function recordingProxy() {
   return { url: `http://127.0.0.1:${server.address().port}`, bodies, close: () => new Promise((r) => server.close(r)) };
 }
 
-test('the client sends exactly the fields /v1/compress reads: messages, model, format, mode', async () => {
+test('the client sends exactly the fields /v1/compress reads: messages, model, format, mode, system', async () => {
   const rec = await recordingProxy();
   try {
     const client = new HeadroomClient({ baseUrl: rec.url });
     const messages = chatConversation();
     const r = await client.compress(messages, {
       model: 'gpt-4.1', mode: 'token', minTokens: 10, lossy: false, contextLimit: 1000, protectedTools: ['x'], system: 's',
+      format: 'openai',
     });
-    assert.deepEqual(rec.bodies.at(-1), { messages, model: 'gpt-4.1', format: 'openai', mode: 'token' });
+    assert.deepEqual(rec.bodies.at(-1), { messages, model: 'gpt-4.1', format: 'openai', mode: 'token', system: 's' });
     assert.equal(r.compressed, false, 'messages came back as they were');
-    // Without a model, an empty one: the endpoint requires the field, and no model's window applies.
+    // Nothing stated, nothing sent: the proxy's engine reads the format and applies no window.
     await client.compress(messages);
-    assert.deepEqual(rec.bodies.at(-1), { messages, model: '', format: 'openai' });
-    // An Anthropic conversation of text and image blocks is sent as Anthropic.
+    assert.deepEqual(rec.bodies.at(-1), { messages });
+    // A proxy that does not say which format it read: the engine's reading, locally.
     const pictures = [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }, { type: 'text', text: 'what?' }] }];
     assert.equal((await client.compress(pictures)).format, 'anthropic');
-    assert.equal(rec.bodies.at(-1).format, 'anthropic');
   } finally {
     await rec.close();
   }

@@ -35,15 +35,19 @@ test('keys are found with or without their prefix and quotes', () => {
   }
 });
 
-test('tool definitions in each provider shape', () => {
+test('tool definitions in each provider shape', async () => {
   assert.equal(RETRIEVE_TOOL_NAME, 'headroom_retrieve');
-  assert.equal(retrieveTool.anthropic.name, RETRIEVE_TOOL_NAME);
-  assert.deepEqual(retrieveTool.anthropic.input_schema.required, ['hash']);
-  assert.equal(retrieveTool.openai.type, 'function');
-  assert.equal(retrieveTool.openai.function.name, RETRIEVE_TOOL_NAME);
-  assert.equal(retrieveTool.openaiResponses.name, RETRIEVE_TOOL_NAME);
-  assert.deepEqual(retrieveTool.openaiResponses.parameters, retrieveTool.openai.function.parameters);
-  JSON.stringify(retrieveTool); // plain JSON, ready to send
+  const anthropic = await retrieveTool('anthropic');
+  const openai = await retrieveTool('openai');
+  const responses = await retrieveTool('openai-responses');
+  assert.equal(anthropic.name, RETRIEVE_TOOL_NAME);
+  assert.deepEqual(anthropic.input_schema.required, ['hash']);
+  assert.equal(openai.type, 'function');
+  assert.equal(openai.function.name, RETRIEVE_TOOL_NAME);
+  assert.equal(responses.name, RETRIEVE_TOOL_NAME);
+  assert.deepEqual(responses.parameters, openai.function.parameters);
+  assert.deepEqual(anthropic.input_schema, openai.function.parameters);
+  await assert.rejects(retrieveTool('gemini'), /unknown format/);
 });
 
 test('the handler answers a marker key from a real compression in all three shapes', async () => {

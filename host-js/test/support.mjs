@@ -36,6 +36,41 @@ export function goldenCases() {
     });
 }
 
+/**
+ * Every message-list case of tests/golden-messages: { name, options (for `compress`), input (the
+ * messages), expected (the outcome: format, messages, tokens, transforms, keys) }.
+ */
+export function messagesCases() {
+  const dir = join(ROOT, 'tests/golden-messages');
+  return readdirSync(dir)
+    .filter((n) => existsSync(join(dir, n, 'case.json')))
+    .sort()
+    .map((name) => {
+      const meta = JSON.parse(readFileSync(join(dir, name, 'case.json'), 'utf8'));
+      return {
+        name,
+        options: {
+          mode: meta.mode === 'token' ? 'token' : 'cache',
+          ...(meta.format !== undefined ? { format: meta.format } : {}),
+          ...(meta.model !== undefined ? { model: meta.model } : {}),
+          ...(meta.system !== undefined ? { system: meta.system } : {}),
+          ...(meta.min_tokens !== undefined ? { minTokens: meta.min_tokens } : {}),
+          ...(meta.offload_batch_tokens !== undefined ? { offloadBatchTokens: meta.offload_batch_tokens } : {}),
+        },
+        input: JSON.parse(readFileSync(join(dir, name, 'input.json'), 'utf8')),
+        expected: JSON.parse(readFileSync(join(dir, name, 'expected.json'), 'utf8')),
+      };
+    });
+}
+
+/** The committed `headroom_retrieve` definitions: { [dialect]: JSON text }. */
+export function retrieveToolCases() {
+  const dir = join(ROOT, 'tests/golden-retrieve-tool');
+  return Object.fromEntries(
+    ['anthropic-messages', 'openai-chat', 'openai-responses'].map((d) => [d, readFileSync(join(dir, `${d}.json`), 'utf8')]),
+  );
+}
+
 export function golden(name) {
   const c = goldenCases().find((g) => g.name === name);
   if (!c) throw new Error(`no golden case ${name}`);

@@ -124,7 +124,21 @@ fn load_case(dir: &Path) -> GoldenCase {
         Some("openai-responses") => Some(Dialect::OpenAiResponses),
         _ => None,
     };
-    let options = Options {
+    let options = case_options(&meta);
+    let input = read(dir.join(if dialect.is_some() { "input.json" } else { "input.txt" }));
+    GoldenCase {
+        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        dir: dir.to_owned(),
+        dialect,
+        options,
+        input,
+    }
+}
+
+/// The options a golden case's `case.json` states (`mode`, `query`, `min_tokens`,
+/// `offload_batch_tokens`); the engine's defaults otherwise, and cache mode.
+pub fn case_options(meta: &serde_json::Value) -> Options {
+    Options {
         mode: if meta["mode"].as_str() == Some("token") { Mode::Token } else { Mode::Cache },
         query: meta["query"].as_str().map(str::to_owned),
         min_tokens: meta["min_tokens"]
@@ -136,15 +150,91 @@ fn load_case(dir: &Path) -> GoldenCase {
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(headroom_core::batch::DEFAULT_BATCH_TOKENS),
         ..Options::default()
-    };
-    let input = read(dir.join(if dialect.is_some() { "input.json" } else { "input.txt" }));
-    GoldenCase {
-        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        dir: dir.to_owned(),
-        dialect,
-        options,
-        input,
     }
+}
+
+/// One message-list golden case: `tests/golden-messages/<name>/` with `input.json` (a JSON
+/// array of messages), `case.json` (source; `format`, `model`, `system` as `compress-messages`
+/// takes them; options as for the golden corpus) and `expected.json` (the outcome as
+/// [`messages_outcome_json`] writes it).
+pub struct MessagesCase {
+    /// Folder name.
+    pub name: String,
+    /// Folder.
+    pub dir: PathBuf,
+    /// The stated format, if any.
+    pub dialect: Option<Dialect>,
+    /// The model, if any.
+    pub model: Option<String>,
+    /// The Anthropic system prompt as JSON, if any.
+    pub system: Option<String>,
+    /// Options.
+    pub options: Options,
+    /// The messages, as committed.
+    pub input: String,
+}
+
+/// Every message-list golden case, sorted by name.
+pub fn messages_cases() -> Vec<MessagesCase> {
+    let dir = root().join("tests/golden-messages");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("case.json").exists())
+        .collect();
+    dirs.sort();
+    dirs.iter()
+        .map(|d| {
+            let read =
+                |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            let meta: serde_json::Value = serde_json::from_str(&read(d.join("case.json")))
+                .unwrap_or_else(|e| panic!("{}: {e}", d.display()));
+            MessagesCase {
+                name: d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                dir: d.clone(),
+                dialect: meta["format"].as_str().map(|f| match f {
+                    "anthropic" => Dialect::AnthropicMessages,
+                    "openai" => Dialect::OpenAiChat,
+                    "openai-responses" => Dialect::OpenAiResponses,
+                    other => panic!("{}: unknown format {other}", d.display()),
+                }),
+                model: meta["model"].as_str().map(str::to_owned),
+                system: meta.get("system").map(serde_json::Value::to_string),
+                options: case_options(&meta),
+                input: read(d.join("input.json")),
+            }
+        })
+        .collect()
+}
+
+/// A format's name, as `POST /v1/compress` and the npm package give it.
+pub fn format_name(d: Dialect) -> &'static str {
+    match d {
+        Dialect::AnthropicMessages => "anthropic",
+        Dialect::OpenAiChat => "openai",
+        Dialect::OpenAiResponses => "openai-responses",
+    }
+}
+
+/// The part of a message-list outcome both runners compare: format, messages, counts,
+/// transforms and keys (the shape of `POST /v1/compress`'s answer).
+pub fn messages_outcome_json(
+    format: Dialect,
+    messages: &str,
+    tokens: (u64, u64),
+    transforms: Vec<String>,
+    keys: Vec<String>,
+) -> serde_json::Value {
+    let messages: serde_json::Value =
+        serde_json::from_str(messages).unwrap_or_else(|e| panic!("the messages are not JSON: {e}"));
+    serde_json::json!({
+        "format": format_name(format),
+        "messages": messages,
+        "tokens_before": tokens.0,
+        "tokens_after": tokens.1,
+        "transforms_applied": transforms,
+        "ccr_hashes": keys,
+    })
 }
 
 /// Command outputs from the committed agent trajectories (`tests/data/`; inner text of

@@ -1,6 +1,6 @@
 //! WIT <-> headroom-core conversions. Defaults live in headroom-core's `Options::default`.
 
-use crate::exports::headroom::compress::compressor::{ContentOutcome, RequestOutcome};
+use crate::exports::headroom::compress::compressor::{ContentOutcome, MessagesOutcome, RequestOutcome};
 use crate::headroom::compress::types as wit;
 
 pub fn options(o: wit::Options) -> headroom_core::Options {
@@ -36,6 +36,14 @@ pub fn dialect(d: wit::Dialect) -> headroom_core::Dialect {
         wit::Dialect::AnthropicMessages => headroom_core::Dialect::AnthropicMessages,
         wit::Dialect::OpenaiChat => headroom_core::Dialect::OpenAiChat,
         wit::Dialect::OpenaiResponses => headroom_core::Dialect::OpenAiResponses,
+    }
+}
+
+pub fn dialect_out(d: headroom_core::Dialect) -> wit::Dialect {
+    match d {
+        headroom_core::Dialect::AnthropicMessages => wit::Dialect::AnthropicMessages,
+        headroom_core::Dialect::OpenAiChat => wit::Dialect::OpenaiChat,
+        headroom_core::Dialect::OpenAiResponses => wit::Dialect::OpenaiResponses,
     }
 }
 
@@ -88,32 +96,53 @@ fn offload(o: headroom_core::Offload) -> wit::Offload {
 pub fn request_outcome(o: headroom_core::RequestOutcome) -> RequestOutcome {
     RequestOutcome {
         body: o.body,
-        report: o
-            .report
-            .into_iter()
-            .map(|b| wit::BlockReport {
-                message_index: b.message_index,
-                block_index: b.block_index,
-                kind: kind_out(b.kind),
-                status: match b.status {
-                    headroom_core::Status::Compressed(t) => wit::BlockStatus::Compressed(t),
-                    headroom_core::Status::Declined(r) => wit::BlockStatus::Declined(reason(r)),
-                },
-                tokens_before: b.tokens_before,
-                tokens_after: b.tokens_after,
-            })
-            .collect(),
+        report: o.report.into_iter().map(block_report).collect(),
         offloads: o.offloads.into_iter().map(offload).collect(),
-        context: o.context.map(|c| wit::ContextReport {
-            window: c.window,
-            output_budget: c.output_budget,
-            tokens_before: c.tokens_before,
-            tokens_after: c.tokens_after,
-            compressed_deeper: c.compressed_deeper,
-            messages_dropped: c.messages_dropped,
-            key: c.key,
-        }),
+        context: o.context.map(context_report),
         model: o.model.map(|m| wit::ModelInfo { name: m.name, window: m.window }),
+    }
+}
+
+pub fn messages_outcome(o: headroom_core::MessagesOutcome) -> MessagesOutcome {
+    MessagesOutcome {
+        dialect: dialect_out(o.dialect),
+        messages: o.messages,
+        tokens_before: o.tokens_before,
+        tokens_after: o.tokens_after,
+        report: o.report.into_iter().map(block_report).collect(),
+        offloads: o.offloads.into_iter().map(offload).collect(),
+        context: o.context.map(context_report),
+    }
+}
+
+fn block_report(b: headroom_core::BlockReport) -> wit::BlockReport {
+    wit::BlockReport {
+        message_index: b.message_index,
+        block_index: b.block_index,
+        kind: kind_out(b.kind),
+        status: match b.status {
+            headroom_core::Status::Compressed(t) => wit::BlockStatus::Compressed(t),
+            headroom_core::Status::Declined(r) => wit::BlockStatus::Declined(reason(r)),
+        },
+        tokens_before: b.tokens_before,
+        tokens_after: b.tokens_after,
+        origin: match b.origin {
+            headroom_core::Origin::ToolOutput => wit::BlockOrigin::ToolOutput,
+            headroom_core::Origin::UserText => wit::BlockOrigin::UserText,
+            headroom_core::Origin::AssistantText => wit::BlockOrigin::AssistantText,
+        },
+    }
+}
+
+fn context_report(c: headroom_core::ContextReport) -> wit::ContextReport {
+    wit::ContextReport {
+        window: c.window,
+        output_budget: c.output_budget,
+        tokens_before: c.tokens_before,
+        tokens_after: c.tokens_after,
+        compressed_deeper: c.compressed_deeper,
+        messages_dropped: c.messages_dropped,
+        key: c.key,
     }
 }
 

@@ -18,7 +18,7 @@ wit_bindgen::generate!({
 use std::cell::RefCell;
 
 use exports::headroom::compress::compressor::{
-    ContentOutcome, Conversation, Guest, MemoryStats, RequestOutcome, Reuse,
+    ContentOutcome, Conversation, Guest, MemoryStats, MessageList, MessagesOutcome, RequestOutcome, Reuse,
 };
 use headroom::compress::types;
 use headroom_core::session::store::Store;
@@ -114,6 +114,36 @@ impl Guest for Engine {
 
     fn detect(text: String) -> types::ContentKind {
         convert::kind_out(headroom_core::detect(&text))
+    }
+
+    fn compress_messages(
+        list: MessageList,
+        opts: types::Options,
+    ) -> Result<MessagesOutcome, types::CompressError> {
+        let opts = convert::options(opts);
+        let list = headroom_core::MessageList {
+            dialect: list.dialect.map(convert::dialect),
+            model: list.model.as_deref(),
+            system: list.system.as_deref(),
+            messages: &list.messages,
+        };
+        headroom_core::compress_messages_plugins(&list, &opts, &HostCounter, &plugin_host::ImportedPlugins)
+            .map(convert::messages_outcome)
+            .map_err(convert::error)
+    }
+
+    fn count_messages(messages: String) -> Result<u64, types::CompressError> {
+        headroom_core::messages::count_json(&messages, &HostCounter).map_err(convert::error)
+    }
+
+    fn sniff_dialect(messages: String, has_system: bool) -> Result<types::Dialect, types::CompressError> {
+        headroom_core::messages::sniff_json(&messages, has_system)
+            .map(convert::dialect_out)
+            .map_err(convert::error)
+    }
+
+    fn retrieve_tool(dialect: types::Dialect) -> String {
+        headroom_core::retrieve_tool::definition(convert::dialect(dialect))
     }
 }
 

@@ -42,6 +42,8 @@ pub struct BlockReport {
     pub tokens_before: u32,
     /// Tokens as forwarded.
     pub tokens_after: u32,
+    /// Where the block's text comes from.
+    pub origin: Origin,
 }
 
 /// Result of [`compress_request`].
@@ -250,6 +252,7 @@ fn walk(
                 status: status.clone(),
                 tokens_before: *before,
                 tokens_after: *after,
+                origin: c.origin,
             });
         }
         if !outcome.offloads.is_empty()

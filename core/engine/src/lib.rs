@@ -24,11 +24,13 @@ pub mod frame;
 pub mod history;
 pub mod kind;
 pub mod marker;
+pub mod messages;
 pub mod offload;
 mod options;
 mod pipeline;
 pub mod plugins;
 pub mod request;
+pub mod retrieve_tool;
 mod route;
 pub mod session;
 pub mod tokens;
@@ -42,10 +44,11 @@ pub use context::ContextReport;
 pub use context::models::ModelInfo;
 pub use error::CompressError;
 pub use kind::ContentKind;
+pub use messages::{MessageList, MessagesOutcome, compress_messages, compress_messages_plugins};
 pub use offload::Offload;
 pub use options::{ContextStrategy, DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
 pub use pipeline::Status;
-pub use request::Dialect;
+pub use request::{Dialect, Origin};
 pub use tokens::TokenCounter;
 
 /// Detect the content kind of `text`.

@@ -10,6 +10,7 @@ use crate::state::AppState;
 
 /// Every route; anything not listed is forwarded untouched to the right upstream.
 pub fn build_app(state: Arc<AppState>) -> Router {
+    let demo_dir = state.config.demo_dir.clone();
     Router::new()
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
@@ -22,7 +23,7 @@ pub fn build_app(state: Arc<AppState>) -> Router {
         .route("/v1/retrieve/{key}", get(retrieve::handle))
         .route("/admin/plugins", get(plugins::list))
         .route("/admin/plugins/reload", post(plugins::reload))
-        .merge(demo::routes(demo::configured_dir()))
+        .merge(demo::routes(demo_dir))
         .fallback(llm::fallback)
         .with_state(state)
 }

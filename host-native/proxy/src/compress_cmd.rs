@@ -1,9 +1,12 @@
-//! `headroom compress FILE`: run the component on a request body or a tool output.
+//! `headroom compress FILE`: run the component on a request body, a bare message list
+//! (`--messages`: the engine's `compress-messages`, as `POST /v1/compress` runs it) or a tool
+//! output.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use headroom_proxy::config::ModeArg;
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
 
 /// Arguments of `headroom compress`.
@@ -14,11 +17,21 @@ pub struct Args {
     file: PathBuf,
     /// `cache` rewrites each block once and the same way every turn; `token` (the default)
     /// also offloads tool outputs the agent has acted on, in batches that pay for themselves.
-    #[arg(long, value_parser = ["cache", "token"], default_value = "token", env = "HEADROOM_MODE")]
-    mode: String,
-    /// Treat the file as this request dialect instead of detecting it.
+    /// The same values and aliases as `headroom proxy --mode`.
+    #[arg(long, default_value = "token", env = "HEADROOM_MODE", value_enum)]
+    mode: ModeArg,
+    /// Treat the file as this request dialect instead of detecting it (the engine's rule: a
+    /// body with `input` and no `messages` is Responses, otherwise its messages decide).
     #[arg(long, value_parser = ["anthropic", "openai-chat", "openai-responses", "text"])]
     dialect: Option<String>,
+    /// The file is a bare list of messages (a JSON array; Responses: `input` items), compressed
+    /// as `POST /v1/compress` does: its format from `--dialect`, else read from its shape.
+    /// Prints the list; the summary gives the format and the list's token counts.
+    #[arg(long)]
+    messages: bool,
+    /// With `--messages`: the model the list is for (only its context window is read).
+    #[arg(long, requires = "messages")]
+    model: Option<String>,
     /// Blocks below this many tokens are left alone.
     #[arg(long, env = "HEADROOM_MIN_TOKENS")]
     min_tokens: Option<u32>,
@@ -32,6 +45,10 @@ pub struct Args {
     /// Keep every transform lossless.
     #[arg(long)]
     lossless: bool,
+    /// Where compiled code is kept between runs (as `headroom proxy --cache-dir`; default
+    /// `~/.cache/headroom/wasmtime`).
+    #[arg(long, env = "HEADROOM_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
     /// The core component.
     #[arg(long, env = "HEADROOM_COMPONENT", default_value_os_t = headroom_proxy::config::default_component_path())]
     component: PathBuf,
@@ -48,20 +65,27 @@ pub fn run(args: &Args) -> Result<()> {
     if !args.component.exists() {
         bail!("component not found at {} (build it with `just component`)", args.component.display());
     }
-    let runtime = Runtime::from_file(&args.component, &RuntimeConfig::default())?;
+    let config = RuntimeConfig {
+        cache_dir: headroom_proxy::config::cache_dir(args.cache_dir.clone()),
+        ..RuntimeConfig::default()
+    };
+    let runtime = Runtime::from_file(&args.component, &config)?;
     let mut opts = headroom_runtime::default_options();
-    opts.mode = Some(if args.mode == "token" { wit::Mode::Token } else { wit::Mode::Cache });
+    opts.mode = Some(args.mode.wit());
     opts.min_tokens = args.min_tokens;
     opts.offload_batch_tokens = args.offload_batch_tokens;
     opts.query = args.query.clone();
     opts.lossy = args.lossless.then_some(false);
 
+    if args.messages {
+        return run_messages(&runtime, args, input, &opts);
+    }
     let dialect = match args.dialect.as_deref() {
         Some("anthropic") => Some(wit::Dialect::AnthropicMessages),
         Some("openai-chat") => Some(wit::Dialect::OpenaiChat),
         Some("openai-responses") => Some(wit::Dialect::OpenaiResponses),
         Some(_) => None,
-        None => sniff_dialect(&input),
+        None => headroom_core::messages::sniff_body(&input).map(headroom_proxy::dialect::from_core),
     };
     let mut out = std::io::stdout().lock();
     match dialect {
@@ -110,32 +134,31 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Guess a request's dialect from its shape; `None` for anything that is not a request.
-fn sniff_dialect(input: &[u8]) -> Option<wit::Dialect> {
-    let value: serde_json::Value = serde_json::from_slice(input).ok()?;
-    let obj = value.as_object()?;
-    if obj.contains_key("input") && !obj.contains_key("messages") {
-        return Some(wit::Dialect::OpenaiResponses);
-    }
-    let messages = obj.get("messages")?.as_array()?;
-    let anthropic_blocks = messages.iter().any(|m| {
-        m.get("content").and_then(|c| c.as_array()).is_some_and(|blocks| {
-            blocks.iter().any(|b| {
-                matches!(
-                    b.get("type").and_then(|t| t.as_str()),
-                    Some("tool_result" | "tool_use" | "thinking")
-                )
-            })
-        })
-    });
-    let openai_roles = messages
-        .iter()
-        .any(|m| matches!(m.get("role").and_then(|r| r.as_str()), Some("system" | "developer" | "tool")));
-    if anthropic_blocks || (obj.contains_key("system") && !openai_roles) {
-        Some(wit::Dialect::AnthropicMessages)
-    } else {
-        Some(wit::Dialect::OpenaiChat)
-    }
+/// `--messages`: the list through `compress-messages`.
+fn run_messages(runtime: &Runtime, args: &Args, input: Vec<u8>, opts: &wit::Options) -> Result<()> {
+    let dialect = match args.dialect.as_deref() {
+        Some("anthropic") => Some(wit::Dialect::AnthropicMessages),
+        Some("openai-chat") => Some(wit::Dialect::OpenaiChat),
+        Some("openai-responses") => Some(wit::Dialect::OpenaiResponses),
+        Some(other) => bail!("--messages takes a message format, not --dialect {other}"),
+        None => None,
+    };
+    let messages = String::from_utf8(input).context("the input is not UTF-8 text")?;
+    let list = headroom_runtime::MessageList { dialect, model: args.model.clone(), system: None, messages };
+    let outcome = runtime.compress_messages(&list, opts)?.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(outcome.messages.as_deref().unwrap_or(&list.messages).as_bytes())?;
+    let transforms: Vec<String> = outcome.report.iter().map(|b| status_name(&b.status)).collect();
+    eprintln!(
+        "format: {}; tokens {} -> {} ({} saved); blocks: [{}]; originals to store: {}",
+        headroom_proxy::dialect::format_name(outcome.dialect),
+        outcome.tokens_before,
+        outcome.tokens_after,
+        outcome.tokens_before.saturating_sub(outcome.tokens_after),
+        transforms.join(", "),
+        outcome.offloads.len()
+    );
+    Ok(())
 }
 
 fn kind_name(k: &wit::ContentKind) -> String {

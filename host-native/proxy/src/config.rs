@@ -20,7 +20,7 @@ pub struct ProxyArgs {
     /// history after them; `cache` never changes history the provider has seen.
     /// Legacy names `cost_savings` and `cache_mode` (= cache), `token_headroom`, `token_mode`
     /// and `token_savings` (= token) are accepted.
-    #[arg(long, env = "HEADROOM_MODE", default_value = "token", value_parser = parse_mode)]
+    #[arg(long, env = "HEADROOM_MODE", default_value = "token", value_enum)]
     pub mode: ModeArg,
     /// Forward every request untouched.
     #[arg(long, env = "HEADROOM_NO_OPTIMIZE")]
@@ -94,6 +94,15 @@ pub struct ProxyArgs {
     /// in `~/.headroom`) or `memory`.
     #[arg(long, env = "HEADROOM_CCR_BACKEND", value_enum)]
     pub ccr_backend: Option<crate::ccr::BackendArg>,
+    /// Where compiled code is kept between starts (the core component's and the plugins'), so
+    /// a restart loads machine code instead of compiling. Default `~/.cache/headroom/wasmtime`;
+    /// without a home directory, nothing is kept.
+    #[arg(long, env = "HEADROOM_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// The built browser demo served at `/demo/` (default `host-js/demo/dist` of this build's
+    /// checkout).
+    #[arg(long, env = "HEADROOM_DEMO_DIR")]
+    pub demo_dir: Option<PathBuf>,
     /// Folder of transform plugins (`just plugins` lays them out in `target/plugins`): loaded at
     /// start, reloaded when it changes and on `POST /admin/plugins/reload`.
     #[arg(long, env = "HEADROOM_PLUGINS_DIR")]
@@ -133,20 +142,41 @@ pub const DEFAULT_STREAM_IDLE_TIMEOUT_SECS: u64 = 600;
 /// The connect bound (the SDKs use 5 s to a nearby proxy; the provider is further away).
 pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 10;
 
-/// The mode flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The compression mode as every host entry names it: `headroom proxy --mode`, `headroom
+/// compress --mode`, `HEADROOM_MODE` and `POST /v1/compress`'s `mode` field, with the Python
+/// product's names as aliases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {
-    /// See `wit::Mode::Cache`.
+    /// Never changes history the provider has seen (also `cost_savings`, `cache_mode`).
+    #[value(alias = "cost_savings", alias = "cache_mode")]
     Cache,
-    /// See `wit::Mode::Token`.
+    /// Also offloads tool outputs the agent has acted on (also `token_headroom`, `token_mode`,
+    /// `token_savings`).
+    #[value(alias = "token_headroom", alias = "token_mode", alias = "token_savings")]
     Token,
 }
 
-fn parse_mode(s: &str) -> Result<ModeArg, String> {
-    match s {
-        "cache" | "cost_savings" | "cache_mode" => Ok(ModeArg::Cache),
-        "token" | "token_headroom" | "token_mode" | "token_savings" => Ok(ModeArg::Token),
-        other => Err(format!("unknown mode `{other}` (expected cache or token)")),
+impl ModeArg {
+    /// A mode by its name or an alias; the error names the accepted values.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        <Self as clap::ValueEnum>::from_str(name, false)
+            .map_err(|_| format!("unknown mode `{name}` (expected cache or token)"))
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cache => "cache",
+            Self::Token => "token",
+        }
+    }
+
+    /// The engine's mode.
+    pub fn wit(self) -> wit::Mode {
+        match self {
+            Self::Cache => wit::Mode::Cache,
+            Self::Token => wit::Mode::Token,
+        }
     }
 }
 
@@ -195,6 +225,10 @@ pub struct ProxyConfig {
     pub ccr: crate::ccr::CcrConfig,
     /// Folder of transform plugins, if any.
     pub plugins_dir: Option<PathBuf>,
+    /// Compiled-code cache folder, if any.
+    pub cache_dir: Option<PathBuf>,
+    /// The browser demo's folder.
+    pub demo_dir: PathBuf,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_grace: Duration,
     /// How long the listener stays open (not ready) after the signal, before draining.
@@ -252,6 +286,8 @@ impl ProxyConfig {
                 Duration::from_secs(args.ccr_ttl_seconds),
             ),
             plugins_dir: args.plugins_dir,
+            cache_dir: cache_dir(args.cache_dir),
+            demo_dir: args.demo_dir.unwrap_or_else(crate::routes::demo::default_dir),
             spend,
             cache: args.cache.resolve(),
             shared: args.shared.resolve(),
@@ -261,15 +297,19 @@ impl ProxyConfig {
     /// Engine options for a request.
     pub fn engine_options(&self) -> wit::Options {
         let mut o = headroom_runtime::default_options();
-        o.mode = Some(match self.mode {
-            ModeArg::Cache => wit::Mode::Cache,
-            ModeArg::Token => wit::Mode::Token,
-        });
+        o.mode = Some(self.mode.wit());
         o.min_tokens = self.min_tokens;
         o.offload_batch_tokens = self.offload_batch_tokens;
         self.context.apply(&mut o);
         o
     }
+}
+
+/// The compiled-code cache: `dir` when given (`--cache-dir`, `HEADROOM_CACHE_DIR`), else
+/// `~/.cache/headroom/wasmtime`; `None` without a home directory.
+pub fn cache_dir(dir: Option<PathBuf>) -> Option<PathBuf> {
+    dir.filter(|d| !d.as_os_str().is_empty())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/headroom/wasmtime")))
 }
 
 /// Where `just component` writes the core component.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use headroom_runtime::wit::Dialect;
 
 use crate::ccr::Tenant;
-use crate::retrieval::json::{member_items, member_range};
+use headroom_core::request::facts::Read;
 
 /// Sessions remembered at most; past it the record starts afresh (a forgotten session only
 /// risks one cache miss, never a wrong request).
@@ -30,30 +30,15 @@ impl Session {
     }
 }
 
-/// A request's session and how many messages (or Responses input items) it holds.
+/// A request's session and how many messages (or Responses input items) it holds, from its
+/// validated read; `None` without a message list.
+pub fn session_in(tenant: &Tenant, read: &Read<'_>) -> Option<(Session, u32)> {
+    Some((Session(tenant.clone(), read.opening()?), read.messages()?))
+}
+
+/// [`session_in`] of a body not read yet (validated here).
 pub fn session_of(tenant: &Tenant, dialect: Dialect, body: &[u8]) -> Option<(Session, u32)> {
-    let body = std::str::from_utf8(body).ok()?;
-    let (list, preamble) = match dialect {
-        Dialect::AnthropicMessages => ("messages", "system"),
-        Dialect::OpenaiChat => ("messages", "system"),
-        Dialect::OpenaiResponses => ("input", "instructions"),
-    };
-    let items = member_items(body, list)?;
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(&[dialect as u8]);
-    if let Ok(Some(range)) = member_range(body, preamble) {
-        hasher.update(body[range].as_bytes());
-    }
-    // Through the first user message: chat requests open with a system message that many
-    // conversations share, and the user's first words tell them apart.
-    for item in &items {
-        hasher.update(&[0]);
-        crate::canonical::update_as_sent(&mut hasher, item.get());
-        if serde_json::from_str::<Role>(item.get()).is_ok_and(|r| r.role.as_deref() == Some("user")) {
-            break;
-        }
-    }
-    Some((Session(tenant.clone(), *hasher.finalize().as_bytes()), u32::try_from(items.len()).ok()?))
+    session_in(tenant, &crate::facts::read(dialect, body)?)
 }
 
 impl Session {
@@ -64,13 +49,6 @@ impl Session {
         hasher.update(&self.1);
         hasher.finalize().to_hex()[..12].to_owned()
     }
-}
-
-/// Just the role of a message, without parsing its content.
-#[derive(serde::Deserialize)]
-struct Role<'a> {
-    #[serde(borrow)]
-    role: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// The record.

@@ -175,9 +175,7 @@ impl AppState {
 
     /// Load and pre-instantiate the component (blocking: run it off the async workers).
     pub fn load_component(&self) {
-        let cache_dir = std::env::var_os("HEADROOM_CACHE_DIR").map(std::path::PathBuf::from).or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache/headroom/wasmtime"))
-        });
+        let cache_dir = self.config.cache_dir.clone();
         let config = RuntimeConfig {
             limits: Limits { deadline: Some(self.config.compression_deadline), ..Limits::default() },
             cache_dir,

@@ -230,8 +230,12 @@ async fn compress_endpoint_validates_bypasses_and_stores_originals_per_tenant() 
 
     for (payload, field) in [
         (json!({"model": "m"}), "messages"),
-        (json!({"messages": []}), "model"),
+        (json!({"messages": [], "model": 3}), "model"),
         (json!({"messages": 3, "model": "m"}), "messages"),
+        (json!({"messages": [1]}), "messages[0]"),
+        (json!({"messages": [], "format": "gemini"}), "format"),
+        (json!({"messages": [], "mode": "fast"}), "mode"),
+        (json!([]), "JSON object"),
     ] {
         let r =
             client().post(format!("{}/v1/compress", proxy.url)).json(&payload).send().await.expect("send");

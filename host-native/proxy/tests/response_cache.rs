@@ -71,8 +71,9 @@ async fn json_answers_are_replayed_byte_for_byte_with_one_upstream_call() {
     assert_eq!(s1, 200);
     assert!(!h1.contains_key("x-headroom-cache"));
     stored(&c, &proxy.url, 1).await;
-    // The same request with its cache_control marker moved away and its keys reordered.
-    let same = json!({"messages": [{"content": [{"text": "What is 2+2?", "type": "text"}], "role": "user"}],
+    // The same request with its cache_control marker moved away and its top-level members
+    // reordered.
+    let same = json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "What is 2+2?"}]}],
         "stream": false, "max_tokens": 16, "model": "claude-sonnet-4-5"});
     let (s2, h2, second) = send(&c, &proxy.url, "/v1/messages", "k", &same, &[]).await.expect("test value");
     assert_eq!(s2, 200);

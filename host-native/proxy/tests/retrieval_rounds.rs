@@ -113,7 +113,7 @@ fn anthropic_request(stream: bool, thinking: bool, log: &str) -> Value {
         // Signed as the provider signed it: over the tools it was given, ours included.
         let mut seen = body.clone();
         let ours: Value =
-            serde_json::from_str(&headroom_proxy::retrieval::tool::definition(Dialect::AnthropicMessages))
+            serde_json::from_str(headroom_proxy::retrieval::tool::definition(Dialect::AnthropicMessages))
                 .expect("tool");
         seen["tools"].as_array_mut().expect("tools").push(ours);
         turn.insert(0, provider::thinking_block(&seen, "I should read the log."));

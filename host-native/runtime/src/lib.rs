@@ -22,7 +22,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
 pub use bindings::exports::headroom::compress::compressor::{
-    ContentOutcome, Conversation, MemoryStats, RequestOutcome, Reuse,
+    ContentOutcome, Conversation, MemoryStats, MessageList, MessagesOutcome, RequestOutcome, Reuse,
 };
 pub use bindings::headroom::compress::types as wit;
 /// The plugin contract's types (`headroom:plugin/types`).
@@ -359,6 +359,27 @@ impl Runtime {
     ) -> Result<Result<ContentOutcome, wit::CompressError>, RuntimeError> {
         self.with_instance(plugins, |store, i| {
             i.headroom_compress_compressor().call_compress_content(store, text, kind, opts)
+        })
+    }
+
+    /// Compress a bare list of messages (the component sniffs, wraps, compresses, unwraps and
+    /// counts), with the live plugin set.
+    pub fn compress_messages(
+        &self,
+        list: &MessageList,
+        opts: &wit::Options,
+    ) -> Result<Result<MessagesOutcome, wit::CompressError>, RuntimeError> {
+        let live = self.plugins.get().map(|s| s.current());
+        self.with_instance(live.as_ref(), |store, i| {
+            i.headroom_compress_compressor().call_compress_messages(store, list, opts)
+        })
+    }
+
+    /// The `headroom_retrieve` tool's definition in `dialect`'s format, from the component.
+    /// (The proxy takes it from the engine crate natively: the same function.)
+    pub fn retrieve_tool(&self, dialect: wit::Dialect) -> Result<String, RuntimeError> {
+        self.with_instance(None, |store, i| {
+            i.headroom_compress_compressor().call_retrieve_tool(store, dialect)
         })
     }
 

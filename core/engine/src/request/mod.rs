@@ -8,6 +8,7 @@
 //! unknown fields) is forwarded byte for byte.
 
 mod anthropic;
+pub mod facts;
 pub mod machine_output;
 mod openai_chat;
 mod openai_responses;

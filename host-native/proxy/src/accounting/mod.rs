@@ -196,6 +196,14 @@ pub struct Draft {
     pub error_kind: Option<&'static str>,
     /// Answered from the response cache.
     pub cache_hit: bool,
+    /// The conversation (the ledger's session), when the body has one.
+    pub session: Option<crate::ledger::Session>,
+    /// `original` was validated as a JSON object when it arrived.
+    pub valid: bool,
+    /// The model the body names (capped).
+    pub model: Option<String>,
+    /// Hashes of the original's prefixes (empty when it has no message list).
+    pub prefixes: Vec<[u8; 32]>,
 }
 
 impl Draft {
@@ -223,7 +231,19 @@ impl Draft {
             sends: Arc::default(),
             error_kind: None,
             cache_hit: false,
+            session: None,
+            valid: false,
+            model: None,
+            prefixes: Vec::new(),
         }
+    }
+
+    /// What was read of the body when it arrived.
+    pub fn read(&mut self, facts: &crate::facts::Facts) {
+        self.session = facts.session.as_ref().map(|(s, _)| s.clone());
+        self.valid = facts.valid;
+        self.model = facts.model.clone();
+        self.prefixes = facts.hashes.prefixes.clone();
     }
 
     /// The body is ready to go upstream.
@@ -246,17 +266,6 @@ fn next_request_id() -> String {
         h.finalize().to_hex()[..8].to_owned()
     });
     format!("hr-{prefix}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-/// The model named in a request body (client text, capped).
-pub fn model_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Top<'a> {
-        #[serde(borrow)]
-        model: Option<std::borrow::Cow<'a, str>>,
-    }
-    let top: Top<'_> = serde_json::from_slice(body).ok()?;
-    top.model.map(|m| cap_model(&m))
 }
 
 /// A model name cut to [`MAX_MODEL_CHARS`] and stripped of control characters.
@@ -293,7 +302,7 @@ impl Accounting {
             .model
             .as_deref()
             .map(cap_model)
-            .or_else(|| model_of(&draft.original))
+            .or_else(|| draft.model.clone())
             .or(seen.model)
             .unwrap_or_else(|| "unknown".into());
         let end = seen.ended_at.unwrap_or_else(Instant::now);
@@ -333,15 +342,13 @@ impl Accounting {
             // it cost when it was stored) is not this request's.
             record.usage = Some(Usage::default());
             record.retrieval_rounds = 0;
-            record.session =
-                crate::ledger::session_of(&draft.tenant, draft.dialect, &draft.original).map(|(s, _)| s.id());
+            record.session = draft.session.as_ref().map(crate::ledger::Session::id);
         } else if let Some(usage) = seen.usage.filter(|_| (200..300).contains(&seen.status)) {
             let outcome = self.sessions.observe(&draft, &record.model, &usage, end);
             record.session = outcome.session;
             record.bill = Some(outcome.bill);
             record.cache_break = outcome.cache_break;
-        } else if let Some((s, _)) = crate::ledger::session_of(&draft.tenant, draft.dialect, &draft.original)
-        {
+        } else if let Some(s) = &draft.session {
             record.session = Some(s.id());
         }
         for sink in &self.sinks {
@@ -380,14 +387,9 @@ fn error_kind(status: u16) -> Option<&'static str> {
 /// A request answered from the response cache: accounted as any other, marked as a hit.
 pub fn respond_cached(
     state: &Arc<crate::state::AppState>,
-    provider: Provider,
-    dialect: Dialect,
-    started: Instant,
-    tenant: Tenant,
-    original: Bytes,
+    mut draft: Draft,
     hit: axum::response::Response,
 ) -> axum::response::Response {
-    let mut draft = Draft::new(provider, dialect, started, tenant, original);
     draft.cache_hit = true;
     draft.prepared_at = Some(Instant::now());
     tap::observe(state, draft, hit)

@@ -23,7 +23,6 @@ use super::bill::{Bill, Weights};
 use super::{Draft, Usage};
 use crate::ledger;
 use crate::provider::Provider;
-use crate::retrieval::json;
 
 /// Conversations remembered at most (the oldest are forgotten first).
 const MAX_SESSIONS: usize = 16_384;
@@ -56,32 +55,10 @@ pub struct Sessions {
     map: Mutex<HashMap<String, State>>,
 }
 
-/// Hashes of a request's prefixes: `[0]` covers the preamble (model, system or instructions,
-/// tools), `[i]` the preamble and the first `i` messages or input items.
+/// Hashes of a request's prefixes (`[0]` covers the preamble, `[i]` the preamble and the first
+/// `i` messages or input items); `None` without a message list.
 fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
-    let text = std::str::from_utf8(body).ok()?;
-    let members = json::members(text).ok()?;
-    let (list, preamble) = match dialect {
-        Dialect::AnthropicMessages | Dialect::OpenaiChat => ("messages", "system"),
-        Dialect::OpenaiResponses => ("input", "instructions"),
-    };
-    let mut hasher = blake3::Hasher::new();
-    for name in ["model", preamble, "tools"] {
-        hasher.update(name.as_bytes());
-        if let Some(v) = members.get(name) {
-            crate::canonical::update_as_sent(&mut hasher, v.get());
-        }
-    }
-    let items: Vec<&serde_json::value::RawValue> =
-        members.get(list).and_then(|v| serde_json::from_str(v.get()).ok()).unwrap_or_default();
-    let mut out = Vec::with_capacity(items.len() + 1);
-    out.push(*hasher.finalize().as_bytes());
-    for item in items {
-        hasher.update(&[0]);
-        crate::canonical::update_as_sent(&mut hasher, item.get());
-        out.push(*hasher.finalize().as_bytes());
-    }
-    Some(out)
+    Some(crate::facts::read(dialect, body)?.hashes().prefixes).filter(|h| !h.is_empty())
 }
 
 impl Sessions {
@@ -90,12 +67,11 @@ impl Sessions {
         let weights = Weights::of(draft.provider, model);
         let saved = draft.compression.saved();
         let original_total = usage.input_total() + saved;
-        let session = ledger::session_of(&draft.tenant, draft.dialect, &draft.original).map(|(s, _)| s.id());
-        let original = prefix_hashes(draft.dialect, &draft.original);
-        // Most requests go as they came: the same bytes hash the same, once.
+        let session = draft.session.as_ref().map(ledger::Session::id);
+        let original = Some(&draft.prefixes).filter(|p| session.is_some() && !p.is_empty());
         let forwarded = match &draft.forwarded {
-            Some(f) if *f != draft.original => prefix_hashes(draft.dialect, f),
-            _ => original.clone(),
+            Some(f) if original.is_some() && f != &draft.original => prefix_hashes(draft.dialect, f),
+            _ => original.cloned(),
         };
         let openai = draft.provider == Provider::OpenAi;
         let mut caches = openai || usage.cache_read + usage.cache_write() > 0;
@@ -227,6 +203,7 @@ mod tests {
             original.to_owned().into(),
         );
         let compression = super::super::Compression { tokens_before: saved, ..Default::default() };
+        d.read(&crate::facts::Facts::read(&d.tenant, Dialect::AnthropicMessages, original.as_bytes()));
         d.prepared(&forwarded.to_owned().into(), compression);
         d
     }

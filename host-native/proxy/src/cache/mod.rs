@@ -125,8 +125,15 @@ impl ResponseCache {
     }
 
     /// The key of a request, `None` when the cache is off, the client opted out, or the body
-    /// is not JSON.
-    pub fn key(&self, scope: &str, path: &str, headers: &http::HeaderMap, body: &[u8]) -> Option<Key> {
+    /// is not a JSON object (`body`: its hash as sent, less its `cache_control` markers, which
+    /// change billing, not the answer; `None` when it is not).
+    pub fn key(
+        &self,
+        scope: &str,
+        path: &str,
+        headers: &http::HeaderMap,
+        body: Option<&[u8; 32]>,
+    ) -> Option<Key> {
         if !self.config.enabled {
             return None;
         }
@@ -143,8 +150,7 @@ impl ResponseCache {
             self.counters.skipped.inc();
             return None;
         }
-        let text = std::str::from_utf8(body).ok()?;
-        let raw = headroom_json::parse(text)?;
+        let body = body?;
         let mut h = blake3::Hasher::new();
         h.update(scope.as_bytes());
         h.update(b"\0");
@@ -157,7 +163,7 @@ impl ResponseCache {
             }
         }
         h.update(b"\0");
-        crate::canonical::value(&mut h, raw);
+        h.update(body);
         Some(*h.finalize().as_bytes())
     }
 
@@ -351,19 +357,39 @@ mod tests {
     }
 
     #[test]
-    fn keys_ignore_cache_control_and_key_order_but_not_the_scope() {
+    fn keys_ignore_cache_control_but_not_the_scope_or_the_content() {
         let c = cache(1 << 20);
         let h = http::HeaderMap::new();
-        let a = br#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]}"#;
-        let b = br#"{"messages":[{"content":[{"text":"hi","type":"text"}],"role":"user"}],"model":"m"}"#;
-        assert_eq!(c.key("s", "/v1/messages", &h, a), c.key("s", "/v1/messages", &h, b));
-        assert_ne!(c.key("s", "/v1/messages", &h, a), c.key("t", "/v1/messages", &h, a));
+        let whole = |body: &str| {
+            crate::facts::Facts::read(
+                &crate::ccr::Tenant::of(&h),
+                headroom_runtime::wit::Dialect::AnthropicMessages,
+                body.as_bytes(),
+            )
+            .hashes
+            .whole
+        };
+        let a = whole(
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]}"#,
+        );
+        let b =
+            whole(r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}]}"#);
+        let other =
+            whole(r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"ho"}]}]}"#);
+        let key = |scope: &str, headers: &http::HeaderMap, body: &[u8; 32]| {
+            c.key(scope, "/v1/messages", headers, Some(body))
+        };
+        assert!(key("s", &h, &a).is_some());
+        assert_eq!(key("s", &h, &a), key("s", &h, &b));
+        assert_ne!(key("s", &h, &a), key("s", &h, &other));
+        assert_ne!(key("s", &h, &a), key("t", &h, &a));
         let mut opt_out = http::HeaderMap::new();
         opt_out.insert("cache-control", "no-store".parse().expect("test value"));
-        assert_eq!(c.key("s", "/v1/messages", &opt_out, a), None);
+        assert_eq!(key("s", &opt_out, &a), None);
         let mut off = http::HeaderMap::new();
         off.insert("headroom-cache", "off".parse().expect("test value"));
-        assert_eq!(c.key("s", "/v1/messages", &off, a), None);
+        assert_eq!(key("s", &off, &a), None);
+        assert_eq!(c.key("s", "/v1/messages", &h, None), None);
     }
 
     #[test]

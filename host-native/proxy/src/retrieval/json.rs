@@ -1,10 +1,7 @@
-//! Byte-level edits of a request body: members are located with borrowed `RawValue`s and
+//! Byte-level edits of a request body: members are located with the scanner's views and
 //! new text is spliced in, so every byte the proxy does not add stays as the client sent it.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
-
-use serde_json::value::RawValue;
 
 /// Why a body could not be edited.
 #[derive(Debug, thiserror::Error)]
@@ -17,30 +14,69 @@ pub enum EditError {
     Member(&'static str),
 }
 
-/// The top-level members of `body`, borrowed.
-pub fn members(body: &str) -> Result<BTreeMap<String, &RawValue>, EditError> {
-    serde_json::from_str(body).map_err(|e| EditError::NotAnObject(e.to_string()))
+/// A body about to be edited, and whether it was validated already.
+#[derive(Clone, Copy)]
+pub struct Body<'a> {
+    text: &'a str,
+    validated: bool,
+}
+
+impl<'a> Body<'a> {
+    /// A body of unknown bytes: validated before it is read.
+    pub fn unchecked(text: &'a str) -> Self {
+        Self { text, validated: false }
+    }
+
+    /// A body validated before (the client's, once read, or one the engine wrote from it),
+    /// read by skipping only. Never on bytes that were not validated.
+    pub fn validated_before(text: &'a str) -> Self {
+        Self { text, validated: true }
+    }
+
+    /// The text.
+    pub fn text(self) -> &'a str {
+        self.text
+    }
+
+    fn root(self) -> Result<headroom_json::Object<'a>, EditError> {
+        if self.validated {
+            return headroom_json::trusted_root(self.text)
+                .ok_or_else(|| EditError::NotAnObject("not an object".into()));
+        }
+        headroom_json::root(self.text)
+            .map_err(|e| EditError::NotAnObject(e.to_string()))?
+            .ok_or_else(|| EditError::NotAnObject("not an object".into()))
+    }
+
+    /// Byte range of the top-level member `name`'s value.
+    pub fn member_range(self, name: &str) -> Result<Option<Range<usize>>, EditError> {
+        Ok(self.root()?.get(name).map(|raw| headroom_json::span(self.text, raw)))
+    }
 }
 
 /// Byte range of the top-level member `name`'s value in `body`.
 pub fn member_range(body: &str, name: &str) -> Result<Option<Range<usize>>, EditError> {
-    let members: BTreeMap<String, &RawValue> =
-        serde_json::from_str(body).map_err(|e| EditError::NotAnObject(e.to_string()))?;
-    Ok(members.get(name).map(|raw| {
-        let start = raw.get().as_ptr() as usize - body.as_ptr() as usize;
-        start..start + raw.get().len()
-    }))
+    Body::unchecked(body).member_range(name)
 }
 
-/// The top-level member `name` parsed as a list of raw items.
-pub fn member_items<'a>(body: &'a str, name: &str) -> Option<Vec<&'a RawValue>> {
-    let members: BTreeMap<String, &RawValue> = serde_json::from_str(body).ok()?;
-    serde_json::from_str(members.get(name)?.get()).ok()
+fn root(body: &str) -> Result<headroom_json::Object<'_>, EditError> {
+    Body::unchecked(body).root()
+}
+
+/// The top-level member `name` read as a list of raw items.
+pub fn member_items<'a>(body: &'a str, name: &str) -> Option<Vec<headroom_json::Raw<'a>>> {
+    headroom_json::array(root(body).ok()?.get(name)?)
 }
 
 /// Append `items` (JSON texts) to the array member `name`; `Member` if it is not an array.
 pub fn append_to_array(body: &str, name: &'static str, items: &[String]) -> Result<String, EditError> {
-    let range = member_range(body, name)?.ok_or(EditError::Member(name))?;
+    append_to_array_of(Body::unchecked(body), name, items)
+}
+
+/// [`append_to_array`] of a body that may have been validated before.
+pub fn append_to_array_of(body: Body<'_>, name: &'static str, items: &[String]) -> Result<String, EditError> {
+    let range = body.member_range(name)?.ok_or(EditError::Member(name))?;
+    let body = body.text;
     let array = &body[range.clone()];
     if !array.starts_with('[') || !array.ends_with(']') {
         return Err(EditError::Member(name));

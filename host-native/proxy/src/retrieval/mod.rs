@@ -75,77 +75,49 @@ pub struct Exchange {
     pub sends: Arc<std::sync::atomic::AtomicU32>,
 }
 
-/// What a request allows the proxy to do about retrieval, read from the client's body once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Survey {
-    /// The request defines `tools`.
-    pub has_tools: bool,
-    /// An Anthropic request that thinks: it asks for thinking, or its history holds thinking
-    /// blocks. Their signatures bind each block to everything before it, `tools` included.
-    pub thinking: bool,
-    /// The client brought its own `headroom_retrieve` (for example through MCP): it runs the
-    /// tool itself and the proxy stays out of the way.
-    pub client_owns: bool,
-    /// The proxy could not continue the conversation for this request: `n > 1` asks for
-    /// alternatives, and a stored Responses stream (`store` not false) would leave the
-    /// provider holding a turn that ends on an unanswered call.
-    pub cannot_continue: bool,
+pub use headroom_core::request::facts::Survey;
+
+/// The survey of a body not read yet (an unreadable one allows nothing).
+pub fn survey_of(dialect: Dialect, body: &[u8]) -> Survey {
+    crate::facts::read(dialect, body).map(|r| r.survey()).unwrap_or_default()
 }
 
-impl Survey {
-    /// Read the request (one parse of its top level; an unreadable body allows nothing).
-    pub fn of(dialect: Dialect, body: &[u8]) -> Self {
-        let Ok(text) = std::str::from_utf8(body) else { return Self::default() };
-        let Ok(members) = json::members(text) else { return Self::default() };
-        let raw = |name: &str| members.get(name).map(|v| v.get().trim());
-        let tools =
-            members.get("tools").and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(t.get()).ok());
-        let several = raw("n").and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n > 1);
-        let stored_stream = dialect == Dialect::OpenaiResponses
-            && raw("stream") == Some("true")
-            && raw("store") != Some("false");
-        let thinking = dialect == Dialect::AnthropicMessages
-            && (raw("thinking").is_some_and(|t| t.contains("\"enabled\"") || t.contains("\"adaptive\""))
-                || memchr::memmem::find(body, b"\"signature\"").is_some()
-                || memchr::memmem::find(body, b"\"redacted_thinking\"").is_some());
-        Self {
-            has_tools: tools.is_some(),
-            thinking,
-            client_owns: tools
-                .iter()
-                .flatten()
-                .any(|t| t["name"] == tool::NAME || t["function"]["name"] == tool::NAME),
-            cannot_continue: several || stored_stream,
-        }
-    }
+/// Whether the proxy may offer the tool at all.
+fn can_offer(survey: Survey) -> bool {
+    !survey.client_owns && !survey.cannot_continue
+}
 
-    /// Whether the proxy may offer the tool at all.
-    fn can_offer(self) -> bool {
-        !self.client_owns && !self.cannot_continue
+/// The body to forward: `body` with the tool appended, or `None` (forward `body` unchanged
+/// and relay the answer untouched). `survey` is the client's request's.
+///
+/// The tool costs its definition on every request, and adding it changes the front of the
+/// provider's cached prefix (tools come first), so it is offered only once it can pay:
+/// when the history holds tool or command output the engine considered (`saw_output`: at
+/// least `min_tokens`, so compressible; from the agent's first sizeable output, while the
+/// prefix is still short), or when the body carries a marker. Both conditions, once true,
+/// stay true on every later turn (the history only grows), so the tool's bytes never flip
+/// back; a conversation whose outputs are all small is forwarded as the client sent it.
+///
+/// A thinking Anthropic conversation cannot take the tool later: a change of `tools`
+/// invalidates every thinking block already in its history (preserved thinking refuses
+/// them). It gets the tool from its first turn when it defines tools (an agent: the tools
+/// never change), and never when it does not (DECISIONS D28).
+///
+/// `validated`: `body` is the client's, validated when it arrived, or the engine's rewrite of it.
+pub fn offer(
+    survey: Survey,
+    dialect: Dialect,
+    body: &[u8],
+    saw_output: bool,
+    validated: bool,
+) -> Option<String> {
+    let wanted = if survey.thinking { survey.has_tools } else { saw_output || tool::has_marker(body) };
+    if !can_offer(survey) || !wanted {
+        return None;
     }
-
-    /// The body to forward: `body` with the tool appended, or `None` (forward `body` unchanged
-    /// and relay the answer untouched).
-    ///
-    /// The tool costs its definition on every request, and adding it changes the front of the
-    /// provider's cached prefix (tools come first), so it is offered only once it can pay:
-    /// when the history holds tool or command output the engine considered (`saw_output`: at
-    /// least `min_tokens`, so compressible; from the agent's first sizeable output, while the
-    /// prefix is still short), or when the body carries a marker. Both conditions, once true,
-    /// stay true on every later turn (the history only grows), so the tool's bytes never flip
-    /// back; a conversation whose outputs are all small is forwarded as the client sent it.
-    ///
-    /// A thinking Anthropic conversation cannot take the tool later: a change of `tools`
-    /// invalidates every thinking block already in its history (preserved thinking refuses
-    /// them). It gets the tool from its first turn when it defines tools (an agent: the tools
-    /// never change), and never when it does not (DECISIONS D28).
-    pub fn offer(self, dialect: Dialect, body: &[u8], saw_output: bool) -> Option<String> {
-        let wanted = if self.thinking { self.has_tools } else { saw_output || tool::has_marker(body) };
-        if !self.can_offer() || !wanted {
-            return None;
-        }
-        tool::inject(dialect, std::str::from_utf8(body).ok()?).ok()
-    }
+    let text = std::str::from_utf8(body).ok()?;
+    let body = if validated { json::Body::validated_before(text) } else { json::Body::unchecked(text) };
+    tool::inject_into(dialect, body).ok()
 }
 
 /// Send the prepared body and answer the client, resolving retrievals on the way. `original`

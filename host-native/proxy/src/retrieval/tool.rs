@@ -1,45 +1,34 @@
-//! The `headroom_retrieve` tool: its definition in each dialect and when it is added.
+//! The `headroom_retrieve` tool: when it is added, and where.
 //!
-//! When it is added is [`super::Survey::offer`]'s decision; once added, the tool is present
-//! on every later turn of the conversation with the same bytes.
+//! Its definition is the engine's (`headroom_core::retrieve_tool`, the component's
+//! `retrieve-tool`, so the npm package offers the same bytes). When it is added is
+//! [`super::offer`]'s decision; once added, the tool is present on every later turn of the
+//! conversation with the same bytes.
+
+use std::sync::OnceLock;
 
 use headroom_runtime::wit::Dialect;
-use serde_json::{Value, json};
 
-use super::json::{EditError, append_to_array, member_items, set_member};
+use super::json::{Body, EditError, append_to_array_of, member_items, set_member};
 
 /// The tool's name, as markers cite it.
-pub const NAME: &str = "headroom_retrieve";
+pub const NAME: &str = headroom_core::retrieve_tool::NAME;
 
 /// What every marker contains, as it appears inside a JSON string.
 const MARKER_NEEDLE: &[u8] = br#"headroom_retrieve(\"h:"#;
 
-const DESCRIPTION: &str = "Retrieve the original, uncompressed content behind a Headroom marker. \
-Tool outputs in this conversation may be shortened; each shortening leaves a marker such as \
-[... 412 lines elided (lines 88-499), retrieve: headroom_retrieve(\"h:3f9a...\") ...] that says \
-exactly what was left out. Call this tool with the marker's key when you need the elided part.";
-
-fn schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"hash": {"type": "string", "description": "The key from the marker, e.g. h:3f9a0c..."}},
-        "required": ["hash"]
-    })
-}
-
-/// The tool definition in `dialect`'s format, always the same bytes.
-pub fn definition(dialect: Dialect) -> String {
-    let value = match dialect {
-        Dialect::AnthropicMessages => {
-            json!({"name": NAME, "description": DESCRIPTION, "input_schema": schema()})
-        }
-        Dialect::OpenaiChat => json!({"type": "function", "function": {
-            "name": NAME, "description": DESCRIPTION, "parameters": schema()}}),
-        Dialect::OpenaiResponses => {
-            json!({"type": "function", "name": NAME, "description": DESCRIPTION, "parameters": schema()})
-        }
-    };
-    value.to_string()
+/// The tool definition in `dialect`'s format, always the same bytes (built once).
+pub fn definition(dialect: Dialect) -> &'static str {
+    static DEFINITIONS: OnceLock<[String; 3]> = OnceLock::new();
+    let all = DEFINITIONS.get_or_init(|| {
+        [Dialect::AnthropicMessages, Dialect::OpenaiChat, Dialect::OpenaiResponses]
+            .map(|d| headroom_core::retrieve_tool::definition(crate::dialect::to_core(d)))
+    });
+    match dialect {
+        Dialect::AnthropicMessages => &all[0],
+        Dialect::OpenaiChat => &all[1],
+        Dialect::OpenaiResponses => &all[2],
+    }
 }
 
 /// True when `body` cites a retrieval key.
@@ -49,10 +38,15 @@ pub fn has_marker(body: &[u8]) -> bool {
 
 /// `body` with the tool appended to `tools` (created when absent).
 pub fn inject(dialect: Dialect, body: &str) -> Result<String, EditError> {
+    inject_into(dialect, Body::unchecked(body))
+}
+
+/// [`inject`] into a body that may have been validated before.
+pub fn inject_into(dialect: Dialect, body: Body<'_>) -> Result<String, EditError> {
     let tool = definition(dialect);
-    match append_to_array(body, "tools", std::slice::from_ref(&tool)) {
-        Err(EditError::Member(_)) if member_items(body, "tools").is_none() => {
-            set_member(body, "tools", &format!("[{tool}]"))
+    match append_to_array_of(body, "tools", &[tool.to_owned()]) {
+        Err(EditError::Member(_)) if member_items(body.text(), "tools").is_none() => {
+            set_member(body.text(), "tools", &format!("[{tool}]"))
         }
         other => other,
     }
@@ -60,6 +54,8 @@ pub fn inject(dialect: Dialect, body: &str) -> Result<String, EditError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -69,13 +65,13 @@ mod tests {
         assert!(out.starts_with(
             r#"{"model":"m","messages":[],"tools":[{"name":"bash"},{"name":"headroom_retrieve""#
         ));
-        let survey = |b: &str| crate::retrieval::Survey::of(Dialect::AnthropicMessages, b.as_bytes());
+        let survey = |b: &str| crate::retrieval::survey_of(Dialect::AnthropicMessages, b.as_bytes());
         assert!(survey(&out).client_owns);
         assert!(!survey(body).client_owns);
         let none = inject(Dialect::OpenaiChat, r#"{"model":"m","messages":[]}"#).unwrap();
         let v: Value = serde_json::from_str(&none).unwrap();
         assert_eq!(v["tools"][0]["function"]["name"], NAME);
-        assert!(crate::retrieval::Survey::of(Dialect::OpenaiChat, none.as_bytes()).client_owns);
+        assert!(crate::retrieval::survey_of(Dialect::OpenaiChat, none.as_bytes()).client_owns);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `POST /v1/compress`: compression as a service, without calling a model.
 //!
-//! `{messages, model, mode?, format?}` -> `{messages, tokens_before, tokens_after,
-//! tokens_saved, compression_ratio, transforms_applied, ccr_hashes}`.
+//! `{messages, model?, mode?, format?, system?}` -> `{messages, format, tokens_before,
+//! tokens_after, tokens_saved, compression_ratio, transforms_applied, ccr_hashes}`. The list is
+//! compressed by the engine's `compress-messages` (which sniffs the format when none is given,
+//! and counts); this route reads the HTTP request, stores the originals and writes the answer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,10 +11,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
-use headroom_runtime::wit;
+use headroom_runtime::{MessageList, wit};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::ccr::Tenant;
+use crate::config::ModeArg;
+use crate::dialect::{format_name, parse_format};
 use crate::errors::ProxyError;
 use crate::state::AppState;
 
@@ -28,68 +34,79 @@ pub async fn handle(
     }
 }
 
+/// The request's fields; `messages` and `system` stay raw JSON, so the engine gets their bytes
+/// as they came.
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    messages: Option<&'a RawValue>,
+    model: Option<Value>,
+    format: Option<Value>,
+    mode: Option<Value>,
+    #[serde(borrow)]
+    system: Option<&'a RawValue>,
+}
+
 async fn run(state: &Arc<AppState>, peer: SocketAddr, request: Request) -> Result<Value, ProxyError> {
     authorise(state, peer, request.headers())?;
     let bypass = request.headers().get("x-headroom-bypass").is_some_and(|v| v == "true" || v == "1");
     let tenant = Tenant::of(request.headers());
-    let body = super::read_body(request.into_body(), state.config.max_body_bytes).await?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ProxyError::BadRequest(format!("body is not JSON: {e}")))?;
-    let obj = value.as_object().ok_or_else(|| ProxyError::BadRequest("body must be a JSON object".into()))?;
-    let messages = obj
-        .get("messages")
-        .ok_or_else(|| ProxyError::BadRequest("missing field `messages`".into()))?
-        .as_array()
-        .ok_or_else(|| ProxyError::BadRequest("field `messages` must be an array".into()))?;
-    let model = match obj.get("model") {
-        Some(Value::String(m)) => m.clone(),
-        Some(_) => return Err(ProxyError::BadRequest("field `model` must be a string".into())),
-        None => return Err(ProxyError::BadRequest("missing field `model`".into())),
+    let bytes = super::read_body(request.into_body(), state.config.max_body_bytes).await?;
+    let body: Body<'_> = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) if e.is_data() => return Err(ProxyError::BadRequest("body must be a JSON object".into())),
+        Err(e) => return Err(ProxyError::BadRequest(format!("body is not JSON: {e}"))),
     };
-    let dialect = match obj.get("format").and_then(Value::as_str) {
-        Some("anthropic") => wit::Dialect::AnthropicMessages,
-        Some("openai") => wit::Dialect::OpenaiChat,
-        Some(other) => {
-            return Err(ProxyError::BadRequest(format!("field `format`: unknown value `{other}`")));
-        }
-        None if looks_anthropic(messages) => wit::Dialect::AnthropicMessages,
-        None => wit::Dialect::OpenaiChat,
+    let messages =
+        body.messages.ok_or_else(|| ProxyError::BadRequest("missing field `messages`".into()))?.get();
+    let model = match body.model {
+        Some(Value::String(m)) => Some(m),
+        None | Some(Value::Null) => None,
+        Some(_) => return Err(ProxyError::BadRequest("field `model` must be a string".into())),
+    };
+    let format = match body.format {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) => Some(parse_format(&f).ok_or_else(|| {
+            ProxyError::BadRequest(format!(
+                "field `format`: unknown value `{f}` (anthropic, openai, openai-responses)"
+            ))
+        })?),
+        Some(_) => return Err(ProxyError::BadRequest("field `format` must be a string".into())),
     };
     let mut opts = state.config.engine_options();
-    match obj.get("mode").and_then(Value::as_str) {
-        Some("token") | Some("token_headroom") => opts.mode = Some(wit::Mode::Token),
-        Some("cache") | Some("cost_savings") => opts.mode = Some(wit::Mode::Cache),
-        Some(other) => return Err(ProxyError::BadRequest(format!("field `mode`: unknown value `{other}`"))),
-        None => {}
+    match body.mode {
+        None | Some(Value::Null) => {}
+        Some(Value::String(m)) => {
+            opts.mode = Some(
+                ModeArg::parse(&m).map_err(|e| ProxyError::BadRequest(format!("field `mode`: {e}")))?.wit(),
+            );
+        }
+        Some(_) => return Err(ProxyError::BadRequest("field `mode` must be a string".into())),
     }
-    let tokens_before = count_messages(messages);
+    let list = MessageList {
+        dialect: format,
+        model,
+        system: body.system.map(|s| s.get().to_owned()),
+        messages: messages.to_owned(),
+    };
     if bypass {
-        return Ok(result(messages.clone(), tokens_before, tokens_before, Vec::new(), Vec::new()));
+        return unchanged(&list);
     }
-    let request_body = serde_json::to_vec(&json!({"model": model, "messages": messages}))
-        .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
     let runtime =
         state.runtime().ok_or_else(|| ProxyError::Unreachable("the engine is still loading".into()))?;
-    let outcome =
-        tokio::task::spawn_blocking(move || runtime.compress_request(dialect, &request_body, &opts))
-            .await
-            .ok()
-            .and_then(|r| r.ok());
-    let outcome = match outcome {
-        Some(Ok(o)) => o,
-        Some(Err(wit::CompressError::MalformedRequest(m))) => return Err(ProxyError::BadRequest(m)),
+    let call = {
+        let list = list.clone();
+        tokio::task::spawn_blocking(move || runtime.compress_messages(&list, &opts)).await
+    };
+    let outcome = match call {
+        Ok(Ok(Ok(o))) => o,
+        Ok(Ok(Err(wit::CompressError::MalformedRequest(m)))) => return Err(ProxyError::BadRequest(m)),
         // A fault in the engine: the caller gets its messages back, unchanged.
-        _ => return Ok(result(messages.clone(), tokens_before, tokens_before, Vec::new(), Vec::new())),
+        other => {
+            tracing::warn!(fault = ?other.map(|r| r.map(|_| ())), "compress-messages failed; answering the messages unchanged");
+            return unchanged(&list);
+        }
     };
-    let new_messages = match &outcome.body {
-        Some(b) => serde_json::from_slice::<Value>(b)
-            .ok()
-            .and_then(|v| v.get("messages").cloned())
-            .and_then(|m| m.as_array().cloned())
-            .unwrap_or_else(|| messages.clone()),
-        None => messages.clone(),
-    };
-    let tokens_after = count_messages(&new_messages);
     let transforms: Vec<String> = outcome
         .report
         .iter()
@@ -100,66 +117,45 @@ async fn run(state: &Arc<AppState>, peer: SocketAddr, request: Request) -> Resul
         .collect();
     let hashes: Vec<String> = outcome.offloads.iter().map(|off| off.key.clone()).collect();
     state.put_originals(&tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original))).await;
-    Ok(result(new_messages, tokens_before, tokens_after, transforms, hashes))
+    let new_messages = outcome.messages.as_deref().unwrap_or(&list.messages);
+    result(new_messages, outcome.dialect, outcome.tokens_before, outcome.tokens_after, transforms, hashes)
+}
+
+/// The answer for messages given back as they came (bypass, or an engine fault), counted and
+/// sniffed by the engine's own rules natively.
+fn unchanged(list: &MessageList) -> Result<Value, ProxyError> {
+    let malformed = |e: headroom_core::CompressError| ProxyError::BadRequest(e.to_string());
+    let counter = |t: &str| headroom_tokenizer::O200k::count(t);
+    let tokens = headroom_core::messages::count_json(&list.messages, &counter).map_err(malformed)?;
+    let dialect = match list.dialect {
+        Some(d) => d,
+        None => crate::dialect::from_core(
+            headroom_core::messages::sniff_json(&list.messages, list.system.is_some()).map_err(malformed)?,
+        ),
+    };
+    result(&list.messages, dialect, tokens, tokens, Vec::new(), Vec::new())
 }
 
 fn result(
-    messages: Vec<Value>,
+    messages: &str,
+    dialect: wit::Dialect,
     before: u64,
     after: u64,
     transforms: Vec<String>,
     hashes: Vec<String>,
-) -> Value {
-    json!({
+) -> Result<Value, ProxyError> {
+    let messages: Value = serde_json::from_str(messages)
+        .map_err(|e| ProxyError::BadRequest(format!("field `messages` is not JSON: {e}")))?;
+    Ok(json!({
         "messages": messages,
+        "format": format_name(dialect),
         "tokens_before": before,
         "tokens_after": after,
         "tokens_saved": before.saturating_sub(after),
         "compression_ratio": if before == 0 { 1.0 } else { after as f64 / before as f64 },
         "transforms_applied": transforms,
         "ccr_hashes": hashes,
-    })
-}
-
-/// o200k tokens of the messages' text (string contents and text-bearing blocks).
-fn count_messages(messages: &[Value]) -> u64 {
-    fn text_of(v: &Value, out: &mut String) {
-        match v {
-            Value::String(s) => {
-                out.push_str(s);
-                out.push('\n');
-            }
-            Value::Array(items) => items.iter().for_each(|i| text_of(i, out)),
-            Value::Object(map) => {
-                for key in ["text", "content", "input", "thinking"] {
-                    if let Some(x) = map.get(key) {
-                        text_of(x, out);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut text = String::new();
-    for m in messages {
-        if let Some(c) = m.get("content") {
-            text_of(c, &mut text);
-        }
-    }
-    u64::from(headroom_tokenizer::O200k::count(&text))
-}
-
-fn looks_anthropic(messages: &[Value]) -> bool {
-    messages.iter().any(|m| {
-        m.get("content").and_then(Value::as_array).is_some_and(|blocks| {
-            blocks.iter().any(|b| {
-                matches!(
-                    b.get("type").and_then(Value::as_str),
-                    Some("tool_result" | "tool_use" | "thinking" | "redacted_thinking")
-                )
-            })
-        })
-    })
+    }))
 }
 
 /// With a configured key, the caller must present it; without one, only loopback callers.

@@ -17,6 +17,7 @@ use headroom_runtime::wit::Dialect;
 use super::llm::{Prepared, Purpose, prepare};
 use crate::ccr::Tenant;
 use crate::errors::ProxyError;
+use crate::facts::Facts;
 use crate::provider::Provider;
 use crate::state::{AppState, Counters};
 use crate::upstream::{self, forward};
@@ -36,6 +37,7 @@ pub async fn handle(state: Arc<AppState>, parts: http::request::Parts, body: Bod
         original.clone()
     } else {
         let tenant = Tenant::of(&parts.headers);
+        let facts = Facts::read(&tenant, Dialect::AnthropicMessages, &original);
         let Prepared { body, with_tool, .. } = prepare(
             &state,
             Dialect::AnthropicMessages,
@@ -43,6 +45,7 @@ pub async fn handle(state: Arc<AppState>, parts: http::request::Parts, body: Bod
             &tenant,
             &parts.headers,
             Purpose::Rehearsal,
+            &facts,
         )
         .await;
         with_tool.map_or(body, Bytes::from)

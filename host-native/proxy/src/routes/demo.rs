@@ -1,6 +1,6 @@
 //! `GET /demo/`: the browser demo (host-js/demo, built by vite), served from a folder.
 //!
-//! The folder is `$HEADROOM_DEMO_DIR`, else `host-js/demo/dist` in this checkout. Only plain
+//! The folder is `--demo-dir` (`HEADROOM_DEMO_DIR`), else `host-js/demo/dist` in this checkout. Only plain
 //! relative paths below it are served; a missing build is a 404 that says how to build it.
 
 use std::path::{Path, PathBuf};
@@ -12,11 +12,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use http::{StatusCode, header};
 
-/// The demo's folder: `$HEADROOM_DEMO_DIR`, else the vite output in this checkout.
-pub fn configured_dir() -> PathBuf {
-    std::env::var_os("HEADROOM_DEMO_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../host-js/demo/dist"))
+/// The demo's folder when `--demo-dir` is not given: the vite output in this checkout.
+pub fn default_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../host-js/demo/dist")
 }
 
 /// `/demo` (redirected to `/demo/`, since the page loads its assets relative to itself),
@@ -49,7 +47,7 @@ async fn serve(dir: Arc<PathBuf>, path: String) -> Response {
         }
         _ if !dir.join("index.html").is_file() => not_found(format!(
             "the demo is not built (no index.html in {}): run `just test-js`, or `npm run build && npm run demo:build` in host-js/, \
-             or point HEADROOM_DEMO_DIR at a built demo",
+             or point --demo-dir (HEADROOM_DEMO_DIR) at a built demo",
             dir.display()
         )),
         _ => not_found(format!("no such file in the demo: /demo/{path}")),

@@ -144,7 +144,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     v["ready"] = json!(ready);
     v["checks"] = checks;
     v["config"] = json!({
-        "mode": match state.config.mode { crate::config::ModeArg::Cache => "cache", crate::config::ModeArg::Token => "token" },
+        "mode": state.config.mode.name(),
         "optimize": state.config.optimize,
         "retrieval_tool": state.config.retrieval_tool,
         "count_tokens_compression": state.config.count_tokens_compression,

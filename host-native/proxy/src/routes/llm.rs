@@ -15,7 +15,7 @@ use headroom_runtime::wit;
 use crate::accounting::{self, Compression, Draft};
 use crate::ccr::Tenant;
 use crate::errors::ProxyError;
-use crate::ledger;
+use crate::facts::Facts;
 use crate::provider::Provider;
 use crate::retrieval::{self, Exchange};
 use crate::state::{AppState, Counters};
@@ -58,20 +58,25 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 Err(e) => return e.into_provider_response(provider),
             };
             let tenant = Tenant::of(&parts.headers);
+            // The body is validated and read once, here: its conversation, its hashes and what
+            // it allows the retrieval tool.
+            let facts = Facts::read(&tenant, d, &body);
             // The response cache: keyed on the request as the client sent it, per key scope.
-            let cache_key = state.cache.key(tenant.as_str(), &path, &parts.headers, &body);
+            let whole = facts.valid.then_some(&facts.hashes.whole);
+            let cache_key = state.cache.key(tenant.as_str(), &path, &parts.headers, whole);
+            let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
+            draft.read(&facts);
             if let Some(key) = &cache_key
                 && let Some(hit) = state.cache.lookup(key).await
             {
-                return accounting::respond_cached(&state, provider, d, started, tenant, body, hit);
+                return accounting::respond_cached(&state, draft, hit);
             }
-            let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
             let sends = Arc::clone(&draft.sends);
             let cache =
                 |response: Response| crate::cache::record::tee(&state.cache, cache_key, sends, response);
             if bypass {
                 // Sent as it is: later turns must keep sending these messages as they are.
-                if let Some((session, count)) = ledger::session_of(&tenant, d, &body) {
+                if let Some((session, count)) = facts.session {
                     state.ledger_record(session, count).await;
                 }
                 draft.bypass = true;
@@ -82,7 +87,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 return cache(accounting::respond(&state, draft, sent));
             }
             let Prepared { body, with_tool, compression } =
-                prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn).await;
+                prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn, &facts).await;
             let sent = match with_tool {
                 Some(with_tool) => {
                     let sent = Bytes::from(with_tool.clone());
@@ -181,8 +186,8 @@ pub struct Prepared {
     pub compression: Compression,
 }
 
-/// The body a compressed route forwards for `body`: the one place that decides it, so that
-/// `count_tokens` counts exactly what `/v1/messages` would send.
+/// The body a compressed route forwards for `body` (whose `facts` were read): the one place
+/// that decides it, so that `count_tokens` counts exactly what `/v1/messages` would send.
 pub async fn prepare(
     state: &Arc<AppState>,
     dialect: wit::Dialect,
@@ -190,14 +195,15 @@ pub async fn prepare(
     tenant: &Tenant,
     headers: &http::HeaderMap,
     purpose: Purpose,
+    facts: &Facts,
 ) -> Prepared {
     let mut opts = state.config.engine_options();
     if opts.context_limit.is_none() && crate::context_args::wants_1m_context(headers) {
         opts.context_limit = Some(crate::context_args::ANTHROPIC_1M_WINDOW);
     }
-    let (body, saw_output, compression) = compress(state, dialect, body, tenant, opts, purpose).await;
+    let (body, saw_output, compression) = compress(state, dialect, body, tenant, opts, purpose, facts).await;
     let with_tool = if state.config.retrieval_tool {
-        retrieval::Survey::of(dialect, &body).offer(dialect, &body, saw_output)
+        retrieval::offer(facts.survey, dialect, &body, saw_output, facts.valid)
     } else {
         None
     };
@@ -211,7 +217,7 @@ const INLINE_BYTES: usize = 16 << 10;
 /// compression never costs the user a request).
 ///
 /// Also says whether the history holds tool or command output the engine looked at (see
-/// [`retrieval::Survey::offer`]).
+/// [`retrieval::offer`]).
 async fn compress(
     state: &Arc<AppState>,
     dialect: wit::Dialect,
@@ -219,13 +225,13 @@ async fn compress(
     tenant: &Tenant,
     mut opts: wit::Options,
     purpose: Purpose,
+    facts: &Facts,
 ) -> (Bytes, bool, Compression) {
     let Some(runtime) = state.runtime() else { return (body, false, Compression::default()) };
     // A turn's conversation lets the engine reuse the work of its previous turn; a rehearsal
     // (`count_tokens`) runs stateless so it never displaces the memory of the turns.
     let remember = purpose == Purpose::Turn && state.config.memory_bytes > 0;
-    let session =
-        if remember || state.ledger_in_use() { ledger::session_of(tenant, dialect, &body) } else { None };
+    let session = facts.session.clone().filter(|_| remember || state.ledger_in_use());
     let conversation = session.as_ref().filter(|_| remember).map(|(s, _)| {
         let (tenant, id) = s.ids();
         (tenant.to_owned(), id)
@@ -270,11 +276,7 @@ async fn compress(
                     state.unknown_models.note(&model.name);
                 }
             }
-            let saw_output = retrieval::agent::holds_output(
-                dialect,
-                &body,
-                outcome.report.iter().map(|b| b.message_index),
-            );
+            let saw_output = retrieval::agent::holds_output(&outcome.report);
             match outcome.body {
                 Some(new) => {
                     if purpose == Purpose::Turn {
@@ -290,7 +292,7 @@ async fn compress(
         _ if purpose == Purpose::Rehearsal => (body, false, Compression::default()),
         _ => {
             Counters::add(&state.counters.compression_failures, 1);
-            if let Some((s, count)) = session.or_else(|| ledger::session_of(tenant, dialect, &body)) {
+            if let Some((s, count)) = facts.session.clone() {
                 state.ledger_record(s, count).await;
             }
             let compression =

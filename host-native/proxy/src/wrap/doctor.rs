@@ -28,6 +28,10 @@ pub struct DoctorArgs {
     /// How long the upstream check may take.
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     pub upstream_timeout: u64,
+    /// The proxy's compiled-code cache (as `headroom proxy --cache-dir`), used when the
+    /// component is loaded here because no proxy answers.
+    #[arg(long, env = "HEADROOM_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// One check's verdict.
@@ -219,7 +223,7 @@ fn doctor(args: &DoctorArgs) -> Result<Vec<Check>> {
     checks.push(check("env", true, env_lines.join("; "), env_data));
 
     // The component: the proxy's own verdict when it runs, else loaded here.
-    checks.push(component_check(health.as_ref()));
+    checks.push(component_check(health.as_ref(), headroom_proxy::config::cache_dir(args.cache_dir.clone())));
 
     // The workspace directory.
     let probe_file = ws.join(format!(".doctor-{}", std::process::id()));
@@ -282,7 +286,7 @@ fn component_path() -> PathBuf {
         .unwrap_or_else(headroom_proxy::config::default_component_path)
 }
 
-fn component_check(health: Option<&Value>) -> Check {
+fn component_check(health: Option<&Value>, cache_dir: Option<PathBuf>) -> Check {
     let path = component_path();
     let digest = std::fs::read(&path).ok().map(|b| blake3::hash(&b).to_hex()[..16].to_owned());
     if let Some(h) = health {
@@ -300,9 +304,6 @@ fn component_check(health: Option<&Value>) -> Check {
         );
     }
     // No proxy: load it here the way the proxy does (same code cache).
-    let cache_dir = std::env::var_os("HEADROOM_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/headroom/wasmtime")));
     let config = headroom_runtime::RuntimeConfig { cache_dir, ..Default::default() };
     let t0 = Instant::now();
     match headroom_runtime::Runtime::from_file(&path, &config) {

@@ -387,6 +387,8 @@ pub fn config(upstream: &str) -> ProxyConfig {
         component: headroom_proxy::config::default_component_path(),
         ccr: headroom_proxy::ccr::CcrConfig::default(),
         plugins_dir: None,
+        cache_dir: headroom_proxy::config::cache_dir(None),
+        demo_dir: headroom_proxy::routes::demo::default_dir(),
         shutdown_grace: Duration::from_secs(30),
         shutdown_delay: Duration::ZERO,
         observe: Default::default(),

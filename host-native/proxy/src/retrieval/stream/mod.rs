@@ -317,7 +317,7 @@ mod tests {
                         "{text} -> {with_tool}"
                     );
                 }
-                let _ = crate::retrieval::Survey::of(dialect, text.as_bytes());
+                let _ = crate::retrieval::survey_of(dialect, text.as_bytes());
             }
         }
     }
