@@ -104,14 +104,19 @@ impl GoldenCase {
 
 /// Every golden case, sorted by name.
 pub fn golden_cases() -> Vec<GoldenCase> {
-    let dir = root().join("tests/golden");
+    case_dirs("tests/golden").iter().map(|d| load_case(d)).collect()
+}
+
+/// The folders holding a `case.json` under `folder` (from the repository root), sorted.
+fn case_dirs(folder: &str) -> Vec<PathBuf> {
+    let dir = root().join(folder);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("case.json").exists())
         .collect();
     dirs.sort();
-    dirs.iter().map(|d| load_case(d)).collect()
+    dirs
 }
 
 fn load_case(dir: &Path) -> GoldenCase {
@@ -176,14 +181,8 @@ pub struct MessagesCase {
 
 /// Every message-list golden case, sorted by name.
 pub fn messages_cases() -> Vec<MessagesCase> {
-    let dir = root().join("tests/golden-messages");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").exists())
-        .collect();
-    dirs.sort();
-    dirs.iter()
+    case_dirs("tests/golden-messages")
+        .iter()
         .map(|d| {
             let read =
                 |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));

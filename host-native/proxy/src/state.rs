@@ -201,11 +201,11 @@ impl AppState {
         match headroom_plugins::Registry::open(dir, cache) {
             Ok(registry) => {
                 match registry.status().last_error {
-                    Some(e) => eprintln!("headroom: plugins in {} not loaded: {e}", dir.display()),
-                    None => eprintln!(
-                        "headroom: {} plugins loaded from {}",
-                        registry.current().plugins().count(),
-                        dir.display()
+                    Some(e) => tracing::warn!(dir = %dir.display(), error = %e, "plugins not loaded"),
+                    None => tracing::info!(
+                        dir = %dir.display(),
+                        plugins = registry.current().plugins().count(),
+                        "plugins loaded"
                     ),
                 }
                 runtime.use_plugins(Arc::new(crate::plugin_pins::SessionPins::new(registry.clone())));
@@ -213,7 +213,7 @@ impl AppState {
                 self.metrics.plugins.watch(registry.clone());
                 let _ = self.plugins.set(registry);
             }
-            Err(e) => eprintln!("headroom: plugins in {} not loaded: {e}", dir.display()),
+            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "plugins not loaded"),
         }
     }
 

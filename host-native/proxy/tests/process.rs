@@ -144,6 +144,12 @@ async fn kill_9_during_savings_writes_leaves_a_valid_file() {
                 let _ = client().post(format!("{url}/v1/chat/completions")).json(&body).send().await;
             }
         });
+        // The kill must land while writes are happening: after the first one (a loaded machine
+        // may take longer than the flush interval to serve a request), then at varying points.
+        let first_write = std::time::Instant::now();
+        while !file.exists() && first_write.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tokio::time::sleep(Duration::from_millis(150 + 70 * round)).await;
         let mut proxy = proxy;
         proxy.child.kill().expect("kill -9");

@@ -138,11 +138,7 @@ impl CcrStore {
         };
         match SqliteStore::open(path, config.ttl, config.max_bytes) {
             Ok(db) => {
-                eprintln!(
-                    "headroom: originals stored in {} (kept {} s)",
-                    path.display(),
-                    config.ttl.as_secs()
-                );
+                tracing::info!(path = %path.display(), ttl_s = config.ttl.as_secs(), "originals stored on disk");
                 Self {
                     backend: Backend::Sqlite {
                         db: Box::new(db),
@@ -154,9 +150,10 @@ impl CcrStore {
                 }
             }
             Err(e) => {
-                eprintln!(
-                    "headroom: originals kept in memory for this run, not persisted: {e} \
-                     (fix the path or permissions, or unset HEADROOM_WORKSPACE_DIR)"
+                tracing::warn!(
+                    error = %e,
+                    "originals kept in memory for this run, not persisted (fix the path or permissions, \
+                     or unset HEADROOM_WORKSPACE_DIR)"
                 );
                 Self { fallback: Some(e.to_string()), ..Self::new(config.ttl, config.max_bytes) }
             }
@@ -218,9 +215,7 @@ impl CcrStore {
         let n = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
         // Powers of two: a failing disk is reported without flooding the log.
         if n.is_power_of_two() {
-            eprintln!(
-                "headroom: originals store fault ({n} so far; requests go on, originals kept in memory): {e}"
-            );
+            tracing::error!(faults = n, error = %e, "originals store fault (requests go on, originals kept in memory)");
         }
     }
 
