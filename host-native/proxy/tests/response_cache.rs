@@ -268,3 +268,24 @@ async fn a_cache_hit_is_a_request_in_stats_metrics_and_the_log_billed_nothing() 
     assert!(m.contains("headroom_request_duration_seconds_count{provider=\"anthropic\"} 2"), "{m}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_json_answer_keeps_its_length_with_the_cache_on_and_off() {
+    let mock = start_mock().await;
+    for (config, cache_on) in [(cached(&mock.url), true), (config(&mock.url), false)] {
+        let proxy = start_proxy(config).await;
+        let c = client();
+        for round in 0..2 {
+            let (status, headers, body) =
+                send(&c, &proxy.url, "/v1/messages", "k", &messages(false), &[]).await.expect("sent");
+            assert_eq!(status, 200);
+            // Re-chunking an answer of known length costs a write and a packet per request.
+            assert!(!headers.contains_key("transfer-encoding"), "{headers:?}");
+            assert_eq!(headers["content-length"], body.len().to_string().as_str(), "{headers:?}");
+            assert_eq!(headers.contains_key("x-headroom-cache"), cache_on && round == 1, "{headers:?}");
+            if cache_on && round == 0 {
+                stored(&c, &proxy.url, 1).await;
+            }
+        }
+    }
+}
