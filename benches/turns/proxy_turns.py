@@ -10,7 +10,11 @@ logs it per request (`overhead_ms` in the `--log-file` JSONL: from the request's
 moment its body is ready to leave, so the client's upload of the body is included), grouped by
 request size. Writes a Markdown table and an SVG plot of overhead against size.
 
-usage: proxy_turns.py BODIES_DIR OUT.md   (run through `just bench-proxy-turns`)
+With `--components A.wasm B.wasm`, both proxies keep the memory and run different builds of the
+core component instead (A in the "stateless" column's place, B in the memory's): the same
+replay, to compare two engines side by side.
+
+usage: proxy_turns.py BODIES_DIR OUT.md [--components A.wasm B.wasm]   (run through `just bench-proxy-turns`)
 """
 
 import http.client
@@ -77,11 +81,11 @@ def send(port, path, body):
         sys.exit(f"status {r.status} from port {port}")
 
 
-def overheads(log, n):
+def overheads(log, n, field="overhead_ms"):
     for _ in range(100):
         lines = log.read_text().splitlines() if log.exists() else []
         if len(lines) >= n:
-            return [json.loads(line)["overhead_ms"] for line in lines[:n]]
+            return [json.loads(line)[field] for line in lines[:n]]
         time.sleep(0.1)
     sys.exit(f"{log}: {len(lines)} of {n} request lines")
 
@@ -117,9 +121,18 @@ def svg(series, out):
 
 
 def main():
-    if len(sys.argv) != 3:
+    versus = None
+    if len(sys.argv) == 6 and sys.argv[3] == "--components":
+        versus = (sys.argv[4], sys.argv[5])
+    elif len(sys.argv) != 3:
         sys.exit(__doc__)
     bodies_dir, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+    # (label, extra flags) of the proxy in the memory column, then of the one it is compared with.
+    if versus:
+        first, second = (f"B ({pathlib.Path(versus[1]).name})", ["--component", versus[1]]), \
+            (f"A ({pathlib.Path(versus[0]).name})", ["--component", versus[0]])
+    else:
+        first, second = ("with memory", []), ("stateless", ["--conversation-memory-mb", "0"])
     files = sorted(bodies_dir.glob("*.json"))
     if not files:
         sys.exit(f"no bodies in {bodies_dir}: run `turn_cost --dump {bodies_dir}` (needs ../shared/corpus)")
@@ -130,8 +143,8 @@ def main():
         procs = [mock]
         try:
             mock_url = "http://" + mock.stdout.readline().strip().removeprefix("http://")
-            a = start_proxy(work, "memory", mock_url, [])
-            b = start_proxy(work, "stateless", mock_url, ["--conversation-memory-mb", "0"])
+            a = start_proxy(work, "memory", mock_url, first[1])
+            b = start_proxy(work, "stateless", mock_url, second[1])
             procs += [a[0], b[0]]
             sizes = []
             for k, f in enumerate(files):
@@ -143,23 +156,37 @@ def main():
                 sizes.append((f.name.split("-")[0], len(body)))
             mem = overheads(a[2], len(files))
             nomem = overheads(b[2], len(files))
+            # The engine call alone (`compression_ms`): the part the component decides.
+            mem_engine = overheads(a[2], len(files), "compression_ms")
+            nomem_engine = overheads(b[2], len(files), "compression_ms")
         finally:
             for p in procs:
                 p.terminate()
             for p in procs:
                 p.wait(timeout=10)
-    report = [f"# Proxy overhead per turn: conversation memory vs stateless\n",
-              f"Measured with `just bench-proxy-turns` on {header}. Every turn of the conversations below was "
-              "sent to two `headroom proxy` processes side by side (same mock upstream; one with the conversation "
-              "memory, one with `--conversation-memory-mb 0`), alternating which got it first; each figure is the "
-              "median `overhead_ms` the proxies logged (arrival to the body ready to leave, the upload included).\n"]
-    series = {"with memory": [], "stateless": []}
+    if versus:
+        report = [f"# Proxy overhead per turn: two core components, both with the conversation memory\n",
+                  f"Measured with `benches/turns/proxy_turns.py ... --components {versus[0]} {versus[1]}` on {header}. "
+                  "Every turn of the conversations below was sent to two `headroom proxy` processes side by side "
+                  "(same binary and mock upstream, each with its own `--component`), alternating which got it first; "
+                  "each figure is the median `overhead_ms` the proxies logged (arrival to the body ready to leave, "
+                  "the upload included).\n"]
+    else:
+        report = [f"# Proxy overhead per turn: conversation memory vs stateless\n",
+                  f"Measured with `just bench-proxy-turns` on {header}. Every turn of the conversations below was "
+                  "sent to two `headroom proxy` processes side by side (same mock upstream; one with the conversation "
+                  "memory, one with `--conversation-memory-mb 0`), alternating which got it first; each figure is the "
+                  "median `overhead_ms` the proxies logged (arrival to the body ready to leave, the upload included).\n"]
+    series = {first[0]: [], second[0]: []}
     for conv in sorted({c for c, _ in sizes}):
         rows = [(n, m, s) for (c, n), m, s in zip(sizes, mem, nomem) if c == conv]
+        engine = [(n, m, s) for (c, n), m, s in zip(sizes, mem_engine, nomem_engine) if c == conv]
         names = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)"}
         report.append(f"\n## {names.get(conv, conv)}, {len(rows)} turns\n")
-        report.append("| turn size | turns | stateless ms | with memory ms | memory / stateless |")
-        report.append("|---|---|---|---|---|")
+        ratio = "B / A" if versus else "memory / stateless"
+        report.append(f"| turn size | turns | {second[0]} ms | {first[0]} ms | {ratio} | engine call: {second[0]} ms "
+                      f"| engine call: {first[0]} ms |")
+        report.append("|---|---|---|---|---|---|---|")
         top = max(n for n, _, _ in rows)
         step = max(1, -(-top // 8))
         for lo in range(0, top + 1, step):
@@ -167,10 +194,13 @@ def main():
             if not sel:
                 continue
             ms, ss = statistics.median(m for m, _ in sel), statistics.median(s for _, s in sel)
-            report.append(f"| {lo//1000}-{(lo+step)//1000} KB | {len(sel)} | {ss:.2f} | {ms:.2f} | {ms/ss:.0%} |")
+            esel = [(m, s) for n, m, s in engine if lo <= n < lo + step]
+            em, es = statistics.median(m for m, _ in esel), statistics.median(s for _, s in esel)
+            report.append(f"| {lo//1000}-{(lo+step)//1000} KB | {len(sel)} | {ss:.2f} | {ms:.2f} | {ms/ss:.0%} "
+                          f"| {es:.2f} | {em:.2f} |")
         for n, m, s in rows:
-            series["with memory"].append((n, m))
-            series["stateless"].append((n, s))
+            series[first[0]].append((n, m))
+            series[second[0]].append((n, s))
     out.write_text("\n".join(report) + "\n")
     svg(series, out.with_suffix(".svg"))
     print("\n".join(report))
