@@ -22,6 +22,11 @@ pids=()
 # Proxies are started inside $(...): their PIDs go through a file.
 cleanup() {
   for p in "${pids[@]}" $(cat "$work/proxy.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  # The proxies write their files as they stop: wait for them (5 s at most: the mock is a
+  # child of this shell and stays a zombie) before removing the folder.
+  for p in "${pids[@]}" $(cat "$work/proxy.pids" 2>/dev/null); do
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Load benchmark: wrk -> mock upstream directly vs wrk -> headroom proxy -> mock, side by side
 # in one run (calibrate and subtract), for a passthrough request and a 100 KB compressible tool
-# output; plus RSS under load and time from start to /readyz 200. Writes benches/results/load.md.
+# output; plus RSS under load and time from start to /readyz 200. The passthrough rows alternate
+# direct and proxy REPS times and report medians, with the CPU time (user + system) the proxy
+# and the mock spent per request. The proxy runs without the response cache (every request
+# here is the same: with it, all but the first would be cache hits and never reach the mock).
+# Writes benches/results/load.md.
 # Needs: wrk (apt), `just component`, release binaries (the `bench-load` recipe builds them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=target/release
 DUR=${DUR:-10}
 CONC=${CONC:-16}
+REPS=${REPS:-3}
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 OUT=${OUT:-benches/results/load.md}
 work=$(mktemp -d)
 pids=()
@@ -17,7 +23,8 @@ trap cleanup EXIT
 # A fresh compiled-code cache, so the first start below is truly cold.
 export HEADROOM_CACHE_DIR="$work/cache"
 "$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
-pids+=($!)
+mock_pid=$!
+pids+=($mock_pid)
 for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
 MOCK=$(head -1 "$work/mock.out")
 
@@ -25,7 +32,7 @@ start_proxy() { # sets $pid; waits for /readyz; the start-to-ready time goes to 
   local t0 t1
   t0=$(date +%s%N)
   : > "$work/proxy.err"
-  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$BIN/headroom" proxy \
+  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$BIN/headroom" proxy --no-cache \
     > /dev/null 2> "$work/proxy.err" &
   pid=$!
   local url=""
@@ -53,25 +60,47 @@ json.dump({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, 
 grep = "".join(f"src/pkg_{i // 50}/module_{i // 10}.py:{i * 7 + 1}:    value = compute_{i}(alpha, beta)  # step {i}\n"
                for i in range(1300))
 body = {"model": "gpt-4o", "messages": [
-    {"role": "user", "content": "find the callers of compute_"},
+    {"role": "user", "content": "find the callers of compute_ (task @@ID@@)"},
     {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
         "function": {"name": "bash", "arguments": "{\"command\": \"grep -rn compute_ src\"}"}}]},
     {"role": "tool", "tool_call_id": "c1", "content": grep[:100_000]}]}
 json.dump(body, open(f"{w}/big.json", "w"))
 PY
 
-run_wrk() { # url body [connections] [upstream delay ms] -> "p50_ms p99_ms rps"
+run_wrk() { # url body [connections] [upstream delay ms] [wrk script] -> "p50_ms p99_ms rps requests"
   local c=${3:-$CONC} t=2
   [ "$c" -lt 2 ] && t=1
-  DELAY_MS=${4:-} BODY=$2 wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s benches/load/post.lua "$1/v1/chat/completions" > "$work/wrk.out"
+  DELAY_MS=${4:-} BODY=$2 wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "benches/load/${5:-post.lua}" "$1/v1/chat/completions" > "$work/wrk.out"
   python3 - "$work/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 def ms(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
 lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f}")
+n = int(re.search(r"(\d+) requests in", t).group(1))
+print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f} {n}")
 PY
+}
+
+cpu_ticks() { # pid -> user + system clock ticks so far
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# The passthrough rows: direct and proxy alternating, REPS times; one line per run in $work/rows
+# ("who delay p50 p99 rps", and for the proxy the CPU microseconds per request of the proxy and
+# of the mock).
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+passthrough() { # delay in ms, 0 for none
+  local rep p0 m0 p1 m1 delay=$1
+  [ "$delay" = 0 ] && delay=""
+  for rep in $(seq "$REPS"); do
+    read -r a b c _ < <(run_wrk "$MOCK" "$work/small.json" "$CONC" "$delay")
+    echo "direct $1 $a $b $c" >> "$work/rows"
+    p0=$(cpu_ticks "$pid"); m0=$(cpu_ticks "$mock_pid")
+    read -r a b c n < <(run_wrk "$PROXY" "$work/small.json" "$CONC" "$delay")
+    p1=$(cpu_ticks "$pid"); m1=$(cpu_ticks "$mock_pid")
+    echo "proxy $1 $a $b $c $(( (p1 - p0) * TICK_US / n )) $(( (m1 - m0) * TICK_US / n ))" >> "$work/rows"
+  done
 }
 
 rss_during_load() { # samples the proxy's RSS while wrk runs against it
@@ -84,20 +113,31 @@ rss_during_load() { # samples the proxy's RSS while wrk runs against it
   echo $(( peak / 1024 ))
 }
 
-read -r d50 d99 drps < <(run_wrk "$MOCK" "$work/small.json")
+: > "$work/rows"
 touch "$work/loading"; (rss_during_load "$pid" > "$work/rss") &
-read -r p50 p99 prps < <(run_wrk "$PROXY" "$work/small.json")
+passthrough 0
 rm -f "$work/loading"; sleep 0.3
 rss=$(cat "$work/rss")
 # The same with the upstream answering in ${LAT} ms: the proxy's cost against a provider that takes
 # time to answer (real ones take hundreds of ms), without the mock's CPU competing for the cores.
 LAT=${LAT:-20}
-read -r ld50 ld99 ldrps < <(run_wrk "$MOCK" "$work/small.json" "$CONC" "$LAT")
-read -r lp50 lp99 lprps < <(run_wrk "$PROXY" "$work/small.json" "$CONC" "$LAT")
-read -r bd50 bd99 bdrps < <(run_wrk "$MOCK" "$work/big.json")
-read -r bp50 bp99 bprps < <(run_wrk "$PROXY" "$work/big.json")
-read -r sd50 sd99 sdrps < <(run_wrk "$MOCK" "$work/big.json" 1)
-read -r sp50 sp99 sprps < <(run_wrk "$PROXY" "$work/big.json" 1)
+passthrough "$LAT"
+med() { # who delay column -> median
+  awk -v w="$1" -v d="$2" -v c="$3" '$1 == w && $2 == d {print $c}' "$work/rows" | sort -n \
+    | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+d50=$(med direct 0 3); d99=$(med direct 0 4); drps=$(med direct 0 5)
+p50=$(med proxy 0 3); p99=$(med proxy 0 4); prps=$(med proxy 0 5)
+ld50=$(med direct "$LAT" 3); ld99=$(med direct "$LAT" 4); ldrps=$(med direct "$LAT" 5)
+lp50=$(med proxy "$LAT" 3); lp99=$(med proxy "$LAT" 4); lprps=$(med proxy "$LAT" 5)
+proxy_us=$(med proxy 0 6); mock_us=$(med proxy 0 7)
+# Each 100 KB request opens a conversation of its own: the same one repeated would be frozen by
+# the ledger once a compression under this load ran out of time (its later turns must then go as
+# they went), and the rows would measure forwarding, not compression.
+read -r bd50 bd99 bdrps _ < <(run_wrk "$MOCK" "$work/big.json" "$CONC" "" distinct.lua)
+read -r bp50 bp99 bprps _ < <(run_wrk "$PROXY" "$work/big.json" "$CONC" "" distinct.lua)
+read -r sd50 sd99 sdrps _ < <(run_wrk "$MOCK" "$work/big.json" 1 "" distinct.lua)
+read -r sp50 sp99 sprps _ < <(run_wrk "$PROXY" "$work/big.json" 1 "" distinct.lua)
 sent=$(curl -fs "$MOCK/__mock/last" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["body"]))')
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
@@ -108,9 +148,11 @@ cat > "$OUT" <<MD
 # Load benchmark
 
 Measured with \`just bench-load\` on ${cpu} ($(nproc) cores, shared with the load generator and the
-mock upstream), wrk -t2 -c${CONC} -d${DUR}s (one row with -t1 -c1), loopback only. "Direct" is wrk against the mock
-upstream; "proxy" is wrk against \`headroom proxy\` in front of the same mock, run right after in
-the same session; added latency is proxy minus direct.
+mock upstream), wrk -t2 -c${CONC} -d${DUR}s (one row with -t1 -c1), loopback only, at $(git rev-parse --short HEAD).
+"Direct" is wrk against the mock upstream; "proxy" is wrk against \`headroom proxy --no-cache\` in
+front of the same mock, run right after in the same session; added latency is proxy minus direct.
+The two passthrough rows are medians of ${REPS} runs alternating direct and proxy; load average
+at the start: ${load_start}, at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 
 | scenario | direct p50 / p99 ms | proxy p50 / p99 ms | added p50 / p99 ms | direct RPS | proxy RPS | ratio |
 |---|---|---|---|---|---|---|
@@ -124,7 +166,10 @@ the same session; added latency is proxy minus direct.
   request takes relative to a direct one, not the delay a user sees. The second row gives the mock
   a provider-like (if very fast) answer time; there the ratio and the added latency are what a
   client of a real provider would see.
-- Bytes the upstream received for the 100 KB request through the proxy: ${sent} (of $(wc -c < "$work/big.json")).
+- CPU time (user + system) per passthrough request through the proxy (first row, median of the
+  runs): the proxy ${proxy_us} us, the mock upstream ${mock_us} us.
+- Bytes the upstream received for the last 100 KB request through the proxy: ${sent} (of about
+  $(wc -c < "$work/big.json")).
 - Proxy RSS, peak sampled during the passthrough load: ${rss} MB.
 - Start to \`/readyz\` 200: ${cold_ready} ms cold (compiling the component, filling the code cache),
   ${warm_ready} ms warm (compiled code loaded from the cache).

@@ -3,15 +3,15 @@
 //! `other`), statuses are three-digit codes, error kinds and transforms are the proxy's and
 //! the engine's own names. No path, key or content ever becomes a label.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
@@ -111,7 +111,14 @@ pub struct Metrics {
     telemetry_exports: Family<ExportLabels, Counter>,
     telemetry_dropped: Family<ExporterLabels, Counter>,
     transform_duration: Hist<TransformLabels>,
-    models: Mutex<HashSet<String>>,
+    /// Per model label (the first [`MAX_MODELS`] names), its series for each provider.
+    models: RwLock<HashMap<String, Arc<PerProvider<ModelSeries>>>>,
+    /// The series of models past the cap (`other`).
+    other_model: Arc<PerProvider<ModelSeries>>,
+    /// Each provider's series.
+    providers: PerProvider<ProviderSeries>,
+    /// `transform_duration{transform="unchanged"}`.
+    unchanged: OnceLock<Histogram>,
     transforms: Mutex<HashSet<String>>,
     /// Costs, savings in USD and the proxy's refusals.
     pub spend: crate::spend::metrics::SpendMetrics,
@@ -301,7 +308,10 @@ impl Metrics {
             telemetry_exports,
             telemetry_dropped,
             transform_duration,
-            models: Mutex::new(HashSet::new()),
+            models: RwLock::default(),
+            other_model: Arc::default(),
+            providers: PerProvider::default(),
+            unchanged: OnceLock::new(),
             transforms: Mutex::new(HashSet::new()),
             spend,
             cache,
@@ -310,8 +320,22 @@ impl Metrics {
         }
     }
 
-    fn model_label(&self, model: &str) -> String {
-        bounded(&self.models, model, MAX_MODELS)
+    /// The series of `model` (`other` past the cap), resolved once per model.
+    fn model_series(&self, model: &str) -> (String, Arc<PerProvider<ModelSeries>>) {
+        let known = self.models.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(model).cloned();
+        if let Some(series) = known {
+            return (model.to_owned(), series);
+        }
+        let mut models = self.models.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(series) = models.get(model) {
+            return (model.to_owned(), Arc::clone(series));
+        }
+        if models.len() < MAX_MODELS {
+            let series = Arc::<PerProvider<ModelSeries>>::default();
+            models.insert(model.to_owned(), Arc::clone(&series));
+            return (model.to_owned(), series);
+        }
+        ("other".to_owned(), Arc::clone(&self.other_model))
     }
 
     /// The counter of `exporter`'s exports ending with `result` (`ok`, `failed`).
@@ -335,15 +359,15 @@ impl Metrics {
 
 impl Sink for Metrics {
     fn record(&self, r: &Record) {
-        let model = self.model_label(&r.model);
-        let provider = ProviderLabels { provider: r.provider };
-        let pm = ModelLabels { provider: r.provider, model: model.clone() };
-        self.requests
-            .get_or_create(&RequestLabels { provider: r.provider, model, status: r.status.to_string() })
-            .inc();
-        self.tokens_before.get_or_create(&pm).inc_by(r.tokens_before);
-        self.tokens_after.get_or_create(&pm).inc_by(r.tokens_after);
-        self.tokens_saved.get_or_create(&pm).inc_by(r.tokens_saved);
+        let (model, per_model) = self.model_series(&r.model);
+        let m = per_model.of(r.provider);
+        let pm = || ModelLabels { provider: r.provider, model: model.clone() };
+        m.request(&self.requests, r.provider, &model, r.status).inc();
+        series(&m.tokens_before, &self.tokens_before, pm).inc_by(r.tokens_before);
+        series(&m.tokens_after, &self.tokens_after, pm).inc_by(r.tokens_after);
+        series(&m.tokens_saved, &self.tokens_saved, pm).inc_by(r.tokens_saved);
+        let p = self.providers.of(r.provider);
+        let provider = || ProviderLabels { provider: r.provider };
         let mut transform_ms = 0.0;
         for t in r.transforms.iter().take(MAX_TRANSFORMS) {
             let name: String = t.name.chars().take(48).collect();
@@ -353,26 +377,25 @@ impl Sink for Metrics {
             transform_ms += t.ms;
         }
         if r.compression_ms > 0.0 {
-            self.transform_duration
-                .get_or_create(&TransformLabels { transform: "unchanged".into() })
-                .observe((r.compression_ms - transform_ms).max(0.0) / 1000.0);
+            series(&self.unchanged, &self.transform_duration, || TransformLabels {
+                transform: "unchanged".into(),
+            })
+            .observe((r.compression_ms - transform_ms).max(0.0) / 1000.0);
         }
         if let Some(u) = &r.usage {
-            self.cache_read.get_or_create(&provider).inc_by(u.cache_read);
-            self.cache_write
-                .get_or_create(&TtlLabels { provider: r.provider, ttl: "5m" })
+            series(&p.cache_read, &self.cache_read, provider).inc_by(u.cache_read);
+            series(&p.cache_write_5m, &self.cache_write, || TtlLabels { provider: r.provider, ttl: "5m" })
                 .inc_by(u.cache_write_5m);
-            self.cache_write
-                .get_or_create(&TtlLabels { provider: r.provider, ttl: "1h" })
+            series(&p.cache_write_1h, &self.cache_write, || TtlLabels { provider: r.provider, ttl: "1h" })
                 .inc_by(u.cache_write_1h);
-            self.input_reported.get_or_create(&provider).inc_by(u.input_total());
-            self.output_reported.get_or_create(&provider).inc_by(u.output);
+            series(&p.input, &self.input_reported, provider).inc_by(u.input_total());
+            series(&p.output, &self.output_reported, provider).inc_by(u.output);
         }
         if let Some(b) = &r.bill {
             self.billed.inc_by(b.billed);
             self.billed_direct.inc_by(b.billed_direct);
         }
-        self.retrieval_rounds.get_or_create(&provider).inc_by(u64::from(r.retrieval_rounds));
+        series(&p.retrieval_rounds, &self.retrieval_rounds, provider).inc_by(u64::from(r.retrieval_rounds));
         if r.compression_failed {
             self.compression_failures.inc();
         }
@@ -382,19 +405,97 @@ impl Sink for Metrics {
         if let Some(kind) = r.cache_break {
             self.cache_breaks.get_or_create(&KindLabels { kind }).inc();
         }
-        self.latency.get_or_create(&provider).observe(r.latency_ms / 1000.0);
-        self.overhead.get_or_create(&provider).observe(r.overhead_ms / 1000.0);
+        series(&p.latency, &self.latency, provider).observe(r.latency_ms / 1000.0);
+        series(&p.overhead, &self.overhead, provider).observe(r.overhead_ms / 1000.0);
         if let Some(t) = r.ttfb_ms {
-            self.ttfb.get_or_create(&provider).observe(t / 1000.0);
+            series(&p.ttfb, &self.ttfb, provider).observe(t / 1000.0);
         }
         if r.compression_ms > 0.0 {
-            self.compression.get_or_create(&provider).observe(r.compression_ms / 1000.0);
+            series(&p.compression, &self.compression, provider).observe(r.compression_ms / 1000.0);
         }
         if r.tokens_before > 0 && r.tokens_saved > 0 {
-            self.compression_ratio
-                .get_or_create(&provider)
+            series(&p.compression_ratio, &self.compression_ratio, provider)
                 .observe(r.tokens_after as f64 / r.tokens_before as f64);
         }
+    }
+}
+
+/// One series of `family`, looked up (its labels built and hashed) the first time only: the
+/// handle shares the series' value, so recording through it is recording in the family. A
+/// series appears in `/metrics` when first used, as with a lookup per request.
+pub(crate) fn series<'a, L, M, C>(
+    cell: &'a OnceLock<M>,
+    family: &Family<L, M, C>,
+    labels: impl FnOnce() -> L,
+) -> &'a M
+where
+    L: Clone + std::hash::Hash + Eq,
+    M: Clone,
+    C: MetricConstructor<M>,
+{
+    cell.get_or_init(|| family.get_or_create(&labels()).clone())
+}
+
+/// One value per provider.
+#[derive(Default)]
+pub(crate) struct PerProvider<T> {
+    anthropic: T,
+    openai: T,
+}
+
+impl<T> PerProvider<T> {
+    /// The value of `provider` (a [`crate::provider::Provider::name`]).
+    pub(crate) fn of(&self, provider: &str) -> &T {
+        if provider == "anthropic" { &self.anthropic } else { &self.openai }
+    }
+}
+
+/// A provider's series.
+#[derive(Default)]
+struct ProviderSeries {
+    cache_read: OnceLock<Counter>,
+    cache_write_5m: OnceLock<Counter>,
+    cache_write_1h: OnceLock<Counter>,
+    input: OnceLock<Counter>,
+    output: OnceLock<Counter>,
+    retrieval_rounds: OnceLock<Counter>,
+    latency: OnceLock<Histogram>,
+    overhead: OnceLock<Histogram>,
+    ttfb: OnceLock<Histogram>,
+    compression: OnceLock<Histogram>,
+    compression_ratio: OnceLock<Histogram>,
+}
+
+/// A (provider, model)'s series.
+#[derive(Default)]
+struct ModelSeries {
+    tokens_before: OnceLock<Counter>,
+    tokens_after: OnceLock<Counter>,
+    tokens_saved: OnceLock<Counter>,
+    /// `requests` by status (a handful per model).
+    requests: RwLock<Vec<(u16, Counter)>>,
+}
+
+impl ModelSeries {
+    fn request(
+        &self,
+        family: &Family<RequestLabels, Counter>,
+        provider: &'static str,
+        model: &str,
+        status: u16,
+    ) -> Counter {
+        let lookup = |v: &Vec<(u16, Counter)>| v.iter().find(|(s, _)| *s == status).map(|(_, c)| c.clone());
+        if let Some(c) = lookup(&self.requests.read().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+            return c;
+        }
+        let mut all = self.requests.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(c) = lookup(&all) {
+            return c;
+        }
+        let labels = RequestLabels { provider, model: model.to_owned(), status: status.to_string() };
+        let c = family.get_or_create(&labels).clone();
+        all.push((status, c.clone()));
+        c
     }
 }
 

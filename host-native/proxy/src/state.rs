@@ -39,6 +39,8 @@ pub struct AppState {
     pub config: ProxyConfig,
     /// The upstream HTTP client.
     pub client: reqwest::Client,
+    /// The upstreams' URLs, parsed once.
+    pub targets: crate::upstream::Targets,
     runtime: OnceLock<Arc<Runtime>>,
     load_error: OnceLock<String>,
     /// Originals of lossy edits.
@@ -96,7 +98,11 @@ impl AppState {
             // No total timeout: the head and idle bounds are the proxy's (see `upstream`).
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
+            // A redirect goes back to the client as the upstream sent it: a proxy that followed
+            // it would resend the client's key and body to wherever the upstream pointed.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let targets = crate::upstream::Targets::new(&config);
         // Opening the store is file I/O: start-up only, before the server takes requests.
         let ccr = CcrStore::open(&config.ccr);
         let now =
@@ -145,6 +151,7 @@ impl AppState {
         Ok(Arc::new(Self {
             config,
             client,
+            targets,
             runtime: OnceLock::new(),
             load_error: OnceLock::new(),
             ccr,

@@ -96,6 +96,67 @@ pub fn is_event_stream(upstream: &reqwest::Response) -> bool {
         .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
+/// The routes nearly every request takes, whose upstream URLs are parsed once.
+const ROUTES: [&str; 4] =
+    ["/v1/messages", "/v1/chat/completions", "/v1/responses", "/v1/messages/count_tokens"];
+
+/// Each provider's base URL, with the URLs of [`ROUTES`] under it parsed at start-up: a request
+/// on one of them clones a parsed URL instead of parsing (host, IDNA, path) its own.
+#[derive(Debug)]
+pub struct Targets {
+    anthropic: Target,
+    openai: Target,
+}
+
+#[derive(Debug)]
+struct Target {
+    base: String,
+    routes: Vec<(&'static str, reqwest::Url)>,
+}
+
+impl Target {
+    fn new(base: &str) -> Self {
+        let routes = ROUTES
+            .iter()
+            .filter_map(|r| Some((*r, reqwest::Url::parse(&format!("{base}{r}")).ok()?)))
+            .collect();
+        Self { base: base.to_owned(), routes }
+    }
+}
+
+impl Targets {
+    /// The targets of `config`'s upstreams.
+    pub fn new(config: &crate::config::ProxyConfig) -> Self {
+        Self { anthropic: Target::new(&config.anthropic_url), openai: Target::new(&config.openai_url) }
+    }
+
+    /// The upstream URL of `path_and_query` at `provider`.
+    pub fn url(&self, provider: Provider, path_and_query: &str) -> Result<reqwest::Url, ProxyError> {
+        let target = match provider {
+            Provider::Anthropic => &self.anthropic,
+            Provider::OpenAi => &self.openai,
+        };
+        if let Some((_, url)) = target.routes.iter().find(|(r, _)| *r == path_and_query) {
+            return Ok(url.clone());
+        }
+        let text = format!("{}{path_and_query}", target.base);
+        reqwest::Url::parse(&text)
+            .map_err(|e| ProxyError::Unreachable(format!("bad upstream URL {text:?}: {e}")))
+    }
+}
+
+/// The client's headers the upstream gets: hop-by-hop and the proxy's own left out, values
+/// shared with the client's request (no copy of their bytes).
+fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if forwardable(name) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
 /// Send a request upstream and return its response once the status line and headers are in,
 /// within the response-head bound (dropping the request on time-out closes its connection).
 pub async fn send(
@@ -106,19 +167,11 @@ pub async fn send(
     headers: &HeaderMap,
     body: reqwest::Body,
 ) -> Result<reqwest::Response, ProxyError> {
-    let base = match provider {
-        Provider::Anthropic => &state.config.anthropic_url,
-        Provider::OpenAi => &state.config.openai_url,
-    };
-    let url = format!("{base}{path_and_query}");
-    let mut request = state.client.request(method, &url);
-    for (name, value) in headers {
-        if forwardable(name) {
-            request = request.header(name, value);
-        }
-    }
+    let mut request = reqwest::Request::new(method, state.targets.url(provider, path_and_query)?);
+    *request.headers_mut() = forwarded_headers(headers);
+    *request.body_mut() = Some(body);
     let bound = state.config.upstream_timeout;
-    match tokio::time::timeout(bound, request.body(body).send()).await {
+    match tokio::time::timeout(bound, state.client.execute(request)).await {
         Ok(sent) => sent.map_err(|e| classify(&e)),
         Err(_) => Err(ProxyError::Timeout(format!(
             "no response head within {} s (upstream timeout)",

@@ -198,3 +198,94 @@ async fn answers_are_not_shared_across_keys() {
     assert_eq!(a, again);
     assert_eq!(upstream_calls(&mock), 2);
 }
+
+/// Wait for the request log to hold `n` lines.
+async fn log_lines(path: &std::path::Path, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the request log never reached {n} lines");
+}
+
+#[tokio::test]
+async fn a_cache_hit_is_a_request_in_stats_metrics_and_the_log_billed_nothing() {
+    let mock = start_mock().await;
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("headroom-cache-hit-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let observe = headroom_proxy::observe_args::ObserveConfig {
+        log_file: Some(dir.join("requests.jsonl")),
+        log_full_messages: false,
+        savings_path: Some(dir.join("proxy_savings.json")),
+        savings_flush: Duration::from_millis(50),
+        telemetry: Default::default(),
+    };
+    let proxy = start_proxy(headroom_proxy::ProxyConfig { observe, ..cached(&mock.url) }).await;
+    let c = client();
+    let (s1, _, _) = send(&c, &proxy.url, "/v1/messages", "k", &messages(false), &[]).await.expect("sent");
+    stored(&c, &proxy.url, 1).await;
+    let (s2, h2, _) = send(&c, &proxy.url, "/v1/messages", "k", &messages(false), &[]).await.expect("sent");
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(h2["x-headroom-cache"], "hit");
+    assert!(h2.contains_key("x-headroom-request-id"), "a hit has a request id like any request");
+    assert_eq!(upstream_calls(&mock), 1);
+
+    let lines = log_lines(&dir.join("requests.jsonl"), 2).await;
+    let (miss, hit) = (&lines[0], &lines[1]);
+    assert_eq!(miss["cache_hit"], false, "{miss}");
+    assert_eq!(hit["cache_hit"], true, "{hit}");
+    assert_eq!(hit["status"], 200);
+    assert_eq!(hit["model"], "claude-sonnet-4-5");
+    assert_eq!(hit["provider"], "anthropic");
+    assert!(hit["latency_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{hit}");
+    assert!(miss["usage"]["uncached_input"].as_u64().is_some_and(|n| n > 0), "{miss}");
+    // Nothing went upstream: billed nothing, whatever the stored answer says it cost.
+    for field in ["uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output"] {
+        assert_eq!(hit["usage"][field], 0, "{field}: {hit}");
+    }
+    assert!(hit["bill"].is_null(), "{hit}");
+
+    let stats: Value =
+        c.get(format!("{}/stats", proxy.url)).send().await.expect("stats").json().await.expect("json");
+    let r = &stats["requests"];
+    assert_eq!((r["total"].as_u64(), r["cache_hits"].as_u64()), (Some(2), Some(1)), "{r}");
+    assert_eq!(r["by_status"]["200"], 2, "{r}");
+    assert_eq!(r["by_model"]["claude-sonnet-4-5"], 2, "{r}");
+    let m =
+        c.get(format!("{}/metrics", proxy.url)).send().await.expect("metrics").text().await.expect("text");
+    assert!(
+        m.contains(
+            "headroom_requests_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\",status=\"200\"} 2"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("headroom_request_duration_seconds_count{provider=\"anthropic\"} 2"), "{m}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_json_answer_keeps_its_length_with_the_cache_on_and_off() {
+    let mock = start_mock().await;
+    for (config, cache_on) in [(cached(&mock.url), true), (config(&mock.url), false)] {
+        let proxy = start_proxy(config).await;
+        let c = client();
+        for round in 0..2 {
+            let (status, headers, body) =
+                send(&c, &proxy.url, "/v1/messages", "k", &messages(false), &[]).await.expect("sent");
+            assert_eq!(status, 200);
+            // Re-chunking an answer of known length costs a write and a packet per request.
+            assert!(!headers.contains_key("transfer-encoding"), "{headers:?}");
+            assert_eq!(headers["content-length"], body.len().to_string().as_str(), "{headers:?}");
+            assert_eq!(headers.contains_key("x-headroom-cache"), cache_on && round == 1, "{headers:?}");
+            if cache_on && round == 0 {
+                stored(&c, &proxy.url, 1).await;
+            }
+        }
+    }
+}

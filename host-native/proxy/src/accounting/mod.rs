@@ -152,6 +152,9 @@ pub struct Record {
     pub error_kind: Option<&'static str>,
     /// The client dropped the answer before its end.
     pub client_aborted: bool,
+    /// Answered from the response cache: nothing went upstream, so the usage is zero (the
+    /// client is billed nothing for it) and there is no bill to compare.
+    pub cache_hit: bool,
     /// The client's body (for `--log-full-messages` only; never serialised as it is).
     #[serde(skip)]
     pub request_body: Bytes,
@@ -191,6 +194,8 @@ pub struct Draft {
     pub sends: Arc<std::sync::atomic::AtomicU32>,
     /// Set when the proxy answered with its own error.
     pub error_kind: Option<&'static str>,
+    /// Answered from the response cache.
+    pub cache_hit: bool,
     /// The conversation (the ledger's session), when the body has one.
     pub session: Option<crate::ledger::Session>,
     /// `original` was validated as a JSON object when it arrived.
@@ -225,6 +230,7 @@ impl Draft {
             bypass: false,
             sends: Arc::default(),
             error_kind: None,
+            cache_hit: false,
             session: None,
             valid: false,
             model: None,
@@ -328,9 +334,16 @@ impl Accounting {
             cache_break: None,
             error_kind: draft.error_kind.or_else(|| error_kind(seen.status)),
             client_aborted: seen.aborted,
+            cache_hit: draft.cache_hit,
             request_body: draft.original.clone(),
         };
-        if let Some(usage) = seen.usage.filter(|_| (200..300).contains(&seen.status)) {
+        if draft.cache_hit {
+            // Nothing was sent: the provider billed nothing, and the answer's own usage (what
+            // it cost when it was stored) is not this request's.
+            record.usage = Some(Usage::default());
+            record.retrieval_rounds = 0;
+            record.session = draft.session.as_ref().map(crate::ledger::Session::id);
+        } else if let Some(usage) = seen.usage.filter(|_| (200..300).contains(&seen.status)) {
             let outcome = self.sessions.observe(&draft, &record.model, &usage, end);
             record.session = outcome.session;
             record.bill = Some(outcome.bill);
@@ -353,6 +366,7 @@ impl Accounting {
             overhead_ms = record.overhead_ms,
             retrieval_rounds = record.retrieval_rounds,
             error = record.error_kind.unwrap_or(""),
+            cache_hit = record.cache_hit,
             "request"
         );
     }
@@ -368,6 +382,17 @@ fn error_kind(status: u16) -> Option<&'static str> {
         529 => Some("overloaded"),
         _ => Some("upstream_5xx"),
     }
+}
+
+/// A request answered from the response cache: accounted as any other, marked as a hit.
+pub fn respond_cached(
+    state: &Arc<crate::state::AppState>,
+    mut draft: Draft,
+    hit: axum::response::Response,
+) -> axum::response::Response {
+    draft.cache_hit = true;
+    draft.prepared_at = Some(Instant::now());
+    tap::observe(state, draft, hit)
 }
 
 /// The client's response for `draft`: the answer (or the proxy's own error in the provider's

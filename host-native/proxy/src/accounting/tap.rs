@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::Stream;
+use http_body::Body as _;
 use serde_json::Value;
 
 use super::{Draft, Usage};
@@ -73,15 +73,19 @@ impl Reader {
                 seen.model = model;
             }
             Self::Json { buf, over } => {
+                // Scanned, not parsed into a tree: the usage's counts and the model are read
+                // as they pass, everything else skipped.
                 #[derive(serde::Deserialize)]
-                struct Top {
-                    usage: Option<Value>,
-                    model: Option<String>,
+                struct Top<'a> {
+                    #[serde(default)]
+                    usage: super::usage::UsageMember,
+                    #[serde(borrow)]
+                    model: Option<std::borrow::Cow<'a, str>>,
                 }
                 // An answer without usage (an error, a passthrough endpoint's) is not parsed.
                 let has_usage = memchr::memmem::find(&buf, b"\"usage\"").is_some();
-                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top>(&buf)) {
-                    seen.usage = top.usage.as_ref().and_then(Usage::from_value);
+                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top<'_>>(&buf)) {
+                    seen.usage = top.usage.usage();
                     seen.model = top.model.map(|m| super::cap_model(&m));
                 }
             }
@@ -155,31 +159,68 @@ impl Drop for Watch {
     }
 }
 
+/// The answer's body as hyper sends it: frames pass through untouched, and the inner body's
+/// size hint too, so an answer of known length keeps its `content-length` (wrapping it in a
+/// stream would re-chunk it: one more write and one more packet per request).
 struct Tap {
-    inner: axum::body::BodyDataStream,
+    inner: Body,
     watch: Watch,
 }
 
-impl Stream for Tap {
-    type Item = Result<Bytes, axum::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let next = Pin::new(&mut this.inner).poll_next(cx);
-        match &next {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if this.watch.seen.first_byte_at.is_none() && !chunk.is_empty() {
-                    this.watch.seen.first_byte_at = Some(Instant::now());
+impl Tap {
+    fn saw(&mut self, frame: &Option<Result<http_body::Frame<Bytes>, axum::Error>>) {
+        match frame {
+            Some(Ok(frame)) => {
+                if let Some(chunk) = frame.data_ref() {
+                    if self.watch.seen.first_byte_at.is_none() && !chunk.is_empty() {
+                        self.watch.seen.first_byte_at = Some(Instant::now());
+                    }
+                    if let Some(reader) = &mut self.watch.reader {
+                        reader.feed(chunk);
+                    }
                 }
-                if let Some(reader) = &mut this.watch.reader {
-                    reader.feed(chunk);
+                // Hyper stops polling a body that says it has ended: its last frame is its end.
+                if self.inner.is_end_stream() {
+                    self.watch.ended(true);
                 }
             }
-            Poll::Ready(Some(Err(_))) => this.watch.ended(false),
-            Poll::Ready(None) => this.watch.ended(true),
-            Poll::Pending => {}
+            Some(Err(_)) => self.watch.ended(false),
+            None => self.watch.ended(true),
+        }
+    }
+}
+
+impl http_body::Body for Tap {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        let next = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(frame) = &next {
+            this.saw(frame);
         }
         next
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        // An empty answer is never polled: it ended as it began.
+        if self.inner.is_end_stream() {
+            self.watch.ended(true);
+        }
     }
 }
 
@@ -197,19 +238,21 @@ pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Respo
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    let reader = if streaming {
-        Reader::Sse { parser: sse::Parser::default(), usage: Value::Null, model: None }
+    // A cache hit's usage is not read: nothing was billed for it (see `Accounting::finish`).
+    let reader = if draft.cache_hit {
+        None
+    } else if streaming {
+        Some(Reader::Sse { parser: sse::Parser::default(), usage: Value::Null, model: None })
     } else {
-        Reader::Json { buf: Vec::new(), over: false }
+        Some(Reader::Json { buf: Vec::new(), over: false })
     };
     state.metrics.in_flight.inc();
     let watch = Watch {
         state: Arc::clone(state),
         draft: Some(draft),
         seen: Seen { status: parts.status.as_u16(), streaming, ..Seen::default() },
-        reader: Some(reader),
+        reader,
         completed: false,
     };
-    let tap = Tap { inner: body.into_data_stream(), watch };
-    Response::from_parts(parts, Body::from_stream(tap))
+    Response::from_parts(parts, Body::new(Tap { inner: body, watch }))
 }

@@ -3,6 +3,7 @@
 //! asked for a 1-hour cache); OpenAI reports all input in `prompt_tokens` / `input_tokens`, of
 //! which `cached_tokens` were read from its automatic cache (OpenAI bills no cache writes).
 
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// Input and output tokens one request was billed for, as the provider reported them.
@@ -22,25 +23,172 @@ pub struct Usage {
     pub reasoning: u64,
 }
 
-fn n(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
+/// A count as the provider wrote it: whether the field is there at all (whatever its value),
+/// and its value when it is a whole number (anything else counts 0).
+#[derive(Debug, Clone, Copy, Default)]
+struct Count {
+    present: bool,
+    n: u64,
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<u64, E> {
+                Ok(n)
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<u64, E> {
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<u64, E> {
+                Ok(0)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<u64, E> {
+                Ok(0)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<u64, E> {
+                Ok(0)
+            }
+            fn visit_unit<E>(self) -> Result<u64, E> {
+                Ok(0)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(0)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u64, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(0)
+            }
+        }
+        Ok(Self { present: true, n: d.deserialize_any(Visit)? })
+    }
+}
+
+/// A value that should be an object: absent, something else, or the object read as `T`.
+#[derive(Debug, Default)]
+enum Object<T> {
+    #[default]
+    Absent,
+    Other,
+    Is(T),
+}
+
+impl<T> Object<T> {
+    fn get(&self) -> Option<&T> {
+        match self {
+            Self::Is(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Visit<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object::Is)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Object<T>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Object::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Object<T>, E> {
+                Ok(Object::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Object<T>, E> {
+                Ok(Object::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Object<T>, E> {
+                Ok(Object::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Object<T>, E> {
+                Ok(Object::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Object<T>, E> {
+                Ok(Object::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Object<T>, E> {
+                Ok(Object::Other)
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Details {
+    cached_tokens: Count,
+    reasoning_tokens: Count,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Split {
+    ephemeral_5m_input_tokens: Count,
+    ephemeral_1h_input_tokens: Count,
+}
+
+/// The fields of a `usage` object of any of the three APIs, read as the text is scanned (no
+/// tree is built; other fields are skipped).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Fields {
+    prompt_tokens: Count,
+    completion_tokens: Count,
+    total_tokens: Count,
+    input_tokens: Count,
+    output_tokens: Count,
+    prompt_tokens_details: Object<Details>,
+    input_tokens_details: Object<Details>,
+    completion_tokens_details: Object<Details>,
+    output_tokens_details: Object<Details>,
+    cache_creation_input_tokens: Count,
+    cache_read_input_tokens: Count,
+    cache_creation: Object<Split>,
+}
+
+/// A `usage` member as found in an answer: its fields when it is an object.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct UsageMember(Object<Fields>);
+
+impl UsageMember {
+    /// The usage it reports (`None` when it is not an object or holds no counts).
+    pub fn usage(&self) -> Option<Usage> {
+        Usage::from_fields(self.0.get()?)
+    }
 }
 
 impl Usage {
     /// Read a `usage` object of any of the three APIs (`None` when it holds no counts).
     pub fn from_value(usage: &Value) -> Option<Self> {
-        let u = usage.as_object()?;
-        if u.contains_key("prompt_tokens")
-            || u.contains_key("input_tokens_details")
-            || u.contains_key("total_tokens")
+        UsageMember::deserialize(usage).ok()?.usage()
+    }
+
+    fn from_fields(u: &Fields) -> Option<Self> {
+        let details =
+            |d: &Object<Details>| d.get().map_or((0, 0), |d| (d.cached_tokens.n, d.reasoning_tokens.n));
+        if u.prompt_tokens.present
+            || !matches!(u.input_tokens_details, Object::Absent)
+            || u.total_tokens.present
         {
             // OpenAI Chat (`prompt_tokens`) or Responses (`input_tokens`): cached is a part of input.
-            let input = n(&usage["prompt_tokens"]).max(n(&usage["input_tokens"]));
-            let cached = n(&usage["prompt_tokens_details"]["cached_tokens"])
-                .max(n(&usage["input_tokens_details"]["cached_tokens"]));
-            let output = n(&usage["completion_tokens"]).max(n(&usage["output_tokens"]));
-            let reasoning = n(&usage["completion_tokens_details"]["reasoning_tokens"])
-                .max(n(&usage["output_tokens_details"]["reasoning_tokens"]));
+            let input = u.prompt_tokens.n.max(u.input_tokens.n);
+            let cached = details(&u.prompt_tokens_details).0.max(details(&u.input_tokens_details).0);
+            let output = u.completion_tokens.n.max(u.output_tokens.n);
+            let reasoning = details(&u.completion_tokens_details).1.max(details(&u.output_tokens_details).1);
             return Some(Self {
                 uncached_input: input.saturating_sub(cached),
                 cache_read: cached,
@@ -49,25 +197,25 @@ impl Usage {
                 ..Self::default()
             });
         }
-        if !u.contains_key("input_tokens") && !u.contains_key("output_tokens") {
+        if !u.input_tokens.present && !u.output_tokens.present {
             return None;
         }
         // Anthropic: the three input counts are disjoint; `cache_creation` splits the writes by
         // TTL (absent on older responses: then every write was a 5-minute one).
-        let writes = n(&usage["cache_creation_input_tokens"]);
-        let split = &usage["cache_creation"];
-        let (w5, w1h) = if split.is_object() {
-            let w1h = n(&split["ephemeral_1h_input_tokens"]);
-            (n(&split["ephemeral_5m_input_tokens"]).max(writes.saturating_sub(w1h)), w1h)
-        } else {
-            (writes, 0)
+        let writes = u.cache_creation_input_tokens.n;
+        let (w5, w1h) = match u.cache_creation.get() {
+            Some(split) => {
+                let w1h = split.ephemeral_1h_input_tokens.n;
+                (split.ephemeral_5m_input_tokens.n.max(writes.saturating_sub(w1h)), w1h)
+            }
+            None => (writes, 0),
         };
         Some(Self {
-            uncached_input: n(&usage["input_tokens"]),
-            cache_read: n(&usage["cache_read_input_tokens"]),
+            uncached_input: u.input_tokens.n,
+            cache_read: u.cache_read_input_tokens.n,
             cache_write_5m: w5,
             cache_write_1h: w1h,
-            output: n(&usage["output_tokens"]),
+            output: u.output_tokens.n,
             reasoning: 0,
         })
     }
@@ -99,6 +247,26 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn an_answer_is_scanned_for_its_usage_and_model() {
+        #[derive(serde::Deserialize)]
+        struct Top<'a> {
+            #[serde(default)]
+            usage: UsageMember,
+            #[serde(borrow)]
+            model: Option<std::borrow::Cow<'a, str>>,
+        }
+        let text = r#"{"id":"x","choices":[{"message":{"content":"usage"}}],"model":"gpt-4o",
+            "usage":{"prompt_tokens":10,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":4}}}"#;
+        let top: Top<'_> = serde_json::from_str(text).unwrap();
+        let u = top.usage.usage().unwrap();
+        assert_eq!((u.uncached_input, u.cache_read, u.output), (6, 4, 2));
+        assert_eq!(top.model.as_deref(), Some("gpt-4o"));
+        let top: Top<'_> = serde_json::from_str(r#"{"usage": "n/a", "model": "m"}"#).unwrap();
+        assert!(top.usage.usage().is_none());
+        assert_eq!(top.model.as_deref(), Some("m"));
+    }
+
+    #[test]
     fn reads_all_three_apis_cache_fields_included() {
         let a = json!({"input_tokens": 10, "cache_creation_input_tokens": 100, "cache_read_input_tokens": 1000,
             "cache_creation": {"ephemeral_5m_input_tokens": 40, "ephemeral_1h_input_tokens": 60}, "output_tokens": 3});
@@ -122,6 +290,15 @@ mod tests {
         let r = Usage::from_value(&resp).unwrap();
         assert_eq!((r.uncached_input, r.cache_read, r.output, r.reasoning), (6, 4, 3, 2));
         assert!(Usage::from_value(&json!({"foo": 1})).is_none());
+        // What decides the API is a field's presence, whatever its value; odd values count 0.
+        let null_prompt = Usage::from_value(&json!({"prompt_tokens": null, "input_tokens": 5})).unwrap();
+        assert_eq!((null_prompt.uncached_input, null_prompt.cache_write_5m), (5, 0));
+        let odd = json!({"input_tokens": "7", "output_tokens": -1, "cache_read_input_tokens": 2.5,
+            "cache_creation_input_tokens": 9, "cache_creation": [1, 2]});
+        let odd = Usage::from_value(&odd).unwrap();
+        assert_eq!((odd.uncached_input, odd.output, odd.cache_read, odd.cache_write_5m), (0, 0, 0, 9));
+        assert!(Usage::from_value(&json!([1, 2])).is_none());
+        assert!(Usage::from_value(&json!("usage")).is_none());
         assert!(Usage::from_value(&Value::Null).is_none());
     }
 }

@@ -10,12 +10,12 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::Stream;
+use http_body::Body as _;
 
 use super::{Key, ResponseCache};
 
 struct Recorder {
-    inner: axum::body::BodyDataStream,
+    inner: Body,
     cache: Arc<ResponseCache>,
     key: Key,
     chunks: Vec<Bytes>,
@@ -60,20 +60,30 @@ impl Recorder {
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        // Dropped before its end: the client went away mid-answer; nothing is stored.
-        self.finish(false);
+        // Dropped before its end: the client went away mid-answer; nothing is stored. An
+        // empty answer is never polled: it ended as it began.
+        let ended = self.inner.is_end_stream();
+        self.finish(ended);
     }
 }
 
-impl Stream for Recorder {
-    type Item = Result<Bytes, axum::Error>;
+/// Passes the inner body's frames and its size hint through: an answer of known length keeps
+/// its `content-length` (a stream wrapper would re-chunk it).
+impl http_body::Body for Recorder {
+    type Data = Bytes;
+    type Error = axum::Error;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         let this = &mut *self;
-        let next = Pin::new(&mut this.inner).poll_next(cx);
+        let next = Pin::new(&mut this.inner).poll_frame(cx);
         match &next {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if !this.over {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(chunk) = frame.data_ref()
+                    && !this.over
+                {
                     this.size += chunk.len();
                     if this.size > this.cache.config.max_entry_bytes() {
                         this.over = true;
@@ -82,12 +92,24 @@ impl Stream for Recorder {
                         this.chunks.push(chunk.clone());
                     }
                 }
+                // Hyper stops polling a body that says it has ended: its last frame is its end.
+                if this.inner.is_end_stream() {
+                    this.finish(true);
+                }
             }
             Poll::Ready(Some(Err(_))) => this.finish(false),
             Poll::Ready(None) => this.finish(true),
             Poll::Pending => {}
         }
         next
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -111,7 +133,7 @@ pub fn tee(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     let recorder = Recorder {
-        inner: body.into_data_stream(),
+        inner: body,
         cache: Arc::clone(cache),
         key,
         chunks: Vec::new(),
@@ -122,5 +144,5 @@ pub fn tee(
         sends,
         done: false,
     };
-    Response::from_parts(parts, Body::from_stream(recorder))
+    Response::from_parts(parts, Body::new(recorder))
 }

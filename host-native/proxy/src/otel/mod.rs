@@ -299,6 +299,7 @@ mod tests {
             cache_break: None,
             error_kind: None,
             client_aborted: false,
+            cache_hit: false,
             request_body: bytes::Bytes::new(),
         }
     }

@@ -64,13 +64,13 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             // The response cache: keyed on the request as the client sent it, per key scope.
             let whole = facts.valid.then_some(&facts.hashes.whole);
             let cache_key = state.cache.key(tenant.as_str(), &path, &parts.headers, whole);
+            let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
+            draft.read(&facts);
             if let Some(key) = &cache_key
                 && let Some(hit) = state.cache.lookup(key).await
             {
-                return hit;
+                return accounting::respond_cached(&state, draft, hit);
             }
-            let mut draft = Draft::new(provider, d, started, tenant.clone(), body.clone());
-            draft.read(&facts);
             let sends = Arc::clone(&draft.sends);
             let cache =
                 |response: Response| crate::cache::record::tee(&state.cache, cache_key, sends, response);

@@ -1,6 +1,7 @@
 //! The spend instruments of `/metrics` (registered by [`crate::metrics::Metrics`]): cost in
 //! USD by provider and kind, money saved, unpriced requests, and the proxy's own refusals.
 
+use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -26,6 +27,20 @@ pub struct SpendMetrics {
     saved: Family<CostLabels, Counter<f64, AtomicU64>>,
     unpriced: Counter,
     refused: Family<ReasonLabels, Counter>,
+    /// The series every priced request adds to, resolved once per provider.
+    series: crate::metrics::PerProvider<CostSeries>,
+}
+
+type UsdCounter = Counter<f64, AtomicU64>;
+
+#[derive(Default)]
+struct CostSeries {
+    uncached_input: OnceLock<UsdCounter>,
+    cache_read: OnceLock<UsdCounter>,
+    cache_write: OnceLock<UsdCounter>,
+    output: OnceLock<UsdCounter>,
+    compression: OnceLock<UsdCounter>,
+    input_bill: OnceLock<UsdCounter>,
 }
 
 impl SpendMetrics {
@@ -54,20 +69,17 @@ impl SpendMetrics {
     }
 
     pub(crate) fn cost(&self, provider: &'static str, c: &super::Cost) {
-        for (kind, v) in [
-            ("uncached_input", c.uncached_input),
-            ("cache_read", c.cache_read),
-            ("cache_write", c.cache_write),
-            ("output", c.output),
-        ] {
-            self.cost.get_or_create(&CostLabels { provider, kind }).inc_by(v);
-        }
-        self.saved
-            .get_or_create(&CostLabels { provider, kind: "compression" })
-            .inc_by(c.saved_by_compression);
+        use crate::metrics::series;
+        let s = self.series.of(provider);
+        let labels = |kind| move || CostLabels { provider, kind };
+        series(&s.uncached_input, &self.cost, labels("uncached_input")).inc_by(c.uncached_input);
+        series(&s.cache_read, &self.cost, labels("cache_read")).inc_by(c.cache_read);
+        series(&s.cache_write, &self.cost, labels("cache_write")).inc_by(c.cache_write);
+        series(&s.output, &self.cost, labels("output")).inc_by(c.output);
+        series(&s.compression, &self.saved, labels("compression")).inc_by(c.saved_by_compression);
         let bill = c.input_without_headroom - c.input_billed;
         if bill > 0.0 {
-            self.saved.get_or_create(&CostLabels { provider, kind: "input_bill" }).inc_by(bill);
+            series(&s.input_bill, &self.saved, labels("input_bill")).inc_by(bill);
         }
     }
 

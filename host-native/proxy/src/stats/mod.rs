@@ -111,6 +111,7 @@ struct Live {
     retrieval_requests: u64,
     compression_failures: u64,
     aborted: u64,
+    cache_hits: u64,
     latency: Samples,
     overhead: Samples,
     ttfb: Samples,
@@ -161,6 +162,7 @@ impl Sink for Stats {
         l.retrieval_requests += u64::from(r.retrieval_rounds > 0);
         l.compression_failures += u64::from(r.compression_failed);
         l.aborted += u64::from(r.client_aborted);
+        l.cache_hits += u64::from(r.cache_hit);
         l.latency.push(r.latency_ms);
         l.overhead.push(r.overhead_ms);
         if let Some(t) = r.ttfb_ms {
@@ -286,6 +288,7 @@ impl Stats {
                 "by_status": l.by_status.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "errors": l.errors,
                 "client_aborted": l.aborted,
+                "cache_hits": l.cache_hits,
             },
             "tokens": {
                 "before": total_before,
