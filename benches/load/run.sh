@@ -57,13 +57,15 @@ python3 - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]
 json.dump({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}, open(f"{w}/small.json", "w"))
-grep = "".join(f"src/pkg_{i // 50}/module_{i // 10}.py:{i * 7 + 1}:    value = compute_{i}(alpha, beta)  # step {i}\n"
-               for i in range(1300))
+# A worker's log: lines of a few templates, which the engine's log transform folds (a grep
+# output whose every line matches the command's pattern is kept whole, so it measures nothing).
+log = "".join(f"2026-12-05T10:{(i // 60) % 60:02d}:{i % 60:02d}Z INFO worker-{i % 8} processed batch {i} "
+              f"of queue jobs in {i * 37 % 97} ms\n" for i in range(1500))
 body = {"model": "gpt-4o", "messages": [
-    {"role": "user", "content": "find the callers of compute_ (task @@ID@@)"},
+    {"role": "user", "content": "why is the queue slow? (task @@ID@@)"},
     {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
-        "function": {"name": "bash", "arguments": "{\"command\": \"grep -rn compute_ src\"}"}}]},
-    {"role": "tool", "tool_call_id": "c1", "content": grep[:100_000]}]}
+        "function": {"name": "bash", "arguments": "{\"command\": \"tail -n 2000 /var/log/worker.log\"}"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": log[:100_000]}]}
 json.dump(body, open(f"{w}/big.json", "w"))
 PY
 
@@ -158,8 +160,8 @@ at the start: ${load_start}, at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 |---|---|---|---|---|---|---|
 | passthrough (nothing to compress) | ${d50} / ${d99} | ${p50} / ${p99} | $(add "$p50" "$d50") / $(add "$p99" "$d99") | ${drps} | ${prps} | $(pct "$prps" "$drps")% |
 | passthrough, upstream answering in ${LAT} ms | ${ld50} / ${ld99} | ${lp50} / ${lp99} | $(add "$lp50" "$ld50") / $(add "$lp99" "$ld99") | ${ldrps} | ${lprps} | $(pct "$lprps" "$ldrps")% |
-| 100 KB grep output (compressed) | ${bd50} / ${bd99} | ${bp50} / ${bp99} | $(add "$bp50" "$bd50") / $(add "$bp99" "$bd99") | ${bdrps} | ${bprps} | $(pct "$bprps" "$bdrps")% |
-| 100 KB grep output, one connection | ${sd50} / ${sd99} | ${sp50} / ${sp99} | $(add "$sp50" "$sd50") / $(add "$sp99" "$sd99") | ${sdrps} | ${sprps} | $(pct "$sprps" "$sdrps")% |
+| 100 KB log output (compressed) | ${bd50} / ${bd99} | ${bp50} / ${bp99} | $(add "$bp50" "$bd50") / $(add "$bp99" "$bd99") | ${bdrps} | ${bprps} | $(pct "$bprps" "$bdrps")% |
+| 100 KB log output, one connection | ${sd50} / ${sd99} | ${sp50} / ${sp99} | $(add "$sp50" "$sd50") / $(add "$sp99" "$sd99") | ${sdrps} | ${sprps} | $(pct "$sprps" "$sdrps")% |
 
 - The first row is CPU-bound: the mock answers in microseconds, so wrk, the mock and the proxy's
   two HTTP legs compete for the same ${CPUS} cores and the ratio measures how much CPU a proxied
