@@ -85,7 +85,10 @@ def overheads(log, n, field="overhead_ms"):
     for _ in range(100):
         lines = log.read_text().splitlines() if log.exists() else []
         if len(lines) >= n:
-            return [json.loads(line)[field] for line in lines[:n]]
+            # In arrival order: a large request's line is written after its answer's accounting,
+            # which may finish after the next (small) request's. Request ids count arrivals.
+            records = sorted((json.loads(line) for line in lines), key=lambda r: int(r["request_id"].rsplit("-", 1)[1], 16))
+            return [r[field] for r in records[:n]]
         time.sleep(0.1)
     sys.exit(f"{log}: {len(lines)} of {n} request lines")
 
