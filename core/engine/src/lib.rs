@@ -40,14 +40,14 @@ pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_plugins,
     compress_request, compress_request_in, compress_request_in_plugins, compress_request_plugins,
 };
-pub use context::ContextReport;
 pub use context::models::ModelInfo;
+pub use context::{ContextReport, untouched};
 pub use error::CompressError;
 pub use kind::ContentKind;
 pub use messages::{MessageList, MessagesOutcome, compress_messages, compress_messages_plugins};
 pub use offload::Offload;
 pub use options::{ContextStrategy, DEFAULT_MIN_TOKENS, DEFAULT_OFFLOAD_AFTER_TURNS, Mode, Options};
-pub use pipeline::Status;
+pub use pipeline::{Status, smallest_block_bytes};
 pub use request::{Dialect, Origin};
 pub use tokens::TokenCounter;
 

@@ -75,6 +75,14 @@ pub struct Processed {
 /// Blocks this small may still point back at lines shown earlier (a marker costs about 40).
 pub const SEEN_MIN_TOKENS: u32 = 100;
 
+/// The fewest bytes a block must have for any path of the pipeline to look at it, with
+/// `min_tokens` as the options set it: a token spans at least one byte, and every gate is a
+/// token count. A request body shorter than this cannot be rewritten, so a host may forward it
+/// without calling the engine.
+pub fn smallest_block_bytes(min_tokens: u32) -> usize {
+    min_tokens.min(SEEN_MIN_TOKENS).min(crate::transforms::aged::MIN_TOKENS) as usize
+}
+
 /// Where a block stands against token mode's offload boundaries: everything about the
 /// conversation beyond the block itself and the text before it that decides its outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

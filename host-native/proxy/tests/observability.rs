@@ -416,3 +416,32 @@ async fn metrics_are_valid_prometheus_text() {
     assert!(report.trim().is_empty(), "promtool found problems:\n{report}");
     let _ = std::fs::remove_dir_all(&plugins);
 }
+
+/// A request too small for any block is forwarded without waiting on the engine: it is
+/// accounted like any other, and only the compressible request shows an engine call.
+#[tokio::test]
+async fn a_request_nothing_can_touch_never_calls_the_engine() {
+    let mock = start_mock().await;
+    let dir = temp_dir("untouched");
+    let proxy = proxy_in(&mock.url, &dir).await;
+    let tiny = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]});
+    post(&proxy.url, "/v1/chat/completions", &tiny, "sk-a").await.bytes().await.expect("body");
+    let path = "/v1/chat/completions";
+    post(&proxy.url, path, &request(path, false, &log_output()), "sk-a").await.bytes().await.expect("body");
+    wait_for_requests(&proxy.url, 2).await;
+    let text = client()
+        .get(format!("{}/metrics", proxy.url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains(r#"headroom_requests_total{provider="openai""#), "{text}");
+    let calls = text
+        .lines()
+        .find(|l| l.starts_with("headroom_compression_duration_seconds_count"))
+        .unwrap_or_else(|| panic!("no compression histogram: {text}"));
+    assert!(calls.ends_with(" 1"), "{calls}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

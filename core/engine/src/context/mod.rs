@@ -45,6 +45,26 @@ pub struct ContextReport {
 /// Fields that state the output budget, in the three dialects.
 const OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
 
+/// Whether the engine would forward `body` exactly as it is, known without running it: the
+/// body is a JSON object shorter than the smallest block the pipeline looks at
+/// ([`crate::smallest_block_bytes`]), and no longer in bytes (so in tokens) than its window
+/// less its output budget. A host may then skip the call. `false` means "run the engine", not
+/// that it would change anything.
+pub fn untouched(body: &str, min_tokens: u32, context_limit: Option<u32>) -> bool {
+    if body.len() >= crate::smallest_block_bytes(min_tokens) {
+        return false;
+    }
+    let Ok(root) = raw::root(body) else { return false };
+    let window =
+        context_limit.or_else(|| root.str("model").and_then(|name| models::ModelInfo::of(&name).window));
+    let Some(window) = window else { return true };
+    let budget = OUTPUT_FIELDS
+        .iter()
+        .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    body.len() <= window.saturating_sub(budget) as usize
+}
+
 /// Make `outcome` (the normal compression of `original`) fit its model's window, and say what
 /// the engine knows of the model (hosts count the unknown ones).
 /// `recompress` runs the normal compression with other options.

@@ -374,3 +374,31 @@ fn output_budget_counts_against_the_window() {
     assert_eq!(report.output_budget, 50);
     assert!(report.tokens_after + 50 <= fits);
 }
+
+/// Whatever `untouched` says yes to, the engine forwards as it is; it says no to anything a
+/// block or the window could change.
+#[test]
+fn untouched_bodies_are_the_ones_the_engine_leaves_alone() {
+    let small = [
+        (Dialect::OpenAiChat, r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#),
+        (Dialect::AnthropicMessages, r#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[]}"#),
+        (Dialect::OpenAiResponses, r#"{"model":"m","input":"hello"}"#),
+        (Dialect::OpenAiChat, r#"{"messages":[{"role":"tool","tool_call_id":"c","content":"x"}]}"#),
+    ];
+    for (dialect, body) in small {
+        for limit in [None, Some(1_000)] {
+            assert!(super::untouched(body, 300, limit), "{body}");
+            let opts = Options { context_limit: limit, ..Options::default() };
+            let out = compress_request(dialect, body.as_bytes(), &opts, &count).expect("compresses");
+            assert!(out.body.is_none() && out.context.is_none(), "{body}");
+        }
+        // A window smaller than the body, an output budget that leaves no room, a lower gate.
+        assert!(!super::untouched(body, 300, Some(10)), "{body}");
+        assert!(!super::untouched(body, 10, None), "{body}");
+    }
+    let no_room = r#"{"model":"claude-sonnet-4-5","max_tokens":199990,"messages":[]}"#;
+    assert!(!super::untouched(no_room, 300, Some(200_000)));
+    assert!(!super::untouched("{not json", 300, None));
+    let large = format!(r#"{{"messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(200));
+    assert!(!super::untouched(&large, 300, None));
+}

@@ -228,6 +228,21 @@ async fn compress(
     facts: &Facts,
 ) -> (Bytes, bool, Compression) {
     let Some(runtime) = state.runtime() else { return (body, false, Compression::default()) };
+    // A request too small for any block and within any window (a chat turn, a title request):
+    // the engine would forward it as it is, so it does not wait on the engine.
+    let min_tokens = opts.min_tokens.unwrap_or(headroom_core::DEFAULT_MIN_TOKENS);
+    if facts.valid
+        && std::str::from_utf8(&body)
+            .is_ok_and(|b| headroom_core::untouched(b, min_tokens, opts.context_limit))
+    {
+        if purpose == Purpose::Turn
+            && let Some(model) = &facts.model
+            && headroom_core::ModelInfo::of(model).window.is_none()
+        {
+            state.unknown_models.note(model);
+        }
+        return (body, false, Compression::default());
+    }
     // A turn's conversation lets the engine reuse the work of its previous turn; a rehearsal
     // (`count_tokens`) runs stateless so it never displaces the memory of the turns.
     let remember = purpose == Purpose::Turn && state.config.memory_bytes > 0;
