@@ -8,9 +8,12 @@ use crate::Options;
 
 pub(super) const LIST: &str = "messages";
 
+/// The top-level field holding the system prompt.
+pub(super) const PREAMBLE: Option<&str> = Some("system");
+
 /// The system prompt, read before the messages.
 pub(super) fn preamble(root: &Object<'_>, walk: &mut Walk<'_>) {
-    walk.seen(None, plain_text(root.get("system")));
+    walk.seen(None, plain_text(PREAMBLE.and_then(|f| root.get(f))));
 }
 
 pub(super) fn is_assistant(msg: &Object<'_>) -> bool {

@@ -8,8 +8,8 @@
 //! cache breakpoint is). A body is validated once ([`Read::validated`]); everything else
 //! only skips bytes.
 
-use super::Dialect;
 use super::raw::{self, Object, Raw};
+use super::{Dialect, list_field, preamble_field};
 
 /// A request body's top level and its messages (Responses: input items), viewed.
 pub struct Read<'a> {
@@ -44,18 +44,6 @@ pub struct Survey {
     /// `n > 1` asks for alternatives, or a stored Responses stream (`store` not false) would
     /// leave the provider holding a turn that ends on an unanswered call.
     pub cannot_continue: bool,
-}
-
-fn list_field(dialect: Dialect) -> &'static str {
-    super::list_field(dialect)
-}
-
-/// The top-level field that holds the system prompt (or the instructions).
-fn preamble_field(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::AnthropicMessages | Dialect::OpenAiChat => "system",
-        Dialect::OpenAiResponses => "instructions",
-    }
 }
 
 impl<'a> Read<'a> {
@@ -100,7 +88,7 @@ impl<'a> Read<'a> {
         let items = self.items.as_ref()?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&[self.dialect as u8]);
-        if let Some(preamble) = self.root.get(preamble_field(self.dialect)) {
+        if let Some(preamble) = preamble_field(self.dialect).and_then(|f| self.root.get(f)) {
             update_as_sent(&mut hasher, preamble.get());
         }
         for item in items {
@@ -119,7 +107,9 @@ impl<'a> Read<'a> {
         let preamble = preamble_field(self.dialect);
         let list = list_field(self.dialect);
         let mut hasher = blake3::Hasher::new();
-        for name in ["model", preamble, "tools"] {
+        // The fields a provider caches ahead of the messages.
+        let fixed: Vec<&str> = std::iter::once("model").chain(preamble).chain(["tools"]).collect();
+        for &name in &fixed {
             hasher.update(name.as_bytes());
             if let Some(v) = self.root.get(name) {
                 update_as_sent(&mut hasher, v.get());
@@ -141,9 +131,7 @@ impl<'a> Read<'a> {
         let mut rest: Vec<(&str, Raw<'_>)> = self
             .root
             .fields()
-            .filter(|(name, _)| {
-                !["model", preamble, "tools"].contains(name) && (*name != list || self.items.is_none())
-            })
+            .filter(|(name, _)| !fixed.contains(name) && (*name != list || self.items.is_none()))
             .collect();
         rest.sort_by(|a, b| a.0.cmp(b.0));
         for (name, value) in rest {

@@ -314,6 +314,15 @@ fn fields_before(body: &str, root: &Object<'_>, list: &str) -> Vec<(String, Rang
     root.fields().take_while(|(k, _)| *k != list).map(|(k, v)| (k.to_owned(), raw::span(body, v))).collect()
 }
 
+/// The top-level field holding the system prompt or instructions, if the dialect has one.
+fn preamble_field(dialect: Dialect) -> Option<&'static str> {
+    match dialect {
+        Dialect::AnthropicMessages => anthropic::PREAMBLE,
+        Dialect::OpenAiChat => openai_chat::PREAMBLE,
+        Dialect::OpenAiResponses => openai_responses::PREAMBLE,
+    }
+}
+
 fn list_field(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::AnthropicMessages => anthropic::LIST,

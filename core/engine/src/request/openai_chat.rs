@@ -9,6 +9,9 @@ const TEXT_PARTS: &[&str] = &["text"];
 
 pub(super) const LIST: &str = "messages";
 
+/// No top-level field holds a system prompt: system prompts are messages.
+pub(super) const PREAMBLE: Option<&str> = None;
+
 /// Nothing precedes the messages (system prompts are messages).
 pub(super) fn preamble(_root: &Object<'_>, _walk: &mut Walk<'_>) {}
 

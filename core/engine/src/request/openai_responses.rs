@@ -24,9 +24,12 @@ pub(super) fn has_list(root: &Object<'_>) -> Result<bool, CompressError> {
     Ok(true)
 }
 
+/// The top-level field holding the instructions.
+pub(super) const PREAMBLE: Option<&str> = Some("instructions");
+
 /// The instructions, read before the input items.
 pub(super) fn preamble(root: &Object<'_>, walk: &mut Walk<'_>) {
-    walk.seen(None, plain_text(root.get("instructions")));
+    walk.seen(None, plain_text(PREAMBLE.and_then(|f| root.get(f))));
 }
 
 pub(super) fn is_assistant(item: &Object<'_>) -> bool {
