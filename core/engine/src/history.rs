@@ -8,6 +8,7 @@
 //! hash; the map is only ever looked up, never iterated, so its order cannot leak into output.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// The keys are already FNV hashes: hashing them again would be wasted work.
@@ -51,7 +52,29 @@ struct Source {
 #[derive(Default)]
 pub struct History {
     sources: Vec<Source>,
-    index: HashMap<u64, Vec<(u32, u32)>, BuildHasherDefault<PassThrough>>,
+    index: HashMap<u64, Slots, BuildHasherDefault<PassThrough>>,
+}
+
+/// The places (source, line) of one line hash, in the order they were added. Most lines are
+/// unique, so the first place is held inline: indexing a text allocates nothing per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slots {
+    first: (u32, u32),
+    more: Vec<(u32, u32)>,
+}
+
+impl Slots {
+    fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    fn last(&self) -> (u32, u32) {
+        self.more.last().copied().unwrap_or(self.first)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
 }
 
 /// A run of lines found earlier.
@@ -76,10 +99,17 @@ impl History {
         for (n, line) in text.split('\n').enumerate() {
             let end = start + line.len();
             lines.push((start, end));
-            if line.trim().len() >= MIN_START_LEN {
-                let slots = self.index.entry(fnv(line)).or_default();
-                if slots.len() < MAX_CANDIDATES {
-                    slots.push((id, n as u32));
+            if starts_run(line) {
+                match self.index.entry(fnv(line)) {
+                    Entry::Vacant(v) => {
+                        v.insert(Slots { first: (id, n as u32), more: Vec::new() });
+                    }
+                    Entry::Occupied(mut o) => {
+                        let slots = o.get_mut();
+                        if slots.len() < MAX_CANDIDATES {
+                            slots.more.push((id, n as u32));
+                        }
+                    }
                 }
             }
             start = end + 1;
@@ -106,16 +136,15 @@ impl History {
             // (a slot that was full when it came holds none of them).
             for n in 0..src.lines.len() {
                 let line = src.line(n);
-                if line.trim().len() < MIN_START_LEN {
+                if !starts_run(line) {
                     continue;
                 }
                 let hash = fnv(line);
-                if let Some(slots) = self.index.get_mut(&hash) {
-                    if slots.last().is_some_and(|(s, _)| *s == id) {
-                        slots.pop();
-                    }
-                    if slots.is_empty() {
-                        self.index.remove(&hash);
+                if let Entry::Occupied(mut o) = self.index.entry(hash)
+                    && o.get().last().0 == id
+                {
+                    if o.get_mut().more.pop().is_none() {
+                        o.remove();
                     }
                 }
             }
@@ -132,11 +161,11 @@ impl History {
     /// those placed earlier were no longer in view).
     pub fn longest_run(&self, lines: &[&str], at: usize, newest: i64, oldest: i64) -> Option<Run> {
         let first = lines[at];
-        if first.trim().len() < MIN_START_LEN {
+        if !starts_run(first) {
             return None;
         }
         let mut best: Option<Run> = None;
-        for &(id, pos) in self.index.get(&fnv(first))? {
+        for (id, pos) in self.index.get(&fnv(first))?.iter() {
             let src = &self.sources[id as usize];
             if i64::from(src.position) > newest || i64::from(src.position) < oldest {
                 continue;
@@ -161,6 +190,12 @@ impl Source {
         let (a, b) = self.lines[n];
         &self.text[a..b]
     }
+}
+
+/// Whether a line may start a run (long enough once trimmed; `trim` only shortens, so short
+/// lines are rejected before it runs).
+fn starts_run(line: &str) -> bool {
+    line.len() >= MIN_START_LEN && line.trim().len() >= MIN_START_LEN
 }
 
 fn fnv(s: &str) -> u64 {

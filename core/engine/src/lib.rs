@@ -25,6 +25,7 @@ pub mod history;
 pub mod kind;
 pub mod marker;
 pub mod messages;
+mod needles;
 pub mod offload;
 mod options;
 mod pipeline;

@@ -46,7 +46,7 @@ pub(crate) fn is_name_line(line: &str) -> bool {
     !t.is_empty()
         && !line.starts_with(char::is_whitespace)
         && t.chars().any(char::is_alphabetic)
-        && t.chars().all(|c| c.is_alphanumeric() || "._-/+@~#%,=".contains(c))
+        && t.chars().all(|c| c.is_alphanumeric() || (c.is_ascii() && b"._-/+@~#%,=".contains(&(c as u8))))
 }
 
 #[cfg(test)]

@@ -1,0 +1,77 @@
+//! Fixed sets of short substrings looked for in one pass over a line.
+//!
+//! Detection and the error-line test ask "does this line contain any of these N strings" on
+//! every line they look at; `needles.iter().any(|n| line.contains(n))` builds a substring
+//! searcher per needle and walks the line N times. [`AnyOf`] walks it once, stopping only
+//! where a needle's first byte stands, and answers exactly what that expression answers.
+
+/// A set of non-empty needles, with a table of their first bytes.
+pub(crate) struct AnyOf<const N: usize> {
+    needles: [&'static str; N],
+    first: [bool; 256],
+}
+
+impl<const N: usize> AnyOf<N> {
+    /// The set of `needles` (each non-empty: checked when the constant is built).
+    pub(crate) const fn new(needles: [&'static str; N]) -> Self {
+        let mut first = [false; 256];
+        let mut i = 0;
+        while i < N {
+            let b = needles[i].as_bytes();
+            assert!(!b.is_empty(), "an empty needle is in every line");
+            first[b[0] as usize] = true;
+            i += 1;
+        }
+        Self { needles, first }
+    }
+
+    /// True when some needle occurs in `hay`.
+    pub(crate) fn in_text(&self, hay: &str) -> bool {
+        let h = hay.as_bytes();
+        h.iter().enumerate().any(|(i, &b)| self.first[b as usize] && self.starts_at(&h[i..]))
+    }
+
+    /// True when `hay` starts with some needle.
+    pub(crate) fn starts(&self, hay: &str) -> bool {
+        let h = hay.as_bytes();
+        h.first().is_some_and(|&b| self.first[b as usize]) && self.starts_at(h)
+    }
+
+    fn starts_at(&self, h: &[u8]) -> bool {
+        self.needles.iter().any(|n| h.starts_with(n.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AnyOf;
+
+    const SET: AnyOf<5> = AnyOf::new(["()", " = ", "::", "é", "self."]);
+    const LIST: [&str; 5] = ["()", " = ", "::", "é", "self."];
+
+    #[test]
+    fn answers_as_any_contains_and_any_starts_with() {
+        for hay in [
+            "",
+            "f()",
+            "(",
+            "a = b",
+            "a=b",
+            " =",
+            "std::io",
+            ":",
+            "café",
+            "caf\u{e8}",
+            "x.self.y",
+            "self",
+            "ééé",
+            "= a",
+            "() tail",
+            "::start",
+            "nothing here",
+        ] {
+            assert_eq!(SET.in_text(hay), LIST.iter().any(|n| hay.contains(n)), "{hay:?}");
+            assert_eq!(SET.starts(hay), LIST.iter().any(|n| hay.starts_with(n)), "{hay:?}");
+        }
+    }
+}
