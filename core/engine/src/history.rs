@@ -4,14 +4,14 @@
 //! repeats lines shown earlier in the same conversation.
 //!
 //! Only text the provider actually saw is indexed (each block as it was first forwarded), so
-//! a reference never points at lines that were elided there. Lookups are by a 64-bit FNV-1a
-//! hash; the map is only ever looked up, never iterated, so its order cannot leak into output.
+//! a reference never points at lines that were elided there. Lookups are by a 64-bit hash of
+//! the line; the map is only ever looked up, never iterated, so its order cannot leak into output.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The keys are already FNV hashes: hashing them again would be wasted work.
+/// The keys are already hashes: hashing them again would be wasted work.
 #[derive(Default)]
 struct PassThrough(u64);
 
@@ -100,7 +100,7 @@ impl History {
             let end = start + line.len();
             lines.push((start, end));
             if starts_run(line) {
-                match self.index.entry(fnv(line)) {
+                match self.index.entry(line_hash(line)) {
                     Entry::Vacant(v) => {
                         v.insert(Slots { first: (id, n as u32), more: Vec::new() });
                     }
@@ -139,7 +139,7 @@ impl History {
                 if !starts_run(line) {
                     continue;
                 }
-                let hash = fnv(line);
+                let hash = line_hash(line);
                 if let Entry::Occupied(mut o) = self.index.entry(hash)
                     && o.get().last().0 == id
                 {
@@ -165,7 +165,7 @@ impl History {
             return None;
         }
         let mut best: Option<Run> = None;
-        for (id, pos) in self.index.get(&fnv(first))?.iter() {
+        for (id, pos) in self.index.get(&line_hash(first))?.iter() {
             let src = &self.sources[id as usize];
             if i64::from(src.position) > newest || i64::from(src.position) < oldest {
                 continue;
@@ -198,13 +198,31 @@ fn starts_run(line: &str) -> bool {
     line.len() >= MIN_START_LEN && line.trim().len() >= MIN_START_LEN
 }
 
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// A 64-bit hash of a line, eight bytes at a time (every line of every text shown is hashed,
+/// so a byte-at-a-time hash was a visible share of the engine's time). Only ever compared for
+/// equality before the lines themselves are compared.
+fn line_hash(s: &str) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let b = s.as_bytes();
+    let mut h = (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-    h
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    // Spread every input bit over the bits the table uses (murmur3's finaliser).
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]

@@ -5,30 +5,47 @@
 //! searcher per needle and walks the line N times. [`AnyOf`] walks it once, stopping only
 //! where a needle's first byte stands, and answers exactly what that expression answers.
 
-/// A set of non-empty needles, with a table of their first bytes.
+/// A set of non-empty needles, with tables of their first and second bytes.
 pub(crate) struct AnyOf<const N: usize> {
     needles: [&'static str; N],
     first: [bool; 256],
+    /// Bytes that follow a first byte (every byte when a needle is one byte long).
+    second: [bool; 256],
 }
 
 impl<const N: usize> AnyOf<N> {
     /// The set of `needles` (each non-empty: checked when the constant is built).
     pub(crate) const fn new(needles: [&'static str; N]) -> Self {
         let mut first = [false; 256];
+        let mut second = [false; 256];
         let mut i = 0;
         while i < N {
             let b = needles[i].as_bytes();
             assert!(!b.is_empty(), "an empty needle is in every line");
             first[b[0] as usize] = true;
+            if b.len() == 1 {
+                second = [true; 256];
+            } else {
+                second[b[1] as usize] = true;
+            }
             i += 1;
         }
-        Self { needles, first }
+        Self { needles, first, second }
     }
 
     /// True when some needle occurs in `hay`.
     pub(crate) fn in_text(&self, hay: &str) -> bool {
         let h = hay.as_bytes();
-        h.iter().enumerate().any(|(i, &b)| self.first[b as usize] && self.starts_at(&h[i..]))
+        // A one-byte needle at the very end has no second byte to test.
+        let pairs = h.windows(2).enumerate();
+        let mut found = false;
+        for (i, w) in pairs {
+            if self.first[w[0] as usize] && self.second[w[1] as usize] && self.starts_at(&h[i..]) {
+                found = true;
+                break;
+            }
+        }
+        found || h.last().is_some_and(|&b| self.first[b as usize] && self.starts_at(&h[h.len() - 1..]))
     }
 
     /// True when `hay` starts with some needle.
@@ -48,6 +65,7 @@ mod tests {
 
     const SET: AnyOf<5> = AnyOf::new(["()", " = ", "::", "é", "self."]);
     const LIST: [&str; 5] = ["()", " = ", "::", "é", "self."];
+    const WITH_ONE_BYTE: AnyOf<2> = AnyOf::new(["ab", "*"]);
 
     #[test]
     fn answers_as_any_contains_and_any_starts_with() {
@@ -72,6 +90,10 @@ mod tests {
         ] {
             assert_eq!(SET.in_text(hay), LIST.iter().any(|n| hay.contains(n)), "{hay:?}");
             assert_eq!(SET.starts(hay), LIST.iter().any(|n| hay.starts_with(n)), "{hay:?}");
+        }
+        for hay in ["", "*", "a*", "*a", "ab", "xab", "a", "b", "ba", "x*y"] {
+            let any = ["ab", "*"].iter().any(|n| hay.contains(n));
+            assert_eq!(WITH_ONE_BYTE.in_text(hay), any, "{hay:?}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Directory listings: `ls -l`, `tree`, and bare path lists from `find`, `ls` or `grep -l`.
 
 use super::{Sample, is_path_like};
+use crate::needles::AnyOf;
 
 /// Mostly `ls -l` entries or tree lines, or nothing but paths and file names.
 pub(super) fn is_listing(sample: &Sample) -> bool {
@@ -34,11 +35,15 @@ pub(crate) fn is_ls_total(line: &str) -> bool {
 
 /// A `tree` line: box-drawing prefix, or the `N directories, M files` summary.
 pub(crate) fn is_tree_line(line: &str) -> bool {
-    line.contains("├── ")
-        || line.contains("└── ")
+    BRANCHES.in_text(line)
         || line.starts_with("│   ")
-        || (line.contains(" director") && line.trim_end().ends_with(" files"))
+        || (DIRECTORIES.in_text(line) && line.trim_end().ends_with(" files"))
 }
+
+/// A branch of `tree`'s drawing.
+const BRANCHES: AnyOf<2> = AnyOf::new(["├── ", "└── "]);
+/// `tree`'s closing count (`3 directories, 12 files`).
+const DIRECTORIES: AnyOf<1> = AnyOf::new([" director"]);
 
 /// One file name or path alone on a line (or an `ls -R` `dir:` heading).
 pub(crate) fn is_name_line(line: &str) -> bool {
