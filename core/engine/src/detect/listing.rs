@@ -10,8 +10,8 @@ pub(super) fn is_listing(sample: &Sample) -> bool {
         return true;
     }
     let names = sample.count(is_name_line);
-    let pathy = sample.count(|l| is_path_like(l.trim_end_matches(':')));
-    names >= 1 && pathy >= 1 && sample.share(names, 0.8)
+    // Path-like lines are counted only when names alone could make a listing.
+    names >= 1 && sample.share(names, 0.8) && sample.count(|l| is_path_like(l.trim_end_matches(':'))) >= 1
 }
 
 /// `drwxr-xr-x  2 root root 4096 Oct 24  2024 name`.

@@ -13,7 +13,13 @@ pub(super) fn is_log_line(line: &str) -> bool {
     }
     // A level word among the first few tokens: `INFO msg`, `[WARN] msg`, `INFO:root:msg`,
     // `app | ERROR | msg`. The first 60 characters, borrowed (this runs on every sampled line).
-    let head = line.char_indices().nth(60).map_or(line, |(at, _)| &line[..at]);
+    let head = if line.len() <= 60 {
+        line
+    } else if line.as_bytes()[..60].is_ascii() {
+        &line[..60]
+    } else {
+        line.char_indices().nth(60).map_or(line, |(at, _)| &line[..at])
+    };
     head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w))
 }
 
