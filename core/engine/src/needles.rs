@@ -11,6 +11,9 @@ pub(crate) struct AnyOf<const N: usize> {
     first: [bool; 256],
     /// Bytes that follow a first byte (every byte when a needle is one byte long).
     second: [bool; 256],
+    /// The first byte of every needle, when they all start alike: `memchr` finds the
+    /// candidates then (tree drawings, `::`), not a walk over each byte.
+    only_first: Option<u8>,
 }
 
 impl<const N: usize> AnyOf<N> {
@@ -18,11 +21,17 @@ impl<const N: usize> AnyOf<N> {
     pub(crate) const fn new(needles: [&'static str; N]) -> Self {
         let mut first = [false; 256];
         let mut second = [false; 256];
+        let mut only_first = if N > 0 { Some(needles[0].as_bytes()[0]) } else { None };
         let mut i = 0;
         while i < N {
             let b = needles[i].as_bytes();
             assert!(!b.is_empty(), "an empty needle is in every line");
             first[b[0] as usize] = true;
+            if let Some(f) = only_first
+                && f != b[0]
+            {
+                only_first = None;
+            }
             if b.len() == 1 {
                 second = [true; 256];
             } else {
@@ -30,12 +39,15 @@ impl<const N: usize> AnyOf<N> {
             }
             i += 1;
         }
-        Self { needles, first, second }
+        Self { needles, first, second, only_first }
     }
 
     /// True when some needle occurs in `hay`.
     pub(crate) fn in_text(&self, hay: &str) -> bool {
         let h = hay.as_bytes();
+        if let Some(f) = self.only_first {
+            return memchr::memchr_iter(f, h).any(|i| self.starts_at(&h[i..]));
+        }
         // A one-byte needle at the very end has no second byte to test.
         let pairs = h.windows(2).enumerate();
         let mut found = false;
@@ -66,6 +78,7 @@ mod tests {
     const SET: AnyOf<5> = AnyOf::new(["()", " = ", "::", "é", "self."]);
     const LIST: [&str; 5] = ["()", " = ", "::", "é", "self."];
     const WITH_ONE_BYTE: AnyOf<2> = AnyOf::new(["ab", "*"]);
+    const ONE_START: AnyOf<2> = AnyOf::new(["├── ", "└── "]);
 
     #[test]
     fn answers_as_any_contains_and_any_starts_with() {
@@ -94,6 +107,10 @@ mod tests {
         for hay in ["", "*", "a*", "*a", "ab", "xab", "a", "b", "ba", "x*y"] {
             let any = ["ab", "*"].iter().any(|n| hay.contains(n));
             assert_eq!(WITH_ONE_BYTE.in_text(hay), any, "{hay:?}");
+        }
+        for hay in ["", "├── a", "│   └── b", "├─", "x ├──", "└──  ", "plain"] {
+            let any = ["├── ", "└── "].iter().any(|n| hay.contains(n));
+            assert_eq!(ONE_START.in_text(hay), any, "{hay:?}");
         }
     }
 }

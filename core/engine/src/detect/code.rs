@@ -3,84 +3,88 @@
 use super::Sample;
 use crate::needles::AnyOf;
 
-/// Words that open a statement or declaration in common languages.
-const KEYWORDS: &[&str] = &[
-    "def",
-    "class",
-    "import",
-    "from",
-    "return",
-    "if",
-    "elif",
-    "else",
-    "for",
-    "while",
-    "try",
-    "except",
-    "finally",
-    "with",
-    "raise",
-    "yield",
-    "async",
-    "await",
-    "assert",
-    "pass",
-    "break",
-    "continue",
-    "del",
-    "global",
-    "nonlocal",
-    "lambda",
-    "fn",
-    "pub",
-    "let",
-    "use",
-    "impl",
-    "struct",
-    "enum",
-    "mod",
-    "match",
-    "trait",
-    "func",
-    "package",
-    "type",
-    "var",
-    "const",
-    "function",
-    "export",
-    "public",
-    "private",
-    "protected",
-    "static",
-    "final",
-    "interface",
-    "switch",
-    "case",
-    "default",
-    "void",
-    "int",
-    "char",
-    "unsigned",
-    "template",
-    "namespace",
-    "throw",
-    "new",
-    "defer",
-    "go",
-    "#include",
-    "#define",
-    "#ifdef",
-    "#ifndef",
-    "#endif",
-    "#if",
-    "do",
-    "extern",
-    "typedef",
-    "unsafe",
-    "where",
-    "impl<",
-    "static_assert",
-];
+/// Whether `w` opens a statement or declaration in a common language (a `match`, which
+/// compiles to a dispatch on length instead of a walk through every keyword).
+fn is_keyword(w: &str) -> bool {
+    matches!(
+        w,
+        "def"
+            | "class"
+            | "import"
+            | "from"
+            | "return"
+            | "if"
+            | "elif"
+            | "else"
+            | "for"
+            | "while"
+            | "try"
+            | "except"
+            | "finally"
+            | "with"
+            | "raise"
+            | "yield"
+            | "async"
+            | "await"
+            | "assert"
+            | "pass"
+            | "break"
+            | "continue"
+            | "del"
+            | "global"
+            | "nonlocal"
+            | "lambda"
+            | "fn"
+            | "pub"
+            | "let"
+            | "use"
+            | "impl"
+            | "struct"
+            | "enum"
+            | "mod"
+            | "match"
+            | "trait"
+            | "func"
+            | "package"
+            | "type"
+            | "var"
+            | "const"
+            | "function"
+            | "export"
+            | "public"
+            | "private"
+            | "protected"
+            | "static"
+            | "final"
+            | "interface"
+            | "switch"
+            | "case"
+            | "default"
+            | "void"
+            | "int"
+            | "char"
+            | "unsigned"
+            | "template"
+            | "namespace"
+            | "throw"
+            | "new"
+            | "defer"
+            | "go"
+            | "#include"
+            | "#define"
+            | "#ifdef"
+            | "#ifndef"
+            | "#endif"
+            | "#if"
+            | "do"
+            | "extern"
+            | "typedef"
+            | "unsafe"
+            | "where"
+            | "impl<"
+            | "static_assert"
+    )
+}
 
 /// Enough lines look like statements, declarations or block structure.
 pub(super) fn is_code(sample: &Sample) -> bool {
@@ -162,7 +166,7 @@ const SYMBOLS: AnyOf<14> =
 fn line_score(line: &str) -> f64 {
     let t = line.trim();
     let first = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
-    let keyword = KEYWORDS.contains(&first) && t.len() > first.len();
+    let keyword = is_keyword(first) && t.len() > first.len();
     let ends = t.ends_with(['{', '}', ';', ':', '(', ')', ',', '[', ']']);
     let symbols = SYMBOLS.in_text(t);
     let comment = t.starts_with("//")
