@@ -94,7 +94,10 @@ impl History {
             return;
         }
         let id = self.sources.len() as u32;
-        let mut lines = Vec::new();
+        // Sized once: the text's lines, and room in the index for each of them.
+        let count = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        let mut lines = Vec::with_capacity(count);
+        self.index.reserve(count);
         let mut start = 0;
         for (n, line) in text.split('\n').enumerate() {
             let end = start + line.len();
