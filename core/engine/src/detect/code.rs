@@ -159,7 +159,7 @@ pub(crate) fn strip_number(line: &str) -> Option<&str> {
 }
 
 /// Punctuation and receivers that only code writes.
-const SYMBOLS: AnyOf<14> =
+static SYMBOLS: AnyOf<14> =
     AnyOf::new(["()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this."]);
 
 /// 1 for a line that is clearly code, 0.5 for a line with code punctuation only, 0 otherwise.

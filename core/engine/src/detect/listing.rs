@@ -41,9 +41,9 @@ pub(crate) fn is_tree_line(line: &str) -> bool {
 }
 
 /// A branch of `tree`'s drawing.
-const BRANCHES: AnyOf<2> = AnyOf::new(["├── ", "└── "]);
+static BRANCHES: AnyOf<2> = AnyOf::new(["├── ", "└── "]);
 /// `tree`'s closing count (`3 directories, 12 files`).
-const DIRECTORIES: AnyOf<1> = AnyOf::new([" director"]);
+static DIRECTORIES: AnyOf<1> = AnyOf::new([" director"]);
 
 /// One file name or path alone on a line (or an `ls -R` `dir:` heading).
 pub(crate) fn is_name_line(line: &str) -> bool {

@@ -61,7 +61,7 @@ fn is_go_package_result(t: &str) -> bool {
 /// One test's result: `path::test PASSED`, `FAILED path::test`, `test x ... ok`,
 /// `--- FAIL: TestX`, `=== RUN TestX`, `PASS src/x.test.js`.
 /// The separator of a pytest node id (`tests/test_a.py::test_b`).
-const PYTEST_ID: AnyOf<1> = AnyOf::new(["::"]);
+static PYTEST_ID: AnyOf<1> = AnyOf::new(["::"]);
 
 pub(crate) fn is_result_line(line: &str) -> bool {
     let t = line.trim();

@@ -14,7 +14,7 @@ use crate::needles::AnyOf;
 const LEVELS: &[&str] = &["ERROR", "ERR", "FATAL", "CRITICAL", "SEVERE", "EMERG", "EMERGENCY", "PANIC"];
 
 /// Lower- or mixed-case level spellings of structured and bracketed logs.
-const TAGGED: AnyOf<15> = AnyOf::new([
+static TAGGED: AnyOf<15> = AnyOf::new([
     "[error]",
     "[fatal]",
     "[critical]",
@@ -33,7 +33,7 @@ const TAGGED: AnyOf<15> = AnyOf::new([
 ]);
 
 /// Starts of a line (after indentation) that report a failure.
-const STARTS: AnyOf<20> = AnyOf::new([
+static STARTS: AnyOf<20> = AnyOf::new([
     "error:",
     "error[",
     "error TS",
@@ -58,7 +58,7 @@ const STARTS: AnyOf<20> = AnyOf::new([
 
 /// Parts of a line that report a failure wherever they stand (compiler diagnostics behind a
 /// `path:line:col: ` prefix, Rust panics, make's error lines).
-const CONTAINS: AnyOf<10> = AnyOf::new([
+static CONTAINS: AnyOf<10> = AnyOf::new([
     ": error:",
     ": error[",
     ": error TS",
@@ -72,16 +72,16 @@ const CONTAINS: AnyOf<10> = AnyOf::new([
 ]);
 
 /// Lines of source code that merely mention errors; never an error report.
-const CODE_STARTS: AnyOf<24> = AnyOf::new([
+static CODE_STARTS: AnyOf<24> = AnyOf::new([
     "except", "catch", "} catch", "raise ", "throw ", "return ", "if ", "elif ", "else", "//", "#", "/*",
     "*", "def ", "fn ", "func ", "class ", "pub ", "let ", "const ", "var ", "case ", "import ", "from ",
 ]);
 
 /// Every tagged or contained pattern holds one of these.
-const ANCHORS: AnyOf<7> = AnyOf::new(["rror", "RROR", "atal", "ritical", "anic", "***", "xception"]);
+static ANCHORS: AnyOf<7> = AnyOf::new(["rror", "RROR", "atal", "ritical", "anic", "***", "xception"]);
 
 /// Every failing level word starts with one of these upper-case pairs.
-const LEVEL_PAIRS: AnyOf<6> = AnyOf::new(["ER", "FA", "CR", "SE", "EM", "PA"]);
+static LEVEL_PAIRS: AnyOf<6> = AnyOf::new(["ER", "FA", "CR", "SE", "EM", "PA"]);
 
 /// True when `line` reports an error, a failure or a crash. Every lossy step keeps such
 /// lines verbatim.
