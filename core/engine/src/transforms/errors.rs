@@ -80,6 +80,9 @@ static CODE_STARTS: AnyOf<24> = AnyOf::new([
 /// Every tagged or contained pattern holds one of these.
 static ANCHORS: AnyOf<7> = AnyOf::new(["rror", "RROR", "atal", "ritical", "anic", "***", "xception"]);
 
+/// A compiler's `path:1:2: warning:` and Python's `DeprecationWarning: `, wherever they stand.
+static WARNING_PARTS: AnyOf<2> = AnyOf::new([": warning:", "Warning: "]);
+
 /// Every failing level word starts with one of these upper-case pairs.
 static LEVEL_PAIRS: AnyOf<6> = AnyOf::new(["ER", "FA", "CR", "SE", "EM", "PA"]);
 
@@ -153,10 +156,7 @@ fn has_level_word(t: &str) -> bool {
 /// keep only a few lines of an output keep its first warnings too.
 pub fn is_warning_line(line: &str) -> bool {
     let t = line.trim_start();
-    if t.starts_with("warning:") || t.starts_with("warning[") || t.contains(": warning:") {
-        return true;
-    }
-    if t.contains("Warning: ") {
+    if t.starts_with("warning:") || t.starts_with("warning[") || WARNING_PARTS.in_text(t) {
         return true;
     }
     t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")
