@@ -129,7 +129,7 @@ fn throughput_and_size(trajectories: &[&Trajectory], component: &std::path::Path
     let gz_size = gzip_size(component);
     let mut report = String::new();
     report.push_str(&format!(
-        "\n## Throughput (cache mode, every 4th step of every run: {mb:.1} MB of request bodies; \
+        "\n## Throughput (default options, i.e. token mode; every 4th step of every run: {mb:.1} MB of request bodies; \
          median of 3 passes, the three engines interleaved)\n\n\
          | engine | MB/s |\n|---|---|\n\
          | native library, every count computed | {native_cold:.1} |\n\
