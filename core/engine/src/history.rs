@@ -143,12 +143,13 @@ impl History {
                     continue;
                 }
                 let hash = line_hash(line);
+                // This source's place is the last of its slot: drop it, and the slot with it
+                // when it was the only one.
                 if let Entry::Occupied(mut o) = self.index.entry(hash)
                     && o.get().last().0 == id
+                    && o.get_mut().more.pop().is_none()
                 {
-                    if o.get_mut().more.pop().is_none() {
-                        o.remove();
-                    }
+                    o.remove();
                 }
             }
         }
