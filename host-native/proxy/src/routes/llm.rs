@@ -148,7 +148,7 @@ fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
 
 /// The request body as a stream that fails once more than `limit` bytes went through; the
 /// flag tells the failure from an upstream error.
-fn limited_stream(body: Body, limit: usize) -> (reqwest::Body, Arc<AtomicBool>) {
+fn limited_stream(body: Body, limit: usize) -> (Body, Arc<AtomicBool>) {
     let tripped = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&tripped);
     let mut seen = 0usize;
@@ -161,7 +161,7 @@ fn limited_stream(body: Body, limit: usize) -> (reqwest::Body, Arc<AtomicBool>) 
         }
         Ok(chunk)
     });
-    (reqwest::Body::wrap_stream(stream), tripped)
+    (Body::from_stream(stream), tripped)
 }
 
 /// Whether a compression is a request the provider will answer, or a rehearsal of one.
