@@ -13,6 +13,7 @@ pub mod dialect;
 pub mod errors;
 pub mod facts;
 pub mod ledger;
+pub mod log_fields;
 pub mod metrics;
 pub mod models;
 pub mod observe_args;

@@ -123,11 +123,11 @@ pub fn uint(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// A float as serde_json writes it: shortest round-trip digits, `null` when not finite.
+/// A float as serde_json writes it (its own number formatter, called directly), `null` when
+/// not finite.
 pub fn float(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
-    } else {
+    use serde_json::ser::Formatter as _;
+    if !v.is_finite() || serde_json::ser::CompactFormatter.write_f64(out, v).is_err() {
         out.extend_from_slice(b"null");
     }
 }

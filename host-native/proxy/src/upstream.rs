@@ -74,11 +74,7 @@ pub async fn forward_llm(
 /// sent them; a success must be what the API promises: an event stream that reaches its
 /// final event (else the provider's error event ends it), or a whole JSON body (else a 502
 /// or 504 in the provider's format, before any byte of the answer went out).
-pub async fn relay_llm(
-    state: &AppState,
-    dialect: Dialect,
-    upstream: Answer,
-) -> Result<Response, ProxyError> {
+pub async fn relay_llm(state: &AppState, dialect: Dialect, upstream: Answer) -> Result<Response, ProxyError> {
     let idle = state.config.stream_idle_timeout;
     let head = relay_headers(&upstream);
     let body = if !upstream.status().is_success() {
@@ -123,7 +119,8 @@ struct Target {
 
 impl Target {
     fn new(base: &str, proxies: &hyper_util::client::proxy::matcher::Matcher) -> Self {
-        let routes: Vec<_> = ROUTES.iter().filter_map(|r| Some((*r, parse(&format!("{base}{r}")).ok()?))).collect();
+        let routes: Vec<_> =
+            ROUTES.iter().filter_map(|r| Some((*r, parse(&format!("{base}{r}")).ok()?))).collect();
         let proxy_auth = routes.first().and_then(|(_, uri)| connect::proxy_auth(proxies, uri));
         Self { base: base.to_owned(), routes, proxy_auth }
     }

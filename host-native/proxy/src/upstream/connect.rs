@@ -129,7 +129,11 @@ impl hyper::rt::Read for Conn {
 }
 
 impl hyper::rt::Write for Conn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write(cx, buf)
     }
 
@@ -151,5 +155,83 @@ impl hyper::rt::Write for Conn {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A listener that takes one connection, answers `reply` and returns the request head it
+    /// read (the request line and headers).
+    async fn one_exchange(reply: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.expect("read");
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            socket.write_all(reply.as_bytes()).await.expect("write");
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (format!("http://user:secret@{addr}"), task)
+    }
+
+    fn get(uri: &str) -> http::Request<axum::body::Body> {
+        http::Request::get(uri).body(axum::body::Body::empty()).expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_plain_http_upstream_goes_to_the_proxy_in_absolute_form_with_its_credentials() {
+        let (proxy, seen) = one_exchange("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+        let proxies = || Matcher::builder().http(proxy.clone()).build();
+        let client = client_with(Duration::from_secs(5), proxies()).expect("client");
+        let uri: Uri = "http://upstream.invalid/v1/models".parse().expect("uri");
+        let mut request = get("http://upstream.invalid/v1/models");
+        let auth = proxy_auth(&proxies(), &uri).expect("the proxy's credentials");
+        request.headers_mut().insert(http::header::PROXY_AUTHORIZATION, auth);
+        let answer = client.request(request).await.expect("answered by the proxy");
+        assert_eq!(answer.status(), 200);
+        let head = seen.await.expect("proxy");
+        assert!(head.starts_with("GET http://upstream.invalid/v1/models HTTP/1.1\r\n"), "{head}");
+        // user:secret
+        assert!(head.to_ascii_lowercase().contains("proxy-authorization: basic dxnlcjpzzwnyzxq="), "{head}");
+    }
+
+    #[tokio::test]
+    async fn a_tls_upstream_goes_through_a_connect_tunnel() {
+        let (proxy, seen) = one_exchange("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n").await;
+        let proxies = Matcher::builder().https(proxy.clone()).build();
+        let uri: Uri = "https://upstream.invalid/v1/messages".parse().expect("uri");
+        assert_eq!(proxy_auth(&proxies, &uri), None, "a tunnel carries the credentials in its CONNECT");
+        let client = client_with(Duration::from_secs(5), proxies).expect("client");
+        let refused = client.request(get("https://upstream.invalid/v1/messages")).await;
+        assert!(refused.is_err(), "the proxy refused the tunnel");
+        let head = seen.await.expect("proxy");
+        assert!(head.starts_with("CONNECT upstream.invalid:443 HTTP/1.1\r\n"), "{head}");
+        assert!(head.to_ascii_lowercase().contains("proxy-authorization: basic dxnlcjpzzwnyzxq="), "{head}");
+    }
+
+    #[tokio::test]
+    async fn no_proxy_hosts_are_reached_directly() {
+        let (direct, seen) = one_exchange("HTTP/1.1 204 No Content\r\n\r\n").await;
+        let addr = direct.rsplit('@').next().expect("addr").to_owned();
+        // A proxy that does not exist: only a direct connection can succeed.
+        let proxies = Matcher::builder().http("http://127.0.0.1:9").no("127.0.0.1").build();
+        let client = client_with(Duration::from_secs(5), proxies).expect("client");
+        let answer = client.request(get(&format!("http://{addr}/v1/models"))).await.expect("direct");
+        assert_eq!(answer.status(), 204);
+        let head = seen.await.expect("upstream");
+        assert!(head.starts_with("GET /v1/models HTTP/1.1\r\n"), "origin form, not a proxy's: {head}");
+        assert!(!head.to_ascii_lowercase().contains("proxy-authorization"), "{head}");
     }
 }

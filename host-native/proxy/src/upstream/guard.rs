@@ -64,7 +64,7 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 pub async fn read_json(upstream: Answer, idle: Duration) -> Result<Bytes, ProxyError> {
     let status = upstream.status();
     let mut body = Bounded::new(upstream, idle);
-    let mut bytes = Vec::new();
+    let mut bytes = Gather::default();
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(chunk) => {
@@ -73,7 +73,7 @@ pub async fn read_json(upstream: Answer, idle: Duration) -> Result<Bytes, ProxyE
                         "the {status} answer is larger than {MAX_ANSWER_BYTES} bytes"
                     )));
                 }
-                bytes.extend_from_slice(&chunk);
+                bytes.push(chunk);
             }
             Err(Fault::Idle(secs)) => {
                 return Err(ProxyError::Timeout(format!(
@@ -92,13 +92,62 @@ pub async fn read_json(upstream: Answer, idle: Duration) -> Result<Bytes, ProxyE
             }
         }
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes.as_slice()) {
         return Err(ProxyError::UpstreamFault(format!(
             "the {status} answer is not JSON ({e}; {} bytes)",
             bytes.len()
         )));
     }
-    Ok(Bytes::from(bytes))
+    Ok(bytes.into_bytes())
+}
+
+/// A body's chunks gathered into one: a body that comes as one chunk (most answers of known
+/// length) is kept as it came, without a copy; the chunks of any other are joined.
+#[derive(Debug, Default)]
+pub struct Gather {
+    first: Option<Bytes>,
+    joined: Vec<u8>,
+}
+
+impl Gather {
+    /// Add the next chunk.
+    pub fn push(&mut self, chunk: Bytes) {
+        if self.first.is_none() && self.joined.is_empty() {
+            self.first = Some(chunk);
+            return;
+        }
+        if let Some(first) = self.first.take() {
+            self.joined.reserve(first.len() + chunk.len());
+            self.joined.extend_from_slice(&first);
+        }
+        self.joined.extend_from_slice(&chunk);
+    }
+
+    /// Bytes so far.
+    pub fn len(&self) -> usize {
+        self.first.as_ref().map_or(self.joined.len(), Bytes::len)
+    }
+
+    /// Nothing gathered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes so far.
+    pub fn as_slice(&self) -> &[u8] {
+        self.first.as_deref().unwrap_or(&self.joined)
+    }
+
+    /// The whole body.
+    pub fn into_bytes(self) -> Bytes {
+        self.first.unwrap_or_else(|| Bytes::from(self.joined))
+    }
+
+    /// Drop what was gathered.
+    pub fn clear(&mut self) {
+        self.first = None;
+        self.joined = Vec::new();
+    }
 }
 
 /// A successful event stream on an LLM route, relayed byte for byte; one that stalls, is cut
