@@ -184,7 +184,7 @@ open(out, "w").write(f"""# What observability costs the hot path
 Measured with `benches/load/observability.sh` on {cpu} ({cores} cores, shared with wrk and the
 mock upstream), wrk -t2 -c{conc} -d{dur}s, {reps} runs of each, alternating, medians. Load
 average (1, 5, 15 min) at the start: {load_start}, at the end: {load_end}.
-All three proxies are this tree (at {base}) with the response cache off. "Off" is built with the
+Off, lean and on are this tree (at {base}); every proxy runs with the response cache off. "Off" is built with the
 `bench-no-accounting` feature: answers go out unwatched and no record exists, so nothing feeds
 `/stats`, `/metrics`, spend or the logs. "On" has every part on: per-request records, `/stats`
 aggregation, the Prometheus instruments, spend, the JSONL request log with
