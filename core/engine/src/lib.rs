@@ -17,6 +17,7 @@
 
 mod api;
 pub mod batch;
+mod bytes;
 pub mod context;
 pub mod detect;
 mod error;

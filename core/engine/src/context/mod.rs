@@ -49,11 +49,12 @@ const OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_out
 /// body is a JSON object shorter than the smallest block the pipeline looks at
 /// ([`crate::smallest_block_bytes`]), and no longer in bytes (so in tokens) than its window
 /// less its output budget. A host may then skip the call. `false` means "run the engine", not
-/// that it would change anything.
-pub fn untouched(body: &str, min_tokens: u32, context_limit: Option<u32>) -> bool {
+/// that it would change anything. The length is checked first: a large body is not read.
+pub fn untouched(body: &[u8], min_tokens: u32, context_limit: Option<u32>) -> bool {
     if body.len() >= crate::smallest_block_bytes(min_tokens) {
         return false;
     }
+    let Ok(body) = std::str::from_utf8(body) else { return false };
     let Ok(root) = raw::root(body) else { return false };
     let window =
         context_limit.or_else(|| root.str("model").and_then(|name| models::ModelInfo::of(&name).window));

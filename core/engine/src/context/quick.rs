@@ -45,7 +45,11 @@ impl TallyMemo {
             let known = self
                 .items
                 .get(i)
-                .filter(|(r, _)| self.body.get(r.clone()) == Some(item.get().as_bytes()))
+                .filter(|(r, _)| {
+                    self.body
+                        .get(r.clone())
+                        .is_some_and(|kept| crate::bytes::same(kept, item.get().as_bytes()))
+                })
                 .map(|(_, n)| *n);
             let n = match known {
                 Some(n) => n,

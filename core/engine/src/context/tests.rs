@@ -387,18 +387,19 @@ fn untouched_bodies_are_the_ones_the_engine_leaves_alone() {
     ];
     for (dialect, body) in small {
         for limit in [None, Some(1_000)] {
-            assert!(super::untouched(body, 300, limit), "{body}");
+            assert!(super::untouched(body.as_bytes(), 300, limit), "{body}");
             let opts = Options { context_limit: limit, ..Options::default() };
             let out = compress_request(dialect, body.as_bytes(), &opts, &count).expect("compresses");
             assert!(out.body.is_none() && out.context.is_none(), "{body}");
         }
         // A window smaller than the body, an output budget that leaves no room, a lower gate.
-        assert!(!super::untouched(body, 300, Some(10)), "{body}");
-        assert!(!super::untouched(body, 10, None), "{body}");
+        assert!(!super::untouched(body.as_bytes(), 300, Some(10)), "{body}");
+        assert!(!super::untouched(body.as_bytes(), 10, None), "{body}");
     }
     let no_room = r#"{"model":"claude-sonnet-4-5","max_tokens":199990,"messages":[]}"#;
-    assert!(!super::untouched(no_room, 300, Some(200_000)));
-    assert!(!super::untouched("{not json", 300, None));
+    assert!(!super::untouched(no_room.as_bytes(), 300, Some(200_000)));
+    assert!(!super::untouched(b"{not json", 300, None));
+    assert!(!super::untouched(b"{\"model\":\"\xff\"}", 300, None), "not UTF-8");
     let large = format!(r#"{{"messages":[{{"role":"user","content":"{}"}}]}}"#, "x".repeat(200));
-    assert!(!super::untouched(&large, 300, None));
+    assert!(!super::untouched(large.as_bytes(), 300, None));
 }

@@ -142,22 +142,11 @@ pub(crate) struct Before<'p> {
 /// The messages of the previous request that this one repeats byte for byte, and the offset
 /// just after the last of them; `None` when it repeats none.
 fn repeated(body: &str, before: &Before<'_>) -> Option<(usize, usize)> {
-    let common = common_prefix(body.as_bytes(), before.body);
+    let common = crate::bytes::common_prefix(body.as_bytes(), before.body);
     // Messages wholly inside the common prefix. The one after the last of them (or the end
     // of the list) is read anew.
     let k = before.layout.items.iter().take_while(|r| r.end <= common).count();
     (k > 0).then(|| (k, before.layout.items[k - 1].end))
-}
-
-/// Length of the longest common prefix: whole chunks compared with `memcmp`, then bytes.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    const CHUNK: usize = 4096;
-    let n = a.len().min(b.len());
-    let mut at = 0;
-    while at + CHUNK <= n && a[at..at + CHUNK] == b[at..at + CHUNK] {
-        at += CHUNK;
-    }
-    at + a[at..n].iter().zip(&b[at..n]).position(|(x, y)| x != y).unwrap_or(n - at)
 }
 
 /// [`segments`], reusing `before` when this body repeats its first messages: the body is
@@ -570,22 +559,4 @@ pub(crate) fn plain_text(content: Option<raw::Raw<'_>>) -> String {
         }
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::common_prefix;
-
-    #[test]
-    fn common_prefix_finds_the_first_difference_inside_and_across_chunks() {
-        let a = vec![7u8; 10_000];
-        for at in [0, 1, 4095, 4096, 4097, 9_999] {
-            let mut b = a.clone();
-            b[at] = 8;
-            assert_eq!(common_prefix(&a, &b), at);
-        }
-        assert_eq!(common_prefix(&a, &a[..5000]), 5000);
-        assert_eq!(common_prefix(&a, &a), 10_000);
-        assert_eq!(common_prefix(b"", &a), 0);
-    }
 }

@@ -229,7 +229,7 @@ impl Previous {
     pub fn seen_matches(&mut self, j: usize, message_index: u32, position: u32, text: &str) -> bool {
         let same = self.matching
             && matches!(self.records.get(j), Some(Record { what: Recorded::Seen { message_index: m, position: p, text: t }, .. })
-                if *m == message_index && *p == position && t == text);
+                if *m == message_index && *p == position && crate::bytes::same(t.as_bytes(), text.as_bytes()));
         self.settle(j, same)
     }
 
@@ -240,7 +240,7 @@ impl Previous {
             && matches!(self.records.get(j), Some(Record { what: Recorded::Block { key: k, .. }, .. })
                 if k.message_index == key.message_index
                     && k.block_index == key.block_index
-                    && self.body.get(k.span.clone()) == Some(raw)
+                    && self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
                     && k.query == key.query
                     && k.position == key.position
                     && k.protected == key.protected

@@ -234,10 +234,7 @@ async fn compress(
     // A request too small for any block and within any window (a chat turn, a title request):
     // the engine would forward it as it is, so it does not wait on the engine.
     let min_tokens = opts.min_tokens.unwrap_or(headroom_core::DEFAULT_MIN_TOKENS);
-    if facts.valid
-        && std::str::from_utf8(&body)
-            .is_ok_and(|b| headroom_core::untouched(b, min_tokens, opts.context_limit))
-    {
+    if facts.valid && headroom_core::untouched(&body, min_tokens, opts.context_limit) {
         if purpose == Purpose::Turn
             && let Some(model) = &facts.model
             && headroom_core::ModelInfo::of(model).window.is_none()
