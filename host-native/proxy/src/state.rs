@@ -102,14 +102,16 @@ impl AppState {
         // Redirects go back to the client as the upstream sent them (the client has no redirect
         // layer): a proxy that followed one would resend the client's key and body to wherever
         // the upstream pointed. No total timeout: the head and idle bounds are the proxy's.
-        let client = crate::upstream::connect::client(config.connect_timeout)?;
+        // The environment's proxies (`HTTPS_PROXY`, `NO_PROXY`, ...), read once.
+        let proxies = hyper_util::client::proxy::matcher::Matcher::from_env();
+        let targets = crate::upstream::Targets::new(&config, &proxies);
+        let client = crate::upstream::connect::client(config.connect_timeout, proxies)?;
         let export_client = reqwest::Client::builder()
             .tcp_nodelay(true)
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let targets = crate::upstream::Targets::new(&config);
         // Opening the store is file I/O: start-up only, before the server takes requests.
         let ccr = CcrStore::open(&config.ccr);
         let now =

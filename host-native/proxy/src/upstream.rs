@@ -137,13 +137,8 @@ fn parse(text: &str) -> Result<http::Uri, String> {
 }
 
 impl Targets {
-    /// The targets of `config`'s upstreams, with the environment's proxies.
-    pub fn new(config: &crate::config::ProxyConfig) -> Self {
-        Self::with_proxies(config, &hyper_util::client::proxy::matcher::Matcher::from_env())
-    }
-
-    /// [`Targets::new`] with these proxies.
-    pub fn with_proxies(
+    /// The targets of `config`'s upstreams, reached through `proxies`.
+    pub fn new(
         config: &crate::config::ProxyConfig,
         proxies: &hyper_util::client::proxy::matcher::Matcher,
     ) -> Self {

@@ -31,13 +31,9 @@ pub enum ClientError {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The client for `connect_timeout`, with the environment's proxies.
-pub fn client(connect_timeout: Duration) -> Result<Client, ClientError> {
-    client_with(connect_timeout, Matcher::from_env())
-}
-
-/// [`client`] with these proxies.
-pub fn client_with(connect_timeout: Duration, proxies: Matcher) -> Result<Client, ClientError> {
+/// The client for `connect_timeout`, reaching the upstreams through `proxies` (the
+/// environment's: `Matcher::from_env`, read once at start-up).
+pub fn client(connect_timeout: Duration, proxies: Matcher) -> Result<Client, ClientError> {
     use rustls_platform_verifier::BuilderVerifierExt;
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
@@ -194,7 +190,7 @@ mod tests {
     async fn a_plain_http_upstream_goes_to_the_proxy_in_absolute_form_with_its_credentials() {
         let (proxy, seen) = one_exchange("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
         let proxies = || Matcher::builder().http(proxy.clone()).build();
-        let client = client_with(Duration::from_secs(5), proxies()).expect("client");
+        let client = client(Duration::from_secs(5), proxies()).expect("client");
         let uri: Uri = "http://upstream.invalid/v1/models".parse().expect("uri");
         let mut request = get("http://upstream.invalid/v1/models");
         let auth = proxy_auth(&proxies(), &uri).expect("the proxy's credentials");
@@ -213,7 +209,7 @@ mod tests {
         let proxies = Matcher::builder().https(proxy.clone()).build();
         let uri: Uri = "https://upstream.invalid/v1/messages".parse().expect("uri");
         assert_eq!(proxy_auth(&proxies, &uri), None, "a tunnel carries the credentials in its CONNECT");
-        let client = client_with(Duration::from_secs(5), proxies).expect("client");
+        let client = client(Duration::from_secs(5), proxies).expect("client");
         let refused = client.request(get("https://upstream.invalid/v1/messages")).await;
         assert!(refused.is_err(), "the proxy refused the tunnel");
         let head = seen.await.expect("proxy");
@@ -227,7 +223,7 @@ mod tests {
         let addr = direct.rsplit('@').next().expect("addr").to_owned();
         // A proxy that does not exist: only a direct connection can succeed.
         let proxies = Matcher::builder().http("http://127.0.0.1:9").no("127.0.0.1").build();
-        let client = client_with(Duration::from_secs(5), proxies).expect("client");
+        let client = client(Duration::from_secs(5), proxies).expect("client");
         let answer = client.request(get(&format!("http://{addr}/v1/models"))).await.expect("direct");
         assert_eq!(answer.status(), 204);
         let head = seen.await.expect("upstream");
