@@ -5,7 +5,8 @@
 //! share of consecutive requests whose forwarded prefix is unchanged, next-step fidelity,
 //! savings by content kind, throughput natively and through the component, and the
 //! component's size. `--out FILE` writes the Markdown report; `--limit N` takes the first N
-//! runs; `--no-throughput` skips the throughput and size sections (for quick iteration).
+//! runs; `--no-throughput` skips the throughput and size sections (for quick iteration);
+//! `--throughput-only` prints just those (with `--limit N`, a quick check of a change's speed).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +45,10 @@ fn main() -> Result<()> {
     let trajectories = load_all(&corpus_dir())?;
     let trajectories: Vec<&Trajectory> = trajectories.iter().take(limit).collect();
     let counter = |s: &str| O200k::count(s);
+    if args.iter().any(|a| a == "--throughput-only") {
+        println!("{}", throughput_and_size(&trajectories, &component)?);
+        return Ok(());
+    }
     if args.iter().any(|a| a == "--native-only") {
         // For profilers: just the native engine over every step, once.
         let opts = Options::default();
@@ -124,7 +129,7 @@ fn throughput_and_size(trajectories: &[&Trajectory], component: &std::path::Path
     let gz_size = gzip_size(component);
     let mut report = String::new();
     report.push_str(&format!(
-        "\n## Throughput (cache mode, every 4th step of every run: {mb:.1} MB of request bodies; \
+        "\n## Throughput (default options, i.e. token mode; every 4th step of every run: {mb:.1} MB of request bodies; \
          median of 3 passes, the three engines interleaved)\n\n\
          | engine | MB/s |\n|---|---|\n\
          | native library, every count computed | {native_cold:.1} |\n\

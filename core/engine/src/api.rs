@@ -191,6 +191,8 @@ fn walk(
     let mut edits = Vec::new();
     let mut report = Vec::new();
     let mut offloads: Vec<Offload> = Vec::new();
+    // Keys already in `offloads` (a block repeated in a history offloads under one key).
+    let mut offloaded: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (j, segment) in segments.into_iter().enumerate() {
         let c = match segment {
             Segment::Seen { message_index, age, text } => {
@@ -259,7 +261,7 @@ fn walk(
             && let Some(text) = raw::as_str(c.raw)
         {
             for (k, range, own) in &outcome.offloads {
-                if !offloads.iter().any(|o| &o.key == k) {
+                if offloaded.insert(k.clone()) {
                     let original = own.clone().unwrap_or_else(|| text[range.clone()].to_owned());
                     offloads.push(Offload { key: k.clone(), original });
                 }

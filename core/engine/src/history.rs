@@ -4,13 +4,14 @@
 //! repeats lines shown earlier in the same conversation.
 //!
 //! Only text the provider actually saw is indexed (each block as it was first forwarded), so
-//! a reference never points at lines that were elided there. Lookups are by a 64-bit FNV-1a
-//! hash; the map is only ever looked up, never iterated, so its order cannot leak into output.
+//! a reference never points at lines that were elided there. Lookups are by a 64-bit hash of
+//! the line; the map is only ever looked up, never iterated, so its order cannot leak into output.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The keys are already FNV hashes: hashing them again would be wasted work.
+/// The keys are already hashes: hashing them again would be wasted work.
 #[derive(Default)]
 struct PassThrough(u64);
 
@@ -51,7 +52,29 @@ struct Source {
 #[derive(Default)]
 pub struct History {
     sources: Vec<Source>,
-    index: HashMap<u64, Vec<(u32, u32)>, BuildHasherDefault<PassThrough>>,
+    index: HashMap<u64, Slots, BuildHasherDefault<PassThrough>>,
+}
+
+/// The places (source, line) of one line hash, in the order they were added. Most lines are
+/// unique, so the first place is held inline: indexing a text allocates nothing per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slots {
+    first: (u32, u32),
+    more: Vec<(u32, u32)>,
+}
+
+impl Slots {
+    fn len(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    fn last(&self) -> (u32, u32) {
+        self.more.last().copied().unwrap_or(self.first)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
 }
 
 /// A run of lines found earlier.
@@ -71,15 +94,25 @@ impl History {
             return;
         }
         let id = self.sources.len() as u32;
-        let mut lines = Vec::new();
+        // Sized once: the text's lines, and room in the index for each of them.
+        let count = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+        let mut lines = Vec::with_capacity(count);
+        self.index.reserve(count);
         let mut start = 0;
         for (n, line) in text.split('\n').enumerate() {
             let end = start + line.len();
             lines.push((start, end));
-            if line.trim().len() >= MIN_START_LEN {
-                let slots = self.index.entry(fnv(line)).or_default();
-                if slots.len() < MAX_CANDIDATES {
-                    slots.push((id, n as u32));
+            if starts_run(line) {
+                match self.index.entry(line_hash(line)) {
+                    Entry::Vacant(v) => {
+                        v.insert(Slots { first: (id, n as u32), more: Vec::new() });
+                    }
+                    Entry::Occupied(mut o) => {
+                        let slots = o.get_mut();
+                        if slots.len() < MAX_CANDIDATES {
+                            slots.more.push((id, n as u32));
+                        }
+                    }
                 }
             }
             start = end + 1;
@@ -106,17 +139,17 @@ impl History {
             // (a slot that was full when it came holds none of them).
             for n in 0..src.lines.len() {
                 let line = src.line(n);
-                if line.trim().len() < MIN_START_LEN {
+                if !starts_run(line) {
                     continue;
                 }
-                let hash = fnv(line);
-                if let Some(slots) = self.index.get_mut(&hash) {
-                    if slots.last().is_some_and(|(s, _)| *s == id) {
-                        slots.pop();
-                    }
-                    if slots.is_empty() {
-                        self.index.remove(&hash);
-                    }
+                let hash = line_hash(line);
+                // This source's place is the last of its slot: drop it, and the slot with it
+                // when it was the only one.
+                if let Entry::Occupied(mut o) = self.index.entry(hash)
+                    && o.get().last().0 == id
+                    && o.get_mut().more.pop().is_none()
+                {
+                    o.remove();
                 }
             }
         }
@@ -132,11 +165,11 @@ impl History {
     /// those placed earlier were no longer in view).
     pub fn longest_run(&self, lines: &[&str], at: usize, newest: i64, oldest: i64) -> Option<Run> {
         let first = lines[at];
-        if first.trim().len() < MIN_START_LEN {
+        if !starts_run(first) {
             return None;
         }
         let mut best: Option<Run> = None;
-        for &(id, pos) in self.index.get(&fnv(first))? {
+        for (id, pos) in self.index.get(&line_hash(first))?.iter() {
             let src = &self.sources[id as usize];
             if i64::from(src.position) > newest || i64::from(src.position) < oldest {
                 continue;
@@ -163,13 +196,37 @@ impl Source {
     }
 }
 
-fn fnv(s: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// Whether a line may start a run (long enough once trimmed; `trim` only shortens, so short
+/// lines are rejected before it runs).
+fn starts_run(line: &str) -> bool {
+    line.len() >= MIN_START_LEN && line.trim().len() >= MIN_START_LEN
+}
+
+/// A 64-bit hash of a line, eight bytes at a time (every line of every text shown is hashed,
+/// so a byte-at-a-time hash was a visible share of the engine's time). Only ever compared for
+/// equality before the lines themselves are compared.
+fn line_hash(s: &str) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let b = s.as_bytes();
+    let mut h = (b.len() as u64).wrapping_mul(K);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-    h
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    // Spread every input bit over the bits the table uses (murmur3's finaliser).
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]

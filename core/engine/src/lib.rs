@@ -26,6 +26,7 @@ pub mod history;
 pub mod kind;
 pub mod marker;
 pub mod messages;
+mod needles;
 pub mod offload;
 mod options;
 mod pipeline;

@@ -182,33 +182,36 @@ fn unfiltered(
     let turn = input.turns.saturating_sub(input.age);
     let mut first_result = None;
     let mut first_text = None;
+    // A block that is both shown as first seen and offloaded now is counted, unpadded,
+    // unframed and detected once for the two.
+    let prepared = Prepared::new(input, counter);
     if need_first_sight {
         // Earlier text is looked up by place (see `History::add`): this block's own place is
         // the newest, and what was already offloaded when it was new is not in view.
         let newest = i64::from(turn) + 1;
         let oldest = boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
-        let r = first_sight(input, opts, counter, history, (newest, oldest), plugins);
+        let r = first_sight(&prepared, opts, history, (newest, oldest), plugins);
         first_text = Some(r.as_ref().and_then(|r| r.text.clone()).unwrap_or_else(|| input.text.to_owned()));
         first_result = r;
     }
-    let result = if aged { offloaded(input, opts, counter) } else { first_result };
+    let result = if aged { offloaded(&prepared, opts) } else { first_result };
     Processed { result, first_sight: first_text }
 }
 
 fn first_sight(
-    input: &BlockInput<'_>,
+    prepared: &Prepared<'_>,
     opts: &Options,
-    counter: &dyn TokenCounter,
     history: &History,
     (newest, oldest): (i64, i64),
     plugins: &Plugins<'_>,
 ) -> Option<BlockResult> {
+    let input = prepared.input;
     if input.origin == Origin::AssistantText {
         return None;
     }
     // Pointing at lines already shown pays off on much smaller blocks than transforming.
     let gate = if opts.lossy { opts.min_tokens.min(SEEN_MIN_TOKENS) } else { opts.min_tokens };
-    decide(input, gate, opts.min_tokens, opts, counter, |target, kind, ctx, tokens| {
+    decide(prepared, gate, opts.min_tokens, opts, |target, kind, ctx, tokens| {
         let own = if tokens >= opts.min_tokens {
             // Code and prose just read through a numbered listing (Claude Code's `Read`) stay
             // whole while fresh: `Edit` needs their exact lines.
@@ -231,51 +234,119 @@ fn first_sight(
     })
 }
 
-fn offloaded(input: &BlockInput<'_>, opts: &Options, counter: &dyn TokenCounter) -> Option<BlockResult> {
+fn offloaded(prepared: &Prepared<'_>, opts: &Options) -> Option<BlockResult> {
+    let input = prepared.input;
     let min_tokens = aged::MIN_TOKENS.min(opts.min_tokens);
-    decide(input, min_tokens, min_tokens, opts, counter, |target, kind, ctx, _| match input.origin {
+    decide(prepared, min_tokens, min_tokens, opts, |target, kind, ctx, _| match input.origin {
         Origin::AssistantText => aged::reasoning(target.text, ctx),
         _ => target.run(&kind(), ctx, true, |inner| aged::compress(inner, &kind(), ctx)),
     })
+}
+
+/// What [`decide`] works out about a block before any transform, computed once for every
+/// path the block takes and only as far as a path needs it. Each part depends on the block
+/// alone (the counter is a pure function of the text).
+struct Prepared<'a> {
+    input: &'a BlockInput<'a>,
+    counter: &'a dyn TokenCounter,
+    before: OnceCell<u32>,
+    /// The unpadded listing, if any, and the frames of the text transforms see.
+    work: OnceCell<(Option<String>, Option<Framed>)>,
+    kind: OnceCell<ContentKind>,
+    protected: OnceCell<bool>,
+    key: OnceCell<String>,
+    plain_after: OnceCell<u32>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(input: &'a BlockInput<'a>, counter: &'a dyn TokenCounter) -> Self {
+        Self {
+            input,
+            counter,
+            before: OnceCell::new(),
+            work: OnceCell::new(),
+            kind: OnceCell::new(),
+            protected: OnceCell::new(),
+            key: OnceCell::new(),
+            plain_after: OnceCell::new(),
+        }
+    }
+
+    /// Tokens in the block.
+    fn before(&self) -> u32 {
+        *self.before.get_or_init(|| self.counter.count(self.input.text))
+    }
+
+    fn work(&self) -> &(Option<String>, Option<Framed>) {
+        self.work.get_or_init(|| {
+            let input = self.input;
+            // A numbered listing in an output loses the padding of its line numbers before
+            // anything else runs (the assistant's own prose is left as it wrote it, and a
+            // diff keeps its marker column).
+            let unpadded = (input.origin != Origin::AssistantText && input.kind != Some(ContentKind::Diff))
+                .then(|| numbered::unpad(input.text))
+                .flatten();
+            let work = unpadded.as_deref().unwrap_or(input.text);
+            // What the agent wrapped around the output (numbers, headers, envelopes) is not
+            // what the output is: detection and transforms see the inside.
+            let framed = (input.origin != Origin::AssistantText).then(|| frame::recognise(work)).flatten();
+            (unpadded, framed)
+        })
+    }
+
+    /// The block as transforms see it.
+    fn target(&self) -> Target<'_> {
+        let (unpadded, framed) = self.work();
+        Target { text: unpadded.as_deref().unwrap_or(self.input.text), framed: framed.as_ref() }
+    }
+
+    fn kind(&self) -> ContentKind {
+        self.kind
+            .get_or_init(|| {
+                self.input.kind.clone().unwrap_or_else(|| crate::detect::detect(self.target().inner()))
+            })
+            .clone()
+    }
+
+    /// Text that already carries our markers was compressed upstream of us.
+    fn protected(&self) -> bool {
+        *self.protected.get_or_init(|| !Marker::find_all(self.input.text).is_empty())
+    }
+
+    fn key(&self) -> &str {
+        self.key.get_or_init(|| key_for(self.input.text))
+    }
+
+    /// Tokens in the unpadded listing.
+    fn plain_after(&self, unpadded: &str) -> u32 {
+        *self.plain_after.get_or_init(|| self.counter.count(unpadded))
+    }
 }
 
 /// The gates shared by every path: size, markers already present, never worse. Blocks under
 /// `report_from` tokens that the transform leaves alone are not reported (nor detected: detection
 /// is the costliest step for the many small blocks of a long history).
 fn decide(
-    input: &BlockInput<'_>,
+    prepared: &Prepared<'_>,
     gate: u32,
     report_from: u32,
     opts: &Options,
-    counter: &dyn TokenCounter,
     transform: impl FnOnce(&Target<'_>, &dyn Fn() -> ContentKind, &Ctx, u32) -> Option<Rewrite>,
 ) -> Option<BlockResult> {
+    let input = prepared.input;
+    let counter = prepared.counter;
     let text = input.text;
     // A BPE token spans at least one byte: shorter texts cannot reach the threshold.
     if text.len() < gate as usize {
         return None;
     }
-    let before = counter.count(text);
+    let before = prepared.before();
     if before < gate {
         return None;
     }
-    // A numbered listing in an output loses the padding of its line numbers before anything
-    // else runs (the assistant's own prose is left as it wrote it, and a diff keeps its
-    // marker column).
-    let unpadded = (input.origin != Origin::AssistantText && input.kind != Some(ContentKind::Diff))
-        .then(|| numbered::unpad(text))
-        .flatten();
-    let work = unpadded.as_deref().unwrap_or(text);
-    // What the agent wrapped around the output (numbers, headers, envelopes) is not what
-    // the output is: detection and transforms see the inside.
-    let framed = (input.origin != Origin::AssistantText).then(|| frame::recognise(work)).flatten();
-    let target = Target { text: work, framed: framed.as_ref() };
-    let kind_cell = OnceCell::new();
-    let kind = || {
-        kind_cell
-            .get_or_init(|| input.kind.clone().unwrap_or_else(|| crate::detect::detect(target.inner())))
-            .clone()
-    };
+    let unpadded = &prepared.work().0;
+    let target = prepared.target();
+    let kind = || prepared.kind();
     let reported = before >= report_from;
     let declined = |reason| {
         reported.then(|| BlockResult {
@@ -288,12 +359,12 @@ fn decide(
         })
     };
     // Text that already carries our markers was compressed upstream of us: leave it.
-    if !Marker::find_all(text).is_empty() {
+    if prepared.protected() {
         return declined(DeclineReason::Protected);
     }
-    let key = key_for(text);
+    let key = prepared.key();
     let query = Query::new(input.query);
-    let ctx = Ctx { query: &query, key: &key, lossy: opts.lossy };
+    let ctx = Ctx { query: &query, key, lossy: opts.lossy };
     let transformed = transform(&target, &kind, &ctx, before)
         .filter(|r| (opts.lossy || !r.lossy) && !r.text.is_empty())
         .map(|r| {
@@ -302,7 +373,7 @@ fn decide(
         });
     // The unpadded listing alone, when no transform ran or it saved less.
     let plain = unpadded.as_ref().map(|t| {
-        let after = counter.count(t);
+        let after = prepared.plain_after(t);
         (Rewrite::lossless(t.clone(), "numbered:unpadded"), after)
     });
     let best = match (transformed, plain) {
@@ -315,7 +386,7 @@ fn decide(
     if after >= before {
         return declined(DeclineReason::NotSmaller);
     }
-    let offload = rewrite.lossy.then(|| Offload { key, original: text.to_owned() });
+    let offload = rewrite.lossy.then(|| Offload { key: key.to_owned(), original: text.to_owned() });
     Some(BlockResult {
         kind: kind(),
         status: Status::Compressed(rewrite.transform),

@@ -14,11 +14,13 @@ use crate::request::Dialect;
 use crate::request::raw::{self, Object};
 use crate::tokens::TokenCounter;
 
-/// The previous turn's counts: its body, each message's span in it and count, and the rest.
+/// The previous turn's counts: its body, each message's span in it and count, the list's
+/// span, and the rest.
 #[derive(Default)]
 pub struct TallyMemo {
     body: Vec<u8>,
     items: Vec<(Range<usize>, u32)>,
+    list: Range<usize>,
     rest: (String, u32),
 }
 
@@ -32,6 +34,9 @@ impl TallyMemo {
     /// messages; `None` when the body is not a plain message list (the full path decides).
     /// `body` must be valid JSON: the engine's own output for a body it validated.
     pub fn total(&mut self, dialect: Dialect, body: &str, counter: &dyn TokenCounter) -> Option<u32> {
+        if let Some(total) = self.total_after_repeat(body, counter) {
+            return Some(total);
+        }
         // `body` is the engine's own output for a body it validated.
         let root = raw::trusted_root(body)?;
         let field = if dialect == Dialect::OpenAiResponses { "input" } else { "messages" };
@@ -60,13 +65,47 @@ impl TallyMemo {
             total = total.saturating_add(n);
             items.push((range, n));
         }
-        let rest = format!("{}{}", &body[..span.start], &body[span.end..]);
+        Some(self.keep(body, items, span, counter, total))
+    }
+
+    /// The total when `body` repeats the previous body's first messages byte for byte (an
+    /// agent's next turn): those keep their spans and counts without being read again, and
+    /// only the list's rest is read. `None` when it repeats none (then the list is read whole).
+    fn total_after_repeat(&mut self, body: &str, counter: &dyn TokenCounter) -> Option<u32> {
+        let common = crate::bytes::common_prefix(body.as_bytes(), &self.body);
+        let k = self.items.iter().take_while(|(r, _)| r.end <= common).count();
+        let at = self.items.get(k.checked_sub(1)?)?.0.end;
+        let rest = raw::rest_of_top_level_array(body, at)?;
+        let mut items = self.items[..k].to_vec();
+        let mut total = items.iter().fold(0u32, |t, (_, n)| t.saturating_add(*n));
+        for item in rest.items {
+            // The full path refuses a list with a non-object in it: so does this one.
+            Object::parse(item)?;
+            let n = counter.count(item.get());
+            total = total.saturating_add(n);
+            items.push((raw::span(body, item), n));
+        }
+        let span = self.list.start..rest.array_end;
+        Some(self.keep(body, items, span, counter, total))
+    }
+
+    /// Keep this turn's body and counts for the next; the request's total.
+    fn keep(
+        &mut self,
+        body: &str,
+        items: Vec<(Range<usize>, u32)>,
+        list: Range<usize>,
+        counter: &dyn TokenCounter,
+        total: u32,
+    ) -> u32 {
+        let rest = format!("{}{}", &body[..list.start], &body[list.end..]);
         let rest_count = if rest == self.rest.0 { self.rest.1 } else { counter.count(&rest) };
         self.body.clear();
         self.body.extend_from_slice(body.as_bytes());
         self.items = items;
+        self.list = list;
         self.rest = (rest, rest_count);
-        Some(total.saturating_add(rest_count))
+        total.saturating_add(rest_count)
     }
 }
 
@@ -90,5 +129,18 @@ mod tests {
             let full = Tally::of(&body, &conv, &count).total();
             assert_eq!(memo.total(Dialect::OpenAiChat, &body, &count), Some(full), "turn {turn}");
         }
+        // A turn that rewrites an early message (the list is read whole), one that changes
+        // only what follows the list, then one with a non-object item (refused, as in full).
+        messages[1] = r#"{"role":"assistant","content":"rewritten"}"#.to_owned();
+        for tail in [r#""max_tokens":10"#, r#""max_tokens":20,"stream":true"#] {
+            let body = format!(r#"{{"model":"m","messages":[{}],{tail}}}"#, messages.join(","));
+            let conv = conversation::parse(Dialect::OpenAiChat, &body).expect("ok").expect("list");
+            let full = Tally::of(&body, &conv, &count).total();
+            assert_eq!(memo.total(Dialect::OpenAiChat, &body, &count), Some(full), "{tail}");
+        }
+        messages.push("7".to_owned());
+        let body =
+            format!(r#"{{"model":"m","messages":[{}],"max_tokens":20,"stream":true}}"#, messages.join(","));
+        assert_eq!(memo.total(Dialect::OpenAiChat, &body, &count), None);
     }
 }

@@ -1,116 +1,148 @@
 //! Source code, plain or numbered by `cat -n` / `nl`.
 
 use super::Sample;
+use crate::needles::AnyOf;
 
-/// Words that open a statement or declaration in common languages.
-const KEYWORDS: &[&str] = &[
-    "def",
-    "class",
-    "import",
-    "from",
-    "return",
-    "if",
-    "elif",
-    "else",
-    "for",
-    "while",
-    "try",
-    "except",
-    "finally",
-    "with",
-    "raise",
-    "yield",
-    "async",
-    "await",
-    "assert",
-    "pass",
-    "break",
-    "continue",
-    "del",
-    "global",
-    "nonlocal",
-    "lambda",
-    "fn",
-    "pub",
-    "let",
-    "use",
-    "impl",
-    "struct",
-    "enum",
-    "mod",
-    "match",
-    "trait",
-    "func",
-    "package",
-    "type",
-    "var",
-    "const",
-    "function",
-    "export",
-    "public",
-    "private",
-    "protected",
-    "static",
-    "final",
-    "interface",
-    "switch",
-    "case",
-    "default",
-    "void",
-    "int",
-    "char",
-    "unsigned",
-    "template",
-    "namespace",
-    "throw",
-    "new",
-    "defer",
-    "go",
-    "#include",
-    "#define",
-    "#ifdef",
-    "#ifndef",
-    "#endif",
-    "#if",
-    "do",
-    "extern",
-    "typedef",
-    "unsafe",
-    "where",
-    "impl<",
-    "static_assert",
-];
+/// Whether `w` opens a statement or declaration in a common language (a `match`, which
+/// compiles to a dispatch on length instead of a walk through every keyword).
+fn is_keyword(w: &str) -> bool {
+    matches!(
+        w,
+        "def"
+            | "class"
+            | "import"
+            | "from"
+            | "return"
+            | "if"
+            | "elif"
+            | "else"
+            | "for"
+            | "while"
+            | "try"
+            | "except"
+            | "finally"
+            | "with"
+            | "raise"
+            | "yield"
+            | "async"
+            | "await"
+            | "assert"
+            | "pass"
+            | "break"
+            | "continue"
+            | "del"
+            | "global"
+            | "nonlocal"
+            | "lambda"
+            | "fn"
+            | "pub"
+            | "let"
+            | "use"
+            | "impl"
+            | "struct"
+            | "enum"
+            | "mod"
+            | "match"
+            | "trait"
+            | "func"
+            | "package"
+            | "type"
+            | "var"
+            | "const"
+            | "function"
+            | "export"
+            | "public"
+            | "private"
+            | "protected"
+            | "static"
+            | "final"
+            | "interface"
+            | "switch"
+            | "case"
+            | "default"
+            | "void"
+            | "int"
+            | "char"
+            | "unsigned"
+            | "template"
+            | "namespace"
+            | "throw"
+            | "new"
+            | "defer"
+            | "go"
+            | "#include"
+            | "#define"
+            | "#ifdef"
+            | "#ifndef"
+            | "#endif"
+            | "#if"
+            | "do"
+            | "extern"
+            | "typedef"
+            | "unsafe"
+            | "where"
+            | "impl<"
+            | "static_assert"
+    )
+}
 
 /// Enough lines look like statements, declarations or block structure.
 pub(super) fn is_code(sample: &Sample) -> bool {
     let numbered = sample.count(|l| strip_number(l).is_some());
     let strip = numbered >= 1 && sample.share(numbered, 0.8);
+    // What each line says does not depend on where docstrings start: read every line once,
+    // then judge with both parities.
+    let lines: Vec<Line> = sample
+        .lines
+        .iter()
+        .filter_map(|line| {
+            let body = if strip { strip_number(line).unwrap_or(line) } else { line };
+            if body.trim().is_empty() {
+                return None;
+            }
+            // Most lines hold no quote at all: the two searches run only when one does.
+            let quotes = if memchr::memchr2(b'"', b'\'', body.as_bytes()).is_some() {
+                body.matches("\"\"\"").count() + body.matches("'''").count()
+            } else {
+                0
+            };
+            Some(Line {
+                quotes,
+                doctest: body.trim_start().starts_with(">>>"),
+                score: if quotes > 0 { 0.75 } else { line_score(body) },
+            })
+        })
+        .collect();
     // A slice of a file (`sed -n`, `nl | sed`) may start inside a docstring, so both
     // parities are tried.
-    judge(sample, strip, false) || judge(sample, strip, true)
+    judge(&lines, false) || judge(&lines, true)
 }
 
-fn judge(sample: &Sample, strip: bool, starts_in_docstring: bool) -> bool {
+/// A non-blank sampled line, as [`judge`] weighs it.
+struct Line {
+    /// Docstring quotes (`"""`, `'''`) on the line.
+    quotes: usize,
+    /// A doctest prompt (`>>>`), code even inside a docstring.
+    doctest: bool,
+    /// Its [`line_score`] (0.75 for a line with docstring quotes).
+    score: f64,
+}
+
+fn judge(lines: &[Line], starts_in_docstring: bool) -> bool {
     let mut score = 0.0;
     let mut strong = 0usize;
     let mut content = 0usize;
     let mut in_docstring = starts_in_docstring;
-    for line in &sample.lines {
-        let body = if strip { strip_number(line).unwrap_or(line) } else { line };
-        if body.trim().is_empty() {
-            continue;
-        }
+    for line in lines {
         // Docstrings are prose inside code: they neither prove nor disprove code.
-        let quotes = body.matches("\"\"\"").count() + body.matches("'''").count();
         let was_in = in_docstring;
-        in_docstring ^= quotes % 2 == 1;
-        if was_in && quotes == 0 && !body.trim_start().starts_with(">>>") {
+        in_docstring ^= line.quotes % 2 == 1;
+        if was_in && line.quotes == 0 && !line.doctest {
             continue;
         }
         content += 1;
-        let s = if quotes > 0 { 0.75 } else { line_score(body) };
-        score += s;
-        strong += usize::from(s >= 0.75);
+        score += line.score;
+        strong += usize::from(line.score >= 0.75);
     }
     // Program output has parentheses and `=` too; statements and declarations tell code apart.
     strong >= 1 && strong as f64 >= 0.15 * content as f64 && score >= 0.35 * content as f64
@@ -126,15 +158,17 @@ pub(crate) fn strip_number(line: &str) -> Option<&str> {
     t[digits..].strip_prefix('\t').or(if t.len() == digits { Some("") } else { None })
 }
 
+/// Punctuation and receivers that only code writes.
+static SYMBOLS: AnyOf<14> =
+    AnyOf::new(["()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this."]);
+
 /// 1 for a line that is clearly code, 0.5 for a line with code punctuation only, 0 otherwise.
 fn line_score(line: &str) -> f64 {
     let t = line.trim();
     let first = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
-    let keyword = KEYWORDS.contains(&first) && t.len() > first.len();
+    let keyword = is_keyword(first) && t.len() > first.len();
     let ends = t.ends_with(['{', '}', ';', ':', '(', ')', ',', '[', ']']);
-    let symbols = ["()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this."]
-        .iter()
-        .any(|s| t.contains(s));
+    let symbols = SYMBOLS.in_text(t);
     let comment = t.starts_with("//")
         || t.starts_with("/*")
         || t.starts_with("* ")

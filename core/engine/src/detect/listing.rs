@@ -1,6 +1,7 @@
 //! Directory listings: `ls -l`, `tree`, and bare path lists from `find`, `ls` or `grep -l`.
 
 use super::{Sample, is_path_like};
+use crate::needles::AnyOf;
 
 /// Mostly `ls -l` entries or tree lines, or nothing but paths and file names.
 pub(super) fn is_listing(sample: &Sample) -> bool {
@@ -9,8 +10,8 @@ pub(super) fn is_listing(sample: &Sample) -> bool {
         return true;
     }
     let names = sample.count(is_name_line);
-    let pathy = sample.count(|l| is_path_like(l.trim_end_matches(':')));
-    names >= 1 && pathy >= 1 && sample.share(names, 0.8)
+    // Path-like lines are counted only when names alone could make a listing.
+    names >= 1 && sample.share(names, 0.8) && sample.count(|l| is_path_like(l.trim_end_matches(':'))) >= 1
 }
 
 /// `drwxr-xr-x  2 root root 4096 Oct 24  2024 name`.
@@ -34,11 +35,15 @@ pub(crate) fn is_ls_total(line: &str) -> bool {
 
 /// A `tree` line: box-drawing prefix, or the `N directories, M files` summary.
 pub(crate) fn is_tree_line(line: &str) -> bool {
-    line.contains("├── ")
-        || line.contains("└── ")
+    BRANCHES.in_text(line)
         || line.starts_with("│   ")
-        || (line.contains(" director") && line.trim_end().ends_with(" files"))
+        || (DIRECTORIES.in_text(line) && line.trim_end().ends_with(" files"))
 }
+
+/// A branch of `tree`'s drawing.
+static BRANCHES: AnyOf<2> = AnyOf::new(["├── ", "└── "]);
+/// `tree`'s closing count (`3 directories, 12 files`).
+static DIRECTORIES: AnyOf<1> = AnyOf::new([" director"]);
 
 /// One file name or path alone on a line (or an `ls -R` `dir:` heading).
 pub(crate) fn is_name_line(line: &str) -> bool {
@@ -46,7 +51,7 @@ pub(crate) fn is_name_line(line: &str) -> bool {
     !t.is_empty()
         && !line.starts_with(char::is_whitespace)
         && t.chars().any(char::is_alphabetic)
-        && t.chars().all(|c| c.is_alphanumeric() || "._-/+@~#%,=".contains(c))
+        && t.chars().all(|c| c.is_alphanumeric() || (c.is_ascii() && b"._-/+@~#%,=".contains(&(c as u8))))
 }
 
 #[cfg(test)]

@@ -12,8 +12,14 @@ pub(super) fn is_log_line(line: &str) -> bool {
         return true;
     }
     // A level word among the first few tokens: `INFO msg`, `[WARN] msg`, `INFO:root:msg`,
-    // `app | ERROR | msg`.
-    let head: String = line.chars().take(60).collect();
+    // `app | ERROR | msg`. The first 60 characters, borrowed (this runs on every sampled line).
+    let head = if line.len() <= 60 {
+        line
+    } else if line.as_bytes()[..60].is_ascii() {
+        &line[..60]
+    } else {
+        line.char_indices().nth(60).map_or(line, |(at, _)| &line[..at])
+    };
     head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w))
 }
 
@@ -75,5 +81,17 @@ mod tests {
         assert!(is_log_line("INFO:root:hello"));
         assert!(is_log_line("[WARN] disk low"));
         assert!(!is_log_line("This is information about errors."));
+    }
+
+    #[test]
+    fn level_word_is_looked_for_in_the_first_sixty_characters() {
+        // Characters, not bytes: the cut never splits a character, and a level word that
+        // the sixtieth character ends is still whole.
+        let pad = "a".repeat(54);
+        assert!(is_log_line(&format!("é{pad} INFO x")));
+        assert!(!is_log_line(&format!("é{pad}a INFO x")));
+        assert!(is_log_line(&format!("{pad}  INFO")));
+        assert!(!is_log_line(&format!("{pad}   INFO")));
+        assert!(!is_log_line(&"é".repeat(80)));
     }
 }

@@ -150,7 +150,8 @@ pub(crate) fn is_path_like(s: &str) -> bool {
     if s.len() < 2 || s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return false;
     }
-    if s.chars().any(|c| c.is_whitespace() || "\"'()<>[]{}=,;*|`$!?".contains(c)) {
+    if s.chars().any(|c| c.is_whitespace() || (c.is_ascii() && b"\"'()<>[]{}=,;*|`$!?".contains(&(c as u8))))
+    {
         return false;
     }
     if s.contains('/') {

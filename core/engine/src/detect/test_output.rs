@@ -1,6 +1,7 @@
 //! Test-runner output: pytest, sympy's runner, unittest, cargo test, go test, jest.
 
 use super::Sample;
+use crate::needles::AnyOf;
 
 /// A runner's header or summary line, or several per-test result lines.
 pub(super) fn is_test_output(sample: &Sample) -> bool {
@@ -43,6 +44,10 @@ fn is_pytest_summary(inner: &str) -> bool {
 
 /// `ok <TAB> example.com/pkg <TAB> 0.012s` or `FAIL <TAB> example.com/pkg <TAB> 0.3s`.
 fn is_go_package_result(t: &str) -> bool {
+    // The status is the first word (`t` is trimmed): most lines are rejected here.
+    if !(t.starts_with("ok") || t.starts_with("FAIL")) {
+        return false;
+    }
     let mut parts = t.split_whitespace();
     let (Some(status), Some(_pkg), Some(time)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
@@ -55,10 +60,13 @@ fn is_go_package_result(t: &str) -> bool {
 
 /// One test's result: `path::test PASSED`, `FAILED path::test`, `test x ... ok`,
 /// `--- FAIL: TestX`, `=== RUN TestX`, `PASS src/x.test.js`.
+/// The separator of a pytest node id (`tests/test_a.py::test_b`).
+static PYTEST_ID: AnyOf<1> = AnyOf::new(["::"]);
+
 pub(crate) fn is_result_line(line: &str) -> bool {
     let t = line.trim();
     const STATUSES: [&str; 6] = ["PASSED", "FAILED", "ERROR", "SKIPPED", "XFAIL", "XPASS"];
-    if t.contains("::") {
+    if PYTEST_ID.in_text(t) {
         let first = t.split_whitespace().next().unwrap_or("");
         if STATUSES.contains(&first) {
             return true;

@@ -17,12 +17,13 @@ pub fn find(text: &str) -> Vec<Range<usize>> {
 fn element(text: &str, tag: &str) -> Option<Range<usize>> {
     let open = format!("<{tag}>");
     let close = format!("</{tag}>");
-    let at = text.find(&open)?;
+    // `memmem` (vectorised) rather than `str::find`: the whole output is scanned for each tag.
+    let at = memchr::memmem::find(text.as_bytes(), open.as_bytes())?;
     let mut start = at + open.len();
     if text[start..].starts_with('\n') {
         start += 1;
     }
-    let end = start + text[start..].find(&close)?;
+    let end = start + memchr::memmem::find(&text.as_bytes()[start..], close.as_bytes())?;
     Some(start..end)
 }
 

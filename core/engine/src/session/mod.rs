@@ -241,7 +241,7 @@ impl Previous {
                 if k.message_index == key.message_index
                     && k.block_index == key.block_index
                     && self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
-                    && k.query == key.query
+                    && crate::bytes::same(k.query.as_bytes(), key.query.as_bytes())
                     && k.position == key.position
                     && k.protected == key.protected
                     && k.tool_protected == key.tool_protected

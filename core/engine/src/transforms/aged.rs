@@ -3,7 +3,7 @@
 //! marker in between. Retrieval returns it byte for byte.
 
 use super::errors::{is_error_line, is_warning_line};
-use super::lines::{render_kept_with, split};
+use super::lines::{render_kept_with, render_with_errors_kept, split};
 use super::{Ctx, Rewrite};
 use crate::kind::ContentKind;
 use crate::marker::{Marker, Unit};
@@ -39,7 +39,7 @@ pub fn compress(text: &str, kind: &ContentKind, ctx: &Ctx) -> Option<Rewrite> {
         })
         .collect();
     let note = format!("{} output of an earlier step", kind.name());
-    let out = render_kept_with(&lines, &keep, ctx.key, ends_with_newline, |_, _| Some(note.clone()))?;
+    let out = render_with_errors_kept(&lines, &keep, ctx.key, ends_with_newline, |_, _| Some(note.clone()))?;
     Some(Rewrite::lossy(out, format!("{}:offloaded", kind.name())))
 }
 

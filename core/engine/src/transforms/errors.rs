@@ -7,12 +7,14 @@
 //! nil {`, `return Err(e)` or `except ValueError:` are not accepted, otherwise an offloaded
 //! source file would keep half its lines.
 
+use crate::needles::AnyOf;
+
 /// Log levels that mean something failed, as a whole upper-case word anywhere in the line
 /// (`2015-10-18 18:04:08,065 ERROR [main] ...`, `app | FATAL | ...`, `[SEVERE]`).
 const LEVELS: &[&str] = &["ERROR", "ERR", "FATAL", "CRITICAL", "SEVERE", "EMERG", "EMERGENCY", "PANIC"];
 
 /// Lower- or mixed-case level spellings of structured and bracketed logs.
-const TAGGED: &[&str] = &[
+static TAGGED: AnyOf<15> = AnyOf::new([
     "[error]",
     "[fatal]",
     "[critical]",
@@ -28,10 +30,10 @@ const TAGGED: &[&str] = &[
     "\"level\": \"fatal\"",
     "\"severity\":\"ERROR\"",
     "\"severity\": \"ERROR\"",
-];
+]);
 
 /// Starts of a line (after indentation) that report a failure.
-const STARTS: &[&str] = &[
+static STARTS: AnyOf<20> = AnyOf::new([
     "error:",
     "error[",
     "error TS",
@@ -52,11 +54,11 @@ const STARTS: &[&str] = &[
     "Unhandled ",
     "BUILD FAILED",
     "AssertionError",
-];
+]);
 
 /// Parts of a line that report a failure wherever they stand (compiler diagnostics behind a
 /// `path:line:col: ` prefix, Rust panics, make's error lines).
-const CONTAINS: &[&str] = &[
+static CONTAINS: AnyOf<10> = AnyOf::new([
     ": error:",
     ": error[",
     ": error TS",
@@ -67,13 +69,22 @@ const CONTAINS: &[&str] = &[
     "make: ***",
     "Error: ",
     "Exception: ",
-];
+]);
 
 /// Lines of source code that merely mention errors; never an error report.
-const CODE_STARTS: &[&str] = &[
+static CODE_STARTS: AnyOf<24> = AnyOf::new([
     "except", "catch", "} catch", "raise ", "throw ", "return ", "if ", "elif ", "else", "//", "#", "/*",
     "*", "def ", "fn ", "func ", "class ", "pub ", "let ", "const ", "var ", "case ", "import ", "from ",
-];
+]);
+
+/// Every tagged or contained pattern holds one of these.
+static ANCHORS: AnyOf<7> = AnyOf::new(["rror", "RROR", "atal", "ritical", "anic", "***", "xception"]);
+
+/// A compiler's `path:1:2: warning:` and Python's `DeprecationWarning: `, wherever they stand.
+static WARNING_PARTS: AnyOf<2> = AnyOf::new([": warning:", "Warning: "]);
+
+/// Every failing level word starts with one of these upper-case pairs.
+static LEVEL_PAIRS: AnyOf<6> = AnyOf::new(["ER", "FA", "CR", "SE", "EM", "PA"]);
 
 /// True when `line` reports an error, a failure or a crash. Every lossy step keeps such
 /// lines verbatim.
@@ -90,17 +101,15 @@ pub fn is_error_line(line: &str) -> bool {
     if glog_error(t) {
         return true;
     }
-    if STARTS.iter().any(|s| t.starts_with(s)) {
+    if STARTS.starts(t) {
         return !t.starts_with("FAIL") || fail_word(t);
     }
-    if CODE_STARTS.iter().any(|s| t.starts_with(s)) {
+    if CODE_STARTS.starts(t) {
         return false;
     }
     // Every tagged or contained pattern holds one of these: most lines are rejected by a few
     // substring searches instead of twenty-five (this test runs on every line a step drops).
-    let tagged_or_contained =
-        ["rror", "RROR", "atal", "ritical", "anic", "***", "xception"].iter().any(|a| t.contains(a))
-            && (TAGGED.iter().any(|s| t.contains(s)) || CONTAINS.iter().any(|s| t.contains(s)));
+    let tagged_or_contained = ANCHORS.in_text(t) && (TAGGED.in_text(t) || CONTAINS.in_text(t));
     if tagged_or_contained || exception_head(t) {
         return true;
     }
@@ -136,8 +145,7 @@ fn exception_head(t: &str) -> bool {
 
 /// A failing log level as a whole upper-case word.
 fn has_level_word(t: &str) -> bool {
-    // Every level word starts with one of these upper-case pairs.
-    if !["ER", "FA", "CR", "SE", "EM", "PA"].iter().any(|p| t.contains(p)) {
+    if !LEVEL_PAIRS.in_text(t) {
         return false;
     }
     t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| LEVELS.contains(&w))
@@ -148,10 +156,7 @@ fn has_level_word(t: &str) -> bool {
 /// keep only a few lines of an output keep its first warnings too.
 pub fn is_warning_line(line: &str) -> bool {
     let t = line.trim_start();
-    if t.starts_with("warning:") || t.starts_with("warning[") || t.contains(": warning:") {
-        return true;
-    }
-    if t.contains("Warning: ") {
+    if t.starts_with("warning:") || t.starts_with("warning[") || WARNING_PARTS.in_text(t) {
         return true;
     }
     t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")

@@ -39,32 +39,54 @@ pub fn render_kept_with(
     keep: &[bool],
     key: &str,
     ends_with_newline: bool,
+    note: impl FnMut(usize, usize) -> Option<String>,
+) -> Option<String> {
+    // Error lines survive every lossy step, whatever the transform chose.
+    let kept: Vec<bool> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| keep.get(i).copied().unwrap_or(true) || is_error_line(l))
+        .collect();
+    render_with_errors_kept(lines, &kept, key, ends_with_newline, note)
+}
+
+/// [`render_kept_with`] for a `keep` (one flag per line) that already keeps every error line,
+/// so no line is tested again.
+pub fn render_with_errors_kept(
+    lines: &[&str],
+    kept: &[bool],
+    key: &str,
+    ends_with_newline: bool,
     mut note: impl FnMut(usize, usize) -> Option<String>,
 ) -> Option<String> {
     let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() / 2);
     let mut dropped_any = false;
-    // Error lines survive every lossy step, whatever the transform chose.
-    let kept = |i: usize| keep.get(i).copied().unwrap_or(true) || is_error_line(lines[i]);
     let mut i = 0;
     while i < lines.len() {
-        if kept(i) {
+        if kept[i] {
             out.push_str(lines[i]);
             out.push('\n');
             i += 1;
             continue;
         }
         let start = i;
-        while i < lines.len() && !kept(i) {
+        while i < lines.len() && !kept[i] {
             i += 1;
         }
-        let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
-        if i - start >= MIN_ELIDED_RUN
-            && let Some(n) = note(start, i - 1)
-        {
-            marker = marker.with_note(&n);
-        }
-        let rendered = marker.render();
-        if i - start < MIN_ELIDED_RUN || !pays(&lines[start..i], &rendered) {
+        // A run this short stays whatever its marker would cost: none is rendered.
+        let elided = i - start >= MIN_ELIDED_RUN && {
+            let mut marker = Marker::new(Unit::Lines, vec![(start + 1, i)], key);
+            if let Some(n) = note(start, i - 1) {
+                marker = marker.with_note(&n);
+            }
+            let rendered = marker.render();
+            pays(&lines[start..i], &rendered) && {
+                out.push_str(&rendered);
+                out.push('\n');
+                true
+            }
+        };
+        if !elided {
             for line in &lines[start..i] {
                 out.push_str(line);
                 out.push('\n');
@@ -72,8 +94,6 @@ pub fn render_kept_with(
             continue;
         }
         dropped_any = true;
-        out.push_str(&rendered);
-        out.push('\n');
     }
     if !dropped_any {
         return None;

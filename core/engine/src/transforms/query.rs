@@ -6,7 +6,7 @@
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     text: String,
-    parsed: std::cell::OnceCell<(Vec<String>, bool)>,
+    parsed: std::cell::OnceCell<Parsed>,
 }
 
 /// Shell words and filler that say nothing about which lines matter.
@@ -24,8 +24,18 @@ impl Query {
         Self { text: text.to_owned(), parsed: std::cell::OnceCell::new() }
     }
 
-    fn parsed(&self) -> &(Vec<String>, bool) {
-        self.parsed.get_or_init(|| (extract_terms(&self.text), asks_for_a_slice(&self.text)))
+    fn parsed(&self) -> &Parsed {
+        self.parsed.get_or_init(|| {
+            let terms = extract_terms(&self.text);
+            let mut starts = [false; 256];
+            for t in &terms {
+                if let Some(&b) = t.as_bytes().first() {
+                    starts[usize::from(b)] = true;
+                    starts[usize::from(b.to_ascii_uppercase())] = true;
+                }
+            }
+            Parsed { terms, focused: asks_for_a_slice(&self.text), starts }
+        })
     }
 
     /// True when there are no terms.
@@ -36,13 +46,13 @@ impl Query {
     /// Identifiers, paths and numbers of at least 3 characters, lowercased, without shell
     /// flags and stop words, de-duplicated, in first-seen order.
     pub fn terms(&self) -> &[String] {
-        &self.parsed().0
+        &self.parsed().terms
     }
 
     /// True when the text asked for a chosen slice of a file (`sed -n 'a,bp'`, `head -n`,
     /// `tail -n`, `awk 'NR...`): the output is then what the question is about, whole.
     pub fn is_focused(&self) -> bool {
-        self.parsed().1
+        self.parsed().focused
     }
 
     /// True when `text` contains any term (case-insensitive substring).
@@ -52,7 +62,7 @@ impl Query {
             return false;
         }
         if text.is_ascii() {
-            return terms.iter().any(|t| contains_ignore_ascii_case(text, t));
+            return contains_any_ignore_ascii_case(text, terms, &self.parsed().starts);
         }
         let lower = text.to_lowercase();
         terms.iter().any(|t| lower.contains(t.as_str()))
@@ -60,6 +70,31 @@ impl Query {
 }
 
 /// `needle` is lowercase. No allocation: this runs on every line of big blocks.
+/// What a query's text gives once parsed.
+#[derive(Debug, Clone)]
+struct Parsed {
+    terms: Vec<String>,
+    focused: bool,
+    /// First bytes of the terms, in both cases.
+    starts: [bool; 256],
+}
+
+/// `terms.iter().any(|t| contains_ignore_ascii_case(hay, t))` in one pass over `hay`, which
+/// stops only where some term's first byte stands (`starts`, as [`Parsed`] builds it).
+fn contains_any_ignore_ascii_case(hay: &str, terms: &[String], starts: &[bool; 256]) -> bool {
+    let h = hay.as_bytes();
+    h.iter().enumerate().any(|(i, &b)| {
+        starts[usize::from(b)]
+            && terms.iter().any(|t| {
+                let n = t.as_bytes();
+                h.len() - i >= n.len()
+                    && (b == n[0] || b == n[0].to_ascii_uppercase())
+                    && h[i..i + n.len()].eq_ignore_ascii_case(n)
+            })
+    })
+}
+
+#[cfg(test)]
 fn contains_ignore_ascii_case(hay: &str, needle: &str) -> bool {
     let (h, n) = (hay.as_bytes(), needle.as_bytes());
     let Some(&first) = n.first() else { return true };
@@ -118,6 +153,29 @@ mod tests {
         assert!(q.mentions("DEF ROW_JOIN"));
         assert!(q.mentions("é row_join"));
         assert!(!q.is_focused());
+    }
+
+    #[test]
+    fn one_pass_mention_test_answers_as_each_term_alone() {
+        let q = Query::new("grep -n row_join sympy/Matrix.py NR_x _private");
+        let terms = q.terms();
+        assert!(!terms.is_empty());
+        for hay in [
+            "",
+            "row",
+            "ROW_JOIN",
+            "x row_joi",
+            "a sympy/matrix.py b",
+            "nr_x",
+            "_PRIVATE.",
+            "private",
+            "row_join",
+            "sympy/matrix.p",
+            "nothing to see",
+        ] {
+            let each = terms.iter().any(|t| contains_ignore_ascii_case(hay, t));
+            assert_eq!(q.mentions(hay), each, "{hay:?}");
+        }
     }
 
     #[test]

@@ -55,10 +55,17 @@ pub struct Sessions {
     map: Mutex<HashMap<String, State>>,
 }
 
-/// Hashes of a request's prefixes (`[0]` covers the preamble, `[i]` the preamble and the first
-/// `i` messages or input items); `None` without a message list.
-fn prefix_hashes(dialect: Dialect, body: &[u8]) -> Option<Vec<[u8; 32]>> {
-    Some(crate::facts::read(dialect, body)?.hashes().prefixes).filter(|h| !h.is_empty())
+/// Hashes of the forwarded body's prefixes (`[0]` covers the preamble, `[i]` the preamble and
+/// the first `i` messages or input items); `None` without a message list. The body is the
+/// engine's output (or the retrieval tool's splice) from a client body validated when it
+/// arrived, so it is only skipped; one that was not validated is read in full.
+fn prefix_hashes(dialect: Dialect, body: &[u8], validated_before: bool) -> Option<Vec<[u8; 32]>> {
+    let read = if validated_before {
+        crate::facts::read_validated_before(dialect, body)
+    } else {
+        crate::facts::read(dialect, body)
+    };
+    Some(read?.hashes().prefixes).filter(|h| !h.is_empty())
 }
 
 impl Sessions {
@@ -70,7 +77,9 @@ impl Sessions {
         let session = draft.session.as_ref().map(ledger::Session::id);
         let original = Some(&draft.prefixes).filter(|p| session.is_some() && !p.is_empty());
         let forwarded = match &draft.forwarded {
-            Some(f) if original.is_some() && f != &draft.original => prefix_hashes(draft.dialect, f),
+            Some(f) if original.is_some() && f != &draft.original => {
+                prefix_hashes(draft.dialect, f, draft.valid)
+            }
             _ => original.cloned(),
         };
         let openai = draft.provider == Provider::OpenAi;
@@ -259,8 +268,10 @@ mod tests {
     fn prefixes_ignore_moved_breakpoints() {
         let a = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]}]}"#;
         let b = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a"}]},{"role":"assistant","content":"x"}]}"#;
-        let ha = prefix_hashes(Dialect::AnthropicMessages, a).unwrap();
-        let hb = prefix_hashes(Dialect::AnthropicMessages, b).unwrap();
+        let ha = prefix_hashes(Dialect::AnthropicMessages, a, false).unwrap();
+        let hb = prefix_hashes(Dialect::AnthropicMessages, b, false).unwrap();
+        assert_eq!(prefix_hashes(Dialect::AnthropicMessages, b, true), Some(hb.clone()), "skipped, not read");
+        assert_eq!(prefix_hashes(Dialect::AnthropicMessages, b"{not json", false), None);
         assert_eq!(ha.len(), 2);
         assert_eq!(ha[1], hb[1]);
         assert_ne!(hb[1], hb[2]);

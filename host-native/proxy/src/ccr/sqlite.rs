@@ -3,7 +3,9 @@
 //!
 //! Same semantics as the memory backend: an entry is dropped once older than the TTL (checked
 //! when read, and swept in bounded batches on writes), and beyond the byte budget the least
-//! recently stored entries go first. Ages are wall-clock milliseconds, since an `Instant` means
+//! recently stored entries go first. An original this process wrote within the refresh
+//! interval is not written again (every turn resends the whole history's originals); expiry
+//! allows that interval on top of the TTL. Ages are wall-clock milliseconds, since an `Instant` means
 //! nothing to the next process.
 //!
 //! Calls run on the caller's thread under a `Mutex<Connection>`, not on the blocking pool. Each
@@ -15,6 +17,7 @@
 //! into the database and syncs it, is taken off the request path: automatic checkpoints are off
 //! on this connection and a background thread runs them on its own connection.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -89,12 +92,32 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 const BUSY_TIMEOUT: Duration = Duration::from_millis(50);
 /// The log is truncated back to this size after a checkpoint resets it.
 const WAL_LIMIT_BYTES: i64 = 64 << 20;
+/// An original written less than this long ago (or a tenth of the TTL, if shorter) is not
+/// written again; expiry allows the same slack, so an original still lives at least the TTL
+/// after the last request that cited it.
+const REFRESH_EVERY_MS: i64 = 60_000;
 
 struct Inner {
     conn: Connection,
     rows: u64,
     bytes: u64,
     last_sweep_ms: i64,
+    /// When each (tenant, key) was last written or refreshed by this process, for those
+    /// written within the last [`SqliteStore::refresh_ms`]: a turn resends its whole history's
+    /// originals, and one refreshed that recently is not written again.
+    recent: HashMap<String, HashMap<String, i64>>,
+}
+
+impl Inner {
+    fn refreshed_since(&self, tenant: &str, key: &str, since: i64) -> bool {
+        self.recent.get(tenant).and_then(|keys| keys.get(key)).is_some_and(|&at| at >= since)
+    }
+
+    fn forget(&mut self, tenant: &str, key: &str) {
+        if let Some(keys) = self.recent.get_mut(tenant) {
+            keys.remove(key);
+        }
+    }
 }
 
 /// Originals in a SQLite file.
@@ -142,6 +165,7 @@ impl SqliteStore {
                 rows: u64::try_from(rows).unwrap_or(0),
                 bytes: u64::try_from(bytes).unwrap_or(0),
                 last_sweep_ms: 0,
+                recent: HashMap::new(),
             }),
             path: path.to_owned(),
             ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
@@ -151,13 +175,23 @@ impl SqliteStore {
         // Entries that expired while the proxy was down go now rather than on the first write.
         {
             let mut inner = store.lock();
-            let cutoff = now_ms().saturating_sub(store.ttl_ms);
+            let cutoff = now_ms().saturating_sub(store.lifetime_ms());
             let (n, freed) = sweep_all(&inner.conn, cutoff).map_err(open_err)?;
             inner.rows = inner.rows.saturating_sub(n);
             inner.bytes = inner.bytes.saturating_sub(freed);
             inner.last_sweep_ms = now_ms();
         }
         Ok(store)
+    }
+
+    /// How long a write is not repeated: [`REFRESH_EVERY_MS`], or a tenth of a shorter TTL.
+    fn refresh_ms(&self) -> i64 {
+        REFRESH_EVERY_MS.min(self.ttl_ms / 10)
+    }
+
+    /// How long a row lives after its timestamp: the TTL, plus the refreshes skipped.
+    fn lifetime_ms(&self) -> i64 {
+        self.ttl_ms.saturating_add(self.refresh_ms())
     }
 
     /// The database file.
@@ -179,15 +213,24 @@ impl SqliteStore {
 
     /// [`put`](Self::put) for all the originals of one request, in one transaction: a turn
     /// that resends its whole history costs one commit, and a timestamp update (no text
-    /// written) per original stored before.
+    /// written) per original stored before. Originals this process wrote within the refresh
+    /// interval are skipped, so the turns of a busy conversation mostly write nothing.
     pub fn put_many<'a>(
         &self,
         tenant: &Tenant,
         items: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<(), StoreError> {
         let now = now_ms();
+        let since = now - self.refresh_ms();
         let mut guard = self.lock();
         let inner = &mut *guard;
+        let items: Vec<(&str, &str)> =
+            items.into_iter().filter(|(key, _)| !inner.refreshed_since(&tenant.0, key, since)).collect();
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut written = Vec::with_capacity(items.len());
+        let mut evicted = false;
         let tx = inner.conn.transaction()?;
         let (mut rows, mut bytes) = (inner.rows, inner.bytes);
         {
@@ -206,6 +249,7 @@ impl SqliteStore {
                     rows += 1;
                     bytes += size;
                 }
+                written.push(key);
             }
         }
         while bytes > self.max_bytes {
@@ -213,12 +257,14 @@ impl SqliteStore {
             if n == 0 {
                 break;
             }
+            evicted = true;
             rows = rows.saturating_sub(n);
             bytes = bytes.saturating_sub(freed);
         }
         let mut swept_at = inner.last_sweep_ms;
-        if now - inner.last_sweep_ms >= SWEEP_EVERY_MS {
-            let cutoff = now.saturating_sub(self.ttl_ms);
+        let sweeping = now - inner.last_sweep_ms >= SWEEP_EVERY_MS;
+        if sweeping {
+            let cutoff = now.saturating_sub(self.lifetime_ms());
             let (n, freed) = sweep(&tx, cutoff)?;
             rows = rows.saturating_sub(n);
             bytes = bytes.saturating_sub(freed);
@@ -231,6 +277,21 @@ impl SqliteStore {
         inner.rows = rows;
         inner.bytes = bytes;
         inner.last_sweep_ms = swept_at;
+        if evicted {
+            // Which rows went is not known here: nothing counts as written recently.
+            inner.recent.clear();
+        } else {
+            let keys = inner.recent.entry(tenant.0.clone()).or_default();
+            for key in written {
+                keys.insert(key.to_owned(), now);
+            }
+        }
+        if sweeping {
+            inner.recent.retain(|_, keys| {
+                keys.retain(|_, at| *at >= since);
+                !keys.is_empty()
+            });
+        }
         drop(guard);
         self.checkpointer.dirty.store(true, Ordering::Relaxed);
         Ok(())
@@ -247,9 +308,10 @@ impl SqliteStore {
             .query_row(params![tenant.0, key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((original, stored_ms)) = row else { return Ok(None) };
-        if now_ms() - stored_ms <= self.ttl_ms {
+        if now_ms() - stored_ms <= self.lifetime_ms() {
             return Ok(Some(original));
         }
+        inner.forget(&tenant.0, key);
         let freed: Option<i64> = inner
             .conn
             .prepare_cached(
@@ -470,7 +532,7 @@ mod tests {
         store.put(&a, "h:2", "another").expect("put");
         // Both stored two minutes ago: past the TTL.
         let old = now_ms() - 120_000;
-        store.lock().conn.execute("UPDATE headroom_ccr_originals SET stored_ms = ?1", [old]).expect("age");
+        age(&store, old);
         // The next turn resends h:1 (the same key is the same text; a different one proves it
         // is not rewritten).
         store.put(&a, "h:1", "not written").expect("refresh");
@@ -482,6 +544,56 @@ mod tests {
             (inner.rows, inner.bytes)
         };
         assert_eq!((rows, bytes), (1, 12));
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Make every row (and this process's note of its writes) look written at `at`.
+    fn age(store: &SqliteStore, at: i64) {
+        let mut inner = store.lock();
+        inner.conn.execute("UPDATE headroom_ccr_originals SET stored_ms = ?1", [at]).expect("age");
+        inner.recent.values_mut().flat_map(|keys| keys.values_mut()).for_each(|t| *t = at);
+    }
+
+    #[test]
+    fn a_resend_within_the_refresh_interval_writes_nothing_and_expiry_allows_for_it() {
+        let dir = scratch_dir("coalesce");
+        // TTL 60 s: refreshes at most every 6 s, and a row lives 66 s after its timestamp.
+        let store = open(&dir, Duration::from_secs(60), 1 << 20);
+        let a = tenant("a");
+        store.put(&a, "h:1", "the original").expect("put");
+        let recent = now_ms() - 3_000;
+        age(&store, recent);
+        store.put_many(&a, [("h:1", "the original"), ("h:2", "new")]).expect("turn");
+        assert_eq!(stored_ms(&store, "h:1"), recent, "refreshed 3 s ago: not written again");
+        assert!(stored_ms(&store, "h:2") > recent, "a new original is written");
+        assert_eq!(store.len(), 2);
+        age(&store, now_ms() - 7_000);
+        store.put(&a, "h:1", "the original").expect("refresh");
+        assert!(stored_ms(&store, "h:1") > now_ms() - 1_000, "7 s: written again");
+        age(&store, now_ms() - 63_000);
+        assert_eq!(store.get(&a, "h:1").expect("get").as_deref(), Some("the original"), "within TTL + slack");
+        age(&store, now_ms() - 67_000);
+        assert_eq!(store.get(&a, "h:1").expect("get"), None, "past TTL + slack");
+        // A row that expired is forgotten: the next turn writes it again.
+        store.put(&a, "h:1", "the original").expect("put again");
+        assert_eq!(store.get(&a, "h:1").expect("get").as_deref(), Some("the original"));
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn an_eviction_forgets_what_was_written_recently() {
+        let dir = scratch_dir("evict-recent");
+        let store = open(&dir, Duration::from_secs(600), 20);
+        let a = tenant("a");
+        store.put(&a, "h:1", "0123456789").expect("put");
+        store.put(&a, "h:2", "abcdefghij").expect("put");
+        store.put(&a, "h:3", "ABCDEFGHIJ").expect("put: evicts h:1");
+        assert_eq!(store.get(&a, "h:1").expect("get"), None, "evicted");
+        // The next turn cites h:1 again: it is stored again, not skipped as recent.
+        store.put(&a, "h:1", "0123456789").expect("put again");
+        assert_eq!(store.get(&a, "h:1").expect("get").as_deref(), Some("0123456789"));
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }
