@@ -7,10 +7,14 @@
 # build with the optional parts off: no request log, warn-level logs, the history written
 # hourly, no scrapes) splits what the optional parts cost from what always-on accounting costs.
 # The response cache is off (`--no-cache`) in all three: a cache hit skips the path measured.
-# Then one /metrics scrape after 100k+ requests, timed.
+# Then one /metrics scrape after 100k+ requests, timed. Each run also reports the CPU time (user +
+# system, from /proc/PID/stat) the proxy spent per request, steadier than the throughput on a
+# shared machine. OLD_BIN=path adds a fourth proxy, that binary with everything on ("before":
+# an earlier tree), alternating with the others, to compare two trees in one run.
 # Writes benches/results/observability.md. Needs wrk, `just component`, release binaries.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 BIN=target/release
 DUR=${DUR:-8}
 CONC=${CONC:-16}
@@ -52,6 +56,7 @@ start() { # name binary args... ; prints the proxy's URL
   HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$bin" proxy "$@" \
     > /dev/null 2> "$work/$name.err" &
   echo $! >> "$work/proxy.pids"
+  echo $! > "$work/$name.pid"
   local url=""
   for _ in $(seq 6000); do
     url=$(grep -o 'http://[0-9.:]*' "$work/$name.err" | head -1 || true)
@@ -68,10 +73,16 @@ LEAN=$(start lean "$BIN/headroom" --no-cache --log-level warn \
   --savings-path "$work/lean_savings.json" --savings-flush-ms 3600000)
 ON=$(start on "$BIN/headroom" --no-cache --log-file "$work/requests.jsonl" --log-full-messages --log-level info \
   --savings-path "$work/proxy_savings.json" --savings-flush-ms 1000)
+WHO="off lean on"
+if [ -n "${OLD_BIN:-}" ]; then
+  BEFORE=$(start before "$OLD_BIN" --no-cache --log-file "$work/before.jsonl" --log-full-messages --log-level info \
+    --savings-path "$work/before_savings.json" --savings-flush-ms 1000)
+  WHO="$WHO before"
+fi
 
 python3 -c "import json; json.dump({'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'hi'}]}, open('$work/small.json', 'w'))"
 
-run_wrk() { # url [delay ms] -> "p50_ms p99_ms rps"
+run_wrk() { # url [delay ms] -> "p50_ms p99_ms rps requests"
   DELAY_MS=${2:-} BODY=$work/small.json wrk -t2 -c"$CONC" -d"${DUR}s" --latency -s benches/load/post.lua \
     "$1/v1/chat/completions" > "$work/wrk.out"
   python3 - "$work/wrk.out" <<'PY'
@@ -80,14 +91,29 @@ t = open(sys.argv[1]).read()
 def ms(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
 lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f}")
+n = int(re.search(r"(\d+) requests in", t).group(1))
+print(f"{lat['50']:.3f} {lat['99']:.3f} {rps:.0f} {n}")
 PY
+}
+
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+measure() { # name [delay ms] -> "p50_ms p99_ms rps cpu_us_per_request"
+  local pid url t0 t1 a b c n
+  pid=$(cat "$work/$1.pid")
+  case $1 in off) url=$OFF ;; lean) url=$LEAN ;; on) url=$ON ;; before) url=$BEFORE ;; esac
+  t0=$(cpu_ticks "$pid")
+  read -r a b c n < <(run_wrk "$url" "${2:-}")
+  t1=$(cpu_ticks "$pid")
+  echo "$a $b $c $(( (t1 - t0) * TICK_US / n ))"
 }
 
 scrape() { # every second while $work/scraping exists
   while [ -f "$work/scraping" ]; do
-    curl -fs "$ON/metrics" > /dev/null || true
-    curl -fs "$ON/stats" > /dev/null || true
+    for url in "$ON" ${BEFORE:-}; do
+      curl -fs "$url/metrics" > /dev/null || true
+      curl -fs "$url/stats" > /dev/null || true
+    done
     sleep 1
   done
 }
@@ -96,9 +122,9 @@ touch "$work/scraping"; scrape & pids+=($!)
 : > "$work/rows"
 for delay in "" "$LAT"; do
   for rep in $(seq "$REPS"); do
-    echo "off ${delay:-0} $(run_wrk "$OFF" "$delay")" >> "$work/rows"
-    echo "lean ${delay:-0} $(run_wrk "$LEAN" "$delay")" >> "$work/rows"
-    echo "on ${delay:-0} $(run_wrk "$ON" "$delay")" >> "$work/rows"
+    for who in $WHO; do
+      echo "$who ${delay:-0} $(measure "$who" "$delay")" >> "$work/rows"
+    done
   done
 done
 rm -f "$work/scraping"
@@ -117,28 +143,48 @@ savings_bytes=$(wc -c < "$work/proxy_savings.json")
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 python3 - "$work/rows" "$OUT" "$cpu" "$(nproc)" "$DUR" "$CONC" "$REPS" "$LAT" "$(git rev-parse --short HEAD)" \
-  "$served" "$scrapes" "$metrics_bytes" "$log_lines" "$dropped" "$savings_bytes" <<'PY'
+  "$served" "$scrapes" "$metrics_bytes" "$log_lines" "$dropped" "$savings_bytes" "$load_start" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)" "${OLD_BIN:-}" <<'PY'
 import statistics, sys
-(rows, out, cpu, cores, dur, conc, reps, lat, base, served, scrape, mbytes, lines, dropped, sbytes) = sys.argv[1:]
+(rows, out, cpu, cores, dur, conc, reps, lat, base, served, scrape, mbytes, lines, dropped, sbytes,
+ load_start, load_end, old_bin) = sys.argv[1:]
 data = {}
 for line in open(rows):
-    who, delay, p50, p99, rps = line.split()
-    data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps)))
+    who, delay, p50, p99, rps, us = line.split()
+    data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps), float(us)))
 def med(who, delay, i): return statistics.median(r[i] for r in data[(who, delay)])
-def rows(base):
+def rows(base, against="on"):
     table = []
     for delay, label in (("0", "passthrough"), (lat, f"passthrough, upstream answering in {lat} ms")):
         off = [med(base, delay, i) for i in range(3)]
-        on = [med("on", delay, i) for i in range(3)]
+        on = [med(against, delay, i) for i in range(3)]
         table.append(f"| {label} | {off[0]:.3f} / {off[1]:.3f} | {on[0]:.3f} / {on[1]:.3f} | "
                      f"{100 * on[1] / off[1]:.0f}% | {off[2]:.0f} | {on[2]:.0f} | {100 * on[2] / off[2]:.0f}% |")
     return chr(10).join(table)
 table, lean_table = rows("off"), rows("lean")
+names = {"off": "off (`bench-no-accounting`)", "lean": "lean (accounting on, optional parts off)",
+         "on": "on (everything)", "before": "on, the tree before (`OLD_BIN`)"}
+who = [w for w in ("off", "lean", "on", "before") if (w, "0") in data]
+def spread(w):
+    v = sorted(r[3] for r in data[(w, "0")])
+    return f"{statistics.median(v):.0f} us ({v[0]:.0f}-{v[-1]:.0f})"
+cpu_table = chr(10).join(f"| {names[w]} | {spread(w)} |" for w in who)
+before = ""
+if old_bin:
+    before = f"""
+This tree with everything on against the tree before it (`OLD_BIN={old_bin}`), everything on too,
+in the same run:
+
+| scenario | before p50 / p99 ms | this tree p50 / p99 ms | p99 ratio | before RPS | this tree RPS | RPS ratio |
+|---|---|---|---|---|---|---|
+{rows('before')}
+"""
 open(out, "w").write(f"""# What observability costs the hot path
 
 Measured with `benches/load/observability.sh` on {cpu} ({cores} cores, shared with wrk and the
-mock upstream), wrk -t2 -c{conc} -d{dur}s, {reps} runs of each, alternating off/on, medians.
-All three proxies are this tree (at {base}) with the response cache off. "Off" is built with the
+mock upstream), wrk -t2 -c{conc} -d{dur}s, {reps} runs of each, alternating, medians. Load
+average (1, 5, 15 min) at the start: {load_start}, at the end: {load_end}.
+Off, lean and on are this tree (at {base}); every proxy runs with the response cache off. "Off" is built with the
 `bench-no-accounting` feature: answers go out unwatched and no record exists, so nothing feeds
 `/stats`, `/metrics`, spend or the logs. "On" has every part on: per-request records, `/stats`
 aggregation, the Prometheus instruments, spend, the JSONL request log with
@@ -156,6 +202,13 @@ cannot be turned off) against "on":
 | scenario | lean p50 / p99 ms | on p50 / p99 ms | on p99 / lean p99 | lean RPS | on RPS | on / lean RPS |
 |---|---|---|---|---|---|---|
 {lean_table}
+{before}
+CPU time (user + system) the proxy spent per request on the CPU-bound row (median of the
+{reps} runs, and their range):
+
+| build | proxy CPU per request |
+|---|---|
+{cpu_table}
 
 - The first row is CPU-bound (the mock answers in microseconds; wrk, the mock and the proxy share
   the cores), so it measures the CPU a request costs; the second is what a client of a

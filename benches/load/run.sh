@@ -5,6 +5,8 @@
 # direct and proxy REPS times and report medians, with the CPU time (user + system) the proxy
 # and the mock spent per request. The proxy runs without the response cache (every request
 # here is the same: with it, all but the first would be cache hits and never reach the mock).
+# OLD_BIN=path adds that binary (an earlier tree) as a second proxy in the passthrough rows,
+# alternating with this tree's, to compare the two in one run.
 # Writes benches/results/load.md.
 # Needs: wrk (apt), `just component`, release binaries (the `bench-load` recipe builds them).
 set -euo pipefail
@@ -28,11 +30,11 @@ pids+=($mock_pid)
 for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
 MOCK=$(head -1 "$work/mock.out")
 
-start_proxy() { # sets $pid; waits for /readyz; the start-to-ready time goes to $work/ready
+start_proxy() { # [binary] sets $pid; waits for /readyz; the start-to-ready time goes to $work/ready
   local t0 t1
   t0=$(date +%s%N)
   : > "$work/proxy.err"
-  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "$BIN/headroom" proxy --no-cache \
+  HEADROOM_PORT=0 OPENAI_TARGET_API_URL=$MOCK ANTHROPIC_TARGET_API_URL=$MOCK "${1:-$BIN/headroom}" proxy --no-cache \
     > /dev/null 2> "$work/proxy.err" &
   pid=$!
   local url=""
@@ -49,6 +51,10 @@ start_proxy() { # sets $pid; waits for /readyz; the start-to-ready time goes to 
 # Cold start fills the compiled-code cache; the measured start is the warm one.
 start_proxy; kill "$pid"; wait "$pid" 2>/dev/null || true
 cold_ready=$(cat "$work/ready")
+if [ -n "${OLD_BIN:-}" ]; then
+  start_proxy "$OLD_BIN"; pids+=("$pid"); old_pid=$pid
+  OLD=$(cat "$work/url")
+fi
 start_proxy; pids+=("$pid")
 warm_ready=$(cat "$work/ready")
 PROXY=$(cat "$work/url")
@@ -102,6 +108,12 @@ passthrough() { # delay in ms, 0 for none
     read -r a b c n < <(run_wrk "$PROXY" "$work/small.json" "$CONC" "$delay")
     p1=$(cpu_ticks "$pid"); m1=$(cpu_ticks "$mock_pid")
     echo "proxy $1 $a $b $c $(( (p1 - p0) * TICK_US / n )) $(( (m1 - m0) * TICK_US / n ))" >> "$work/rows"
+    if [ -n "${OLD_BIN:-}" ]; then
+      p0=$(cpu_ticks "$old_pid"); m0=$(cpu_ticks "$mock_pid")
+      read -r a b c n < <(run_wrk "$OLD" "$work/small.json" "$CONC" "$delay")
+      p1=$(cpu_ticks "$old_pid"); m1=$(cpu_ticks "$mock_pid")
+      echo "old $1 $a $b $c $(( (p1 - p0) * TICK_US / n )) $(( (m1 - m0) * TICK_US / n ))" >> "$work/rows"
+    fi
   done
 }
 
@@ -133,6 +145,14 @@ p50=$(med proxy 0 3); p99=$(med proxy 0 4); prps=$(med proxy 0 5)
 ld50=$(med direct "$LAT" 3); ld99=$(med direct "$LAT" 4); ldrps=$(med direct "$LAT" 5)
 lp50=$(med proxy "$LAT" 3); lp99=$(med proxy "$LAT" 4); lprps=$(med proxy "$LAT" 5)
 proxy_us=$(med proxy 0 6); mock_us=$(med proxy 0 7)
+old_line=""
+if [ -n "${OLD_BIN:-}" ]; then
+  orps=$(med old 0 5); ous=$(med old 0 6); olrps=$(med old "$LAT" 5); olp99=$(med old "$LAT" 4)
+  old_line="- The tree before (\`OLD_BIN=${OLD_BIN}\`), a third column alternating with the two above in
+  the same run: CPU-bound row $orps RPS ($(python3 -c "print(f'{100 * $orps / $drps:.0f}')")% of direct), proxy CPU $ous us per
+  request; with the upstream answering in ${LAT} ms $olrps RPS ($(python3 -c "print(f'{100 * $olrps / $ldrps:.0f}')")% of direct),
+  added p99 $(python3 -c "print(f'{$olp99 - $ld99:.3f}')") ms."
+fi
 # Each 100 KB request opens a conversation of its own: the same one repeated would be frozen by
 # the ledger once a compression under this load ran out of time (its later turns must then go as
 # they went), and the rows would measure forwarding, not compression.
@@ -170,6 +190,7 @@ at the start: ${load_start}, at the end: $(cut -d' ' -f1-3 /proc/loadavg).
   client of a real provider would see.
 - CPU time (user + system) per passthrough request through the proxy (first row, median of the
   runs): the proxy ${proxy_us} us, the mock upstream ${mock_us} us.
+${old_line}
 - Bytes the upstream received for the last 100 KB request through the proxy: ${sent} (of about
   $(wc -c < "$work/big.json")).
 - Proxy RSS, peak sampled during the passthrough load: ${rss} MB.

@@ -64,32 +64,45 @@ impl RequestLog {
     }
 }
 
-/// The log line of `r`, newline included: the record serialised straight to bytes (no
-/// intermediate tree: this runs once per request) with `timestamp`, `cached_tokens` and, when
-/// asked, `messages` appended.
-pub fn line(r: &Record, extra: &str, messages: Option<&[u8]>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(768);
-    if serde_json::to_writer(&mut out, r).is_err() || out.last() != Some(&b'}') {
-        return b"{}\n".to_vec();
+/// The log line of `r`, newline included: the record written straight to bytes
+/// ([`crate::record_json`]: no intermediate tree, no generic serialiser; this runs once per
+/// request) with `timestamp`, `cached_tokens` and, when asked, the request's `messages`
+/// (from its body, made safe by [`content_json`]) appended.
+pub fn line(out: &mut Vec<u8>, r: &Record, extra: &str, messages: Option<&[u8]>) {
+    crate::record_json::open_record(out, r);
+    out.extend_from_slice(b",\"timestamp\":\"");
+    crate::stats::time::iso_into(out, r.at_ms / 1000);
+    out.extend_from_slice(b"\",\"cached_tokens\":");
+    match r.usage {
+        Some(u) => crate::record_json::uint(out, u.cache_read),
+        None => out.extend_from_slice(b"null"),
     }
-    out.pop();
-    let cached = r.usage.map_or_else(|| "null".to_owned(), |u| u.cache_read.to_string());
-    let tail =
-        format!(",\"timestamp\":\"{}\",\"cached_tokens\":{cached}", crate::stats::time::iso(r.at_ms / 1000));
-    out.extend_from_slice(tail.as_bytes());
     out.extend_from_slice(extra.as_bytes());
-    if let Some(m) = messages {
+    if let Some(body) = messages {
         out.extend_from_slice(b",\"messages\":");
-        out.extend_from_slice(m);
+        content_json(out, body);
     }
     out.extend_from_slice(b"}\n");
-    out
 }
 
 impl Sink for RequestLog {
     fn record(&self, r: &Record) {
-        let messages = self.full_messages.then(|| content_json(&r.request_body));
-        if !self.out.append(&line(r, &self.sdk_field, messages.as_deref())) {
+        // One buffer per thread, reused: a line is about a kilobyte, more with the messages.
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+        }
+        let messages = self.full_messages.then_some(&r.request_body[..]);
+        let written = LINE.with_borrow_mut(|buf| {
+            buf.clear();
+            line(buf, r, &self.sdk_field, messages);
+            let written = self.out.append(buf);
+            // A huge body's buffer is not kept for the thread's life.
+            if buf.capacity() > 64 << 10 {
+                *buf = Vec::with_capacity(1024);
+            }
+            written
+        });
+        if !written {
             self.metrics.log_dropped.inc();
         }
     }
@@ -97,11 +110,18 @@ impl Sink for RequestLog {
 
 /// Bytes whose presence sends a body through [`content`] (something may need scrubbing; `\u`:
 /// an escape could spell one of the others).
-const SCRUB_TRIGGERS: [&[u8]; 6] = [b"base64", b"sk-", b"key-", b"Bearer ", b"data:", b"\\u"];
+const SCRUB_TRIGGERS: [&str; 6] = ["base64", "sk-", "key-", "Bearer ", "data:", "\\u"];
 
-/// [`content`] as JSON. A body with nothing to scrub (most) is not turned into a tree and back:
-/// its parts are copied as they are.
-fn content_json(body: &[u8]) -> Vec<u8> {
+/// The searchers of [`SCRUB_TRIGGERS`], built once (building one costs more than searching a
+/// short body).
+fn scrub_finders() -> &'static [memchr::memmem::Finder<'static>; 6] {
+    static FINDERS: std::sync::OnceLock<[memchr::memmem::Finder<'static>; 6]> = std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| SCRUB_TRIGGERS.map(memchr::memmem::Finder::new))
+}
+
+/// [`content`] as JSON, appended to `out`. A body with nothing to scrub (most) is not turned
+/// into a tree and back: its parts are copied as they are.
+fn content_json(out: &mut Vec<u8>, body: &[u8]) {
     #[derive(serde::Deserialize)]
     struct Parts<'a> {
         #[serde(borrow)]
@@ -113,9 +133,9 @@ fn content_json(body: &[u8]) -> Vec<u8> {
         #[serde(borrow)]
         input: Option<&'a RawValue>,
     }
-    let clean = !SCRUB_TRIGGERS.iter().any(|t| memchr::memmem::find(body, t).is_some());
+    let clean = !scrub_finders().iter().any(|f| f.find(body).is_some());
     if clean && let Ok(p) = serde_json::from_slice::<Parts<'_>>(body) {
-        let mut out = Vec::with_capacity(body.len() + 2);
+        out.reserve(body.len() + 2);
         out.push(b'{');
         let parts = [
             ("system", p.system),
@@ -123,19 +143,23 @@ fn content_json(body: &[u8]) -> Vec<u8> {
             ("messages", p.messages),
             ("input", p.input),
         ];
+        let mut first = true;
         for (name, raw) in parts.into_iter().filter_map(|(n, r)| Some((n, r?))) {
-            if out.len() > 1 {
+            if !first {
                 out.push(b',');
             }
+            first = false;
             out.extend_from_slice(b"\"");
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":");
             out.extend_from_slice(raw.get().as_bytes());
         }
         out.push(b'}');
-        return out;
+        return;
     }
-    serde_json::to_vec(&content(body)).unwrap_or_else(|_| b"null".to_vec())
+    if serde_json::to_writer(&mut *out, &content(body)).is_err() {
+        out.extend_from_slice(b"null");
+    }
 }
 
 /// The conversation parts of a request body, made safe to log.
@@ -202,6 +226,12 @@ pub fn redact_keys(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn json_of(body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        content_json(&mut out, body);
+        out
+    }
+
     #[test]
     fn images_become_sizes_and_keys_are_redacted() {
         let body = br#"{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAABBBB"}},
@@ -213,18 +243,18 @@ mod tests {
         assert!(!c.contains("abcdefghijklmnop"), "{c}");
         assert_eq!(redact_keys("use Bearer abcdefghijklmnopq now"), "use Bearer [redacted] now");
         assert_eq!(redact_keys("plain text"), "plain text");
-        let fast = content_json(body);
+        let fast = json_of(body);
         assert!(!String::from_utf8_lossy(&fast).contains("abcdefghijklmnop"));
         let escaped = br#"{"messages":[{"role":"user","content":"\u0073k-ant-api03-abcdefghijklmnop"}]}"#;
-        assert!(!String::from_utf8_lossy(&content_json(escaped)).contains("abcdefghijklmnop"));
+        assert!(!String::from_utf8_lossy(&json_of(escaped)).contains("abcdefghijklmnop"));
     }
 
     #[test]
     fn a_clean_body_is_copied_as_the_tree_would_write_it() {
         let body = br#"{"model":"m","system":"be brief","messages":[{"role":"user","content":[{"type":"text","text":"hi \"there\""}]}],"max_tokens":5}"#;
-        let fast: Value = serde_json::from_slice(&content_json(body)).unwrap();
+        let fast: Value = serde_json::from_slice(&json_of(body)).unwrap();
         assert_eq!(fast, content(body));
-        let none: Value = serde_json::from_slice(&content_json(br#"{"model":"m"}"#)).unwrap();
+        let none: Value = serde_json::from_slice(&json_of(br#"{"model":"m"}"#)).unwrap();
         assert_eq!(none, content(br#"{"model":"m"}"#));
     }
 }

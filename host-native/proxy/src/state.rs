@@ -38,7 +38,10 @@ pub struct AppState {
     /// Resolved configuration.
     pub config: ProxyConfig,
     /// The upstream HTTP client.
-    pub client: reqwest::Client,
+    pub client: crate::upstream::connect::Client,
+    /// The telemetry exporters' HTTP client (off the hot path: a request builder with its
+    /// own deadline is worth more there than a few microseconds).
+    pub export_client: reqwest::Client,
     /// The upstreams' URLs, parsed once.
     pub targets: crate::upstream::Targets,
     runtime: OnceLock<Arc<Runtime>>,
@@ -81,7 +84,10 @@ pub struct AppState {
 pub enum StateError {
     /// The upstream HTTP client.
     #[error("HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    Client(#[from] crate::upstream::connect::ClientError),
+    /// The exporters' HTTP client.
+    #[error("HTTP client: {0}")]
+    ExportClient(#[from] reqwest::Error),
     /// The shared-state backend (a malformed `--redis-url`).
     #[error("shared state: {0}")]
     Shared(#[from] crate::shared::SharedError),
@@ -93,16 +99,19 @@ impl AppState {
     pub fn new(config: ProxyConfig) -> Result<Arc<Self>, StateError> {
         // Only one crypto provider is compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        // Redirects go back to the client as the upstream sent them (the client has no redirect
+        // layer): a proxy that followed one would resend the client's key and body to wherever
+        // the upstream pointed. No total timeout: the head and idle bounds are the proxy's.
+        // The environment's proxies (`HTTPS_PROXY`, `NO_PROXY`, ...), read once.
+        let proxies = hyper_util::client::proxy::matcher::Matcher::from_env();
+        let targets = crate::upstream::Targets::new(&config, &proxies);
+        let client = crate::upstream::connect::client(config.connect_timeout, proxies)?;
+        let export_client = reqwest::Client::builder()
             .tcp_nodelay(true)
-            // No total timeout: the head and idle bounds are the proxy's (see `upstream`).
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            // A redirect goes back to the client as the upstream sent it: a proxy that followed
-            // it would resend the client's key and body to wherever the upstream pointed.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let targets = crate::upstream::Targets::new(&config);
         // Opening the store is file I/O: start-up only, before the server takes requests.
         let ccr = CcrStore::open(&config.ccr);
         let now =
@@ -151,6 +160,7 @@ impl AppState {
         Ok(Arc::new(Self {
             config,
             client,
+            export_client,
             targets,
             runtime: OnceLock::new(),
             load_error: OnceLock::new(),

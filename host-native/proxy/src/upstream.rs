@@ -6,6 +6,7 @@
 //! (`upstream_timeout`, here), and the stream idle bound between two chunks of the body
 //! ([`guard`]).
 
+pub mod connect;
 pub mod guard;
 pub mod watch;
 
@@ -17,6 +18,9 @@ use http::{HeaderMap, HeaderName, Method};
 use crate::errors::ProxyError;
 use crate::provider::Provider;
 use crate::state::AppState;
+
+/// An upstream answer whose head is in; its body arrives as the client reads it.
+pub type Answer = http::Response<hyper::body::Incoming>;
 
 /// Hop-by-hop headers (RFC 9110 7.6.1) and those the client library recomputes.
 const DROPPED: &[&str] = &[
@@ -45,7 +49,7 @@ pub async fn forward(
     method: Method,
     path_and_query: &str,
     headers: &HeaderMap,
-    body: reqwest::Body,
+    body: Body,
 ) -> Result<Response, ProxyError> {
     let upstream = send(state, provider, method, path_and_query, headers, body).await?;
     relay_headers(&upstream)
@@ -60,7 +64,7 @@ pub async fn forward_llm(
     provider: Provider,
     path_and_query: &str,
     headers: &HeaderMap,
-    body: reqwest::Body,
+    body: Body,
 ) -> Result<Response, ProxyError> {
     let upstream = send(state, provider, Method::POST, path_and_query, headers, body).await?;
     relay_llm(state, dialect, upstream).await
@@ -70,11 +74,7 @@ pub async fn forward_llm(
 /// sent them; a success must be what the API promises: an event stream that reaches its
 /// final event (else the provider's error event ends it), or a whole JSON body (else a 502
 /// or 504 in the provider's format, before any byte of the answer went out).
-pub async fn relay_llm(
-    state: &AppState,
-    dialect: Dialect,
-    upstream: reqwest::Response,
-) -> Result<Response, ProxyError> {
+pub async fn relay_llm(state: &AppState, dialect: Dialect, upstream: Answer) -> Result<Response, ProxyError> {
     let idle = state.config.stream_idle_timeout;
     let head = relay_headers(&upstream);
     let body = if !upstream.status().is_success() {
@@ -88,7 +88,7 @@ pub async fn relay_llm(
 }
 
 /// Whether the upstream answers with server-sent events.
-pub fn is_event_stream(upstream: &reqwest::Response) -> bool {
+pub fn is_event_stream(upstream: &Answer) -> bool {
     upstream
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -100,8 +100,8 @@ pub fn is_event_stream(upstream: &reqwest::Response) -> bool {
 const ROUTES: [&str; 4] =
     ["/v1/messages", "/v1/chat/completions", "/v1/responses", "/v1/messages/count_tokens"];
 
-/// Each provider's base URL, with the URLs of [`ROUTES`] under it parsed at start-up: a request
-/// on one of them clones a parsed URL instead of parsing (host, IDNA, path) its own.
+/// Each provider's base URL, with the URIs of [`ROUTES`] under it parsed at start-up: a request
+/// on one of them clones a parsed URI (shared bytes) instead of parsing its own.
 #[derive(Debug)]
 pub struct Targets {
     anthropic: Target,
@@ -111,37 +111,58 @@ pub struct Targets {
 #[derive(Debug)]
 struct Target {
     base: String,
-    routes: Vec<(&'static str, reqwest::Url)>,
+    routes: Vec<(&'static str, http::Uri)>,
+    /// What a plain-HTTP upstream behind an authenticating proxy must carry (see
+    /// [`connect::proxy_auth`]).
+    proxy_auth: Option<http::HeaderValue>,
 }
 
 impl Target {
-    fn new(base: &str) -> Self {
-        let routes = ROUTES
-            .iter()
-            .filter_map(|r| Some((*r, reqwest::Url::parse(&format!("{base}{r}")).ok()?)))
-            .collect();
-        Self { base: base.to_owned(), routes }
+    fn new(base: &str, proxies: &hyper_util::client::proxy::matcher::Matcher) -> Self {
+        let routes: Vec<_> =
+            ROUTES.iter().filter_map(|r| Some((*r, parse(&format!("{base}{r}")).ok()?))).collect();
+        let proxy_auth = routes.first().and_then(|(_, uri)| connect::proxy_auth(proxies, uri));
+        Self { base: base.to_owned(), routes, proxy_auth }
+    }
+}
+
+/// An absolute upstream URI (scheme and host required: the client has no base to resolve
+/// against).
+fn parse(text: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = text.parse().map_err(|e| format!("{e}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(_)) => Ok(uri),
+        _ => Err("not an absolute http(s) URL".into()),
     }
 }
 
 impl Targets {
-    /// The targets of `config`'s upstreams.
-    pub fn new(config: &crate::config::ProxyConfig) -> Self {
-        Self { anthropic: Target::new(&config.anthropic_url), openai: Target::new(&config.openai_url) }
+    /// The targets of `config`'s upstreams, reached through `proxies`.
+    pub fn new(
+        config: &crate::config::ProxyConfig,
+        proxies: &hyper_util::client::proxy::matcher::Matcher,
+    ) -> Self {
+        Self {
+            anthropic: Target::new(&config.anthropic_url, proxies),
+            openai: Target::new(&config.openai_url, proxies),
+        }
     }
 
-    /// The upstream URL of `path_and_query` at `provider`.
-    pub fn url(&self, provider: Provider, path_and_query: &str) -> Result<reqwest::Url, ProxyError> {
-        let target = match provider {
+    fn target(&self, provider: Provider) -> &Target {
+        match provider {
             Provider::Anthropic => &self.anthropic,
             Provider::OpenAi => &self.openai,
-        };
-        if let Some((_, url)) = target.routes.iter().find(|(r, _)| *r == path_and_query) {
-            return Ok(url.clone());
+        }
+    }
+
+    /// The upstream URI of `path_and_query` at `provider`.
+    pub fn url(&self, provider: Provider, path_and_query: &str) -> Result<http::Uri, ProxyError> {
+        let target = self.target(provider);
+        if let Some((_, uri)) = target.routes.iter().find(|(r, _)| *r == path_and_query) {
+            return Ok(uri.clone());
         }
         let text = format!("{}{path_and_query}", target.base);
-        reqwest::Url::parse(&text)
-            .map_err(|e| ProxyError::Unreachable(format!("bad upstream URL {text:?}: {e}")))
+        parse(&text).map_err(|e| ProxyError::Unreachable(format!("bad upstream URL {text:?}: {e}")))
     }
 }
 
@@ -165,13 +186,17 @@ pub async fn send(
     method: Method,
     path_and_query: &str,
     headers: &HeaderMap,
-    body: reqwest::Body,
-) -> Result<reqwest::Response, ProxyError> {
-    let mut request = reqwest::Request::new(method, state.targets.url(provider, path_and_query)?);
+    body: Body,
+) -> Result<Answer, ProxyError> {
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = state.targets.url(provider, path_and_query)?;
     *request.headers_mut() = forwarded_headers(headers);
-    *request.body_mut() = Some(body);
+    if let Some(auth) = &state.targets.target(provider).proxy_auth {
+        request.headers_mut().insert(http::header::PROXY_AUTHORIZATION, auth.clone());
+    }
     let bound = state.config.upstream_timeout;
-    match tokio::time::timeout(bound, state.client.execute(request)).await {
+    match tokio::time::timeout(bound, state.client.request(request)).await {
         Ok(sent) => sent.map_err(|e| classify(&e)),
         Err(_) => Err(ProxyError::Timeout(format!(
             "no response head within {} s (upstream timeout)",
@@ -181,7 +206,7 @@ pub async fn send(
 }
 
 /// A response builder with the upstream's status and forwardable headers.
-pub fn relay_headers(upstream: &reqwest::Response) -> http::response::Builder {
+pub fn relay_headers(upstream: &Answer) -> http::response::Builder {
     let mut response = Response::builder().status(upstream.status());
     if let Some(h) = response.headers_mut() {
         for (name, value) in upstream.headers() {
@@ -195,11 +220,20 @@ pub fn relay_headers(upstream: &reqwest::Response) -> http::response::Builder {
 
 /// The upstream body as it arrives, byte for byte. A failure mid-stream, or a stall past
 /// `idle`, can only end the stream: the status line is already sent.
-pub fn relay_body(upstream: reqwest::Response, idle: std::time::Duration) -> Body {
+pub fn relay_body(upstream: Answer, idle: std::time::Duration) -> Body {
     guard::relay_raw(upstream, idle)
 }
 
-pub(crate) fn classify(e: &reqwest::Error) -> ProxyError {
+/// A failed send: a time-out anywhere in its causes (the connect bound) is a time-out, any
+/// other failure an unreachable upstream.
+pub(crate) fn classify(e: &hyper_util::client::legacy::Error) -> ProxyError {
     let text = guard::error_chain(e);
-    if e.is_timeout() { ProxyError::Timeout(text) } else { ProxyError::Unreachable(text) }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return ProxyError::Timeout(text);
+        }
+        source = s.source();
+    }
+    ProxyError::Unreachable(text)
 }

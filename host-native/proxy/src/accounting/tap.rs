@@ -40,12 +40,20 @@ pub struct Seen {
 }
 
 enum Reader {
-    Sse { parser: sse::Parser, usage: Value, model: Option<String> },
-    Json { buf: Vec<u8>, over: bool },
+    Sse {
+        parser: sse::Parser,
+        usage: Value,
+        model: Option<String>,
+    },
+    /// The answer's chunks (shared with the client's: one that comes whole is not copied).
+    Json {
+        buf: crate::upstream::guard::Gather,
+        over: bool,
+    },
 }
 
 impl Reader {
-    fn feed(&mut self, chunk: &[u8]) {
+    fn feed(&mut self, chunk: &Bytes) {
         match self {
             Self::Sse { parser, usage, model } => {
                 for event in parser.push(chunk) {
@@ -54,7 +62,7 @@ impl Reader {
             }
             Self::Json { buf, over } => {
                 if !*over && buf.len() + chunk.len() <= MAX_JSON_BYTES {
-                    buf.extend_from_slice(chunk);
+                    buf.push(chunk.clone());
                 } else {
                     *over = true;
                     buf.clear();
@@ -83,8 +91,9 @@ impl Reader {
                     model: Option<std::borrow::Cow<'a, str>>,
                 }
                 // An answer without usage (an error, a passthrough endpoint's) is not parsed.
-                let has_usage = memchr::memmem::find(&buf, b"\"usage\"").is_some();
-                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top<'_>>(&buf)) {
+                let buf = buf.as_slice();
+                let has_usage = memchr::memmem::find(buf, b"\"usage\"").is_some();
+                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top<'_>>(buf)) {
                     seen.usage = top.usage.usage();
                     seen.model = top.model.map(|m| super::cap_model(&m));
                 }
@@ -244,7 +253,7 @@ pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Respo
     } else if streaming {
         Some(Reader::Sse { parser: sse::Parser::default(), usage: Value::Null, model: None })
     } else {
-        Some(Reader::Json { buf: Vec::new(), over: false })
+        Some(Reader::Json { buf: crate::upstream::guard::Gather::default(), over: false })
     };
     state.metrics.in_flight.inc();
     let watch = Watch {

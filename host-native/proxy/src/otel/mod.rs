@@ -208,7 +208,7 @@ async fn post(
     counts: &ExportCounts,
 ) {
     let mut req = state
-        .client
+        .export_client
         .post(url)
         .header(http::header::CONTENT_TYPE, "application/x-protobuf")
         .timeout(EXPORT_TIMEOUT)

@@ -18,7 +18,7 @@ use crate::upstream;
 pub async fn respond(
     exchange: Exchange,
     mut body: String,
-    first: reqwest::Response,
+    first: crate::upstream::Answer,
 ) -> Result<Response, ProxyError> {
     let mut upstream_response = first;
     let mut earlier: Vec<Value> = Vec::new();

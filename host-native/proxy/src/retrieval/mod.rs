@@ -141,12 +141,12 @@ pub async fn respond(exchange: Exchange, body: String, original: Bytes) -> Resul
 
 impl Exchange {
     /// Send a (continuation) body upstream with the client's headers.
-    pub async fn send(&self, body: String) -> Result<reqwest::Response, ProxyError> {
+    pub async fn send(&self, body: String) -> Result<crate::upstream::Answer, ProxyError> {
         self.sends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.send_bytes(Bytes::from(body)).await
     }
 
-    async fn send_bytes(&self, body: Bytes) -> Result<reqwest::Response, ProxyError> {
+    async fn send_bytes(&self, body: Bytes) -> Result<crate::upstream::Answer, ProxyError> {
         upstream::send(
             &self.state,
             self.provider,

@@ -44,9 +44,11 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     {
         return count_tokens::handle(state, parts, body, bypass).await;
     }
+    // The key scope of an LLM route's request, hashed once.
+    let mut tenant = dialect.map(|_| Tenant::of(&parts.headers));
     // Budgets and rate limits, before any work: a refused request costs nothing upstream.
-    if dialect.is_some()
-        && let Some(refused) = state.spend.refusal(provider, Tenant::of(&parts.headers).as_str()).await
+    if let Some(t) = &tenant
+        && let Some(refused) = state.spend.refusal(provider, t.as_str()).await
     {
         return refused;
     }
@@ -57,7 +59,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 Ok(b) => b,
                 Err(e) => return e.into_provider_response(provider),
             };
-            let tenant = Tenant::of(&parts.headers);
+            let tenant = tenant.take().unwrap_or_else(|| Tenant::of(&parts.headers));
             // The body is validated and read once, here: its conversation, its hashes and what
             // it allows the retrieval tool.
             let facts = Facts::read(&tenant, d, &body);
@@ -121,7 +123,8 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             // An LLM route with compression off is still accounted (its usage, its latency), and
             // its answer is checked.
             let draft = dialect.map(|d| {
-                let mut draft = Draft::new(provider, d, started, Tenant::of(&parts.headers), Bytes::new());
+                let tenant = tenant.take().unwrap_or_else(|| Tenant::of(&parts.headers));
+                let mut draft = Draft::new(provider, d, started, tenant, Bytes::new());
                 draft.prepared_at = Some(std::time::Instant::now());
                 draft
             });
@@ -148,7 +151,7 @@ fn declared_length(headers: &http::HeaderMap) -> Option<usize> {
 
 /// The request body as a stream that fails once more than `limit` bytes went through; the
 /// flag tells the failure from an upstream error.
-fn limited_stream(body: Body, limit: usize) -> (reqwest::Body, Arc<AtomicBool>) {
+fn limited_stream(body: Body, limit: usize) -> (Body, Arc<AtomicBool>) {
     let tripped = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&tripped);
     let mut seen = 0usize;
@@ -161,7 +164,7 @@ fn limited_stream(body: Body, limit: usize) -> (reqwest::Body, Arc<AtomicBool>) 
         }
         Ok(chunk)
     });
-    (reqwest::Body::wrap_stream(stream), tripped)
+    (Body::from_stream(stream), tripped)
 }
 
 /// Whether a compression is a request the provider will answer, or a rehearsal of one.

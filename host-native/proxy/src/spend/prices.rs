@@ -130,6 +130,9 @@ pub struct Entry {
 pub struct Prices {
     entries: Vec<Entry>,
     by_name: HashMap<String, usize>,
+    /// The keys of `by_name` that [`normalize`] leaves as they are: a model name equal to one
+    /// resolves to it without being normalised (an allocation or more per request).
+    exact: HashMap<String, usize>,
 }
 
 /// A price file that cannot be used (reported at start, naming the file and line).
@@ -281,17 +284,23 @@ impl Prices {
     }
 
     fn insert(&mut self, entry: Entry, aliases: impl IntoIterator<Item = String>) {
-        let key = normalize(&entry.name);
         let i = self.entries.len();
+        let names = std::iter::once(entry.name.clone()).chain(aliases);
         self.entries.push(entry);
-        self.by_name.insert(key, i);
-        for a in aliases {
-            self.by_name.insert(normalize(&a), i);
+        for name in names {
+            let key = normalize(&name);
+            if normalize(&key) == key {
+                self.exact.insert(key.clone(), i);
+            }
+            self.by_name.insert(key, i);
         }
     }
 
     /// The entry for a model name as a client sent it, `None` when it is not priced.
     pub fn resolve(&self, model: &str) -> Option<&Entry> {
+        if let Some(&i) = self.exact.get(model) {
+            return Some(&self.entries[i]);
+        }
         self.by_name.get(&normalize(model)).map(|&i| &self.entries[i])
     }
 
@@ -387,6 +396,14 @@ mod tests {
         assert_eq!(name("claude-opus-4-9"), None);
         assert_eq!(name("gpt-mock"), None);
         assert_eq!(name(""), None);
+        // The shortcut for names already in the table's form agrees with normalising them.
+        for key in p.by_name.keys() {
+            assert_eq!(
+                p.resolve(key).map(|e| &e.name),
+                p.by_name.get(&normalize(key)).map(|&i| &p.entries[i].name)
+            );
+        }
+        assert!(p.exact.contains_key("gpt-4o"), "the shortcut is taken for a plain name");
     }
 
     #[test]

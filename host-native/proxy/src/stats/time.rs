@@ -28,10 +28,39 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `2026-12-05T01:02:03Z`.
 pub fn iso(unix: u64) -> String {
+    let mut out = Vec::with_capacity(20);
+    iso_into(&mut out, unix);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`iso`] appended to `out` (the request log writes one per line: no formatter, no string).
+pub fn iso_into(out: &mut Vec<u8>, unix: u64) {
     let secs = unix as i64;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+    if (0..=9999).contains(&y) {
+        let digits = |n: i64, width: usize, out: &mut Vec<u8>| {
+            for k in (0..width).rev() {
+                out.push(b'0' + (n / 10_i64.pow(k as u32) % 10) as u8);
+            }
+        };
+        digits(y, 4, out);
+        out.push(b'-');
+        digits(i64::from(m), 2, out);
+        out.push(b'-');
+        digits(i64::from(d), 2, out);
+        out.push(b'T');
+        digits(s / 3600, 2, out);
+        out.push(b':');
+        digits(s / 60 % 60, 2, out);
+        out.push(b':');
+        digits(s % 60, 2, out);
+        out.push(b'Z');
+    } else {
+        // Years past four digits (a corrupt clock): the general formatter.
+        let text = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60);
+        out.extend_from_slice(text.as_bytes());
+    }
 }
 
 /// A rollup period.
@@ -93,5 +122,13 @@ mod tests {
         assert_eq!(iso(Period::Weekly.start(t)), "2025-12-01T00:00:00Z");
         assert_eq!(iso(Period::Monthly.start(t)), "2025-12-01T00:00:00Z");
         assert_eq!(iso(Period::Monthly.start(951_782_400)), "2000-02-01T00:00:00Z"); // 2000-02-29
+        assert_eq!(iso(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(iso(253_402_300_800), "10000-01-01T00:00:00Z");
+        for unix in (0..4_000_000_000u64).step_by(86_399 * 97 + 7) {
+            let (y, m, d) = civil_from_days(unix as i64 / 86_400);
+            let s = unix % 86_400;
+            let general = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60);
+            assert_eq!(iso(unix), general);
+        }
     }
 }

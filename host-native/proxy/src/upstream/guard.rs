@@ -3,14 +3,14 @@
 //! understands. Whatever ends early drops the upstream response, which closes its connection
 //! at once (an unfinished body never goes back to the pool).
 
-use std::pin::Pin;
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
 use headroom_runtime::wit::Dialect;
+use http_body_util::BodyExt;
 
+use super::Answer;
 use super::watch::{Fault, Watch};
 use crate::errors::ProxyError;
 
@@ -18,32 +18,36 @@ use crate::errors::ProxyError;
 /// output, so only a runaway upstream reaches it.
 pub const MAX_ANSWER_BYTES: usize = 256 << 20;
 
-type Chunks = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
 /// The body's chunks, each within `idle` of the one before.
 pub struct Bounded {
-    chunks: Chunks,
+    body: hyper::body::Incoming,
     idle: Duration,
 }
 
 impl Bounded {
     /// Take `upstream`'s body.
-    pub fn new(upstream: reqwest::Response, idle: Duration) -> Self {
-        Self { chunks: Box::pin(upstream.bytes_stream()), idle }
+    pub fn new(upstream: Answer, idle: Duration) -> Self {
+        Self { body: upstream.into_body(), idle }
     }
 
-    /// The next chunk, `None` at the end, or why the body ends early.
+    /// The next chunk, `None` at the end, or why the body ends early. Trailers (which no
+    /// provider sends on these APIs) are skipped.
     pub async fn next(&mut self) -> Option<Result<Bytes, Fault>> {
-        match tokio::time::timeout(self.idle, self.chunks.next()).await {
-            Err(_) => Some(Err(Fault::Idle(self.idle.as_secs()))),
-            Ok(None) => None,
-            Ok(Some(Ok(chunk))) => Some(Ok(chunk)),
-            Ok(Some(Err(e))) => Some(Err(Fault::Cut(error_chain(&e)))),
+        loop {
+            return match tokio::time::timeout(self.idle, self.body.frame()).await {
+                Err(_) => Some(Err(Fault::Idle(self.idle.as_secs()))),
+                Ok(None) => None,
+                Ok(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(chunk) => Some(Ok(chunk)),
+                    Err(_) => continue,
+                },
+                Ok(Some(Err(e))) => Some(Err(Fault::Cut(error_chain(&e)))),
+            };
         }
     }
 }
 
-/// An error with its causes: reqwest's own message rarely says what happened.
+/// An error with its causes: the client's own message rarely says what happened.
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -57,10 +61,10 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A non-streaming success on an LLM route, whole and checked: a body that stalls is a 504,
 /// one that is cut or is not JSON a 502 (the client's SDK would fail to parse it anyway).
-pub async fn read_json(upstream: reqwest::Response, idle: Duration) -> Result<Bytes, ProxyError> {
+pub async fn read_json(upstream: Answer, idle: Duration) -> Result<Bytes, ProxyError> {
     let status = upstream.status();
     let mut body = Bounded::new(upstream, idle);
-    let mut bytes = Vec::new();
+    let mut bytes = Gather::default();
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(chunk) => {
@@ -69,7 +73,7 @@ pub async fn read_json(upstream: reqwest::Response, idle: Duration) -> Result<By
                         "the {status} answer is larger than {MAX_ANSWER_BYTES} bytes"
                     )));
                 }
-                bytes.extend_from_slice(&chunk);
+                bytes.push(chunk);
             }
             Err(Fault::Idle(secs)) => {
                 return Err(ProxyError::Timeout(format!(
@@ -88,18 +92,67 @@ pub async fn read_json(upstream: reqwest::Response, idle: Duration) -> Result<By
             }
         }
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes.as_slice()) {
         return Err(ProxyError::UpstreamFault(format!(
             "the {status} answer is not JSON ({e}; {} bytes)",
             bytes.len()
         )));
     }
-    Ok(Bytes::from(bytes))
+    Ok(bytes.into_bytes())
+}
+
+/// A body's chunks gathered into one: a body that comes as one chunk (most answers of known
+/// length) is kept as it came, without a copy; the chunks of any other are joined.
+#[derive(Debug, Default)]
+pub struct Gather {
+    first: Option<Bytes>,
+    joined: Vec<u8>,
+}
+
+impl Gather {
+    /// Add the next chunk.
+    pub fn push(&mut self, chunk: Bytes) {
+        if self.first.is_none() && self.joined.is_empty() {
+            self.first = Some(chunk);
+            return;
+        }
+        if let Some(first) = self.first.take() {
+            self.joined.reserve(first.len() + chunk.len());
+            self.joined.extend_from_slice(&first);
+        }
+        self.joined.extend_from_slice(&chunk);
+    }
+
+    /// Bytes so far.
+    pub fn len(&self) -> usize {
+        self.first.as_ref().map_or(self.joined.len(), Bytes::len)
+    }
+
+    /// Nothing gathered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes so far.
+    pub fn as_slice(&self) -> &[u8] {
+        self.first.as_deref().unwrap_or(&self.joined)
+    }
+
+    /// The whole body.
+    pub fn into_bytes(self) -> Bytes {
+        self.first.unwrap_or_else(|| Bytes::from(self.joined))
+    }
+
+    /// Drop what was gathered.
+    pub fn clear(&mut self) {
+        self.first = None;
+        self.joined = Vec::new();
+    }
 }
 
 /// A successful event stream on an LLM route, relayed byte for byte; one that stalls, is cut
 /// or ends before its final event gets the provider's error event, then a clean end.
-pub fn relay_events(upstream: reqwest::Response, dialect: Dialect, idle: Duration) -> Body {
+pub fn relay_events(upstream: Answer, dialect: Dialect, idle: Duration) -> Body {
     let state = (Some(Bounded::new(upstream, idle)), Watch::new(dialect));
     let stream = futures_util::stream::unfold(state, |(body, mut watch)| async move {
         let mut body = body?;
@@ -124,7 +177,7 @@ pub fn relay_events(upstream: reqwest::Response, dialect: Dialect, idle: Duratio
 
 /// Any other body (errors, passthrough routes) relayed byte for byte. There is no format to
 /// speak, so a stall past the idle bound ends it as a cut upstream would: a transport error.
-pub fn relay_raw(upstream: reqwest::Response, idle: Duration) -> Body {
+pub fn relay_raw(upstream: Answer, idle: Duration) -> Body {
     let stream = futures_util::stream::unfold(Some(Bounded::new(upstream, idle)), |body| async move {
         let mut body = body?;
         match body.next().await {

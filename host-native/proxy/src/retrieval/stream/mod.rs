@@ -39,7 +39,7 @@ trait Splice: Send {
 /// The client's response: the first upstream response's headers, and a body fed by a task
 /// that splices rounds together. Dropping the body (client gone) ends the task, which drops
 /// the upstream request.
-pub fn relay(exchange: Exchange, body: String, first: reqwest::Response) -> Response {
+pub fn relay(exchange: Exchange, body: String, first: crate::upstream::Answer) -> Response {
     let head = upstream::relay_headers(&first);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let splice: Box<dyn Splice> = match exchange.dialect {
@@ -66,7 +66,7 @@ type Sender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 async fn drive(
     exchange: Exchange,
     mut body: String,
-    first: reqwest::Response,
+    first: crate::upstream::Answer,
     mut splice: Box<dyn Splice>,
     tx: Sender,
 ) {
