@@ -40,26 +40,51 @@ pub struct Object<'a> {
 impl<'a> Object<'a> {
     /// View `raw` as an object; `None` if it is not one.
     pub fn parse(raw: Raw<'a>) -> Option<Self> {
+        Self::parse_listing(raw, None).map(|(object, _)| object)
+    }
+
+    /// [`Object::parse`], also listing the items of the first field named `list` when it is an
+    /// array (what [`array`] of that field gives): the array is walked once, for its items and
+    /// its end together, where parsing and then listing it walked it twice.
+    pub fn parse_with_list(raw: Raw<'a>, list: &str) -> Option<(Self, Option<Vec<Raw<'a>>>)> {
+        Self::parse_listing(raw, Some(list))
+    }
+
+    fn parse_listing(raw: Raw<'a>, list: Option<&str>) -> Option<(Self, Option<Vec<Raw<'a>>>)> {
         let text = raw.0;
         let b = text.as_bytes();
         if b.first() != Some(&b'{') {
             return None;
         }
         let mut fields = Vec::new();
+        let mut items = None;
+        let mut list = list;
         let mut i = scan::skip_ws(b, 1);
         if b.get(i) == Some(&b'}') {
-            return Some(Self { fields });
+            return Some((Self { fields }, items));
         }
         loop {
             let key_end = scan::skip_string(b, i);
             let key = scan::decode(&text[i..key_end])?;
             i = scan::skip_ws(b, scan::skip_ws(b, key_end) + 1);
-            let end = scan::skip_value(b, i);
+            // Only the first field of that name is listed, as `get` would find it.
+            let end = if list.is_some_and(|l| l == key) {
+                list = None;
+                match items_from(text, i) {
+                    Some((listed, end)) => {
+                        items = Some(listed);
+                        end
+                    }
+                    None => scan::skip_value(b, i),
+                }
+            } else {
+                scan::skip_value(b, i)
+            };
             fields.push((key, Raw(&text[i..end])));
             i = scan::skip_ws(b, end);
             match b.get(i) {
                 Some(b',') => i = scan::skip_ws(b, i + 1),
-                _ => return Some(Self { fields }),
+                _ => return Some((Self { fields }, items)),
             }
         }
     }
@@ -87,15 +112,20 @@ impl<'a> Object<'a> {
 
 /// The items of a JSON array, raw; `None` if it is not an array.
 pub fn array(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
-    let text = raw.0;
+    items_from(raw.0, 0).map(|(items, _)| items)
+}
+
+/// The items of the array starting at `at` in `text` (validated), and the offset after it;
+/// `None` if no array starts there.
+fn items_from(text: &str, at: usize) -> Option<(Vec<Raw<'_>>, usize)> {
     let b = text.as_bytes();
-    if b.first() != Some(&b'[') {
+    if b.get(at) != Some(&b'[') {
         return None;
     }
     let mut items = Vec::new();
-    let mut i = scan::skip_ws(b, 1);
+    let mut i = scan::skip_ws(b, at + 1);
     if b.get(i) == Some(&b']') {
-        return Some(items);
+        return Some((items, i + 1));
     }
     loop {
         let end = scan::skip_value(b, i);
@@ -103,7 +133,8 @@ pub fn array(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
         i = scan::skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i = scan::skip_ws(b, i + 1),
-            _ => return Some(items),
+            // `]` on text validated before; past the end on anything else.
+            _ => return Some((items, (i + 1).min(b.len()))),
         }
     }
 }
@@ -186,6 +217,27 @@ pub fn root(body: &str) -> Result<Option<Object<'_>>, scan::Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsing_with_the_list_gives_what_parsing_then_listing_gives() {
+        for body in [
+            r#"{"model":"m","messages":[{"a":1}, {"b":"x,]\"["} ,{"c":[1,[2]]}],"system":"s" ,"n":2}"#,
+            r#"{ "messages" : [ ] , "n" : 1 }"#,
+            r#"{"messages":[1]}"#,
+            r#"{"messages":"a string","messages":[{"a":1}]}"#,
+            r#"{"messages":[{"a":1}],"messages":[{"b":2}]}"#,
+            r#"{"model":"m"}"#,
+            r#"{}"#,
+        ] {
+            let whole = root(body).unwrap().unwrap();
+            let (object, items) = Object::parse_with_list(Raw(body), "messages").unwrap();
+            let fields = |o: &Object<'_>| {
+                o.fields().map(|(k, v)| (k.to_owned(), v.get().to_owned())).collect::<Vec<_>>()
+            };
+            assert_eq!(fields(&object), fields(&whole), "{body}");
+            assert_eq!(items, whole.get("messages").and_then(array), "{body}");
+        }
+    }
 
     #[test]
     fn the_rest_of_an_array_reads_as_the_whole_body_does() {

@@ -49,20 +49,17 @@ pub struct Survey {
 impl<'a> Read<'a> {
     /// Validate `body` (JSON, an object at the top) and view it; `None` otherwise.
     pub fn validated(dialect: Dialect, body: &'a str) -> Option<Self> {
-        let root = headroom_json::root(body).ok()??;
-        Some(Self::of(dialect, body, root))
+        headroom_json::scan::validate(body).ok()?;
+        Self::trusted(dialect, body)
     }
 
     /// View `body`, which must have been validated before (by [`Read::validated`] or the
-    /// engine): the views only skip bytes, and on text that is not JSON they may panic.
+    /// engine): the views only skip bytes, and on text that is not JSON they may panic. The
+    /// message list is walked once, for the top level and its items together.
     pub fn trusted(dialect: Dialect, body: &'a str) -> Option<Self> {
-        let root = raw::trusted_root(body)?;
-        Some(Self::of(dialect, body, root))
-    }
-
-    fn of(dialect: Dialect, body: &'a str, root: Object<'a>) -> Self {
-        let items = root.get(list_field(dialect)).and_then(raw::array);
-        Self { dialect, body, root, items }
+        let top = body.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
+        let (root, items) = Object::parse_with_list(Raw::trusted(top), list_field(dialect))?;
+        Some(Self { dialect, body, root, items })
     }
 
     /// The top-level object.
