@@ -10,6 +10,7 @@ use std::time::Duration;
 use headroom_proxy::accounting::Usage;
 use headroom_proxy::observe_args::ObserveConfig;
 use serde_json::{Value, json};
+use support::binary::{get_json, get_text};
 use support::retrieval::usage;
 use support::{Proxy, config, start_mock, start_proxy};
 
@@ -93,10 +94,6 @@ fn both_rounds(path: &str) -> Value {
     let mut total = usage(path, 1);
     headroom_proxy::retrieval::usage::add(&mut total, &usage(path, 2));
     total
-}
-
-async fn get_json(url: &str) -> Value {
-    client().get(url).send().await.expect("get").json().await.expect("json")
 }
 
 /// Wait (bounded) until `/stats` has counted `n` requests.
@@ -429,14 +426,7 @@ async fn a_request_nothing_can_touch_never_calls_the_engine() {
     let path = "/v1/chat/completions";
     post(&proxy.url, path, &request(path, false, &log_output()), "sk-a").await.bytes().await.expect("body");
     wait_for_requests(&proxy.url, 2).await;
-    let text = client()
-        .get(format!("{}/metrics", proxy.url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = get_text(&format!("{}/metrics", proxy.url)).await;
     assert!(text.contains(r#"headroom_requests_total{provider="openai""#), "{text}");
     let calls = text
         .lines()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::start_mock;
 
-use support::binary::{Binary as Proxy, client, temp_dir};
+use support::binary::{Binary as Proxy, client, get_json, temp_dir};
 
 /// Start `headroom proxy` on a free port in front of `upstream`, state in `dir`; ready once
 /// `/readyz` says so.
@@ -163,23 +163,9 @@ async fn kill_9_during_savings_writes_leaves_a_valid_file() {
     }
     assert!(last_requests > 0);
     let proxy = spawn(&mock.url, &dir, &[]).await;
-    let health: Value = client()
-        .get(format!("{}/health", proxy.url))
-        .send()
-        .await
-        .expect("health")
-        .json()
-        .await
-        .expect("json");
+    let health: Value = get_json(&format!("{}/health", proxy.url)).await;
     assert_eq!(health["checks"]["savings_history"]["status"], "healthy", "{health}");
-    let history: Value = client()
-        .get(format!("{}/stats-history", proxy.url))
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("json");
+    let history: Value = get_json(&format!("{}/stats-history", proxy.url)).await;
     assert_eq!(history["lifetime"]["requests"].as_u64(), Some(last_requests));
     drop(proxy);
     let _ = std::fs::remove_dir_all(&dir);

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use headroom_proxy::cache::CacheConfig;
 use serde_json::{Value, json};
+use support::binary::{get_json, get_text};
 use support::{config, start_mock, start_proxy};
 
 fn client() -> reqwest::Client {
@@ -81,14 +82,7 @@ async fn json_answers_are_replayed_byte_for_byte_with_one_upstream_call() {
     assert_eq!(h2["content-type"], h1["content-type"]);
     assert_eq!(first, second, "not replayed byte for byte");
     assert_eq!(upstream_calls(&mock), 1);
-    let stats: Value = c
-        .get(format!("{}/stats", proxy.url))
-        .send()
-        .await
-        .expect("test value")
-        .json()
-        .await
-        .expect("test value");
+    let stats: Value = get_json(&format!("{}/stats", proxy.url)).await;
     let rc = &stats["response_cache"];
     assert_eq!(
         (rc["hits"].as_u64(), rc["misses"].as_u64(), rc["entries"].as_u64()),
@@ -96,14 +90,7 @@ async fn json_answers_are_replayed_byte_for_byte_with_one_upstream_call() {
         "{rc}"
     );
     assert!(rc["bytes"].as_u64().expect("test value") > first.len() as u64);
-    let m = c
-        .get(format!("{}/metrics", proxy.url))
-        .send()
-        .await
-        .expect("test value")
-        .text()
-        .await
-        .expect("test value");
+    let m = get_text(&format!("{}/metrics", proxy.url)).await;
     assert!(m.contains("headroom_response_cache_hits_total 1"), "{m}");
     assert!(m.contains("headroom_response_cache_misses_total 1"), "{m}");
 }
@@ -166,14 +153,7 @@ async fn partial_streams_errors_and_opt_outs_are_never_stored() {
         }
     }
     assert_eq!(upstream_calls(&mock), 8);
-    let stats: Value = c
-        .get(format!("{}/stats", proxy.url))
-        .send()
-        .await
-        .expect("test value")
-        .json()
-        .await
-        .expect("test value");
+    let stats: Value = get_json(&format!("{}/stats", proxy.url)).await;
     let rc = &stats["response_cache"];
     assert_eq!(rc["stores"], 0, "{rc}");
     assert_eq!(rc["skipped_opt_out"], 4, "{rc}");
@@ -251,14 +231,12 @@ async fn a_cache_hit_is_a_request_in_stats_metrics_and_the_log_billed_nothing() 
     }
     assert!(hit["bill"].is_null(), "{hit}");
 
-    let stats: Value =
-        c.get(format!("{}/stats", proxy.url)).send().await.expect("stats").json().await.expect("json");
+    let stats: Value = get_json(&format!("{}/stats", proxy.url)).await;
     let r = &stats["requests"];
     assert_eq!((r["total"].as_u64(), r["cache_hits"].as_u64()), (Some(2), Some(1)), "{r}");
     assert_eq!(r["by_status"]["200"], 2, "{r}");
     assert_eq!(r["by_model"]["claude-sonnet-4-5"], 2, "{r}");
-    let m =
-        c.get(format!("{}/metrics", proxy.url)).send().await.expect("metrics").text().await.expect("text");
+    let m = get_text(&format!("{}/metrics", proxy.url)).await;
     assert!(
         m.contains(
             "headroom_requests_total{provider=\"anthropic\",model=\"claude-sonnet-4-5\",status=\"200\"} 2"

@@ -13,6 +13,7 @@ use std::time::Duration;
 use headroom_proxy::spend::args::SpendConfig;
 use headroom_proxy::spend::prices::Prices;
 use serde_json::{Value, json};
+use support::binary::get_text;
 use support::{config, start_mock, start_proxy};
 
 fn client() -> reqwest::Client {
@@ -149,14 +150,7 @@ async fn costs_for_each_family_from_json_and_sse_usage() {
     let total = 2.0 * 0.032_25 + 0.053_75 + 0.010_75 + 2.0 * 0.0018 + 0.031;
     assert!(close(spend["total"]["total_usd"].as_f64().expect("test value"), total), "{spend}");
     assert!(close(spend["budget"]["spent_usd"].as_f64().expect("test value"), total), "{spend}");
-    let metrics = c
-        .get(format!("{}/metrics", proxy.url))
-        .send()
-        .await
-        .expect("test value")
-        .text()
-        .await
-        .expect("test value");
+    let metrics = get_text(&format!("{}/metrics", proxy.url)).await;
     assert!(
         metrics.contains("headroom_cost_usd_total{provider=\"anthropic\",kind=\"cache_write\"}"),
         "{metrics}"
@@ -478,14 +472,7 @@ async fn rpm_is_enforced_per_key_under_concurrent_clients() {
     assert!(text.contains("\"rate_limit_error\""), "{text}");
     assert_eq!(headers["anthropic-ratelimit-requests-limit"], "3");
     assert_eq!(mock.hits().len(), 12);
-    let m = c
-        .get(format!("{}/metrics", proxy.url))
-        .send()
-        .await
-        .expect("test value")
-        .text()
-        .await
-        .expect("test value");
+    let m = get_text(&format!("{}/metrics", proxy.url)).await;
     assert!(m.contains("headroom_refused_requests_total{reason=\"rpm\"} 5"), "{m}");
 }
 

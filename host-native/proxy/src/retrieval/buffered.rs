@@ -4,6 +4,7 @@
 
 use axum::body::Body;
 use axum::response::Response;
+use bytes::Bytes;
 use headroom_runtime::wit::Dialect;
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ use crate::upstream;
 /// Resolve retrievals in `first` (the upstream's answer to `body`).
 pub async fn respond(
     exchange: Exchange,
-    mut body: String,
+    mut body: Bytes,
     first: crate::upstream::Answer,
 ) -> Result<Response, ProxyError> {
     let mut upstream_response = first;
@@ -37,7 +38,9 @@ pub async fn respond(
         strip_ours(exchange.dialect, &mut response);
         if !(calls.is_empty() || client_calls || round == MAX_ROUNDS) {
             let answers = exchange.answers(calls.iter().map(|c| c.key.clone()).collect()).await;
-            if let Ok(next) = next_body(&body, &turn, &calls, &answers)
+            // `body` is the proxy's own JSON text: always UTF-8.
+            if let Ok(text) = std::str::from_utf8(&body)
+                && let Ok(next) = next_body(text, &turn, &calls, &answers).map(Bytes::from)
                 && let Ok(continued) = exchange.send(next.clone()).await
                 && continued.status().is_success()
             {

@@ -123,7 +123,7 @@ pub fn offer(
 /// Send the prepared body and answer the client, resolving retrievals on the way. `original`
 /// is the body without the tool: an upstream that rejects the request as invalid gets it
 /// instead, so the tool the client never sent cannot cost it the request.
-pub async fn respond(exchange: Exchange, body: String, original: Bytes) -> Result<Response, ProxyError> {
+pub async fn respond(exchange: Exchange, body: Bytes, original: Bytes) -> Result<Response, ProxyError> {
     let first = exchange.send(body.clone()).await?;
     if matches!(first.status().as_u16(), 400 | 422) {
         let first = exchange.send_bytes(original).await?;
@@ -141,9 +141,9 @@ pub async fn respond(exchange: Exchange, body: String, original: Bytes) -> Resul
 
 impl Exchange {
     /// Send a (continuation) body upstream with the client's headers.
-    pub async fn send(&self, body: String) -> Result<crate::upstream::Answer, ProxyError> {
+    pub async fn send(&self, body: Bytes) -> Result<crate::upstream::Answer, ProxyError> {
         self.sends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.send_bytes(Bytes::from(body)).await
+        self.send_bytes(body).await
     }
 
     async fn send_bytes(&self, body: Bytes) -> Result<crate::upstream::Answer, ProxyError> {

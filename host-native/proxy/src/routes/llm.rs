@@ -92,7 +92,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                 prepare(&state, d, body, &tenant, &parts.headers, Purpose::Turn, &facts).await;
             let sent = match with_tool {
                 Some(with_tool) => {
-                    let sent = Bytes::from(with_tool.clone());
+                    let sent = Bytes::from(with_tool);
                     state.spend.debit_body(tenant.as_str(), &sent);
                     draft.prepared(&sent, compression);
                     let exchange = Exchange {
@@ -104,7 +104,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
                         tenant,
                         sends: Arc::clone(&draft.sends),
                     };
-                    retrieval::respond(exchange, with_tool, body).await
+                    retrieval::respond(exchange, sent, body).await
                 }
                 None => {
                     state.spend.debit_body(tenant.as_str(), &body);

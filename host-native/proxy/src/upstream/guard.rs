@@ -188,3 +188,29 @@ pub fn relay_raw(upstream: Answer, idle: Duration) -> Body {
     });
     Body::from_stream(stream)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Gather;
+    use bytes::Bytes;
+
+    #[test]
+    fn one_chunk_is_kept_as_it_came_and_several_are_joined() {
+        let whole = Bytes::from_static(b"{\"usage\":{}}");
+        let mut one = Gather::default();
+        one.push(whole.clone());
+        assert_eq!((one.len(), one.as_slice()), (whole.len(), &whole[..]));
+        assert_eq!(one.into_bytes().as_ptr(), whole.as_ptr(), "not copied");
+
+        let mut several = Gather::default();
+        for part in [&b""[..], b"{\"a\":", b"", b"1}"] {
+            several.push(Bytes::copy_from_slice(part));
+        }
+        assert_eq!(several.as_slice(), b"{\"a\":1}");
+        assert_eq!(several.len(), 7);
+        several.clear();
+        assert!(several.is_empty());
+        several.push(Bytes::from_static(b"x"));
+        assert_eq!(several.into_bytes(), Bytes::from_static(b"x"));
+    }
+}

@@ -12,6 +12,16 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().build().expect("client")
 }
 
+/// The text of `GET url` (`/metrics`, `/health`, ...).
+pub async fn get_text(url: &str) -> String {
+    client().get(url).send().await.expect("GET").text().await.expect("text")
+}
+
+/// The JSON of `GET url` (`/stats`, `/health`, ...).
+pub async fn get_json(url: &str) -> serde_json::Value {
+    client().get(url).send().await.expect("GET").json().await.expect("JSON")
+}
+
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());

@@ -39,7 +39,7 @@ trait Splice: Send {
 /// The client's response: the first upstream response's headers, and a body fed by a task
 /// that splices rounds together. Dropping the body (client gone) ends the task, which drops
 /// the upstream request.
-pub fn relay(exchange: Exchange, body: String, first: crate::upstream::Answer) -> Response {
+pub fn relay(exchange: Exchange, body: Bytes, first: crate::upstream::Answer) -> Response {
     let head = upstream::relay_headers(&first);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let splice: Box<dyn Splice> = match exchange.dialect {
@@ -65,7 +65,7 @@ type Sender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
 
 async fn drive(
     exchange: Exchange,
-    mut body: String,
+    mut body: Bytes,
     first: crate::upstream::Answer,
     mut splice: Box<dyn Splice>,
     tx: Sender,
@@ -108,9 +108,11 @@ async fn drive(
         // Continuing: the held closing events belong to a round the client never sees end.
         splice.discard_held();
         let answers = exchange.answers(calls.iter().map(|c| c.key.clone()).collect()).await;
-        let next = match next_body(&body, &turn, &calls, &answers) {
-            Ok(next) => next,
-            Err(e) => return fail(&tx, &mut watch, &continuation(&e.to_string())).await,
+        // `body` is the proxy's own JSON text: always UTF-8.
+        let text = std::str::from_utf8(&body).map_err(|e| e.to_string());
+        let next = match text.and_then(|t| next_body(t, &turn, &calls, &answers).map_err(|e| e.to_string())) {
+            Ok(next) => Bytes::from(next),
+            Err(e) => return fail(&tx, &mut watch, &continuation(&e)).await,
         };
         body = next;
         upstream_response = match exchange.send(body.clone()).await {
