@@ -123,6 +123,37 @@ def svg(series, out):
     out.write_text("\n".join(parts))
 
 
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def synthetic_summary(tsv, measured, first, second):
+    """The issue's figures for the synthetic conversation: p50 and p99 of the turns whose history
+    holds 100k-200k tokens, for a turn that adds a 10 KB output and one that adds nothing to
+    compress; and how the overhead of the 10 KB turns grows from 10k to 200k tokens."""
+    labels = {}
+    for line in tsv.read_text().splitlines()[1:]:
+        file, tokens, added = line.split("\t")
+        labels[file] = (int(tokens), added)
+    turns = [(labels[n], m, s) for n, (c, _), m, s in measured if n in labels]
+    out = ["", f"Turns whose history holds 100k tokens to the end (just over 200k; p99: the 99th percentile of the turns of the three passes):", "",
+           f"| the turn adds | turns | {second} p50 / p99 ms | {first} p50 / p99 ms |", "|---|---|---|---|"]
+    for added, label in [("Output10k", "a real 8-12 KB command output"), ("Small", "a real output under 300 bytes (nothing to compress)")]:
+        sel = [(m, s) for (tokens, a), m, s in turns if a == added and tokens >= 100_000]
+        if sel:
+            mem, st = [m for m, _ in sel], [s for _, s in sel]
+            out.append(f"| {label} | {len(sel)} | {percentile(st, .5):.2f} / {percentile(st, .99):.2f} "
+                       f"| {percentile(mem, .5):.2f} / {percentile(mem, .99):.2f} |")
+    out += ["", f"The 10 KB turns with the memory, by the history's tokens (the slope):", "",
+            "| history tokens | turns | median ms |", "|---|---|---|"]
+    for lo in range(0, 200_001, 25_000):
+        sel = [m for (tokens, a), m, _ in turns if a == "Output10k" and lo <= tokens < lo + 25_000]
+        if sel:
+            out.append(f"| {lo//1000}k-{(lo+25_000)//1000}k | {len(sel)} | {statistics.median(sel):.2f} |")
+    return out
+
+
 def main():
     versus = None
     if len(sys.argv) == 6 and sys.argv[3] == "--components":
@@ -149,7 +180,7 @@ def main():
             a = start_proxy(work, "memory", mock_url, first[1])
             b = start_proxy(work, "stateless", mock_url, second[1])
             procs += [a[0], b[0]]
-            sizes = []
+            sizes, names = [], []
             for k, f in enumerate(files):
                 body = f.read_bytes()
                 path = PATHS[f.name.split(".")[-2]]
@@ -157,6 +188,7 @@ def main():
                 for p in order:
                     send(p[1], path, body)
                 sizes.append((f.name.split("-")[0], len(body)))
+                names.append(f.name)
             mem = overheads(a[2], len(files))
             nomem = overheads(b[2], len(files))
             # The engine call alone (`compression_ms`): the part the component decides.
@@ -184,8 +216,9 @@ def main():
     for conv in sorted({c for c, _ in sizes}):
         rows = [(n, m, s) for (c, n), m, s in zip(sizes, mem, nomem) if c == conv]
         engine = [(n, m, s) for (c, n), m, s in zip(sizes, mem_engine, nomem_engine) if c == conv]
-        names = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)"}
-        report.append(f"\n## {names.get(conv, conv)}, {len(rows)} turns\n")
+        titles = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)",
+                  "2": "synthetic conversation grown to 200k tokens from real outputs (OpenAI Chat, three passes)"}
+        report.append(f"\n## {titles.get(conv, conv)}, {len(rows)} turns\n")
         ratio = "B / A" if versus else "memory / stateless"
         report.append(f"| turn size | turns | {second[0]} ms | {first[0]} ms | {ratio} | engine call: {second[0]} ms "
                       f"| engine call: {first[0]} ms |")
@@ -201,6 +234,8 @@ def main():
             em, es = statistics.median(m for m, _ in esel), statistics.median(s for _, s in esel)
             report.append(f"| {lo//1000}-{(lo+step)//1000} KB | {len(sel)} | {ss:.2f} | {ms:.2f} | {ms/ss:.0%} "
                           f"| {es:.2f} | {em:.2f} |")
+        if conv == "2":
+            report += synthetic_summary(bodies_dir / "turns.tsv", zip(names, sizes, mem, nomem), first[0], second[0])
         for n, m, s in rows:
             series[first[0]].append((n, m))
             series[second[0]].append((n, s))

@@ -257,14 +257,9 @@ fn walk(
                 origin: c.origin,
             });
         }
-        if !outcome.offloads.is_empty()
-            && let Some(text) = raw::as_str(c.raw)
-        {
-            for (k, range, own) in &outcome.offloads {
-                if offloaded.insert(k.clone()) {
-                    let original = own.clone().unwrap_or_else(|| text[range.clone()].to_owned());
-                    offloads.push(Offload { key: k.clone(), original });
-                }
+        for (k, original) in &outcome.offloads {
+            if offloaded.insert(k.clone()) {
+                offloads.push(Offload { key: k.clone(), original: original.clone() });
             }
         }
         if record {
@@ -323,8 +318,7 @@ fn block_outcome(
         }
         if let Some(off) = result.offload {
             // A filtered block's original is the filtered text, never the block as received.
-            let own = (off.original != text[range.clone()]).then_some(off.original);
-            outcome.offloads.push((off.key, range.clone(), own));
+            outcome.offloads.push((off.key, off.original));
         }
         outcome.reports.push((result.kind, result.status, result.tokens_before, result.tokens_after));
     }
