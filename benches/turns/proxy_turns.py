@@ -12,7 +12,9 @@ request size. Writes a Markdown table and an SVG plot of overhead against size.
 
 With `--components A.wasm B.wasm`, both proxies keep the memory and run different builds of the
 core component instead (A in the "stateless" column's place, B in the memory's): the same
-replay, to compare two engines side by side.
+replay, to compare two engines side by side. With `OLD_BIN=PATH` (an earlier tree's `headroom`),
+both keep the memory and the earlier binary takes the stateless column's place: two trees side
+by side.
 
 usage: proxy_turns.py BODIES_DIR OUT.md [--components A.wasm B.wasm]   (run through `just bench-proxy-turns`)
 """
@@ -57,13 +59,13 @@ def wait_ready(port, proc, seconds=30):
     sys.exit(f"proxy on {port} not ready after {seconds}s")
 
 
-def start_proxy(work, name, mock, extra):
+def start_proxy(work, name, mock, extra, binary=BIN):
     port = free_port()
     ws = work / name
     ws.mkdir()
     log = ws / "requests.jsonl"
     env = dict(os.environ, HEADROOM_WORKSPACE_DIR=str(ws))
-    args = [str(BIN), "proxy", "--port", str(port), "--anthropic-api-url", mock, "--openai-api-url", mock,
+    args = [str(binary), "proxy", "--port", str(port), "--anthropic-api-url", mock, "--openai-api-url", mock,
             "--log-file", str(log)] + extra
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, proc)
@@ -165,8 +167,13 @@ def main():
     if versus:
         first, second = (f"B ({pathlib.Path(versus[1]).name})", ["--component", versus[1]]), \
             (f"A ({pathlib.Path(versus[0]).name})", ["--component", versus[0]])
+    elif os.environ.get("OLD_BIN"):
+        # OLD_COMPONENT: the earlier tree's core component (default: the one its binary loads).
+        old = ["--component", os.environ["OLD_COMPONENT"]] if os.environ.get("OLD_COMPONENT") else []
+        first, second = ("this tree", []), ("before (OLD_BIN)", old)
     else:
         first, second = ("with memory", []), ("stateless", ["--conversation-memory-mb", "0"])
+    old_bin = pathlib.Path(os.environ["OLD_BIN"]) if os.environ.get("OLD_BIN") and not versus else BIN
     files = sorted(bodies_dir.glob("*.json"))
     if not files:
         sys.exit(f"no bodies in {bodies_dir}: run `turn_cost --dump {bodies_dir}` (needs ../shared/corpus)")
@@ -178,7 +185,7 @@ def main():
         try:
             mock_url = "http://" + mock.stdout.readline().strip().removeprefix("http://")
             a = start_proxy(work, "memory", mock_url, first[1])
-            b = start_proxy(work, "stateless", mock_url, second[1])
+            b = start_proxy(work, "stateless", mock_url, second[1], old_bin)
             procs += [a[0], b[0]]
             sizes, names = [], []
             for k, f in enumerate(files):
