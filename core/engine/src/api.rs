@@ -99,23 +99,23 @@ pub fn compress_request_plugins(
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
     let plugins = Plugins::new(host);
-    let outcome = compress_blocks(dialect, body, opts, counter, &plugins)?;
-    context::manage(dialect, body, outcome, opts, counter, None, |deeper| {
-        compress_blocks(dialect, body, deeper, counter, &plugins)
+    let (outcome, head) = compress_blocks(dialect, body, opts, counter, &plugins)?;
+    context::manage(dialect, body, &head, outcome, opts, counter, None, |deeper| {
+        compress_blocks(dialect, body, deeper, counter, &plugins).map(|(outcome, _)| outcome)
     })
 }
 
-/// Rewrite the request's blocks, each on its own.
+/// Rewrite the request's blocks, each on its own; also the request's head.
 fn compress_blocks(
     dialect: Dialect,
     body: &str,
     opts: &Options,
     counter: &dyn TokenCounter,
     plugins: &Plugins<'_>,
-) -> Result<RequestOutcome, CompressError> {
+) -> Result<(RequestOutcome, context::Head), CompressError> {
     let mut previous = Previous::none();
-    let (outcome, _, _, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
-    Ok(outcome)
+    let (outcome, _, layout, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
+    Ok((outcome, layout.head))
 }
 
 /// [`compress_request`] for one request of a conversation whose earlier requests left
@@ -154,10 +154,11 @@ pub fn compress_request_in_plugins(
             return Err(e);
         }
     };
+    let head = layout.head.clone();
     memory.end(body, records, layout, previous, reuse);
     let outcome =
-        context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
-            compress_blocks(dialect, body, deeper, counter, &plugins)
+        context::manage(dialect, body, &head, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
+            compress_blocks(dialect, body, deeper, counter, &plugins).map(|(outcome, _)| outcome)
         })?;
     Ok((outcome, reuse))
 }
