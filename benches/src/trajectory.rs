@@ -24,11 +24,16 @@ impl Trajectory {
 
     /// The OpenAI Chat request an agent sends at step k (messages 0..=k).
     pub fn openai_request(&self, k: usize) -> Vec<u8> {
+        self.request_for(k, "gpt-4o")
+    }
+
+    /// [`Self::openai_request`] naming `model`.
+    pub fn request_for(&self, k: usize, model: &str) -> Vec<u8> {
         let messages: Vec<Value> = self.messages[..=k]
             .iter()
             .map(|(role, content)| json!({"role": role, "content": content}))
             .collect();
-        serde_json::to_vec(&json!({"model": "gpt-4o", "messages": messages})).unwrap_or_default()
+        serde_json::to_vec(&json!({"model": model, "messages": messages})).unwrap_or_default()
     }
 }
 
@@ -97,7 +102,14 @@ pub struct SyntheticTurn {
 /// of the longest trajectory, then real (command, output) pairs of the whole corpus in order,
 /// alternating an output of 8-12 KB with one under 300 bytes, until the messages hold `tokens`
 /// tokens (`count`). `tag` goes into the system prompt, so that each pass is its own conversation.
-pub fn synthetic(all: &[Trajectory], tokens: usize, tag: &str, count: impl Fn(&str) -> u32) -> Vec<SyntheticTurn> {
+/// It names `gpt-5`, whose 400k window holds it (a conversation over its window is a different
+/// cost: the context management of every turn).
+pub fn synthetic(
+    all: &[Trajectory],
+    tokens: usize,
+    tag: &str,
+    count: impl Fn(&str) -> u32,
+) -> Vec<SyntheticTurn> {
     let Some(longest) = all.iter().max_by_key(|t| t.steps().len()) else { return Vec::new() };
     let pairs = |fits: fn(usize) -> bool| {
         all.iter()
@@ -119,7 +131,7 @@ pub fn synthetic(all: &[Trajectory], tokens: usize, tag: &str, count: impl Fn(&s
         total += pair.iter().map(|(_, c)| count(c) as usize).sum::<usize>();
         messages.extend(pair);
         let t = Trajectory { name: String::new(), messages: messages.clone() };
-        turns.push(SyntheticTurn { added, tokens: total, body: t.openai_request(messages.len() - 1) });
+        turns.push(SyntheticTurn { added, tokens: total, body: t.request_for(messages.len() - 1, "gpt-5") });
     }
     turns
 }

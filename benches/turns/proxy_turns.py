@@ -34,6 +34,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = ROOT / "target/release/headroom"
 MOCK = ROOT / "target/release/examples/mock_upstream"
+# `PROXY_MODE=cache` runs both proxies in cache mode (default: the proxy's default, token).
+MODE = ["--mode", os.environ["PROXY_MODE"]] if os.environ.get("PROXY_MODE") else []
 PATHS = {"anthropic": "/v1/messages", "chat": "/v1/chat/completions", "responses": "/v1/responses"}
 
 
@@ -66,7 +68,7 @@ def start_proxy(work, name, mock, extra, binary=BIN):
     log = ws / "requests.jsonl"
     env = dict(os.environ, HEADROOM_WORKSPACE_DIR=str(ws))
     args = [str(binary), "proxy", "--port", str(port), "--anthropic-api-url", mock, "--openai-api-url", mock,
-            "--log-file", str(log)] + extra
+            "--log-file", str(log)] + MODE + extra
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, proc)
     return proc, port, log

@@ -99,7 +99,8 @@ impl AppState {
     /// Build the state; the component is loaded separately ([`AppState::load_component`]) so
     /// the server answers `/livez` while it loads.
     pub fn new(config: ProxyConfig) -> Result<Arc<Self>, StateError> {
-        let read_memos = crate::read_memos::ReadMemos::new(config.memory_bytes);
+        let memo_bytes = config.memory_bytes;
+        let read_memos = crate::read_memos::ReadMemos::new(memo_bytes);
         // Only one crypto provider is compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Redirects go back to the client as the upstream sent them (the client has no redirect
@@ -174,7 +175,7 @@ impl AppState {
             unknown_models: UnknownModels::default(),
             started: Instant::now(),
             plugins: OnceLock::new(),
-            accounting: Accounting::new(sinks),
+            accounting: Accounting::new(sinks, memo_bytes),
             stats,
             metrics,
             request_log,

@@ -290,9 +290,10 @@ pub struct Accounting {
 }
 
 impl Accounting {
-    /// With these consumers.
-    pub fn new(sinks: Vec<Arc<dyn Sink>>) -> Self {
-        Self { sinks, sessions: session::Sessions::default() }
+    /// With these consumers, keeping at most `memo_bytes` of forwarded bodies for the bill's
+    /// next read of each conversation (0: none).
+    pub fn new(sinks: Vec<Arc<dyn Sink>>, memo_bytes: usize) -> Self {
+        Self { sinks, sessions: session::Sessions::new(memo_bytes) }
     }
 
     /// Complete a record from what the tap saw and hand it to every consumer.

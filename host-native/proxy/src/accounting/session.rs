@@ -17,12 +17,16 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use headroom_core::request::facts::Read;
 use headroom_runtime::wit::Dialect;
 
 use super::bill::{Bill, Weights};
 use super::{Draft, Usage};
+use crate::ccr::Tenant;
 use crate::ledger;
 use crate::provider::Provider;
+use crate::read_memos::ReadMemos;
 
 /// Conversations remembered at most (the oldest are forgotten first).
 const MAX_SESSIONS: usize = 16_384;
@@ -50,25 +54,53 @@ pub struct Outcome {
 }
 
 /// The per-session state.
-#[derive(Default)]
 pub struct Sessions {
     map: Mutex<HashMap<String, State>>,
+    /// The last forwarded body of each recent conversation: its next forwarded body is hashed
+    /// only past the messages the two share.
+    forwarded: ReadMemos,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::new(0)
+    }
 }
 
 /// Hashes of the forwarded body's prefixes (`[0]` covers the preamble, `[i]` the preamble and
 /// the first `i` messages or input items); `None` without a message list. The body is the
 /// engine's output (or the retrieval tool's splice) from a client body validated when it
-/// arrived, so it is only skipped; one that was not validated is read in full.
-fn prefix_hashes(dialect: Dialect, body: &[u8], validated_before: bool) -> Option<Vec<[u8; 32]>> {
-    let read = if validated_before {
-        crate::facts::read_validated_before(dialect, body)
+/// arrived, so it is only skipped; one that was not validated is read in full. The messages it
+/// shares with the conversation's previous forwarded body keep their hashes (`memos`).
+fn prefix_hashes(
+    dialect: Dialect,
+    body: &Bytes,
+    validated_before: bool,
+    tenant: &Tenant,
+    memos: &ReadMemos,
+) -> Option<Vec<[u8; 32]>> {
+    let dialect = crate::dialect::to_core(dialect);
+    let text = std::str::from_utf8(body).ok()?;
+    let best = memos.best(tenant, dialect, body);
+    let previous = best.as_ref().map(|(memo, _)| memo.as_ref());
+    let (read, shared) = if validated_before {
+        (Read::trusted(dialect, text)?, best.as_ref().map_or(0, |(_, shared)| *shared))
     } else {
-        crate::facts::read(dialect, body)
+        Read::validated_after(dialect, text, previous)?
     };
-    Some(read?.hashes().prefixes).filter(|h| !h.is_empty())
+    let (hashes, memo) = read.hashes_after(body.clone(), previous, shared);
+    if read.messages().is_some_and(|n| n > 0) {
+        memos.keep(tenant, memo, best.as_ref().map(|(memo, _)| memo));
+    }
+    Some(hashes.prefixes).filter(|h| !h.is_empty())
 }
 
 impl Sessions {
+    /// Keeping at most `budget` bytes of forwarded bodies (0: none).
+    pub fn new(budget: usize) -> Self {
+        Self { map: Mutex::default(), forwarded: ReadMemos::new(budget) }
+    }
+
     /// Account one answered request of `draft`'s session.
     pub fn observe(&self, draft: &Draft, model: &str, usage: &Usage, now: Instant) -> Outcome {
         let weights = Weights::of(draft.provider, model);
@@ -78,7 +110,7 @@ impl Sessions {
         let original = Some(&draft.prefixes).filter(|p| session.is_some() && !p.is_empty());
         let forwarded = match &draft.forwarded {
             Some(f) if original.is_some() && f != &draft.original => {
-                prefix_hashes(draft.dialect, f, draft.valid)
+                prefix_hashes(draft.dialect, f, draft.valid, &draft.tenant, &self.forwarded)
             }
             _ => original.cloned(),
         };
@@ -230,7 +262,13 @@ mod tests {
 
     #[test]
     fn a_session_bills_the_original_under_the_same_cache_and_attributes_breaks() {
-        let sessions = Sessions::default();
+        // Without forwarded bodies kept, and with them (each turn hashed past what it shares).
+        for budget in [0, 1 << 20] {
+            bills_and_breaks(&Sessions::new(budget));
+        }
+    }
+
+    fn bills_and_breaks(sessions: &Sessions) {
         let now = Instant::now();
         let u = |uncached, read, w1h| Usage {
             uncached_input: uncached,
@@ -268,10 +306,24 @@ mod tests {
     fn prefixes_ignore_moved_breakpoints() {
         let a = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{"type":"ephemeral"}}]}]}"#;
         let b = br#"{"model":"m","system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a"}]},{"role":"assistant","content":"x"}]}"#;
-        let ha = prefix_hashes(Dialect::AnthropicMessages, a, false).unwrap();
-        let hb = prefix_hashes(Dialect::AnthropicMessages, b, false).unwrap();
-        assert_eq!(prefix_hashes(Dialect::AnthropicMessages, b, true), Some(hb.clone()), "skipped, not read");
-        assert_eq!(prefix_hashes(Dialect::AnthropicMessages, b"{not json", false), None);
+        let (a, b) = (Bytes::from_static(a), Bytes::from_static(b));
+        let tenant = Tenant::of(&http::HeaderMap::new());
+        let none = ReadMemos::new(0);
+        let hashes = |body: &Bytes, validated: bool, memos: &ReadMemos| {
+            prefix_hashes(Dialect::AnthropicMessages, body, validated, &tenant, memos)
+        };
+        let ha = hashes(&a, false, &none).unwrap();
+        let hb = hashes(&b, false, &none).unwrap();
+        assert_eq!(hashes(&b, true, &none), Some(hb.clone()), "skipped, not read");
+        assert_eq!(hashes(&Bytes::from_static(b"{not json"), false, &none), None);
+        // Hashed past the messages shared with the previous body: the same hashes.
+        let kept = ReadMemos::new(1 << 20);
+        for validated in [false, true] {
+            assert_eq!(hashes(&a, validated, &kept), Some(ha.clone()));
+            assert_eq!(hashes(&b, validated, &kept), Some(hb.clone()));
+            assert_eq!(hashes(&b, validated, &kept), Some(hb.clone()), "all of it shared");
+        }
+        assert!(kept.held().0 > 0);
         assert_eq!(ha.len(), 2);
         assert_eq!(ha[1], hb[1]);
         assert_ne!(hb[1], hb[2]);

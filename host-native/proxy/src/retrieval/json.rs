@@ -106,7 +106,12 @@ pub fn set_member(body: &str, name: &str, value: &str) -> Result<String, EditErr
 }
 
 /// [`set_member`] where the member's value is at `range` (`None`: absent).
-pub fn set_member_at(body: &str, name: &str, range: Option<Range<usize>>, value: &str) -> Result<String, EditError> {
+pub fn set_member_at(
+    body: &str,
+    name: &str,
+    range: Option<Range<usize>>,
+    value: &str,
+) -> Result<String, EditError> {
     if let Some(range) = range {
         return Ok(format!("{}{value}{}", &body[..range.start], &body[range.end..]));
     }
