@@ -5,7 +5,7 @@
 //! searcher per needle and walks the line N times. [`AnyOf`] walks it once, stopping only
 //! where a needle's first byte stands, and answers exactly what that expression answers.
 
-/// A set of non-empty needles, with the pairs of bytes they start with.
+/// A set of non-empty needles (at most 64), with the pairs of bytes they start with.
 pub(crate) struct AnyOf<const N: usize> {
     needles: [&'static str; N],
     /// For each byte that starts a needle, 1 + the index of its row in `seconds`; 0 otherwise.
@@ -13,6 +13,9 @@ pub(crate) struct AnyOf<const N: usize> {
     /// Per first byte, the set of bytes that follow it in some needle (every byte when a
     /// needle is that one byte alone), as 256 bits.
     seconds: [[u64; 4]; N],
+    /// Per first byte, the needles that start with it (bit `i` for `needles[i]`): a candidate
+    /// place is compared with those alone, not with the whole set.
+    members: [u64; N],
     /// The first byte of every needle, when they all start alike: `memchr` finds the
     /// candidates then (tree drawings, `::`), not a walk over each byte.
     only_first: Option<u8>,
@@ -23,6 +26,8 @@ impl<const N: usize> AnyOf<N> {
     pub(crate) const fn new(needles: [&'static str; N]) -> Self {
         let mut first = [0u8; 256];
         let mut seconds = [[0u64; 4]; N];
+        let mut members = [0u64; N];
+        assert!(N <= 64, "a set holds at most 64 needles");
         let mut rows = 0;
         let mut only_first = if N > 0 { Some(needles[0].as_bytes()[0]) } else { None };
         let mut i = 0;
@@ -34,6 +39,7 @@ impl<const N: usize> AnyOf<N> {
                 first[b[0] as usize] = rows;
             }
             let row = first[b[0] as usize] as usize - 1;
+            members[row] |= 1 << i;
             if b.len() == 1 {
                 seconds[row] = [u64::MAX; 4];
             } else {
@@ -46,36 +52,53 @@ impl<const N: usize> AnyOf<N> {
             }
             i += 1;
         }
-        Self { needles, first, seconds, only_first }
+        Self { needles, first, seconds, members, only_first }
     }
 
     /// True when some needle occurs in `hay`.
     pub(crate) fn in_text(&self, hay: &str) -> bool {
         let h = hay.as_bytes();
         if let Some(f) = self.only_first {
-            return memchr::memchr_iter(f, h).any(|i| self.starts_at(&h[i..]));
+            let row = self.first[f as usize] as usize - 1;
+            return memchr::memchr_iter(f, h).any(|i| self.starts_at(&h[i..], row));
         }
         for (i, w) in h.windows(2).enumerate() {
             let row = self.first[w[0] as usize];
             if row != 0
                 && self.seconds[row as usize - 1][(w[1] >> 6) as usize] & (1 << (w[1] & 63)) != 0
-                && self.starts_at(&h[i..])
+                && self.starts_at(&h[i..], row as usize - 1)
             {
                 return true;
             }
         }
         // A one-byte needle at the very end has no second byte to test.
-        h.last().is_some_and(|&b| self.first[b as usize] != 0 && self.starts_at(&h[h.len() - 1..]))
+        h.last().is_some_and(|&b| {
+            let row = self.first[b as usize];
+            row != 0 && self.starts_at(&h[h.len() - 1..], row as usize - 1)
+        })
     }
 
     /// True when `hay` starts with some needle.
     pub(crate) fn starts(&self, hay: &str) -> bool {
         let h = hay.as_bytes();
-        h.first().is_some_and(|&b| self.first[b as usize] != 0) && self.starts_at(h)
+        h.first().is_some_and(|&b| {
+            let row = self.first[b as usize];
+            row != 0 && self.starts_at(h, row as usize - 1)
+        })
     }
 
-    fn starts_at(&self, h: &[u8]) -> bool {
-        self.needles.iter().any(|n| h.starts_with(n.as_bytes()))
+    /// True when `h` starts with one of the needles of `row` (those that start with `h[0]`).
+    /// Needles are a few bytes long: compared byte by byte in place, not by a call to `memcmp`.
+    fn starts_at(&self, h: &[u8], row: usize) -> bool {
+        let mut m = self.members[row];
+        while m != 0 {
+            let n = self.needles[m.trailing_zeros() as usize].as_bytes();
+            if h.len() >= n.len() && n.iter().zip(h).all(|(a, b)| a == b) {
+                return true;
+            }
+            m &= m - 1;
+        }
+        false
     }
 }
 

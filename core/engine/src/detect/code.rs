@@ -88,8 +88,7 @@ fn is_keyword(w: &str) -> bool {
 
 /// Enough lines look like statements, declarations or block structure.
 pub(super) fn is_code(sample: &Sample) -> bool {
-    let numbered = sample.count(|l| strip_number(l).is_some());
-    let strip = numbered >= 1 && sample.share(numbered, 0.8);
+    let strip = sample.share_of(|l| strip_number(l).is_some(), 0.8).is_some_and(|n| n >= 1);
     // What each line says does not depend on where docstrings start: read every line once,
     // then judge with both parities.
     let lines: Vec<Line> = sample

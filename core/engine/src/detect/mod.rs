@@ -63,6 +63,22 @@ impl<'a> Sample<'a> {
         self.lines.iter().filter(|l| pred(l)).count()
     }
 
+    /// The count of sampled lines that satisfy `pred` when it is at least `frac` of them
+    /// (as [`Sample::share`] judges), `None` otherwise: the lines stop being read as soon as
+    /// the rest could no longer reach the share.
+    pub(crate) fn share_of(&self, pred: impl Fn(&str) -> bool, frac: f64) -> Option<usize> {
+        let need = frac * self.lines.len() as f64;
+        let mut n = 0;
+        for (i, l) in self.lines.iter().enumerate() {
+            if pred(l) {
+                n += 1;
+            } else if ((n + self.lines.len() - i - 1) as f64) < need {
+                return None;
+            }
+        }
+        self.share(n, frac).then_some(n)
+    }
+
     /// True when `n` is at least `frac` of the sampled lines.
     pub(crate) fn share(&self, n: usize, frac: f64) -> bool {
         !self.lines.is_empty() && n as f64 >= frac * self.lines.len() as f64
