@@ -58,7 +58,7 @@ fn starts_with_syslog_date(t: &str) -> bool {
 
 /// `path.py:12: DeprecationWarning: ...`, Python's warning format.
 pub(super) fn is_warning_line(line: &str) -> bool {
-    let Some((path, rest)) = line.split_once(':') else {
+    let Some((path, rest)) = super::split_once_colon(line) else {
         return false;
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();

@@ -47,7 +47,7 @@ fn classify(line: &str) -> Hit {
     if leading_number(line).is_some() {
         return Hit::Numbered;
     }
-    if let Some((path, rest)) = line.split_once(':')
+    if let Some((path, rest)) = super::split_once_colon(line)
         && is_path_like(path)
     {
         if is_warning(rest) {
