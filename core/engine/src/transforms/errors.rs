@@ -159,8 +159,14 @@ pub fn is_warning_line(line: &str) -> bool {
     if t.starts_with("warning:") || t.starts_with("warning[") || WARNING_PARTS.in_text(t) {
         return true;
     }
-    t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")
+    // Both level words hold `WARN`: most lines are rejected by a `memchr` for a capital `W`
+    // instead of being split into words.
+    WARN.in_text(t)
+        && t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")
 }
+
+/// What both warning level words hold.
+static WARN: AnyOf<1> = AnyOf::new(["WARN"]);
 
 #[cfg(test)]
 mod tests {
