@@ -20,7 +20,9 @@ pub(super) fn is_log_line(line: &str) -> bool {
     } else {
         line.char_indices().nth(60).map_or(line, |(at, _)| &line[..at])
     };
-    head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w))
+    // Every level is a word of capitals: a head without two capitals in a row holds none.
+    head.as_bytes().windows(2).any(|w| w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+        && head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w))
 }
 
 fn starts_with_date(t: &str) -> bool {
