@@ -188,7 +188,7 @@ pub(crate) fn is_path_like(s: &str) -> bool {
     {
         return false;
     }
-    if s.contains('/') {
+    if memchr::memchr(b'/', s.as_bytes()).is_some() {
         return s.chars().any(char::is_alphanumeric);
     }
     match s.rsplit_once('.') {

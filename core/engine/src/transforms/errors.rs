@@ -162,7 +162,9 @@ pub fn is_warning_line(line: &str) -> bool {
     // Both level words hold `WARN`: most lines are rejected by a `memchr` for a capital `W`
     // instead of being split into words.
     WARN.in_text(t)
-        && t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")
+        && t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .take(24)
+            .any(|w| w == "WARN" || w == "WARNING")
 }
 
 /// What both warning level words hold.
