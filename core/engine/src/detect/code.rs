@@ -96,7 +96,7 @@ pub(super) fn is_code(sample: &Sample) -> bool {
         .iter()
         .filter_map(|line| {
             let body = if strip { strip_number(line).unwrap_or(line) } else { line };
-            if body.trim().is_empty() {
+            if body.trim_start().is_empty() {
                 return None;
             }
             // Most lines hold no quote at all: the two searches run only when one does.
@@ -161,10 +161,27 @@ pub(crate) fn strip_number(line: &str) -> Option<&str> {
 static SYMBOLS: AnyOf<14> =
     AnyOf::new(["()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this."]);
 
+/// Where `t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next()` ends: by
+/// bytes while they are ASCII, by characters from the first that is not.
+pub(super) fn first_word_end(t: &str) -> usize {
+    for (i, &b) in t.as_bytes().iter().enumerate() {
+        if !b.is_ascii() {
+            return i + t[i..]
+                .find(|c: char| c.is_whitespace() || c == '(' || c == ':')
+                .unwrap_or(t.len() - i);
+        }
+        // `char::is_whitespace` on ASCII: space, tab, line feed, vertical tab, form feed, return.
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'(' | b':') {
+            return i;
+        }
+    }
+    t.len()
+}
+
 /// 1 for a line that is clearly code, 0.5 for a line with code punctuation only, 0 otherwise.
 fn line_score(line: &str) -> f64 {
     let t = line.trim();
-    let first = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
+    let first = &t[..first_word_end(t)];
     let keyword = is_keyword(first) && t.len() > first.len();
     let ends = t.ends_with(['{', '}', ';', ':', '(', ')', ',', '[', ']']);
     let symbols = SYMBOLS.in_text(t);

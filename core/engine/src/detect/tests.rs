@@ -238,3 +238,26 @@ fn sample_takes_the_same_lines_as_find_and_rsplit() {
     assert!(super::Sample::new("").lines.is_empty());
     assert_eq!(super::Sample::new("no newline").lines, vec!["no newline"]);
 }
+
+#[test]
+fn first_word_ends_where_split_ends_it() {
+    for t in [
+        "",
+        "def f(x):",
+        "if:",
+        "fn\tmain",
+        "a\u{0b}b",
+        "a\u{0c}b",
+        "a\rb",
+        "café(x)",
+        "naïve word",
+        "a\u{a0}b",
+        "x\u{2003}y",
+        "\u{85}z",
+        "word",
+        "é",
+    ] {
+        let split = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
+        assert_eq!(&t[..super::code::first_word_end(t)], split, "{t:?}");
+    }
+}
