@@ -97,7 +97,12 @@ pub struct SyntheticTurn {
 /// of the longest trajectory, then real (command, output) pairs of the whole corpus in order,
 /// alternating an output of 8-12 KB with one under 300 bytes, until the messages hold `tokens`
 /// tokens (`count`). `tag` goes into the system prompt, so that each pass is its own conversation.
-pub fn synthetic(all: &[Trajectory], tokens: usize, tag: &str, count: impl Fn(&str) -> u32) -> Vec<SyntheticTurn> {
+pub fn synthetic(
+    all: &[Trajectory],
+    tokens: usize,
+    tag: &str,
+    count: impl Fn(&str) -> u32,
+) -> Vec<SyntheticTurn> {
     let Some(longest) = all.iter().max_by_key(|t| t.steps().len()) else { return Vec::new() };
     let pairs = |fits: fn(usize) -> bool| {
         all.iter()

@@ -53,7 +53,8 @@ fn main() -> Result<()> {
     if let Some(dir) = arg("--dump") {
         // The synthetic conversation three times over (each pass its own conversation), so that
         // its percentiles rest on three samples a turn.
-        conversations.extend((0..3).map(|pass| synthetic(&format!("pass {pass}"))).collect::<Result<Vec<_>>>()?);
+        conversations
+            .extend((0..3).map(|pass| synthetic(&format!("pass {pass}"))).collect::<Result<Vec<_>>>()?);
         return dump(&conversations, Path::new(&dir));
     }
     conversations.push(synthetic("pass 0")?);

@@ -66,7 +66,9 @@ impl Facts {
         let Ok(text) = std::str::from_utf8(body) else { return Self::default() };
         let best = memos.best(tenant, dialect, body);
         let previous = best.as_ref().map(|(memo, _)| memo.as_ref());
-        let Some((read, shared)) = Read::validated_after(dialect, text, previous) else { return Self::default() };
+        let Some((read, shared)) = Read::validated_after(dialect, text, previous) else {
+            return Self::default();
+        };
         let (hashes, memo) = read.hashes_after(body.clone(), previous, shared);
         if read.messages().is_some_and(|n| n > 0) {
             memos.keep(tenant, memo, best.as_ref().map(|(memo, _)| memo));

@@ -147,7 +147,8 @@ mod tests {
         let best = memos.best(tenant, Dialect::OpenAiChat, &body);
         let text = std::str::from_utf8(&body).expect("utf-8").to_owned();
         let (read, shared) =
-            Read::validated_after(Dialect::OpenAiChat, &text, best.as_ref().map(|(m, _)| m.as_ref())).expect("valid");
+            Read::validated_after(Dialect::OpenAiChat, &text, best.as_ref().map(|(m, _)| m.as_ref()))
+                .expect("valid");
         let (_, memo) = read.hashes_after(body.clone(), best.as_ref().map(|(m, _)| m.as_ref()), shared);
         memos.keep(tenant, memo, best.as_ref().map(|(m, _)| m));
         shared

@@ -101,7 +101,7 @@ pub(super) fn is_code(sample: &Sample) -> bool {
             }
             // Most lines hold no quote at all: the two searches run only when one does.
             let quotes = if memchr::memchr2(b'"', b'\'', body.as_bytes()).is_some() {
-                body.matches("\"\"\"").count() + body.matches("'''").count()
+                triples(body, b'"') + triples(body, b'\'')
             } else {
                 0
             };
@@ -115,6 +115,22 @@ pub(super) fn is_code(sample: &Sample) -> bool {
     // A slice of a file (`sed -n`, `nl | sed`) may start inside a docstring, so both
     // parities are tried.
     judge(&lines, false) || judge(&lines, true)
+}
+
+/// `line.matches(q q q).count()` for a quote `q`: non-overlapping runs of three, from the left.
+pub(super) fn triples(line: &str, q: u8) -> usize {
+    let b = line.as_bytes();
+    let (mut n, mut at) = (0, 0);
+    while let Some(i) = memchr::memchr(q, &b[at..]) {
+        let i = at + i;
+        if b.len() - i >= 3 && b[i + 1] == q && b[i + 2] == q {
+            n += 1;
+            at = i + 3;
+        } else {
+            at = i + 1;
+        }
+    }
+    n
 }
 
 /// A non-blank sampled line, as [`judge`] weighs it.

@@ -261,3 +261,44 @@ fn first_word_ends_where_split_ends_it() {
         assert_eq!(&t[..super::code::first_word_end(t)], split, "{t:?}");
     }
 }
+
+#[test]
+fn triple_quotes_count_as_matches_counts_them() {
+    for t in [
+        "",
+        "\"\"",
+        "\"\"\"",
+        "\"\"\"\"",
+        "\"\"\"\"\"\"",
+        "a\"\"\"b\"\"\"c",
+        "'''x'''",
+        "\"\"'''\"\"\"",
+        "é\"\"\"",
+    ] {
+        assert_eq!(super::code::triples(t, b'"'), t.matches("\"\"\"").count(), "{t:?}");
+        assert_eq!(super::code::triples(t, b'\''), t.matches("'''").count(), "{t:?}");
+    }
+}
+
+#[test]
+fn log_levels_by_bytes_answer_as_the_split() {
+    let split = |l: &str| {
+        let head = if l.len() <= 60 { l } else { &l[..60] };
+        head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| ["INFO", "ERROR", "WARN"].contains(&w))
+    };
+    for l in [
+        "INFO started",
+        "a b c d e INFO",
+        "a b c d e f INFO",
+        "1 2 3 4 5 INFO",
+        "1 2 3 4 5 6 INFO",
+        "xINFO",
+        "INFO",
+        "[ERROR] x",
+        "WARN",
+        "",
+        "plain words only here",
+    ] {
+        assert_eq!(super::log::is_log_line(l), split(l), "{l:?}");
+    }
+}

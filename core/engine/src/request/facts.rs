@@ -118,7 +118,12 @@ impl<'a> Read<'a> {
 
     /// [`Read::hashes`], taking the first `shared` messages' own hashes from `memo` (as
     /// [`Read::validated_after`] found them), and the memo to leave for the next body.
-    pub fn hashes_after<B: AsRef<[u8]>>(&self, body: B, memo: Option<&Memo<B>>, shared: usize) -> (Hashes, Memo<B>) {
+    pub fn hashes_after<B: AsRef<[u8]>>(
+        &self,
+        body: B,
+        memo: Option<&Memo<B>>,
+        shared: usize,
+    ) -> (Hashes, Memo<B>) {
         let known = memo.map_or(&[][..], |m| &m.hashes[..shared.min(m.hashes.len())]);
         let (hashes, own) = self.hashes_reusing(known);
         let ends = self.items.iter().flatten().map(|item| raw::span(self.body, *item).end).collect();
@@ -414,11 +419,16 @@ mod tests {
     fn a_memo_reads_only_the_new_messages_and_agrees_with_a_full_read() {
         let message = |i: usize, marker: bool| {
             let cc = if marker { r#","cache_control":{"type":"ephemeral"}"# } else { "" };
-            format!(r#"{{"role":"user","content":[{{"type":"text","text":"turn {i} \"quoted\" text"{cc}}}]}}"#)
+            format!(
+                r#"{{"role":"user","content":[{{"type":"text","text":"turn {i} \"quoted\" text"{cc}}}]}}"#
+            )
         };
         let body = |n: usize| {
             let list: Vec<String> = (0..n).map(|i| message(i, i + 1 == n)).collect();
-            format!(r#"{{"model":"claude-sonnet-4-5","messages":[{}],"system":"be brief","max_tokens":9}}"#, list.join(","))
+            format!(
+                r#"{{"model":"claude-sonnet-4-5","messages":[{}],"system":"be brief","max_tokens":9}}"#,
+                list.join(",")
+            )
         };
         let mut memo: Option<Memo<Vec<u8>>> = None;
         for n in 1..6 {
@@ -446,7 +456,8 @@ mod tests {
         // A duplicate list member: whichever list the reader takes, the hashes agree with a
         // full read.
         let twice = body(6).replace(r#","system""#, r#","messages":[],"system""#);
-        let (read, shared) = Read::validated_after(Dialect::AnthropicMessages, &twice, Some(&memo)).expect("valid");
+        let (read, shared) =
+            Read::validated_after(Dialect::AnthropicMessages, &twice, Some(&memo)).expect("valid");
         let full = Read::validated(Dialect::AnthropicMessages, &twice).expect("valid");
         assert_eq!(read.messages(), full.messages());
         assert_eq!(read.hashes_after(Vec::new(), Some(&memo), shared).0, full.hashes());

@@ -198,7 +198,10 @@ fn walk_all<'a>(
     first_segment.push(walk.out.len());
     let before = fields_before(body, root, list);
     let head = crate::context::Head::of(root);
-    Ok((walk.out, Layout { items, assistant, before, preamble: preamble_len, first_segment, unread: 0, head }))
+    Ok((
+        walk.out,
+        Layout { items, assistant, before, preamble: preamble_len, first_segment, unread: 0, head },
+    ))
 }
 
 /// Read the body from its `k`th message, the bytes before `at` being the previous request's.

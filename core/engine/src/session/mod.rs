@@ -110,11 +110,7 @@ impl Memory {
                         key.query.len()
                             + outcome.edit.as_ref().map_or(0, String::len)
                             + outcome.reports.len() * 48
-                            + outcome
-                                .offloads
-                                .iter()
-                                .map(|o| 64 + o.1.len())
-                                .sum::<usize>()
+                            + outcome.offloads.iter().map(|o| 64 + o.1.len()).sum::<usize>()
                     }
                 }
             })
