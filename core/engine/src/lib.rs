@@ -35,6 +35,7 @@ pub mod request;
 pub mod retrieve_tool;
 mod route;
 pub mod session;
+mod split;
 pub mod tokens;
 pub mod transforms;
 

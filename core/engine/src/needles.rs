@@ -3,16 +3,16 @@
 //! Detection and the error-line test ask "does this line contain any of these N strings" on
 //! every line they look at; `needles.iter().any(|n| line.contains(n))` builds a substring
 //! searcher per needle and walks the line N times. [`AnyOf`] walks it once, stopping only
-//! where a needle's first byte stands, and answers exactly what that expression answers.
+//! where a needle's first two bytes stand, and answers exactly what that expression answers.
 
-/// A set of non-empty needles, with the pairs of bytes they start with.
+/// A set of non-empty needles (at most 32), as the needles each byte can start and the
+/// needles each byte can follow the start of.
 pub(crate) struct AnyOf<const N: usize> {
     needles: [&'static str; N],
-    /// For each byte that starts a needle, 1 + the index of its row in `seconds`; 0 otherwise.
-    first: [u8; 256],
-    /// Per first byte, the set of bytes that follow it in some needle (every byte when a
-    /// needle is that one byte alone), as 256 bits.
-    seconds: [[u64; 4]; N],
+    /// For each byte, the needles that start with it (bit `i` for `needles[i]`).
+    first: [u32; 256],
+    /// For each byte, the needles whose second byte it is, and every needle of one byte.
+    second: [u32; 256],
     /// The first byte of every needle, when they all start alike: `memchr` finds the
     /// candidates then (tree drawings, `::`), not a walk over each byte.
     only_first: Option<u8>,
@@ -21,23 +21,23 @@ pub(crate) struct AnyOf<const N: usize> {
 impl<const N: usize> AnyOf<N> {
     /// The set of `needles` (each non-empty: checked when the constant is built).
     pub(crate) const fn new(needles: [&'static str; N]) -> Self {
-        let mut first = [0u8; 256];
-        let mut seconds = [[0u64; 4]; N];
-        let mut rows = 0;
+        assert!(N <= 32, "a set holds at most 32 needles");
+        let mut first = [0u32; 256];
+        let mut second = [0u32; 256];
         let mut only_first = if N > 0 { Some(needles[0].as_bytes()[0]) } else { None };
         let mut i = 0;
         while i < N {
             let b = needles[i].as_bytes();
             assert!(!b.is_empty(), "an empty needle is in every line");
-            if first[b[0] as usize] == 0 {
-                rows += 1;
-                first[b[0] as usize] = rows;
-            }
-            let row = first[b[0] as usize] as usize - 1;
+            first[b[0] as usize] |= 1 << i;
             if b.len() == 1 {
-                seconds[row] = [u64::MAX; 4];
+                let mut c = 0;
+                while c < 256 {
+                    second[c] |= 1 << i;
+                    c += 1;
+                }
             } else {
-                seconds[row][(b[1] >> 6) as usize] |= 1 << (b[1] & 63);
+                second[b[1] as usize] |= 1 << i;
             }
             if let Some(f) = only_first
                 && f != b[0]
@@ -46,36 +46,44 @@ impl<const N: usize> AnyOf<N> {
             }
             i += 1;
         }
-        Self { needles, first, seconds, only_first }
+        Self { needles, first, second, only_first }
     }
 
     /// True when some needle occurs in `hay`.
     pub(crate) fn in_text(&self, hay: &str) -> bool {
         let h = hay.as_bytes();
         if let Some(f) = self.only_first {
-            return memchr::memchr_iter(f, h).any(|i| self.starts_at(&h[i..]));
+            return memchr::memchr_iter(f, h).any(|i| self.starts_at(&h[i..], self.first[f as usize]));
         }
+        // Each place is tested with two table reads and no branch until a needle's first two
+        // bytes stand there; only those needles are then compared.
         for (i, w) in h.windows(2).enumerate() {
-            let row = self.first[w[0] as usize];
-            if row != 0
-                && self.seconds[row as usize - 1][(w[1] >> 6) as usize] & (1 << (w[1] & 63)) != 0
-                && self.starts_at(&h[i..])
-            {
+            let m = self.first[w[0] as usize] & self.second[w[1] as usize];
+            if m != 0 && self.starts_at(&h[i..], m) {
                 return true;
             }
         }
         // A one-byte needle at the very end has no second byte to test.
-        h.last().is_some_and(|&b| self.first[b as usize] != 0 && self.starts_at(&h[h.len() - 1..]))
+        h.last().is_some_and(|&b| self.starts_at(&h[h.len() - 1..], self.first[b as usize]))
     }
 
     /// True when `hay` starts with some needle.
     pub(crate) fn starts(&self, hay: &str) -> bool {
         let h = hay.as_bytes();
-        h.first().is_some_and(|&b| self.first[b as usize] != 0) && self.starts_at(h)
+        h.first().is_some_and(|&b| self.starts_at(h, self.first[b as usize]))
     }
 
-    fn starts_at(&self, h: &[u8]) -> bool {
-        self.needles.iter().any(|n| h.starts_with(n.as_bytes()))
+    /// True when `h` starts with one of the needles in `m` (bit `i` for `needles[i]`).
+    /// Needles are a few bytes long: compared byte by byte in place, not by a call to `memcmp`.
+    fn starts_at(&self, h: &[u8], mut m: u32) -> bool {
+        while m != 0 {
+            let n = self.needles[m.trailing_zeros() as usize].as_bytes();
+            if h.len() >= n.len() && n.iter().zip(h).all(|(a, b)| a == b) {
+                return true;
+            }
+            m &= m - 1;
+        }
+        false
     }
 }
 

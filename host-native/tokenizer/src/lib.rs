@@ -14,8 +14,10 @@ use std::sync::{Mutex, OnceLock};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct O200k;
 
-/// Texts shorter than this are counted directly: hashing would cost about as much.
-const MEMO_MIN_BYTES: usize = 256;
+/// Texts shorter than this are counted directly. A memo hit costs 140-360 ns from 16 to 255
+/// bytes where BPE costs 360 ns at 16 bytes and 600 ns at 32, 1.9 us at 100, 4.9 us at 255
+/// (the engine's gates count blocks from 100 bytes, and its rewrites of any size).
+const MEMO_MIN_BYTES: usize = 32;
 /// Entries kept before the table is cleared (about 40 bytes each).
 const MEMO_CAPACITY: usize = 1 << 16;
 

@@ -88,8 +88,7 @@ fn is_keyword(w: &str) -> bool {
 
 /// Enough lines look like statements, declarations or block structure.
 pub(super) fn is_code(sample: &Sample) -> bool {
-    let numbered = sample.count(|l| strip_number(l).is_some());
-    let strip = numbered >= 1 && sample.share(numbered, 0.8);
+    let strip = sample.share_of(|l| strip_number(l).is_some(), 0.8).is_some_and(|n| n >= 1);
     // What each line says does not depend on where docstrings start: read every line once,
     // then judge with both parities.
     let lines: Vec<Line> = sample
@@ -97,12 +96,12 @@ pub(super) fn is_code(sample: &Sample) -> bool {
         .iter()
         .filter_map(|line| {
             let body = if strip { strip_number(line).unwrap_or(line) } else { line };
-            if body.trim().is_empty() {
+            if body.trim_start().is_empty() {
                 return None;
             }
             // Most lines hold no quote at all: the two searches run only when one does.
             let quotes = if memchr::memchr2(b'"', b'\'', body.as_bytes()).is_some() {
-                body.matches("\"\"\"").count() + body.matches("'''").count()
+                triples(body, b'"') + triples(body, b'\'')
             } else {
                 0
             };
@@ -116,6 +115,22 @@ pub(super) fn is_code(sample: &Sample) -> bool {
     // A slice of a file (`sed -n`, `nl | sed`) may start inside a docstring, so both
     // parities are tried.
     judge(&lines, false) || judge(&lines, true)
+}
+
+/// `line.matches(q q q).count()` for a quote `q`: non-overlapping runs of three, from the left.
+pub(super) fn triples(line: &str, q: u8) -> usize {
+    let b = line.as_bytes();
+    let (mut n, mut at) = (0, 0);
+    while let Some(i) = memchr::memchr(q, &b[at..]) {
+        let i = at + i;
+        if b.len() - i >= 3 && b[i + 1] == q && b[i + 2] == q {
+            n += 1;
+            at = i + 3;
+        } else {
+            at = i + 1;
+        }
+    }
+    n
 }
 
 /// A non-blank sampled line, as [`judge`] weighs it.
@@ -162,10 +177,27 @@ pub(crate) fn strip_number(line: &str) -> Option<&str> {
 static SYMBOLS: AnyOf<14> =
     AnyOf::new(["()", " = ", "==", "->", "=>", "::", "!=", "+=", "&&", "||", "{}", "[]", "self.", "this."]);
 
+/// Where `t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next()` ends: by
+/// bytes while they are ASCII, by characters from the first that is not.
+pub(super) fn first_word_end(t: &str) -> usize {
+    for (i, &b) in t.as_bytes().iter().enumerate() {
+        if !b.is_ascii() {
+            return i + t[i..]
+                .find(|c: char| c.is_whitespace() || c == '(' || c == ':')
+                .unwrap_or(t.len() - i);
+        }
+        // `char::is_whitespace` on ASCII: space, tab, line feed, vertical tab, form feed, return.
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'(' | b':') {
+            return i;
+        }
+    }
+    t.len()
+}
+
 /// 1 for a line that is clearly code, 0.5 for a line with code punctuation only, 0 otherwise.
 fn line_score(line: &str) -> f64 {
     let t = line.trim();
-    let first = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
+    let first = &t[..first_word_end(t)];
     let keyword = is_keyword(first) && t.len() > first.len();
     let ends = t.ends_with(['{', '}', ';', ':', '(', ')', ',', '[', ']']);
     let symbols = SYMBOLS.in_text(t);

@@ -5,13 +5,13 @@ use crate::needles::AnyOf;
 
 /// Mostly `ls -l` entries or tree lines, or nothing but paths and file names.
 pub(super) fn is_listing(sample: &Sample) -> bool {
-    let structured = sample.count(|l| is_ls_long(l) || is_ls_total(l) || is_tree_line(l));
-    if structured >= 2 && sample.share(structured, 0.6) {
+    let structured = sample.share_of(|l| is_ls_long(l) || is_ls_total(l) || is_tree_line(l), 0.6);
+    if structured.is_some_and(|n| n >= 2) {
         return true;
     }
-    let names = sample.count(is_name_line);
-    // Path-like lines are counted only when names alone could make a listing.
-    names >= 1 && sample.share(names, 0.8) && sample.count(|l| is_path_like(l.trim_end_matches(':'))) >= 1
+    let names = sample.share_of(is_name_line, 0.8);
+    // Path-like lines are looked for only when names alone could make a listing.
+    names.is_some_and(|n| n >= 1) && sample.lines.iter().any(|l| is_path_like(l.trim_end_matches(':')))
 }
 
 /// `drwxr-xr-x  2 root root 4096 Oct 24  2024 name`.
@@ -37,7 +37,7 @@ pub(crate) fn is_ls_total(line: &str) -> bool {
 pub(crate) fn is_tree_line(line: &str) -> bool {
     BRANCHES.in_text(line)
         || line.starts_with("│   ")
-        || (DIRECTORIES.in_text(line) && line.trim_end().ends_with(" files"))
+        || (line.trim_end().ends_with(" files") && DIRECTORIES.in_text(line))
 }
 
 /// A branch of `tree`'s drawing.

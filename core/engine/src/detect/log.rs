@@ -20,7 +20,26 @@ pub(super) fn is_log_line(line: &str) -> bool {
     } else {
         line.char_indices().nth(60).map_or(line, |(at, _)| &line[..at])
     };
-    head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w))
+    if !head.is_ascii() {
+        return head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| LEVELS.contains(&w));
+    }
+    // The same six pieces by bytes (one per character in ASCII), without a pattern searcher.
+    let b = head.as_bytes();
+    let mut start = 0;
+    let mut pieces = 0;
+    for (i, c) in b.iter().enumerate() {
+        if !c.is_ascii_alphabetic() {
+            if LEVELS.contains(&&head[start..i]) {
+                return true;
+            }
+            pieces += 1;
+            if pieces == 6 {
+                return false;
+            }
+            start = i + 1;
+        }
+    }
+    LEVELS.contains(&&head[start..])
 }
 
 fn starts_with_date(t: &str) -> bool {
@@ -58,7 +77,7 @@ fn starts_with_syslog_date(t: &str) -> bool {
 
 /// `path.py:12: DeprecationWarning: ...`, Python's warning format.
 pub(super) fn is_warning_line(line: &str) -> bool {
-    let Some((path, rest)) = line.split_once(':') else {
+    let Some((path, rest)) = super::split_once_colon(line) else {
         return false;
     };
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();

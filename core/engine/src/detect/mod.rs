@@ -34,7 +34,7 @@ impl<'a> Sample<'a> {
         let mut lines = Vec::with_capacity(HEAD_LINES + TAIL_LINES);
         let mut at = 0;
         for _ in 0..HEAD_LINES {
-            match text[at..].find('\n') {
+            match memchr::memchr(b'\n', &text.as_bytes()[at..]) {
                 Some(nl) => {
                     push_line(&mut lines, &text[at..at + nl]);
                     at += nl + 1;
@@ -49,10 +49,21 @@ impl<'a> Sample<'a> {
         // The tail is found from the end so a huge block is never walked twice.
         let rest = &text[at..];
         if !rest.is_empty() {
-            let mut tail: Vec<&str> = rest.rsplit('\n').take(TAIL_LINES).collect();
-            tail.reverse();
-            for line in tail {
-                push_line(&mut lines, line);
+            // The starts of the last lines, found backwards by `memchr`; the earliest is the
+            // start of `rest` when it holds fewer lines.
+            let mut starts = [0usize; TAIL_LINES];
+            let mut n = 0;
+            for nl in memchr::memrchr_iter(b'\n', rest.as_bytes()).take(TAIL_LINES) {
+                starts[n] = nl + 1;
+                n += 1;
+            }
+            if n < TAIL_LINES {
+                starts[n] = 0;
+                n += 1;
+            }
+            for k in (0..n).rev() {
+                let line_end = if k == 0 { rest.len() } else { starts[k - 1] - 1 };
+                push_line(&mut lines, &rest[starts[k]..line_end]);
             }
         }
         Self { lines }
@@ -63,6 +74,22 @@ impl<'a> Sample<'a> {
         self.lines.iter().filter(|l| pred(l)).count()
     }
 
+    /// The count of sampled lines that satisfy `pred` when it is at least `frac` of them
+    /// (as [`Sample::share`] judges), `None` otherwise: the lines stop being read as soon as
+    /// the rest could no longer reach the share.
+    pub(crate) fn share_of(&self, pred: impl Fn(&str) -> bool, frac: f64) -> Option<usize> {
+        let need = frac * self.lines.len() as f64;
+        let mut n = 0;
+        for (i, l) in self.lines.iter().enumerate() {
+            if pred(l) {
+                n += 1;
+            } else if ((n + self.lines.len() - i - 1) as f64) < need {
+                return None;
+            }
+        }
+        self.share(n, frac).then_some(n)
+    }
+
     /// True when `n` is at least `frac` of the sampled lines.
     pub(crate) fn share(&self, n: usize, frac: f64) -> bool {
         !self.lines.is_empty() && n as f64 >= frac * self.lines.len() as f64
@@ -71,7 +98,8 @@ impl<'a> Sample<'a> {
 
 fn push_line<'a>(lines: &mut Vec<&'a str>, line: &'a str) {
     let line = line.strip_suffix('\r').unwrap_or(line);
-    if line.trim().is_empty() {
+    // Blank exactly when `trim` would leave nothing, without walking back from the end.
+    if line.trim_start().is_empty() {
         return;
     }
     lines.push(cap(line));
@@ -144,6 +172,12 @@ pub fn detect(text: &str) -> ContentKind {
     ContentKind::Prose
 }
 
+/// `line.split_once(':')`, found by `memchr` (the standard library's search for one
+/// character walks the line a word at a time, and this runs on most sampled lines).
+pub(crate) fn split_once_colon(line: &str) -> Option<(&str, &str)> {
+    memchr::memchr(b':', line.as_bytes()).map(|i| (&line[..i], &line[i + 1..]))
+}
+
 /// True when `s` looks like a file path: no spaces or quoting characters, and either a
 /// directory separator or a short extension.
 pub(crate) fn is_path_like(s: &str) -> bool {
@@ -154,7 +188,7 @@ pub(crate) fn is_path_like(s: &str) -> bool {
     {
         return false;
     }
-    if s.contains('/') {
+    if memchr::memchr(b'/', s.as_bytes()).is_some() {
         return s.chars().any(char::is_alphanumeric);
     }
     match s.rsplit_once('.') {

@@ -6,6 +6,10 @@ use super::{Sample, is_path_like};
 /// Most sampled lines are search hits (or their separators and headings).
 pub(super) fn is_search(sample: &Sample) -> bool {
     let (mut numbered, mut path_text, mut file_text, mut other) = (0, 0, 0, 0);
+    // Lines that are no part of a search: once they are too many for the share below, the
+    // rest need not be classified.
+    let most = 0.6 * sample.lines.len() as f64;
+    let mut misses = 0;
     for line in &sample.lines {
         match classify(line) {
             Hit::Numbered => numbered += 1,
@@ -15,7 +19,12 @@ pub(super) fn is_search(sample: &Sample) -> bool {
                 file_text += usize::from(path.rsplit('/').next().unwrap_or("").contains('.'));
             }
             Hit::Separator | Hit::Heading => other += 1,
-            Hit::No => {}
+            Hit::No => {
+                misses += 1;
+                if ((sample.lines.len() - misses) as f64) < most {
+                    return false;
+                }
+            }
         }
     }
     let hits = numbered + path_text;
@@ -47,7 +56,7 @@ fn classify(line: &str) -> Hit {
     if leading_number(line).is_some() {
         return Hit::Numbered;
     }
-    if let Some((path, rest)) = line.split_once(':')
+    if let Some((path, rest)) = super::split_once_colon(line)
         && is_path_like(path)
     {
         if is_warning(rest) {

@@ -8,8 +8,7 @@ pub(super) fn is_test_output(sample: &Sample) -> bool {
     if sample.lines.iter().any(|l| is_banner(l)) {
         return true;
     }
-    let results = sample.count(is_result_line);
-    results >= 2 && sample.share(results, 0.2)
+    sample.share_of(is_result_line, 0.2).is_some_and(|n| n >= 2)
 }
 
 /// Lines only a test runner prints: session headers and final summaries.

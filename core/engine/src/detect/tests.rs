@@ -181,3 +181,124 @@ fn corpus_excerpts() {
         ),
     ]);
 }
+
+/// The sample as it was first written (`find` for the head, `rsplit` for the tail, `trim` for
+/// blank lines), to check the `memchr` walk against.
+fn sample_by_split(text: &str) -> Vec<&str> {
+    fn push<'a>(lines: &mut Vec<&'a str>, line: &'a str) {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if !line.trim().is_empty() {
+            lines.push(super::cap(line));
+        }
+    }
+    let mut lines = Vec::new();
+    let mut at = 0;
+    for _ in 0..super::HEAD_LINES {
+        match text[at..].find('\n') {
+            Some(nl) => {
+                push(&mut lines, &text[at..at + nl]);
+                at += nl + 1;
+            }
+            None => {
+                push(&mut lines, &text[at..]);
+                at = text.len();
+                break;
+            }
+        }
+    }
+    let rest = &text[at..];
+    if !rest.is_empty() {
+        let mut tail: Vec<&str> = rest.rsplit('\n').take(super::TAIL_LINES).collect();
+        tail.reverse();
+        for line in tail {
+            push(&mut lines, line);
+        }
+    }
+    lines
+}
+
+#[test]
+fn sample_takes_the_same_lines_as_find_and_rsplit() {
+    for n in [0, 1, 2, 79, 80, 81, 82, 109, 110, 111, 140, 300] {
+        for end in ["", "\n", "\r\n", "\n\n", "  \t\n"] {
+            let text: String = (0..n)
+                .map(|i| match i % 7 {
+                    0 => format!("line {i}\r\n"),
+                    1 => "   \n".to_owned(),
+                    2 => format!("{}\n", "é".repeat(300)),
+                    3 => "\n".to_owned(),
+                    _ => format!("    value_{i} = f({i})\n"),
+                })
+                .collect::<String>()
+                + end;
+            let got = super::Sample::new(&text).lines;
+            assert_eq!(got, sample_by_split(&text), "{n} lines, ending {end:?}");
+        }
+    }
+    assert!(super::Sample::new("").lines.is_empty());
+    assert_eq!(super::Sample::new("no newline").lines, vec!["no newline"]);
+}
+
+#[test]
+fn first_word_ends_where_split_ends_it() {
+    for t in [
+        "",
+        "def f(x):",
+        "if:",
+        "fn\tmain",
+        "a\u{0b}b",
+        "a\u{0c}b",
+        "a\rb",
+        "café(x)",
+        "naïve word",
+        "a\u{a0}b",
+        "x\u{2003}y",
+        "\u{85}z",
+        "word",
+        "é",
+    ] {
+        let split = t.split(|c: char| c.is_whitespace() || c == '(' || c == ':').next().unwrap_or("");
+        assert_eq!(&t[..super::code::first_word_end(t)], split, "{t:?}");
+    }
+}
+
+#[test]
+fn triple_quotes_count_as_matches_counts_them() {
+    for t in [
+        "",
+        "\"\"",
+        "\"\"\"",
+        "\"\"\"\"",
+        "\"\"\"\"\"\"",
+        "a\"\"\"b\"\"\"c",
+        "'''x'''",
+        "\"\"'''\"\"\"",
+        "é\"\"\"",
+    ] {
+        assert_eq!(super::code::triples(t, b'"'), t.matches("\"\"\"").count(), "{t:?}");
+        assert_eq!(super::code::triples(t, b'\''), t.matches("'''").count(), "{t:?}");
+    }
+}
+
+#[test]
+fn log_levels_by_bytes_answer_as_the_split() {
+    let split = |l: &str| {
+        let head = if l.len() <= 60 { l } else { &l[..60] };
+        head.split(|c: char| !c.is_ascii_alphabetic()).take(6).any(|w| ["INFO", "ERROR", "WARN"].contains(&w))
+    };
+    for l in [
+        "INFO started",
+        "a b c d e INFO",
+        "a b c d e f INFO",
+        "1 2 3 4 5 INFO",
+        "1 2 3 4 5 6 INFO",
+        "xINFO",
+        "INFO",
+        "[ERROR] x",
+        "WARN",
+        "",
+        "plain words only here",
+    ] {
+        assert_eq!(super::log::is_log_line(l), split(l), "{l:?}");
+    }
+}

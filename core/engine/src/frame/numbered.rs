@@ -107,7 +107,7 @@ impl Listing {
         let mut out = String::with_capacity(rewrite.len() + self.prefixes.len() * 4 + self.head.len());
         out.push_str(&self.head);
         let mut next = 0;
-        for line in body.split('\n') {
+        for line in crate::split::lines(body) {
             if let Some(at) = line.find("[... ")
                 && let Some((marker, _)) = Marker::parse(&line[at..])
             {

@@ -148,7 +148,30 @@ fn has_level_word(t: &str) -> bool {
     if !LEVEL_PAIRS.in_text(t) {
         return false;
     }
-    t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| LEVELS.contains(&w))
+    any_of_first_words(t, |w| LEVELS.contains(&w))
+}
+
+/// `t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(pred)`, by bytes
+/// when `t` is ASCII (one byte per character), without a pattern searcher.
+fn any_of_first_words(t: &str, mut pred: impl FnMut(&str) -> bool) -> bool {
+    if !t.is_ascii() {
+        return t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(pred);
+    }
+    let mut start = 0;
+    let mut pieces = 0;
+    for (i, c) in t.bytes().enumerate() {
+        if !c.is_ascii_alphanumeric() && c != b'_' {
+            if pred(&t[start..i]) {
+                return true;
+            }
+            pieces += 1;
+            if pieces == 24 {
+                return false;
+            }
+            start = i + 1;
+        }
+    }
+    pred(&t[start..])
 }
 
 /// True when `line` is a warning: a `WARN`/`WARNING` level word, a compiler's `warning:`, a
@@ -159,12 +182,39 @@ pub fn is_warning_line(line: &str) -> bool {
     if t.starts_with("warning:") || t.starts_with("warning[") || WARNING_PARTS.in_text(t) {
         return true;
     }
-    t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').take(24).any(|w| w == "WARN" || w == "WARNING")
+    // Both level words hold `WARN`: most lines are rejected by a `memchr` for a capital `W`
+    // instead of being split into words.
+    WARN.in_text(t) && any_of_first_words(t, |w| w == "WARN" || w == "WARNING")
 }
+
+/// What both warning level words hold.
+static WARN: AnyOf<1> = AnyOf::new(["WARN"]);
 
 #[cfg(test)]
 mod tests {
     use super::{is_error_line, is_warning_line};
+
+    #[test]
+    fn first_words_by_bytes_are_the_split_words() {
+        let words = |t: &str| {
+            let mut seen = Vec::new();
+            super::any_of_first_words(t, |w| {
+                seen.push(w.to_owned());
+                false
+            });
+            seen
+        };
+        let long = "w ".repeat(30);
+        for t in ["", "a", "a b", "a__b-c", "x.y.z", "é ERROR", "ERROR é", "  lead", "end.", long.as_str()]
+        {
+            let split: Vec<String> = t
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .take(24)
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(words(t), split, "{t:?}");
+        }
+    }
 
     #[test]
     fn warnings_of_logs_compilers_and_python() {

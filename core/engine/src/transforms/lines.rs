@@ -20,7 +20,7 @@ pub fn pays(run: &[&str], marker: &str) -> bool {
 pub fn split(text: &str) -> (Vec<&str>, bool) {
     let ends = text.ends_with('\n');
     let body = if ends { &text[..text.len() - 1] } else { text };
-    (body.split('\n').collect(), ends)
+    (crate::split::lines(body).collect(), ends)
 }
 
 /// Render `lines` keeping those with `keep[i]`; every dropped run of at least

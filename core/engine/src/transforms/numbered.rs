@@ -28,8 +28,8 @@ pub fn unpad(text: &str) -> Option<String> {
     let mut nonblank = 0usize;
     let mut padded = false;
     let mut last: Option<u64> = None;
-    for line in text.split('\n') {
-        if line.trim().is_empty() {
+    for line in crate::split::lines(text) {
+        if line.trim_start().is_empty() {
             continue;
         }
         nonblank += 1;
@@ -56,7 +56,7 @@ pub fn unpad(text: &str) -> Option<String> {
         return None;
     }
     let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
+    for (i, line) in crate::split::lines(text).enumerate() {
         if i > 0 {
             out.push('\n');
         }

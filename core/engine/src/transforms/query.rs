@@ -34,7 +34,8 @@ impl Query {
                     starts[usize::from(b.to_ascii_uppercase())] = true;
                 }
             }
-            Parsed { terms, focused: asks_for_a_slice(&self.text), starts }
+            let pairs = Pairs::of(&terms);
+            Parsed { terms, focused: asks_for_a_slice(&self.text), starts, pairs }
         })
     }
 
@@ -62,7 +63,11 @@ impl Query {
             return false;
         }
         if text.is_ascii() {
-            return contains_any_ignore_ascii_case(text, terms, &self.parsed().starts);
+            let parsed = self.parsed();
+            return match &parsed.pairs {
+                Some(pairs) => pairs.any_in(text.as_bytes(), terms),
+                None => contains_any_ignore_ascii_case(text, terms, &parsed.starts),
+            };
         }
         let lower = text.to_lowercase();
         terms.iter().any(|t| lower.contains(t.as_str()))
@@ -77,6 +82,52 @@ struct Parsed {
     focused: bool,
     /// First bytes of the terms, in both cases.
     starts: [bool; 256],
+    /// The terms by their first two bytes, when every term has two (a lowercased word of
+    /// three bytes may have one: the Kelvin sign becomes `k`).
+    pairs: Option<Box<Pairs>>,
+}
+
+/// For each byte, the terms (at most 64: bit `i` for `terms[i]`) whose first byte it is in
+/// either case, and those whose second byte it matches ignoring ASCII case: a place in a line
+/// is tested with two table reads and no branch until some term's first two bytes stand there.
+#[derive(Debug, Clone)]
+struct Pairs {
+    first: [u64; 256],
+    second: [u64; 256],
+}
+
+impl Pairs {
+    fn of(terms: &[String]) -> Option<Box<Self>> {
+        if terms.len() > 64 || terms.iter().any(|t| t.len() < 2) {
+            return None;
+        }
+        let mut p = Box::new(Self { first: [0; 256], second: [0; 256] });
+        for (i, t) in terms.iter().enumerate() {
+            let (a, b) = (t.as_bytes()[0], t.as_bytes()[1]);
+            for c in [a, a.to_ascii_uppercase()] {
+                p.first[usize::from(c)] |= 1 << i;
+            }
+            for c in [b, b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                p.second[usize::from(c)] |= 1 << i;
+            }
+        }
+        Some(p)
+    }
+
+    /// What [`contains_any_ignore_ascii_case`] answers for `h`.
+    fn any_in(&self, h: &[u8], terms: &[String]) -> bool {
+        h.windows(2).enumerate().any(|(i, w)| {
+            let mut m = self.first[usize::from(w[0])] & self.second[usize::from(w[1])];
+            while m != 0 {
+                let n = terms[m.trailing_zeros() as usize].as_bytes();
+                if h.len() - i >= n.len() && h[i..i + n.len()].eq_ignore_ascii_case(n) {
+                    return true;
+                }
+                m &= m - 1;
+            }
+            false
+        })
+    }
 }
 
 /// `terms.iter().any(|t| contains_ignore_ascii_case(hay, t))` in one pass over `hay`, which
@@ -175,6 +226,14 @@ mod tests {
         ] {
             let each = terms.iter().any(|t| contains_ignore_ascii_case(hay, t));
             assert_eq!(q.mentions(hay), each, "{hay:?}");
+        }
+        // A term of one byte (the Kelvin sign lowercases to `k`) takes the byte-by-byte walk.
+        let kelvin = Query::new("\u{212a} row_join");
+        assert!(kelvin.parsed().pairs.is_none());
+        assert!(Query::new("row_join").parsed().pairs.is_some());
+        for hay in ["", "k", "xK", "row", "ROW_JOIN", "nothing"] {
+            let each = kelvin.terms().iter().any(|t| contains_ignore_ascii_case(hay, t));
+            assert_eq!(kelvin.mentions(hay), each, "{hay:?}");
         }
     }
 

@@ -66,10 +66,19 @@ impl FrameNotes {
 /// every line mentions (the directory a command ran in) says nothing about which to keep.
 pub(crate) fn narrow(query: &Query, candidates: &[&str]) -> Query {
     let lowered: Vec<String> = candidates.iter().map(|l| l.to_lowercase()).collect();
+    // One searcher per term for all the lines (`contains` builds one per line), and a term
+    // is dropped as soon as more than half the lines mention it.
     let selective: Vec<&str> = query
         .terms()
         .iter()
-        .filter(|t| lowered.iter().filter(|l| l.contains(t.as_str())).count() * 2 <= lowered.len())
+        .filter(|t| {
+            let finder = memchr::memmem::Finder::new(t.as_bytes());
+            let mut mentions = 0;
+            lowered.iter().all(|l| {
+                mentions += usize::from(finder.find(l.as_bytes()).is_some());
+                mentions * 2 <= lowered.len()
+            })
+        })
         .map(String::as_str)
         .collect();
     Query::new(&selective.join(" "))
