@@ -184,6 +184,7 @@ fn walk(
     let kept = |range| previous.kept(range);
     let before = previous.before().map(|(body, layout)| request::Before { body, layout, kept: &kept });
     let (segments, layout) = request::segments_in(dialect, body, opts, before.as_ref())?;
+    previous.know(layout.kept.clone());
     let bounds = offload_plan(&segments, opts);
     let turns = turns_of(&segments);
     let total = segments.len();

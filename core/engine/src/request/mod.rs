@@ -106,6 +106,9 @@ pub(crate) struct Layout {
     pub unread: usize,
     /// The top level's model and output budget, for the window check.
     pub head: crate::context::Head,
+    /// Segments listed from the previous request's records, at the same indices: their bytes
+    /// lie in the common prefix of the two bodies, so they equal what the records kept.
+    pub kept: Range<usize>,
 }
 
 impl Layout {
@@ -200,7 +203,16 @@ fn walk_all<'a>(
     let head = crate::context::Head::of(root);
     Ok((
         walk.out,
-        Layout { items, assistant, before, preamble: preamble_len, first_segment, unread: 0, head },
+        Layout {
+            items,
+            assistant,
+            before,
+            preamble: preamble_len,
+            first_segment,
+            unread: 0,
+            head,
+            kept: 0..0,
+        },
     ))
 }
 
@@ -291,6 +303,8 @@ fn resumed<'a>(
     }
     let items = items.iter().map(|r| raw::span(body, *r)).collect();
     let before_fields = layout.before.clone();
+    // The kept segments stand where their records do only behind a preamble of the same length.
+    let kept = if preamble_len == layout.preamble { preamble_len..first_segment[k] } else { 0..0 };
     Some((
         walk.out,
         Layout {
@@ -301,6 +315,7 @@ fn resumed<'a>(
             first_segment,
             unread: start,
             head: crate::context::Head::of(&root),
+            kept,
         },
     ))
 }

@@ -145,6 +145,7 @@ impl Memory {
             history: std::mem::take(&mut self.history),
             layout: std::mem::take(&mut self.layout),
             matching: true,
+            known: 0..0,
         }
     }
 
@@ -180,6 +181,9 @@ pub(crate) struct Previous {
     layout: Layout,
     /// Every segment so far matched its record.
     matching: bool,
+    /// Segments whose bytes are known to be their records' ([`Layout::kept`]): compared by
+    /// place, not byte by byte.
+    known: Range<usize>,
 }
 
 impl Previous {
@@ -191,7 +195,14 @@ impl Previous {
             history: History::default(),
             layout: Layout::default(),
             matching: false,
+            known: 0..0,
         }
+    }
+
+    /// This request listed segments `known` from the previous one's records (see
+    /// [`Layout::kept`]).
+    pub fn know(&mut self, known: Range<usize>) {
+        self.known = known;
     }
 
     /// The previous request as [`crate::request::segments_in`] reads it, when there is one.
@@ -224,21 +235,29 @@ impl Previous {
     /// Segment `j` is read-only text: true when its record says the same (the index already
     /// holds it). The first mismatch cuts the index back and ends reuse.
     pub fn seen_matches(&mut self, j: usize, message_index: u32, position: u32, text: &str) -> bool {
+        let known = self.known.contains(&j);
         let same = self.matching
             && matches!(self.records.get(j), Some(Record { what: Recorded::Seen { message_index: m, position: p, text: t }, .. })
-                if *m == message_index && *p == position && crate::bytes::same(t.as_bytes(), text.as_bytes()));
+                if *m == message_index && *p == position && (known || crate::bytes::same(t.as_bytes(), text.as_bytes())));
         self.settle(j, same)
     }
 
     /// Segment `j` is a block: its recorded outcome when the record is the same block (same
     /// bytes, same key) and every segment before it matched.
     pub fn block_matches(&mut self, j: usize, key: &BlockKey, raw: &[u8]) -> Option<&BlockOutcome> {
+        // A segment listed from its record lies, at the record's own offsets, in the part of the
+        // body the previous one repeats: its bytes and query are the record's.
+        let known = self.known.contains(&j);
         let same = self.matching
             && matches!(self.records.get(j), Some(Record { what: Recorded::Block { key: k, .. }, .. })
                 if k.message_index == key.message_index
                     && k.block_index == key.block_index
-                    && self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
-                    && crate::bytes::same(k.query.as_bytes(), key.query.as_bytes())
+                    && (if known && k.span == key.span {
+                        true
+                    } else {
+                        self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
+                            && crate::bytes::same(k.query.as_bytes(), key.query.as_bytes())
+                    })
                     && k.position == key.position
                     && k.protected == key.protected
                     && k.tool_protected == key.tool_protected
