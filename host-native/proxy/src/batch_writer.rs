@@ -10,20 +10,31 @@ use std::time::Duration;
 
 struct Shared {
     buf: Mutex<Vec<u8>>,
-    out: Mutex<Box<dyn Write + Send>>,
+    /// The output, and the buffer last written out (cleared): swapped in for the next batch,
+    /// so the two buffers keep their capacity and pages (a fresh buffer per batch grew again
+    /// by reallocation and faulted its pages in, every period).
+    out: Mutex<(Box<dyn Write + Send>, Vec<u8>)>,
     max_bytes: usize,
     dropped: AtomicU64,
 }
 
+/// A buffer above this after a burst is not kept.
+const KEEP_BYTES: usize = 1 << 20;
+
 impl Shared {
     fn drain(&self) {
-        let data = match self.buf.lock() {
-            Ok(mut buf) if !buf.is_empty() => std::mem::take(&mut *buf),
+        // One drain at a time (the timer's and a flush), in order.
+        let Ok(mut out) = self.out.lock() else { return };
+        let (out, spare) = &mut *out;
+        match self.buf.lock() {
+            Ok(mut buf) if !buf.is_empty() => std::mem::swap(&mut *buf, spare),
             _ => return,
-        };
-        if let Ok(mut out) = self.out.lock() {
-            let _ = out.write_all(&data);
-            let _ = out.flush();
+        }
+        let _ = out.write_all(spare);
+        let _ = out.flush();
+        spare.clear();
+        if spare.capacity() > KEEP_BYTES {
+            *spare = Vec::with_capacity(64 << 10);
         }
     }
 }
@@ -42,7 +53,7 @@ impl BatchWriter {
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             buf: Mutex::new(Vec::with_capacity(64 << 10)),
-            out: Mutex::new(out),
+            out: Mutex::new((out, Vec::with_capacity(64 << 10))),
             max_bytes,
             dropped: AtomicU64::new(0),
         });

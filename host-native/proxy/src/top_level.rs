@@ -9,36 +9,44 @@
 /// The raw text of the first member named each of `names` (`None` where absent), or `None`
 /// when the walk cannot vouch for what serde would read.
 pub fn members<'a, const N: usize>(buf: &'a [u8], names: [&str; N]) -> Option<[Option<&'a str>; N]> {
-    use headroom_json::scan;
     let text = std::str::from_utf8(buf).ok()?;
-    scan::validate(text).ok()?;
-    let b = text.as_bytes();
-    let mut i = scan::skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
+    headroom_json::scan::validate(text).ok()?;
+    let mut found = [None; N];
+    each_member(text.trim_start_matches([' ', '\t', '\n', '\r']), |key, value| {
+        match names.iter().position(|n| *n == key) {
+            Some(k) if found[k].replace(value).is_some() => None,
+            _ => Some(()),
+        }
+    })?;
+    Some(found)
+}
+
+/// Call `f` with the name and raw value of every member of the object that `object` (text
+/// validated as JSON) starts with, in order; `None` when it is not an object, a name is
+/// written with escapes, or `f` declines.
+pub fn each_member<'a>(object: &'a str, mut f: impl FnMut(&str, &'a str) -> Option<()>) -> Option<()> {
+    use headroom_json::scan;
+    let b = object.as_bytes();
+    if b.first() != Some(&b'{') {
         return None;
     }
-    let mut found = [None; N];
-    i = scan::skip_ws(b, i + 1);
+    let mut i = scan::skip_ws(b, 1);
     while b.get(i) == Some(&b'"') {
         let key_end = scan::skip_string(b, i);
-        let key = &text[i + 1..key_end - 1];
+        let key = &object[i + 1..key_end - 1];
         if key.contains('\\') {
             return None;
         }
         let at = scan::skip_ws(b, scan::skip_ws(b, key_end) + 1);
         let end = scan::skip_value(b, at);
-        if let Some(slot) = names.iter().position(|n| *n == key).map(|k| &mut found[k])
-            && slot.replace(&text[at..end]).is_some()
-        {
-            return None;
-        }
+        f(key, &object[at..end])?;
         i = scan::skip_ws(b, end);
         if b.get(i) != Some(&b',') {
             break;
         }
         i = scan::skip_ws(b, i + 1);
     }
-    Some(found)
+    Some(())
 }
 
 #[cfg(test)]

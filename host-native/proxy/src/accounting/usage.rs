@@ -209,12 +209,76 @@ fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>
     };
     let usage = match usage {
         None => UsageMember::default(),
-        Some(raw) => match serde_json::from_str::<UsageMember>(raw) {
-            Ok(u) => u,
-            Err(_) => return Some(None),
+        Some(raw) => match by_hand(raw) {
+            Some(fields) => UsageMember(Object::Is(fields)),
+            None => match serde_json::from_str::<UsageMember>(raw) {
+                Ok(u) => u,
+                Err(_) => return Some(None),
+            },
         },
     };
     Some(Some((usage, model)))
+}
+
+/// The fields of a `usage` object (validated text) read by hand where every count is a plain
+/// whole number and every breakdown an object, as providers write them; `None` for anything
+/// else (a count that is negative, fractional, huge or not a number, a field twice, a name
+/// with escapes), which serde reads.
+fn by_hand(usage: &str) -> Option<Fields> {
+    let mut u = Fields::default();
+    crate::top_level::each_member(usage, |key, value| match key {
+        "prompt_tokens" => count(&mut u.prompt_tokens, value),
+        "completion_tokens" => count(&mut u.completion_tokens, value),
+        "total_tokens" => count(&mut u.total_tokens, value),
+        "input_tokens" => count(&mut u.input_tokens, value),
+        "output_tokens" => count(&mut u.output_tokens, value),
+        "cache_creation_input_tokens" => count(&mut u.cache_creation_input_tokens, value),
+        "cache_read_input_tokens" => count(&mut u.cache_read_input_tokens, value),
+        "prompt_tokens_details" => details(&mut u.prompt_tokens_details, value),
+        "input_tokens_details" => details(&mut u.input_tokens_details, value),
+        "completion_tokens_details" => details(&mut u.completion_tokens_details, value),
+        "output_tokens_details" => details(&mut u.output_tokens_details, value),
+        "cache_creation" => {
+            let mut split = Split::default();
+            crate::top_level::each_member(value, |key, value| match key {
+                "ephemeral_5m_input_tokens" => count(&mut split.ephemeral_5m_input_tokens, value),
+                "ephemeral_1h_input_tokens" => count(&mut split.ephemeral_1h_input_tokens, value),
+                _ => Some(()),
+            })?;
+            object(&mut u.cache_creation, split)
+        }
+        _ => Some(()),
+    })?;
+    Some(u)
+}
+
+/// A count of up to 19 digits (below `u64::MAX`), the first time it is seen.
+fn count(slot: &mut Count, value: &str) -> Option<()> {
+    let plain = !value.is_empty() && value.len() <= 19 && value.bytes().all(|b| b.is_ascii_digit());
+    if slot.present || !plain {
+        return None;
+    }
+    *slot = Count { present: true, n: value.parse().ok()? };
+    Some(())
+}
+
+fn details(slot: &mut Object<Details>, value: &str) -> Option<()> {
+    let mut d = Details::default();
+    crate::top_level::each_member(value, |key, value| match key {
+        "cached_tokens" => count(&mut d.cached_tokens, value),
+        "reasoning_tokens" => count(&mut d.reasoning_tokens, value),
+        _ => Some(()),
+    })?;
+    object(slot, d)
+}
+
+/// A breakdown, the first time it is seen.
+fn object<T>(slot: &mut Object<T>, value: T) -> Option<()> {
+    if !matches!(slot, Object::Absent) {
+        return None;
+    }
+    *slot = Object::Is(value);
+    Some(())
 }
 
 impl Usage {
@@ -344,6 +408,19 @@ mod tests {
             r#"{"usage":{"prompt_tokens":1e400}}"#,
             r#"{"usage":{"prompt_tokens":18446744073709551616}}"#,
             r#"{"usage":{"prompt_tokens":1},"model":5}"#,
+            r#"{"usage":{"prompt_tokens":0,"prompt_tokens":2}}"#,
+            r#"{"usage":{"input_tokens":1,"cache_creation":{"ephemeral_1h_input_tokens":2,"ephemeral_1h_input_tokens":3}}}"#,
+            r#"{"usage":{"input_tokens":1,"cache_creation":null,"cache_read_input_tokens":-0}}"#,
+            r#"{"usage":{"input_tokens":1,"cache_creation":{"x":[1,{"y":2}],"ephemeral_5m_input_tokens":9}}}"#,
+            r#"{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":1,"audio_tokens":0},"prompt_tokens_details":{}}}"#,
+            r#"{"usage":{"prompt_tokens":3,"prompt_tokens_details":[{"cached_tokens":1}],"completion_tokens_details":"x"}}"#,
+            r#"{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":1.0,"reasoning_tokens":2e1}}}"#,
+            r#"{"usage":{"prompt_tokens":9999999999999999999,"completion_tokens":18446744073709551615}}"#,
+            r#"{"usage":{"prompt_tokens":99999999999999999999,"completion_tokens":1}}"#,
+            r#"{"usage":{"prompt_tokens":true,"completion_tokens":"2","total_tokens":null}}"#,
+            r#"{"usage":{"inp\u0075t_tokens":4,"output_tokens":1}}"#,
+            r#"{"usage":{"input_tokens":4,"server_tool_use":{"web_search_requests":1},"service_tier":"standard","output_tokens":1}}"#,
+            r#"{"usage":{ "input_tokens" : 4 , "output_tokens" : 1 }}"#,
             r#"{"usage":{"prompt_tokens":1},"model":["m"]}"#,
             r#"{"usage":{"prompt_tokens":1},"model":"caf\u00e9 \"m\""}"#,
             r#"{"usage":{"prompt_tokens":1},"model":"\ud800"}"#,
