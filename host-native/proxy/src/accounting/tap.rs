@@ -85,7 +85,7 @@ impl Reader {
                 // read, everything else skipped. An answer without usage (an error, a
                 // passthrough endpoint's) is not read.
                 let buf = buf.as_slice();
-                let has_usage = memchr::memmem::find(buf, b"\"usage\"").is_some();
+                let has_usage = mentions_usage(buf);
                 if let (false, true, Some((usage, model))) = (over, has_usage, super::usage::read_answer(buf))
                 {
                     seen.usage = usage.usage();
@@ -96,10 +96,18 @@ impl Reader {
     }
 }
 
+/// Whether `text` holds `"usage"` (the searcher built once: building one costs more than
+/// searching a short answer).
+fn mentions_usage(text: &[u8]) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+    FINDER.find(text).is_some()
+}
+
 /// One event's usage (Anthropic `message_start` then `message_delta` overlaying it; OpenAI
 /// Chat's usage chunk; Responses' `response.completed`).
 fn read_event(data: &str, usage: &mut Value, model: &mut Option<String>) {
-    if memchr::memmem::find(data.as_bytes(), b"\"usage\"").is_none() {
+    if !mentions_usage(data.as_bytes()) {
         return;
     }
     let Ok(event) = serde_json::from_str::<Value>(data) else { return };
