@@ -73,3 +73,53 @@ pub fn contents(body: &[u8]) -> Vec<String> {
         .map(|ms| ms.iter().map(|m| m["content"].as_str().unwrap_or_default().to_owned()).collect())
         .unwrap_or_default()
 }
+
+/// What one turn of the synthetic conversation adds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Added {
+    /// A real command output of 8-12 KB (the turn the engine has work on).
+    Output10k,
+    /// A real output under 300 bytes: nothing to compress.
+    Small,
+}
+
+/// One turn of the synthetic conversation: what it added, the history's tokens, the body.
+pub struct SyntheticTurn {
+    /// What the turn added.
+    pub added: Added,
+    /// Tokens of the history's messages, this turn's included.
+    pub tokens: usize,
+    /// The request body.
+    pub body: Vec<u8>,
+}
+
+/// A long OpenAI Chat conversation grown from real outputs: the opening (system prompt and task)
+/// of the longest trajectory, then real (command, output) pairs of the whole corpus in order,
+/// alternating an output of 8-12 KB with one under 300 bytes, until the messages hold `tokens`
+/// tokens (`count`). `tag` goes into the system prompt, so that each pass is its own conversation.
+pub fn synthetic(all: &[Trajectory], tokens: usize, tag: &str, count: impl Fn(&str) -> u32) -> Vec<SyntheticTurn> {
+    let Some(longest) = all.iter().max_by_key(|t| t.steps().len()) else { return Vec::new() };
+    let pairs = |fits: fn(usize) -> bool| {
+        all.iter()
+            .flat_map(|t| t.steps().into_iter().map(move |k| (t, k)))
+            .filter(move |(t, k)| fits(t.messages[*k].1.len()) && t.messages[k - 1].0 == "assistant")
+            .map(|(t, k)| [t.messages[k - 1].clone(), t.messages[k].clone()])
+    };
+    let mut big = pairs(|n| (8_000..=12_000).contains(&n));
+    let mut small = pairs(|n| n < 300);
+    let mut messages: Vec<(String, String)> = longest.messages.iter().take(2).cloned().collect();
+    if let Some(system) = messages.first_mut() {
+        system.1 = format!("{} [{tag}]", system.1);
+    }
+    let mut total: usize = messages.iter().map(|(_, c)| count(c) as usize).sum();
+    let mut turns = Vec::new();
+    while total < tokens {
+        let added = if turns.len() % 2 == 0 { Added::Output10k } else { Added::Small };
+        let Some(pair) = (if added == Added::Output10k { big.next() } else { small.next() }) else { break };
+        total += pair.iter().map(|(_, c)| count(c) as usize).sum::<usize>();
+        messages.extend(pair);
+        let t = Trajectory { name: String::new(), messages: messages.clone() };
+        turns.push(SyntheticTurn { added, tokens: total, body: t.openai_request(messages.len() - 1) });
+    }
+    turns
+}

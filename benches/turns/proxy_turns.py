@@ -12,7 +12,9 @@ request size. Writes a Markdown table and an SVG plot of overhead against size.
 
 With `--components A.wasm B.wasm`, both proxies keep the memory and run different builds of the
 core component instead (A in the "stateless" column's place, B in the memory's): the same
-replay, to compare two engines side by side.
+replay, to compare two engines side by side. With `OLD_BIN=PATH` (an earlier tree's `headroom`),
+both keep the memory and the earlier binary takes the stateless column's place: two trees side
+by side.
 
 usage: proxy_turns.py BODIES_DIR OUT.md [--components A.wasm B.wasm]   (run through `just bench-proxy-turns`)
 """
@@ -57,13 +59,13 @@ def wait_ready(port, proc, seconds=30):
     sys.exit(f"proxy on {port} not ready after {seconds}s")
 
 
-def start_proxy(work, name, mock, extra):
+def start_proxy(work, name, mock, extra, binary=BIN):
     port = free_port()
     ws = work / name
     ws.mkdir()
     log = ws / "requests.jsonl"
     env = dict(os.environ, HEADROOM_WORKSPACE_DIR=str(ws))
-    args = [str(BIN), "proxy", "--port", str(port), "--anthropic-api-url", mock, "--openai-api-url", mock,
+    args = [str(binary), "proxy", "--port", str(port), "--anthropic-api-url", mock, "--openai-api-url", mock,
             "--log-file", str(log)] + extra
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, proc)
@@ -123,6 +125,37 @@ def svg(series, out):
     out.write_text("\n".join(parts))
 
 
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def synthetic_summary(tsv, measured, first, second):
+    """The issue's figures for the synthetic conversation: p50 and p99 of the turns whose history
+    holds 100k-200k tokens, for a turn that adds a 10 KB output and one that adds nothing to
+    compress; and how the overhead of the 10 KB turns grows from 10k to 200k tokens."""
+    labels = {}
+    for line in tsv.read_text().splitlines()[1:]:
+        file, tokens, added = line.split("\t")
+        labels[file] = (int(tokens), added)
+    turns = [(labels[n], m, s) for n, (c, _), m, s in measured if n in labels]
+    out = ["", f"Turns whose history holds 100k tokens to the end (just over 200k; p99: the 99th percentile of the turns of the three passes):", "",
+           f"| the turn adds | turns | {second} p50 / p99 ms | {first} p50 / p99 ms |", "|---|---|---|---|"]
+    for added, label in [("Output10k", "a real 8-12 KB command output"), ("Small", "a real output under 300 bytes (nothing to compress)")]:
+        sel = [(m, s) for (tokens, a), m, s in turns if a == added and tokens >= 100_000]
+        if sel:
+            mem, st = [m for m, _ in sel], [s for _, s in sel]
+            out.append(f"| {label} | {len(sel)} | {percentile(st, .5):.2f} / {percentile(st, .99):.2f} "
+                       f"| {percentile(mem, .5):.2f} / {percentile(mem, .99):.2f} |")
+    out += ["", f"The 10 KB turns with the memory, by the history's tokens (the slope):", "",
+            "| history tokens | turns | median ms |", "|---|---|---|"]
+    for lo in range(0, 200_001, 25_000):
+        sel = [m for (tokens, a), m, _ in turns if a == "Output10k" and lo <= tokens < lo + 25_000]
+        if sel:
+            out.append(f"| {lo//1000}k-{(lo+25_000)//1000}k | {len(sel)} | {statistics.median(sel):.2f} |")
+    return out
+
+
 def main():
     versus = None
     if len(sys.argv) == 6 and sys.argv[3] == "--components":
@@ -134,8 +167,13 @@ def main():
     if versus:
         first, second = (f"B ({pathlib.Path(versus[1]).name})", ["--component", versus[1]]), \
             (f"A ({pathlib.Path(versus[0]).name})", ["--component", versus[0]])
+    elif os.environ.get("OLD_BIN"):
+        # OLD_COMPONENT: the earlier tree's core component (default: the one its binary loads).
+        old = ["--component", os.environ["OLD_COMPONENT"]] if os.environ.get("OLD_COMPONENT") else []
+        first, second = ("this tree", []), ("before (OLD_BIN)", old)
     else:
         first, second = ("with memory", []), ("stateless", ["--conversation-memory-mb", "0"])
+    old_bin = pathlib.Path(os.environ["OLD_BIN"]) if os.environ.get("OLD_BIN") and not versus else BIN
     files = sorted(bodies_dir.glob("*.json"))
     if not files:
         sys.exit(f"no bodies in {bodies_dir}: run `turn_cost --dump {bodies_dir}` (needs ../shared/corpus)")
@@ -147,9 +185,9 @@ def main():
         try:
             mock_url = "http://" + mock.stdout.readline().strip().removeprefix("http://")
             a = start_proxy(work, "memory", mock_url, first[1])
-            b = start_proxy(work, "stateless", mock_url, second[1])
+            b = start_proxy(work, "stateless", mock_url, second[1], old_bin)
             procs += [a[0], b[0]]
-            sizes = []
+            sizes, names = [], []
             for k, f in enumerate(files):
                 body = f.read_bytes()
                 path = PATHS[f.name.split(".")[-2]]
@@ -157,6 +195,7 @@ def main():
                 for p in order:
                     send(p[1], path, body)
                 sizes.append((f.name.split("-")[0], len(body)))
+                names.append(f.name)
             mem = overheads(a[2], len(files))
             nomem = overheads(b[2], len(files))
             # The engine call alone (`compression_ms`): the part the component decides.
@@ -184,8 +223,9 @@ def main():
     for conv in sorted({c for c, _ in sizes}):
         rows = [(n, m, s) for (c, n), m, s in zip(sizes, mem, nomem) if c == conv]
         engine = [(n, m, s) for (c, n), m, s in zip(sizes, mem_engine, nomem_engine) if c == conv]
-        names = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)"}
-        report.append(f"\n## {names.get(conv, conv)}, {len(rows)} turns\n")
+        titles = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)",
+                  "2": "synthetic conversation grown to 200k tokens from real outputs (OpenAI Chat, three passes)"}
+        report.append(f"\n## {titles.get(conv, conv)}, {len(rows)} turns\n")
         ratio = "B / A" if versus else "memory / stateless"
         report.append(f"| turn size | turns | {second[0]} ms | {first[0]} ms | {ratio} | engine call: {second[0]} ms "
                       f"| engine call: {first[0]} ms |")
@@ -201,6 +241,8 @@ def main():
             em, es = statistics.median(m for m, _ in esel), statistics.median(s for _, s in esel)
             report.append(f"| {lo//1000}-{(lo+step)//1000} KB | {len(sel)} | {ss:.2f} | {ms:.2f} | {ms/ss:.0%} "
                           f"| {es:.2f} | {em:.2f} |")
+        if conv == "2":
+            report += synthetic_summary(bodies_dir / "turns.tsv", zip(names, sizes, mem, nomem), first[0], second[0])
         for n, m, s in rows:
             series[first[0]].append((n, m))
             series[second[0]].append((n, s))

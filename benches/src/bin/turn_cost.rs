@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use headroom_benches::claude_sessions::case::{corpus_dir, load_all};
 use headroom_benches::machine::{machine, revision};
-use headroom_benches::trajectory;
+use headroom_benches::trajectory::{self, Added};
 use headroom_core::session::Memory;
 use headroom_core::{Dialect, Options, compress_request, compress_request_in};
 use headroom_runtime::{Runtime, RuntimeConfig, wit};
@@ -34,6 +34,8 @@ struct Conversation {
     dialect: Dialect,
     turns: Vec<(usize, Vec<u8>)>,
     opts: Options,
+    /// For the synthetic conversation, each turn's history tokens and what it added.
+    labels: Vec<(usize, Added)>,
 }
 
 /// Median milliseconds of one turn: native stateless, native remembered, component stateless,
@@ -47,10 +49,14 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let every: usize = arg("--every").and_then(|s| s.parse().ok()).unwrap_or(1).max(1);
-    let conversations = vec![claude_session(arg("--corpus").as_deref(), every)?, trajectory(every)?];
+    let mut conversations = vec![claude_session(arg("--corpus").as_deref(), every)?, trajectory(every)?];
     if let Some(dir) = arg("--dump") {
+        // The synthetic conversation three times over (each pass its own conversation), so that
+        // its percentiles rest on three samples a turn.
+        conversations.extend((0..3).map(|pass| synthetic(&format!("pass {pass}"))).collect::<Result<Vec<_>>>()?);
         return dump(&conversations, Path::new(&dir));
     }
+    conversations.push(synthetic("pass 0")?);
     if args.iter().any(|a| a == "--memory-only") {
         for c in &conversations {
             let mut memory = Memory::default();
@@ -160,26 +166,53 @@ fn claude_session(corpus: Option<&str>, every: usize) -> Result<Conversation> {
         name: format!("Claude Code session `{}` (Anthropic Messages, {} turns)", case.id, turns.len()),
         dialect: Dialect::AnthropicMessages,
         turns,
+        labels: Vec::new(),
         // The window the session really ran with, as the proxy applies it.
         opts: Options { context_limit: case.window, ..Options::default() },
     })
 }
 
-/// Write every turn's body, named so that a sort by name replays them in order.
+/// Write every turn's body, named so that a sort by name replays them in order; the passes of
+/// the synthetic conversation (the third onwards) go under one name, `2`, pass after pass, and
+/// `turns.tsv` says for each of their files the history's tokens and what the turn added.
 fn dump(conversations: &[Conversation], dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tsv = String::from("file\ttokens\tadded\n");
     for (c, conversation) in conversations.iter().enumerate() {
         let dialect = match conversation.dialect {
             Dialect::AnthropicMessages => "anthropic",
             Dialect::OpenAiChat => "chat",
             Dialect::OpenAiResponses => "responses",
         };
-        for (turn, body) in &conversation.turns {
-            let path = dir.join(format!("{c}-{turn:04}.{dialect}.json"));
+        let (name, first) = if c < 2 { (c, 0) } else { (2, (c - 2) * 1000) };
+        for (k, (turn, body)) in conversation.turns.iter().enumerate() {
+            let file = format!("{name}-{:04}.{dialect}.json", first + turn);
+            if let Some((tokens, added)) = conversation.labels.get(k) {
+                tsv.push_str(&format!("{file}\t{tokens}\t{added:?}\n"));
+            }
+            let path = dir.join(file);
             std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
         }
     }
-    Ok(())
+    let path = dir.join("turns.tsv");
+    std::fs::write(&path, tsv).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The synthetic conversation: grown from real outputs to 200k tokens (`trajectory::synthetic`).
+fn synthetic(tag: &str) -> Result<Conversation> {
+    let all = trajectory::load_all(&trajectory::corpus_dir())?;
+    let grown = trajectory::synthetic(&all, 200_000, tag, count);
+    ensure!(!grown.is_empty(), "no synthetic turns");
+    Ok(Conversation {
+        name: format!(
+            "synthetic conversation grown to 200k tokens from real outputs (OpenAI Chat, {} turns)",
+            grown.len()
+        ),
+        dialect: Dialect::OpenAiChat,
+        labels: grown.iter().map(|t| (t.tokens, t.added)).collect(),
+        turns: grown.into_iter().enumerate().map(|(i, t)| (i, t.body)).collect(),
+        opts: Options::default(),
+    })
 }
 
 fn trajectory(every: usize) -> Result<Conversation> {
@@ -192,6 +225,7 @@ fn trajectory(every: usize) -> Result<Conversation> {
         dialect: Dialect::OpenAiChat,
         turns,
         opts: Options::default(),
+        labels: Vec::new(),
     })
 }
 

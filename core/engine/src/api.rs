@@ -99,23 +99,23 @@ pub fn compress_request_plugins(
     let body = std::str::from_utf8(body)
         .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
     let plugins = Plugins::new(host);
-    let outcome = compress_blocks(dialect, body, opts, counter, &plugins)?;
-    context::manage(dialect, body, outcome, opts, counter, None, |deeper| {
-        compress_blocks(dialect, body, deeper, counter, &plugins)
+    let (outcome, head) = compress_blocks(dialect, body, opts, counter, &plugins)?;
+    context::manage(dialect, body, &head, outcome, opts, counter, None, |deeper| {
+        compress_blocks(dialect, body, deeper, counter, &plugins).map(|(outcome, _)| outcome)
     })
 }
 
-/// Rewrite the request's blocks, each on its own.
+/// Rewrite the request's blocks, each on its own; also the request's head.
 fn compress_blocks(
     dialect: Dialect,
     body: &str,
     opts: &Options,
     counter: &dyn TokenCounter,
     plugins: &Plugins<'_>,
-) -> Result<RequestOutcome, CompressError> {
+) -> Result<(RequestOutcome, context::Head), CompressError> {
     let mut previous = Previous::none();
-    let (outcome, _, _, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
-    Ok(outcome)
+    let (outcome, _, layout, _) = walk(dialect, body, opts, counter, &mut previous, false, plugins)?;
+    Ok((outcome, layout.head))
 }
 
 /// [`compress_request`] for one request of a conversation whose earlier requests left
@@ -154,10 +154,11 @@ pub fn compress_request_in_plugins(
             return Err(e);
         }
     };
+    let head = layout.head.clone();
     memory.end(body, records, layout, previous, reuse);
     let outcome =
-        context::manage(dialect, body, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
-            compress_blocks(dialect, body, deeper, counter, &plugins)
+        context::manage(dialect, body, &head, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
+            compress_blocks(dialect, body, deeper, counter, &plugins).map(|(outcome, _)| outcome)
         })?;
     Ok((outcome, reuse))
 }
@@ -257,14 +258,9 @@ fn walk(
                 origin: c.origin,
             });
         }
-        if !outcome.offloads.is_empty()
-            && let Some(text) = raw::as_str(c.raw)
-        {
-            for (k, range, own) in &outcome.offloads {
-                if offloaded.insert(k.clone()) {
-                    let original = own.clone().unwrap_or_else(|| text[range.clone()].to_owned());
-                    offloads.push(Offload { key: k.clone(), original });
-                }
+        for (k, original) in &outcome.offloads {
+            if offloaded.insert(k.clone()) {
+                offloads.push(Offload { key: k.clone(), original: original.clone() });
             }
         }
         if record {
@@ -323,8 +319,7 @@ fn block_outcome(
         }
         if let Some(off) = result.offload {
             // A filtered block's original is the filtered text, never the block as received.
-            let own = (off.original != text[range.clone()]).then_some(off.original);
-            outcome.offloads.push((off.key, range.clone(), own));
+            outcome.offloads.push((off.key, off.original));
         }
         outcome.reports.push((result.kind, result.status, result.tokens_before, result.tokens_after));
     }

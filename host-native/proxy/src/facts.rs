@@ -5,11 +5,13 @@
 //! ([`headroom_core::request::facts`], called natively: the conversation is needed before the
 //! engine runs); the body is validated once here and every later read of it only skips.
 
+use bytes::Bytes;
 use headroom_core::request::facts::{Hashes, Read, Survey};
 use headroom_runtime::wit;
 
 use crate::ccr::Tenant;
 use crate::ledger::Session;
+use crate::read_memos::ReadMemos;
 
 /// Validate `body` and view it; `None` when it is not a JSON object.
 pub fn read(dialect: wit::Dialect, body: &[u8]) -> Option<Read<'_>> {
@@ -43,13 +45,33 @@ impl Facts {
     /// The facts of a read body (`None`: not a JSON object).
     pub fn of(tenant: &Tenant, read: Option<&Read<'_>>) -> Self {
         let Some(read) = read else { return Self::default() };
+        Self::with_hashes(tenant, read, read.hashes())
+    }
+
+    fn with_hashes(tenant: &Tenant, read: &Read<'_>, hashes: Hashes) -> Self {
         Self {
             session: crate::ledger::session_in(tenant, read),
             survey: read.survey(),
             valid: true,
             model: read.root().str("model").map(|m| crate::accounting::cap_model(&m)),
-            hashes: read.hashes(),
+            hashes,
         }
+    }
+
+    /// [`Facts::read`] for a turn: the body is validated and hashed only past the messages it
+    /// shares with its conversation's previous body (see [`crate::read_memos`]), and is kept
+    /// for the conversation's next.
+    pub fn read_remembering(tenant: &Tenant, dialect: wit::Dialect, body: &Bytes, memos: &ReadMemos) -> Self {
+        let dialect = crate::dialect::to_core(dialect);
+        let Ok(text) = std::str::from_utf8(body) else { return Self::default() };
+        let best = memos.best(tenant, dialect, body);
+        let previous = best.as_ref().map(|(memo, _)| memo.as_ref());
+        let Some((read, shared)) = Read::validated_after(dialect, text, previous) else { return Self::default() };
+        let (hashes, memo) = read.hashes_after(body.clone(), previous, shared);
+        if read.messages().is_some_and(|n| n > 0) {
+            memos.keep(tenant, memo, best.as_ref().map(|(memo, _)| memo));
+        }
+        Self::with_hashes(tenant, &read, hashes)
     }
 
     /// Read `body` and take its facts.

@@ -22,6 +22,7 @@ pub mod otel;
 pub mod plugin_metrics;
 pub mod plugin_pins;
 pub mod provider;
+pub mod read_memos;
 pub mod record_json;
 pub mod request_log;
 pub mod retrieval;

@@ -50,6 +50,8 @@ pub struct AppState {
     pub ccr: CcrStore,
     /// Sessions with messages forwarded untouched.
     pub ledger: Ledger,
+    /// Each recent conversation's last body, so the next is read only past what it shares.
+    pub read_memos: crate::read_memos::ReadMemos,
     /// Counters.
     pub counters: Counters,
     /// Requests for models the engine does not know.
@@ -97,6 +99,7 @@ impl AppState {
     /// Build the state; the component is loaded separately ([`AppState::load_component`]) so
     /// the server answers `/livez` while it loads.
     pub fn new(config: ProxyConfig) -> Result<Arc<Self>, StateError> {
+        let read_memos = crate::read_memos::ReadMemos::new(config.memory_bytes);
         // Only one crypto provider is compiled in; installing it twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         // Redirects go back to the client as the upstream sent them (the client has no redirect
@@ -166,6 +169,7 @@ impl AppState {
             load_error: OnceLock::new(),
             ccr,
             ledger: Ledger::default(),
+            read_memos,
             counters: Counters::default(),
             unknown_models: UnknownModels::default(),
             started: Instant::now(),

@@ -75,6 +75,8 @@ async fn remembered_turns_forward_the_same_bytes_as_stateless_ones() {
         assert_eq!(m["hits"].as_u64(), Some(turns.len() as u64 - 1), "{m}");
         assert_eq!(m["conversations"], 1);
         assert!(m["bytes"].as_u64().unwrap_or(0) > 0 && m["bytes"].as_u64() <= m["budget_bytes"].as_u64());
+        // The proxy's own read of each turn resumed after the previous body: one kept.
+        assert_eq!(m["bodies_read_after"]["bodies"], 1, "{m}");
         let health: Value = reqwest::get(format!("{}/health", stateless.url))
             .await
             .expect("health")
@@ -82,5 +84,6 @@ async fn remembered_turns_forward_the_same_bytes_as_stateless_ones() {
             .await
             .expect("json");
         assert_eq!(health["conversation_memory"]["hits"], 0);
+        assert_eq!(health["conversation_memory"]["bodies_read_after"]["bodies"], 0);
     }
 }

@@ -45,6 +45,30 @@ pub struct ContextReport {
 /// Fields that state the output budget, in the three dialects.
 const OUTPUT_FIELDS: &[&str] = &["max_tokens", "max_completion_tokens", "max_output_tokens"];
 
+/// What the window check reads of a request's top level: its model and output budget. The
+/// walk reads them from the top level it has already parsed (on a remembered turn, without
+/// reading the message list again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Head {
+    model: Option<String>,
+    budget: u32,
+}
+
+impl Head {
+    /// The head of a parsed top level.
+    pub(crate) fn of(root: &raw::Object<'_>) -> Self {
+        Self { model: root.str("model").map(std::borrow::Cow::into_owned), budget: output_budget(root) }
+    }
+}
+
+/// The output budget the request states (0: none).
+fn output_budget(root: &raw::Object<'_>) -> u32 {
+    OUTPUT_FIELDS
+        .iter()
+        .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 /// Whether the engine would forward `body` exactly as it is, known without running it: the
 /// body is a JSON object shorter than the smallest block the pipeline looks at
 /// ([`crate::smallest_block_bytes`]), and no longer in bytes (so in tokens) than its window
@@ -59,10 +83,7 @@ pub fn untouched(body: &[u8], min_tokens: u32, context_limit: Option<u32>) -> bo
     let window =
         context_limit.or_else(|| root.str("model").and_then(|name| models::ModelInfo::of(&name).window));
     let Some(window) = window else { return true };
-    let budget = OUTPUT_FIELDS
-        .iter()
-        .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
-        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let budget = output_budget(&root);
     body.len() <= window.saturating_sub(budget) as usize
 }
 
@@ -70,27 +91,23 @@ pub fn untouched(body: &[u8], min_tokens: u32, context_limit: Option<u32>) -> bo
 /// the engine knows of the model (hosts count the unknown ones).
 /// `recompress` runs the normal compression with other options.
 /// `memo`: the conversation's counts from its previous turn, when the host keeps them.
-pub fn manage(
+/// `head`: the top level's model and budget as the walk read them.
+#[allow(clippy::too_many_arguments, reason = "the engine's one call after the walk")]
+pub(crate) fn manage(
     dialect: Dialect,
     original: &str,
+    head: &Head,
     outcome: RequestOutcome,
     opts: &Options,
     counter: &dyn TokenCounter,
     memo: Option<&mut quick::TallyMemo>,
     recompress: impl Fn(&Options) -> Result<RequestOutcome, CompressError>,
 ) -> Result<RequestOutcome, CompressError> {
-    // The walk that made `outcome` validated `original`.
-    let root = raw::trusted_root(original)
-        .ok_or_else(|| CompressError::MalformedRequest("body is not a JSON object".into()))?;
-    let model = root.str("model").map(|name| models::ModelInfo::of(&name));
+    let model = head.model.as_deref().map(models::ModelInfo::of);
     let window = opts.context_limit.or_else(|| model.as_ref().and_then(|m| m.window));
     let mut outcome = match window {
         Some(window) if opts.context_strategy != ContextStrategy::Off => {
-            let budget = OUTPUT_FIELDS
-                .iter()
-                .find_map(|f| root.get(f).and_then(|v| v.get().parse::<u64>().ok()))
-                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
-            fit_window(dialect, original, outcome, (window, budget), opts, counter, memo, recompress)?
+            fit_window(dialect, original, outcome, (window, head.budget), opts, counter, memo, recompress)?
         }
         _ => outcome,
     };

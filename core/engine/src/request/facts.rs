@@ -46,11 +46,83 @@ pub struct Survey {
     pub cannot_continue: bool,
 }
 
+/// What reading one body of a conversation leaves for reading its next: the body, where each
+/// of its messages ends and each message's own hash. Agents resend the whole history every
+/// turn, so the next body shares all but its last messages byte for byte; those are neither
+/// validated nor hashed again ([`Read::validated_after`], [`Read::hashes_after`]). Nothing is
+/// trusted: the shared messages are those inside the two bodies' common prefix, found by
+/// comparing their bytes.
+pub struct Memo<B> {
+    dialect: Dialect,
+    body: B,
+    /// Offset just past each message (Responses: input item).
+    ends: Vec<usize>,
+    /// Each message's own hash (see [`Read::hashes`]).
+    hashes: Vec<[u8; 32]>,
+}
+
+impl<B: AsRef<[u8]>> Memo<B> {
+    /// Bytes held, for hosts that bound what they keep.
+    pub fn bytes(&self) -> usize {
+        self.body.as_ref().len() + self.ends.len() * 40
+    }
+
+    /// Leading messages of `body` that this memo's body holds at the same offsets, byte for
+    /// byte (and everything before them).
+    pub fn shared(&self, dialect: Dialect, body: &[u8]) -> usize {
+        if dialect != self.dialect {
+            return 0;
+        }
+        let common = crate::bytes::common_prefix(self.body.as_ref(), body);
+        self.ends.partition_point(|&end| end <= common)
+    }
+}
+
 impl<'a> Read<'a> {
     /// Validate `body` (JSON, an object at the top) and view it; `None` otherwise.
     pub fn validated(dialect: Dialect, body: &'a str) -> Option<Self> {
         headroom_json::scan::validate(body).ok()?;
         Self::trusted(dialect, body)
+    }
+
+    /// [`Read::validated`], reading only what follows the messages `body` shares with the body
+    /// `memo` was left by (that body was validated, and the bytes up to the end of a shared
+    /// message are the same, so the pass resumes there: inside the top-level message list,
+    /// after a value). Also says how many leading messages were shared.
+    pub fn validated_after<B: AsRef<[u8]>>(
+        dialect: Dialect,
+        body: &'a str,
+        memo: Option<&Memo<B>>,
+    ) -> Option<(Self, usize)> {
+        let shared = memo.map_or(0, |m| m.shared(dialect, body.as_bytes()));
+        let Some(memo) = memo.filter(|_| shared > 0) else {
+            return Self::validated(dialect, body).map(|read| (read, 0));
+        };
+        headroom_json::scan::validate_from(
+            body,
+            memo.ends[shared - 1],
+            headroom_json::scan::Open::in_top_level_array(),
+            true,
+        )
+        .ok()?;
+        let read = Self::trusted(dialect, body)?;
+        // The shared bytes held the memo's message list; the list read here must be that one
+        // (a later duplicate member could name another).
+        let same_list = read
+            .items
+            .as_ref()
+            .and_then(|items| items.get(shared - 1))
+            .is_some_and(|item| raw::span(body, *item).end == memo.ends[shared - 1]);
+        Some((read, if same_list { shared } else { 0 }))
+    }
+
+    /// [`Read::hashes`], taking the first `shared` messages' own hashes from `memo` (as
+    /// [`Read::validated_after`] found them), and the memo to leave for the next body.
+    pub fn hashes_after<B: AsRef<[u8]>>(&self, body: B, memo: Option<&Memo<B>>, shared: usize) -> (Hashes, Memo<B>) {
+        let known = memo.map_or(&[][..], |m| &m.hashes[..shared.min(m.hashes.len())]);
+        let (hashes, own) = self.hashes_reusing(known);
+        let ends = self.items.iter().flatten().map(|item| raw::span(self.body, *item).end).collect();
+        (hashes, Memo { dialect: self.dialect, body, ends, hashes: own })
     }
 
     /// View `body`, which must have been validated before (by [`Read::validated`] or the
@@ -106,6 +178,12 @@ impl<'a> Read<'a> {
     /// own tree takes BLAKE3's wide (SIMD) path, where one hasher fed message after message
     /// mostly compresses a block at a time, about five times slower on a long conversation.
     pub fn hashes(&self) -> Hashes {
+        self.hashes_reusing(&[]).0
+    }
+
+    /// [`Read::hashes`], with the own hashes of the leading messages given (`known`), and
+    /// every message's own hash.
+    fn hashes_reusing(&self, known: &[[u8; 32]]) -> (Hashes, Vec<[u8; 32]>) {
         let preamble = preamble_field(self.dialect);
         let list = list_field(self.dialect);
         let mut head = blake3::Hasher::new();
@@ -124,12 +202,20 @@ impl<'a> Read<'a> {
             prefixes.push(chain);
         }
         let mut message = blake3::Hasher::new();
-        for item in items {
-            message.reset();
-            update_as_sent(&mut message, item.get());
+        let mut own = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let hash = match known.get(i) {
+                Some(hash) => *hash,
+                None => {
+                    message.reset();
+                    update_as_sent(&mut message, item.get());
+                    *message.finalize().as_bytes()
+                }
+            };
+            own.push(hash);
             let mut link = blake3::Hasher::new();
             link.update(&chain);
-            link.update(message.finalize().as_bytes());
+            link.update(&hash);
             chain = *link.finalize().as_bytes();
             prefixes.push(chain);
         }
@@ -150,7 +236,7 @@ impl<'a> Read<'a> {
             whole.update(&[0]);
             update_as_sent(&mut whole, value.get());
         }
-        Hashes { prefixes, whole: *whole.finalize().as_bytes() }
+        (Hashes { prefixes, whole: *whole.finalize().as_bytes() }, own)
     }
 
     /// What the request allows the retrieval tool.
@@ -322,6 +408,48 @@ mod tests {
         assert_eq!(ha[..], hb[..2]);
         let other_model = b.replace("\"m\"", "\"n\"");
         assert_ne!(read(d, &other_model).hashes().prefixes[0], hb[0]);
+    }
+
+    #[test]
+    fn a_memo_reads_only_the_new_messages_and_agrees_with_a_full_read() {
+        let message = |i: usize, marker: bool| {
+            let cc = if marker { r#","cache_control":{"type":"ephemeral"}"# } else { "" };
+            format!(r#"{{"role":"user","content":[{{"type":"text","text":"turn {i} \"quoted\" text"{cc}}}]}}"#)
+        };
+        let body = |n: usize| {
+            let list: Vec<String> = (0..n).map(|i| message(i, i + 1 == n)).collect();
+            format!(r#"{{"model":"claude-sonnet-4-5","messages":[{}],"system":"be brief","max_tokens":9}}"#, list.join(","))
+        };
+        let mut memo: Option<Memo<Vec<u8>>> = None;
+        for n in 1..6 {
+            let text = body(n);
+            let (read, shared) =
+                Read::validated_after(Dialect::AnthropicMessages, &text, memo.as_ref()).expect("valid");
+            // The previous body's last message carried the breakpoint, which moved: its bytes
+            // differ, so all messages before it are shared.
+            assert_eq!(shared, n.saturating_sub(2), "messages shared at {n}");
+            let (hashes, next) = read.hashes_after(text.as_bytes().to_vec(), memo.as_ref(), shared);
+            let full = Read::validated(Dialect::AnthropicMessages, &text).expect("valid");
+            assert_eq!(hashes, full.hashes(), "hashes at {n}");
+            assert_eq!(read.messages(), full.messages());
+            memo = Some(next);
+        }
+        let memo = memo.expect("memo");
+        // Bytes after the shared messages are validated: a broken tail is refused.
+        let broken = body(5).replace(r#""max_tokens":9}"#, r#""max_tokens":9"#);
+        assert!(Read::validated_after(Dialect::AnthropicMessages, &broken, Some(&memo)).is_none());
+        let broken = body(6).replacen("turn 5", r"turn \q5", 1);
+        assert!(Read::validated_after(Dialect::AnthropicMessages, &broken, Some(&memo)).is_none());
+        // Another dialect, or a body that differs from the first byte, shares nothing.
+        assert_eq!(memo.shared(Dialect::OpenAiChat, body(6).as_bytes()), 0);
+        assert_eq!(memo.shared(Dialect::AnthropicMessages, b" {}"), 0);
+        // A duplicate list member: whichever list the reader takes, the hashes agree with a
+        // full read.
+        let twice = body(6).replace(r#","system""#, r#","messages":[],"system""#);
+        let (read, shared) = Read::validated_after(Dialect::AnthropicMessages, &twice, Some(&memo)).expect("valid");
+        let full = Read::validated(Dialect::AnthropicMessages, &twice).expect("valid");
+        assert_eq!(read.messages(), full.messages());
+        assert_eq!(read.hashes_after(Vec::new(), Some(&memo), shared).0, full.hashes());
     }
 
     #[test]

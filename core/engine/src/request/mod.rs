@@ -104,6 +104,8 @@ pub(crate) struct Layout {
     first_segment: Vec<usize>,
     /// Messages listed from the previous request's segments instead of read (0: all read).
     pub unread: usize,
+    /// The top level's model and output budget, for the window check.
+    pub head: crate::context::Head,
 }
 
 impl Layout {
@@ -179,7 +181,7 @@ fn walk_all<'a>(
 ) -> Result<(Vec<Segment<'a>>, Layout), CompressError> {
     let list = list_field(dialect);
     if dialect == Dialect::OpenAiResponses && !openai_responses::has_list(root)? {
-        return Ok((Vec::new(), Layout::default()));
+        return Ok((Vec::new(), Layout { head: crate::context::Head::of(root), ..Layout::default() }));
     }
     let (raws, parsed): (Vec<Raw<'a>>, Vec<Object<'a>>) = raw::object_list(root, list)?.into_iter().unzip();
     let items: Vec<Range<usize>> = raws.iter().map(|r| raw::span(body, *r)).collect();
@@ -195,7 +197,8 @@ fn walk_all<'a>(
     }
     first_segment.push(walk.out.len());
     let before = fields_before(body, root, list);
-    Ok((walk.out, Layout { items, assistant, before, preamble: preamble_len, first_segment, unread: 0 }))
+    let head = crate::context::Head::of(root);
+    Ok((walk.out, Layout { items, assistant, before, preamble: preamble_len, first_segment, unread: 0, head }))
 }
 
 /// Read the body from its `k`th message, the bytes before `at` being the previous request's.
@@ -294,6 +297,7 @@ fn resumed<'a>(
             preamble: preamble_len,
             first_segment,
             unread: start,
+            head: crate::context::Head::of(&root),
         },
     ))
 }

@@ -91,9 +91,10 @@ pub(crate) struct BlockOutcome {
     pub edit: Option<String>,
     /// One line per piece considered: kind, status, tokens before and after.
     pub reports: Vec<(ContentKind, Status, u32, u32)>,
-    /// Originals to hand to the host: key and range of the block's text, and the original
-    /// itself when it is not that range (a `before` plugin filtered the block first).
-    pub offloads: Vec<(String, Range<usize>, Option<String>)>,
+    /// Originals to hand to the host, key and text. Kept decoded: a long history in token
+    /// mode offloads most of its blocks, and decoding each one's JSON string again on every
+    /// turn was most of what a remembered turn cost beyond comparing bytes.
+    pub offloads: Vec<(String, String)>,
 }
 
 impl Memory {
@@ -112,7 +113,7 @@ impl Memory {
                             + outcome
                                 .offloads
                                 .iter()
-                                .map(|o| 64 + o.2.as_ref().map_or(0, String::len))
+                                .map(|o| 64 + o.1.len())
                                 .sum::<usize>()
                     }
                 }

@@ -179,6 +179,8 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
             "misses": m.misses,
         });
     }
+    let (bodies, bytes) = state.read_memos.held();
+    v["conversation_memory"]["bodies_read_after"] = json!({"bodies": bodies, "bytes": bytes});
     let unknown = &state.unknown_models;
     v["models"] = json!({"unknown": {"requests": unknown.requests(), "recent": unknown.recent()}});
     Json(v).into_response()

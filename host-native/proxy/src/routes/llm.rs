@@ -62,7 +62,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
             let tenant = tenant.take().unwrap_or_else(|| Tenant::of(&parts.headers));
             // The body is validated and read once, here: its conversation, its hashes and what
             // it allows the retrieval tool.
-            let facts = Facts::read(&tenant, d, &body);
+            let facts = Facts::read_remembering(&tenant, d, &body, &state.read_memos);
             // The response cache: keyed on the request as the client sent it, per key scope.
             let whole = facts.valid.then_some(&facts.hashes.whole);
             let cache_key = state.cache.key(tenant.as_str(), &path, &parts.headers, whole);
