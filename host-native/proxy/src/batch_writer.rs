@@ -19,6 +19,9 @@ struct Shared {
     dropped: AtomicU64,
     /// The writer thread, woken for urgent lines.
     thread: std::sync::OnceLock<std::thread::Thread>,
+    /// A wake-up is pending: later urgent lines go with it (a burst of warnings wakes the
+    /// writer once per batch, not once per line).
+    woken: std::sync::atomic::AtomicBool,
 }
 
 /// A buffer above this after a burst is not kept.
@@ -60,6 +63,7 @@ impl BatchWriter {
             max_bytes,
             dropped: AtomicU64::new(0),
             thread: std::sync::OnceLock::new(),
+            woken: std::sync::atomic::AtomicBool::new(false),
         });
         let weak = Arc::downgrade(&shared);
         let writer = std::thread::Builder::new().name(name.into()).spawn(move || {
@@ -68,6 +72,8 @@ impl BatchWriter {
                 std::thread::park_timeout(period);
                 // Every handle gone: the last drain happened in `Drop`.
                 let Some(shared) = weak.upgrade() else { return };
+                // Cleared before the drain: a line appended after it wakes the thread again.
+                shared.woken.store(false, Ordering::SeqCst);
                 shared.drain();
             }
         })?;
@@ -79,7 +85,9 @@ impl BatchWriter {
     /// the rare lines someone may be waiting to read, not for every line).
     pub fn append_now(&self, bytes: &[u8]) -> bool {
         let appended = self.append(bytes);
-        if let Some(thread) = self.0.thread.get() {
+        if !self.0.woken.swap(true, Ordering::SeqCst)
+            && let Some(thread) = self.0.thread.get()
+        {
             thread.unpark();
         }
         appended
@@ -199,8 +207,14 @@ mod tests {
         let (info, warning) = (text().find("an info line"), text().find("a warning"));
         assert!(info.zip(warning).is_some_and(|(i, w)| i < w), "{}", text());
         let subscriber = tracing_subscriber::fmt().with_writer(w.clone()).with_ansi(false).finish();
-        tracing::subscriber::with_default(subscriber, || tracing::error!("an error"));
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..100 {
+                tracing::warn!("one of a burst");
+            }
+            tracing::error!("an error");
+        });
         assert!(arrives("an error"), "{}", text());
+        assert_eq!(text().matches("one of a burst").count(), 100);
         let subscriber = tracing_subscriber::fmt().with_writer(w.clone()).with_ansi(false).finish();
         tracing::subscriber::with_default(subscriber, || tracing::info!("a later info line"));
         std::thread::sleep(Duration::from_millis(200));
