@@ -76,10 +76,15 @@ pub fn append_to_array(body: &str, name: &'static str, items: &[String]) -> Resu
 /// [`append_to_array`] of a body that may have been validated before.
 pub fn append_to_array_of(body: Body<'_>, name: &'static str, items: &[String]) -> Result<String, EditError> {
     let range = body.member_range(name)?.ok_or(EditError::Member(name))?;
-    let body = body.text;
+    append_at(body.text, range, items).ok_or(EditError::Member(name))
+}
+
+/// Append `items` to the array at `range` of `body`; `None` when the value there is not an
+/// array.
+pub fn append_at(body: &str, range: Range<usize>, items: &[String]) -> Option<String> {
     let array = &body[range.clone()];
     if !array.starts_with('[') || !array.ends_with(']') {
-        return Err(EditError::Member(name));
+        return None;
     }
     let empty = array[1..array.len() - 1].trim().is_empty();
     let mut out = String::with_capacity(body.len() + items.iter().map(|i| i.len() + 1).sum::<usize>());
@@ -91,12 +96,18 @@ pub fn append_to_array_of(body: Body<'_>, name: &'static str, items: &[String]) 
         out.push_str(item);
     }
     out.push_str(&body[range.end - 1..]);
-    Ok(out)
+    Some(out)
 }
 
 /// Replace the value of member `name` with `value`, or add the member when it is absent.
 pub fn set_member(body: &str, name: &str, value: &str) -> Result<String, EditError> {
-    if let Some(range) = member_range(body, name)? {
+    let range = member_range(body, name)?;
+    set_member_at(body, name, range, value)
+}
+
+/// [`set_member`] where the member's value is at `range` (`None`: absent).
+pub fn set_member_at(body: &str, name: &str, range: Option<Range<usize>>, value: &str) -> Result<String, EditError> {
+    if let Some(range) = range {
         return Ok(format!("{}{value}{}", &body[..range.start], &body[range.end..]));
     }
     let close = body.rfind('}').ok_or_else(|| EditError::NotAnObject("no closing brace".into()))?;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use headroom_runtime::wit::Dialect;
 
-use super::json::{Body, EditError, append_to_array_of, member_items, set_member};
+use super::json::{Body, EditError, append_at, set_member_at};
 
 /// The tool's name, as markers cite it.
 pub const NAME: &str = headroom_core::retrieve_tool::NAME;
@@ -41,15 +41,18 @@ pub fn inject(dialect: Dialect, body: &str) -> Result<String, EditError> {
     inject_into(dialect, Body::unchecked(body))
 }
 
-/// [`inject`] into a body that may have been validated before.
+/// [`inject`] into a body that may have been validated before: its top level is read once
+/// (a validated body only skipped), the tool appended to `tools`, or `tools` set to hold it
+/// when the body has none or has one that is not an array.
 pub fn inject_into(dialect: Dialect, body: Body<'_>) -> Result<String, EditError> {
     let tool = definition(dialect);
-    match append_to_array_of(body, "tools", &[tool.to_owned()]) {
-        Err(EditError::Member(_)) if member_items(body.text(), "tools").is_none() => {
-            set_member(body.text(), "tools", &format!("[{tool}]"))
-        }
-        other => other,
+    let range = body.member_range("tools")?;
+    if let Some(range) = &range
+        && let Some(out) = append_at(body.text(), range.clone(), &[tool.to_owned()])
+    {
+        return Ok(out);
     }
+    set_member_at(body.text(), "tools", range, &format!("[{tool}]"))
 }
 
 #[cfg(test)]
@@ -72,6 +75,19 @@ mod tests {
         let v: Value = serde_json::from_str(&none).unwrap();
         assert_eq!(v["tools"][0]["function"]["name"], NAME);
         assert!(crate::retrieval::survey_of(Dialect::OpenaiChat, none.as_bytes()).client_owns);
+        // Validated before or not, missing, empty or not an array: the same edit.
+        for (body, tools) in [
+            (r#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#, 1),
+            (r#"{"model":"m","messages":[],"tools":[]}"#, 1),
+            (r#"{"model":"m","tools":null,"messages":[]}"#, 1),
+            (r#"{"model":"m","tools":[{"name":"bash"}],"messages":[]}"#, 2),
+        ] {
+            let once = inject_into(Dialect::AnthropicMessages, Body::validated_before(body)).unwrap();
+            assert_eq!(once, inject(Dialect::AnthropicMessages, body).unwrap(), "{body}");
+            let v: Value = serde_json::from_str(&once).unwrap();
+            assert_eq!(v["tools"].as_array().map(Vec::len), Some(tools), "{once}");
+            assert_eq!(v["messages"], serde_json::from_str::<Value>(body).unwrap()["messages"]);
+        }
     }
 
     #[test]
