@@ -14,6 +14,7 @@ pub mod errors;
 pub mod facts;
 pub mod ledger;
 pub mod log_fields;
+pub mod log_format;
 pub mod metrics;
 pub mod models;
 pub mod observe_args;
@@ -30,6 +31,7 @@ pub mod shared;
 pub mod spend;
 pub mod state;
 pub mod stats;
+pub mod top_level;
 pub mod upstream;
 
 pub use app::build_app;

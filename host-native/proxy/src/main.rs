@@ -83,10 +83,13 @@ fn init_logging(args: &headroom_proxy::observe_args::ObserveArgs) -> anyhow::Res
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(stderr.clone()).with_ansi(false);
     match args.log_format {
         headroom_proxy::observe_args::LogFormat::Json => builder.json().flatten_event(true).init(),
-        // The fields written as the default writes them, without `core::fmt` per value (one
-        // line of a dozen fields per request).
+        // The line written as the default writes it, without `core::fmt` per value (one line
+        // of a dozen fields per request): its timestamp, level and target, then its fields.
         headroom_proxy::observe_args::LogFormat::Text => {
-            builder.fmt_fields(headroom_proxy::log_fields::FastFields).init();
+            builder
+                .fmt_fields(headroom_proxy::log_fields::FastFields)
+                .event_format(headroom_proxy::log_format::FastFormat::default())
+                .init();
         }
     }
     let _ = LOG.set(stderr);

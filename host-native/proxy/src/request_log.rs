@@ -133,16 +133,22 @@ fn content_json(out: &mut Vec<u8>, body: &[u8]) {
         #[serde(borrow)]
         input: Option<&'a RawValue>,
     }
+    const NAMES: [&str; 4] = ["system", "instructions", "messages", "input"];
     let clean = !scrub_finders().iter().any(|f| f.find(body).is_some());
-    if clean && let Ok(p) = serde_json::from_slice::<Parts<'_>>(body) {
+    // The parts picked by one walk of the top level; serde's struct where the walk declines.
+    // A `null` part is left out, as serde reads it into `None`.
+    let parts = clean
+        .then(|| match crate::top_level::members(body, NAMES) {
+            Some(found) => Some(found.map(|raw| raw.filter(|r| *r != "null"))),
+            None => serde_json::from_slice::<Parts<'_>>(body)
+                .ok()
+                .map(|p| [p.system, p.instructions, p.messages, p.input].map(|r| r.map(RawValue::get))),
+        })
+        .flatten();
+    if let Some(parts) = parts {
         out.reserve(body.len() + 2);
         out.push(b'{');
-        let parts = [
-            ("system", p.system),
-            ("instructions", p.instructions),
-            ("messages", p.messages),
-            ("input", p.input),
-        ];
+        let parts = NAMES.into_iter().zip(parts);
         let mut first = true;
         for (name, raw) in parts.into_iter().filter_map(|(n, r)| Some((n, r?))) {
             if !first {
@@ -152,7 +158,7 @@ fn content_json(out: &mut Vec<u8>, body: &[u8]) {
             out.extend_from_slice(b"\"");
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\":");
-            out.extend_from_slice(raw.get().as_bytes());
+            out.extend_from_slice(raw.as_bytes());
         }
         out.push(b'}');
         return;
@@ -247,6 +253,48 @@ mod tests {
         assert!(!String::from_utf8_lossy(&fast).contains("abcdefghijklmnop"));
         let escaped = br#"{"messages":[{"role":"user","content":"\u0073k-ant-api03-abcdefghijklmnop"}]}"#;
         assert!(!String::from_utf8_lossy(&json_of(escaped)).contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn the_walk_copies_what_serde_picks() {
+        #[derive(serde::Deserialize)]
+        struct Parts<'a> {
+            #[serde(borrow)]
+            system: Option<&'a RawValue>,
+            #[serde(borrow)]
+            instructions: Option<&'a RawValue>,
+            #[serde(borrow)]
+            messages: Option<&'a RawValue>,
+            #[serde(borrow)]
+            input: Option<&'a RawValue>,
+        }
+        let by_serde = |body: &[u8]| {
+            let p: Parts<'_> = serde_json::from_slice(body).ok()?;
+            let mut fields = Vec::new();
+            for (name, raw) in [
+                ("system", p.system),
+                ("instructions", p.instructions),
+                ("messages", p.messages),
+                ("input", p.input),
+            ] {
+                if let Some(raw) = raw {
+                    fields.push(format!("\"{name}\":{}", raw.get()));
+                }
+            }
+            Some(format!("{{{}}}", fields.join(",")).into_bytes())
+        };
+        for body in [
+            &br#"{"model":"m","input":"hi","system" : [ {"type":"text","text":"be brief"} ] ,"messages":[ 1 , {"a":"}"} ]}"#[..],
+            br#" {"messages":null,"system":"s","instructions":"do it"} "#,
+            br#"{"model":"m"}"#,
+            br#"{}"#,
+        ] {
+            assert_eq!(Some(json_of(body)), by_serde(body), "{}", String::from_utf8_lossy(body));
+        }
+        // Where the walk declines (a part twice, which serde refuses too), the tree is logged.
+        let twice = br#"{"messages":[1],"messages":[2]}"#;
+        assert!(by_serde(twice).is_none());
+        assert_eq!(serde_json::from_slice::<Value>(&json_of(twice)).unwrap(), content(twice));
     }
 
     #[test]

@@ -270,6 +270,10 @@ fn next_request_id() -> String {
 
 /// A model name cut to [`MAX_MODEL_CHARS`] and stripped of control characters.
 pub fn cap_model(m: &str) -> String {
+    // Nearly every name is short and clean: copied whole, not a character at a time.
+    if m.len() <= MAX_MODEL_CHARS && !m.chars().any(char::is_control) {
+        return m.to_owned();
+    }
     m.chars().filter(|c| !c.is_control()).take(MAX_MODEL_CHARS).collect()
 }
 

@@ -81,31 +81,33 @@ impl Reader {
                 seen.model = model;
             }
             Self::Json { buf, over } => {
-                // Scanned, not parsed into a tree: the usage's counts and the model are read
-                // as they pass, everything else skipped.
-                #[derive(serde::Deserialize)]
-                struct Top<'a> {
-                    #[serde(default)]
-                    usage: super::usage::UsageMember,
-                    #[serde(borrow)]
-                    model: Option<std::borrow::Cow<'a, str>>,
-                }
-                // An answer without usage (an error, a passthrough endpoint's) is not parsed.
+                // Scanned, not parsed into a tree: the top level walked, the usage's counts
+                // read, everything else skipped. An answer without usage (an error, a
+                // passthrough endpoint's) is not read.
                 let buf = buf.as_slice();
-                let has_usage = memchr::memmem::find(buf, b"\"usage\"").is_some();
-                if let (false, true, Ok(top)) = (over, has_usage, serde_json::from_slice::<Top<'_>>(buf)) {
-                    seen.usage = top.usage.usage();
-                    seen.model = top.model.map(|m| super::cap_model(&m));
+                let has_usage = mentions_usage(buf);
+                if let (false, true, Some((usage, model))) = (over, has_usage, super::usage::read_answer(buf))
+                {
+                    seen.usage = usage.usage();
+                    seen.model = model.map(|m| super::cap_model(&m));
                 }
             }
         }
     }
 }
 
+/// Whether `text` holds `"usage"` (the searcher built once: building one costs more than
+/// searching a short answer).
+fn mentions_usage(text: &[u8]) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"usage\""));
+    FINDER.find(text).is_some()
+}
+
 /// One event's usage (Anthropic `message_start` then `message_delta` overlaying it; OpenAI
 /// Chat's usage chunk; Responses' `response.completed`).
 fn read_event(data: &str, usage: &mut Value, model: &mut Option<String>) {
-    if memchr::memmem::find(data.as_bytes(), b"\"usage\"").is_none() {
+    if !mentions_usage(data.as_bytes()) {
         return;
     }
     let Ok(event) = serde_json::from_str::<Value>(data) else { return };

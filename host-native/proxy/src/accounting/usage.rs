@@ -4,6 +4,8 @@
 //! which `cached_tokens` were read from its automatic cache (OpenAI bills no cache writes).
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// Input and output tokens one request was billed for, as the provider reported them.
@@ -171,6 +173,114 @@ impl UsageMember {
     }
 }
 
+/// An answer's top-level `usage` and `model`, as `serde_json` reads them into
+/// [`AnswerTop`] (the reference; the same values whatever the answer): `None` when the answer
+/// is not read (not JSON, or a member of the wrong type, as serde refuses). Most answers take
+/// the fast path: the two members picked by [`crate::top_level::members`] (the other members,
+/// `choices`, `content`, `output`, which hold the answer's text, skipped) and serde on the
+/// `usage` member alone; what that walk cannot vouch for goes to serde whole.
+pub fn read_answer(buf: &[u8]) -> Option<(UsageMember, Option<Cow<'_, str>>)> {
+    match top_members(buf) {
+        Some(read) => read,
+        None => serde_json::from_slice::<AnswerTop<'_>>(buf).ok().map(|t| (t.usage, t.model)),
+    }
+}
+
+/// The shape [`read_answer`] reads, through serde (also its reference in tests).
+#[derive(serde::Deserialize)]
+pub struct AnswerTop<'a> {
+    /// `usage` (absent: [`UsageMember::default`]).
+    #[serde(default)]
+    pub usage: UsageMember,
+    /// `model`.
+    #[serde(borrow)]
+    pub model: Option<Cow<'a, str>>,
+}
+
+/// [`read_answer`]'s fast path: `None` when it cannot tell what serde would read.
+#[allow(clippy::option_option, reason = "outer: this path cannot tell; inner: serde's answer")]
+fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>> {
+    let [usage, model] = crate::top_level::members(buf, ["usage", "model"])?;
+    let model = match model {
+        None | Some("null") => None,
+        Some(raw) if raw.starts_with('"') => Some(headroom_json::scan::decode(raw)?),
+        // A model of another type: serde refuses the answer.
+        Some(_) => return Some(None),
+    };
+    let usage = match usage {
+        None => UsageMember::default(),
+        Some(raw) => match by_hand(raw) {
+            Some(fields) => UsageMember(Object::Is(fields)),
+            None => match serde_json::from_str::<UsageMember>(raw) {
+                Ok(u) => u,
+                Err(_) => return Some(None),
+            },
+        },
+    };
+    Some(Some((usage, model)))
+}
+
+/// The fields of a `usage` object (validated text) read by hand where every count is a plain
+/// whole number and every breakdown an object, as providers write them; `None` for anything
+/// else (a count that is negative, fractional, huge or not a number, a field twice, a name
+/// with escapes), which serde reads.
+fn by_hand(usage: &str) -> Option<Fields> {
+    let mut u = Fields::default();
+    crate::top_level::each_member(usage, |key, value| match key {
+        "prompt_tokens" => count(&mut u.prompt_tokens, value),
+        "completion_tokens" => count(&mut u.completion_tokens, value),
+        "total_tokens" => count(&mut u.total_tokens, value),
+        "input_tokens" => count(&mut u.input_tokens, value),
+        "output_tokens" => count(&mut u.output_tokens, value),
+        "cache_creation_input_tokens" => count(&mut u.cache_creation_input_tokens, value),
+        "cache_read_input_tokens" => count(&mut u.cache_read_input_tokens, value),
+        "prompt_tokens_details" => details(&mut u.prompt_tokens_details, value),
+        "input_tokens_details" => details(&mut u.input_tokens_details, value),
+        "completion_tokens_details" => details(&mut u.completion_tokens_details, value),
+        "output_tokens_details" => details(&mut u.output_tokens_details, value),
+        "cache_creation" => {
+            let mut split = Split::default();
+            crate::top_level::each_member(value, |key, value| match key {
+                "ephemeral_5m_input_tokens" => count(&mut split.ephemeral_5m_input_tokens, value),
+                "ephemeral_1h_input_tokens" => count(&mut split.ephemeral_1h_input_tokens, value),
+                _ => Some(()),
+            })?;
+            object(&mut u.cache_creation, split)
+        }
+        _ => Some(()),
+    })?;
+    Some(u)
+}
+
+/// A count of up to 19 digits (below `u64::MAX`), the first time it is seen.
+fn count(slot: &mut Count, value: &str) -> Option<()> {
+    let plain = !value.is_empty() && value.len() <= 19 && value.bytes().all(|b| b.is_ascii_digit());
+    if slot.present || !plain {
+        return None;
+    }
+    *slot = Count { present: true, n: value.parse().ok()? };
+    Some(())
+}
+
+fn details(slot: &mut Object<Details>, value: &str) -> Option<()> {
+    let mut d = Details::default();
+    crate::top_level::each_member(value, |key, value| match key {
+        "cached_tokens" => count(&mut d.cached_tokens, value),
+        "reasoning_tokens" => count(&mut d.reasoning_tokens, value),
+        _ => Some(()),
+    })?;
+    object(slot, d)
+}
+
+/// A breakdown, the first time it is seen.
+fn object<T>(slot: &mut Object<T>, value: T) -> Option<()> {
+    if !matches!(slot, Object::Absent) {
+        return None;
+    }
+    *slot = Object::Is(value);
+    Some(())
+}
+
 impl Usage {
     /// Read a `usage` object of any of the three APIs (`None` when it holds no counts).
     pub fn from_value(usage: &Value) -> Option<Self> {
@@ -264,6 +374,94 @@ mod tests {
         let top: Top<'_> = serde_json::from_str(r#"{"usage": "n/a", "model": "m"}"#).unwrap();
         assert!(top.usage.usage().is_none());
         assert_eq!(top.model.as_deref(), Some("m"));
+    }
+
+    /// What serde reads of an answer, and what [`read_answer`] reads.
+    fn both(buf: &[u8]) -> [Option<(Option<Usage>, Option<String>)>; 2] {
+        let reference = serde_json::from_slice::<AnswerTop<'_>>(buf)
+            .ok()
+            .map(|t| (t.usage.usage(), t.model.map(|m| m.into_owned())));
+        let fast = read_answer(buf).map(|(u, m)| (u.usage(), m.map(|m| m.into_owned())));
+        [reference, fast]
+    }
+
+    #[test]
+    fn an_answer_reads_as_serde_reads_it_whatever_its_shape() {
+        let deep =
+            |n: usize| format!(r#"{{"x":{}{},"usage":{{"input_tokens":1}}}}"#, "[".repeat(n), "]".repeat(n));
+        let mut answers: Vec<Vec<u8>> = [
+            // The three APIs.
+            r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":2,"total_tokens":12,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":1}}}"#,
+            r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":5,"cache_creation_input_tokens":7,"cache_read_input_tokens":100,"cache_creation":{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":4},"output_tokens":9}}"#,
+            r#"{"id":"resp_1","object":"response","model":"gpt-5","output":[{"type":"message","content":[{"type":"output_text","text":"hi"}]}],"usage":{"input_tokens":10,"input_tokens_details":{"cached_tokens":4},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":2},"total_tokens":13}}"#,
+            // `usage` only in a string, only nested, or both with the real one.
+            r#"{"model":"m","choices":[{"message":{"content":"\"usage\": {\"input_tokens\": 5}"}}]}"#,
+            r#"{"model":"m","choices":[{"usage":{"prompt_tokens":3}}]}"#,
+            r#"{"choices":[{"usage":{"prompt_tokens":3}}],"usage":{"prompt_tokens":8},"model":"m"}"#,
+            r#"{"message":{"usage":{"input_tokens":1},"model":"inner"}}"#,
+            // Members of other types, null, empty, odd values.
+            r#"{"usage":null,"model":null}"#,
+            r#"{"usage":"n/a","model":"m"}"#,
+            r#"{"usage":[1,2],"model":"m"}"#,
+            r#"{"usage":{},"model":"m"}"#,
+            r#"{"usage":{"input_tokens":"7","output_tokens":-1,"cache_read_input_tokens":2.5}}"#,
+            r#"{"usage":{"prompt_tokens":1e400}}"#,
+            r#"{"usage":{"prompt_tokens":18446744073709551616}}"#,
+            r#"{"usage":{"prompt_tokens":1},"model":5}"#,
+            r#"{"usage":{"prompt_tokens":0,"prompt_tokens":2}}"#,
+            r#"{"usage":{"input_tokens":1,"cache_creation":{"ephemeral_1h_input_tokens":2,"ephemeral_1h_input_tokens":3}}}"#,
+            r#"{"usage":{"input_tokens":1,"cache_creation":null,"cache_read_input_tokens":-0}}"#,
+            r#"{"usage":{"input_tokens":1,"cache_creation":{"x":[1,{"y":2}],"ephemeral_5m_input_tokens":9}}}"#,
+            r#"{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":1,"audio_tokens":0},"prompt_tokens_details":{}}}"#,
+            r#"{"usage":{"prompt_tokens":3,"prompt_tokens_details":[{"cached_tokens":1}],"completion_tokens_details":"x"}}"#,
+            r#"{"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":1.0,"reasoning_tokens":2e1}}}"#,
+            r#"{"usage":{"prompt_tokens":9999999999999999999,"completion_tokens":18446744073709551615}}"#,
+            r#"{"usage":{"prompt_tokens":99999999999999999999,"completion_tokens":1}}"#,
+            r#"{"usage":{"prompt_tokens":true,"completion_tokens":"2","total_tokens":null}}"#,
+            r#"{"usage":{"inp\u0075t_tokens":4,"output_tokens":1}}"#,
+            r#"{"usage":{"input_tokens":4,"server_tool_use":{"web_search_requests":1},"service_tier":"standard","output_tokens":1}}"#,
+            r#"{"usage":{ "input_tokens" : 4 , "output_tokens" : 1 }}"#,
+            r#"{"usage":{"prompt_tokens":1},"model":["m"]}"#,
+            r#"{"usage":{"prompt_tokens":1},"model":"caf\u00e9 \"m\""}"#,
+            r#"{"usage":{"prompt_tokens":1},"model":"\ud800"}"#,
+            // Duplicates, escaped names, whitespace.
+            r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+            r#"{"usage":{"prompt_tokens":1},"model":"a","model":"b"}"#,
+            r#"{"us\u0061ge":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+            r#"{"\"usage\"":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
+            " \n{ \"usage\" :\t{ \"prompt_tokens\" : 4 } , \"model\" : \"m\" }\r\n",
+            // Not an object, not JSON.
+            r#"[{"prompt_tokens":1},"m"]"#,
+            r#"[{"prompt_tokens":1},"m","extra"]"#,
+            r#""usage""#,
+            r#"{"usage":{"prompt_tokens":1}"#,
+            r#"{"usage":{"prompt_tokens":1}} trailing"#,
+            r#"{"usage":{"prompt_tokens":1},}"#,
+            r#"{"usage":{"prompt_tokens":01}}"#,
+            "{\"usage\":{\"prompt_tokens\":1},\"x\":\"a\u{1}b\"}",
+            r#"{}"#,
+            "",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        for n in [1, 126, 127, 128, 200] {
+            answers.push(deep(n).into_bytes());
+        }
+        // Bytes that are not UTF-8 in a string serde skips, and in the model.
+        answers.push(b"{\"content\":\"\xff\xfe\",\"usage\":{\"prompt_tokens\":1}}".to_vec());
+        answers.push(b"{\"model\":\"\xff\",\"usage\":{\"prompt_tokens\":1}}".to_vec());
+        for answer in &answers {
+            let [reference, fast] = both(answer);
+            assert_eq!(fast, reference, "{}", String::from_utf8_lossy(answer));
+        }
+        // The usual answers take the fast path.
+        for answer in &answers[..3] {
+            assert!(top_members(answer).is_some_and(|read| read.is_some()));
+        }
+        // The shapes above do reach both outcomes.
+        assert!(answers.iter().any(|a| both(a)[0].as_ref().is_some_and(|(u, _)| u.is_some())));
+        assert!(answers.iter().any(|a| both(a)[0].is_none()));
     }
 
     #[test]

@@ -285,14 +285,19 @@ impl Sink for Spend {
         let Some(entry) = self.config.prices.resolve(&r.model) else {
             t.unpriced_requests += 1;
             let name = if t.unpriced.contains_key(&r.model) || t.unpriced.len() < MAX_MODELS {
-                r.model.clone()
+                r.model.as_str()
             } else {
-                "other".into()
+                "other"
             };
-            let u = t.unpriced.entry(name).or_default();
-            u.requests += 1;
-            u.input_tokens += usage.input_total();
-            u.output_tokens += usage.output;
+            let add = |u: &mut Unpriced| {
+                u.requests += 1;
+                u.input_tokens += usage.input_total();
+                u.output_tokens += usage.output;
+            };
+            match t.unpriced.get_mut(name) {
+                Some(u) => add(u),
+                None => add(t.unpriced.entry(name.to_owned()).or_default()),
+            }
             drop(t);
             self.metrics.spend.unpriced();
             return;
@@ -302,13 +307,18 @@ impl Sink for Spend {
         t.priced_requests += 1;
         t.by_provider.entry(r.provider).or_default().add(&c);
         let name = if t.by_model.contains_key(&entry.name) || t.by_model.len() < MAX_MODELS {
-            entry.name.clone()
+            entry.name.as_str()
         } else {
-            "other".into()
+            "other"
         };
-        let m = t.by_model.entry(name).or_default();
-        m.0 += 1;
-        m.1.add(&c);
+        let add = |m: &mut (u64, Cost)| {
+            m.0 += 1;
+            m.1.add(&c);
+        };
+        match t.by_model.get_mut(name) {
+            Some(m) => add(m),
+            None => add(t.by_model.entry(name.to_owned()).or_default()),
+        }
         drop(t);
         let now = unix_now();
         self.budget.add(&r.key_scope, c.total(), now);

@@ -139,11 +139,15 @@ impl Sink for Stats {
         l.requests += 1;
         l.by_provider.entry(r.provider).or_default().add(r.tokens_before, r.tokens_after);
         let model = if l.by_model.contains_key(&r.model) || l.by_model.len() < MAX_MODELS {
-            r.model.clone()
+            r.model.as_str()
         } else {
-            "other".to_owned()
+            "other"
         };
-        l.by_model.entry(model.clone()).or_default().add(r.tokens_before, r.tokens_after);
+        // A model seen before (nearly every request) is not copied to look it up.
+        match l.by_model.get_mut(model) {
+            Some(t) => t.add(r.tokens_before, r.tokens_after),
+            None => l.by_model.entry(model.to_owned()).or_default().add(r.tokens_before, r.tokens_after),
+        }
         for t in &r.transforms {
             if l.by_transform.len() < MAX_TRANSFORMS || l.by_transform.contains_key(&t.name) {
                 let e = l.by_transform.entry(t.name.clone()).or_default();
@@ -191,7 +195,10 @@ impl Sink for Stats {
                     l.sessions.remove(&k);
                 }
             }
-            let s = l.sessions.entry(id.clone()).or_default();
+            if !l.sessions.contains_key(id) {
+                l.sessions.insert(id.clone(), SessionTotals::default());
+            }
+            let Some(s) = l.sessions.get_mut(id) else { return };
             s.requests += 1;
             s.tokens_saved += r.tokens_saved;
             if let Some(b) = &r.bill {
@@ -201,7 +208,9 @@ impl Sink for Stats {
             s.cache_breaks_provider += u64::from(r.cache_break == Some("provider"));
             s.last_ms = r.at_ms;
             s.provider = r.provider;
-            s.model = model;
+            if s.model != model {
+                model.clone_into(&mut s.model);
+            }
         }
     }
 }

@@ -1,0 +1,75 @@
+//! The top-level members of a JSON object, picked by name in one walk: a validating pass
+//! ([`headroom_json::scan`]), then the top level walked with every other member skipped, no
+//! tree and no list of fields. For the accounting of a request (the answer's `usage`, the
+//! request's conversation for the log), where `serde_json` with a struct of borrowed members
+//! is the reference: where the walk cannot vouch that serde reads the same members (not UTF-8,
+//! not valid, not an object, a name written with escapes, a picked name twice, which serde
+//! refuses), it answers `None` and the caller asks serde.
+
+/// The raw text of the first member named each of `names` (`None` where absent), or `None`
+/// when the walk cannot vouch for what serde would read.
+pub fn members<'a, const N: usize>(buf: &'a [u8], names: [&str; N]) -> Option<[Option<&'a str>; N]> {
+    let text = std::str::from_utf8(buf).ok()?;
+    headroom_json::scan::validate(text).ok()?;
+    let mut found = [None; N];
+    each_member(text.trim_start_matches([' ', '\t', '\n', '\r']), |key, value| {
+        match names.iter().position(|n| *n == key) {
+            Some(k) if found[k].replace(value).is_some() => None,
+            _ => Some(()),
+        }
+    })?;
+    Some(found)
+}
+
+/// Call `f` with the name and raw value of every member of the object that `object` (text
+/// validated as JSON) starts with, in order; `None` when it is not an object, a name is
+/// written with escapes, or `f` declines.
+pub fn each_member<'a>(object: &'a str, mut f: impl FnMut(&str, &'a str) -> Option<()>) -> Option<()> {
+    use headroom_json::scan;
+    let b = object.as_bytes();
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut i = scan::skip_ws(b, 1);
+    while b.get(i) == Some(&b'"') {
+        let key_end = scan::skip_string(b, i);
+        let key = &object[i + 1..key_end - 1];
+        if key.contains('\\') {
+            return None;
+        }
+        let at = scan::skip_ws(b, scan::skip_ws(b, key_end) + 1);
+        let end = scan::skip_value(b, at);
+        f(key, &object[at..end])?;
+        i = scan::skip_ws(b, end);
+        if b.get(i) != Some(&b',') {
+            break;
+        }
+        i = scan::skip_ws(b, i + 1);
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_are_picked_or_the_walk_declines() {
+        let body = br#" { "a" : [1, {"b": "}"}] , "b":"x\"y", "c":{"b":2}, "d" : null } "#;
+        assert_eq!(members(body, ["b", "d", "e"]), Some([Some(r#""x\"y""#), Some("null"), None]));
+        assert_eq!(members(br#"{}"#, ["a"]), Some([None]));
+        // The walk declines: duplicates, escaped names, not an object, not JSON, not UTF-8.
+        for declined in [
+            &br#"{"b":1,"b":2}"#[..],
+            br#"{"\u0062":1}"#,
+            br#"[1]"#,
+            br#"{"b":1"#,
+            br#"{"b":1} x"#,
+            b"{\"b\":\"\xff\"}",
+        ] {
+            assert_eq!(members(declined, ["b"]), None, "{}", String::from_utf8_lossy(declined));
+        }
+        // A duplicate of a name not picked is fine (serde ignores it too).
+        assert_eq!(members(br#"{"x":1,"x":2,"b":3}"#, ["b"]), Some([Some("3")]));
+    }
+}
