@@ -215,6 +215,14 @@ def main():
                   "(same binary and mock upstream, each with its own `--component`), alternating which got it first; "
                   "each figure is the median `overhead_ms` the proxies logged (arrival to the body ready to leave, "
                   "the upload included).\n"]
+    elif os.environ.get("OLD_BIN"):
+        report = [f"# Proxy overhead per turn: this tree against an earlier one, both with the conversation memory\n",
+                  f"Measured with `OLD_BIN={os.environ['OLD_BIN']} benches/turns/proxy_turns.py` on {header}"
+                  f"{' (both in ' + MODE[1] + ' mode)' if MODE else ''}. Every turn of the conversations below was "
+                  "sent to two `headroom proxy` processes side by side (same mock upstream; this tree's binary and "
+                  "the earlier one, each with its own core component), alternating which got it first; each figure "
+                  "is the median `overhead_ms` the proxies logged (arrival to the body ready to leave, the upload "
+                  "included).\n"]
     else:
         report = [f"# Proxy overhead per turn: conversation memory vs stateless\n",
                   f"Measured with `just bench-proxy-turns` on {header}. Every turn of the conversations below was "
@@ -228,7 +236,7 @@ def main():
         titles = {"0": "Claude Code session (Anthropic Messages)", "1": "longest mini-swe-agent trajectory (OpenAI Chat)",
                   "2": "synthetic conversation grown to 200k tokens from real outputs (OpenAI Chat, three passes)"}
         report.append(f"\n## {titles.get(conv, conv)}, {len(rows)} turns\n")
-        ratio = "B / A" if versus else "memory / stateless"
+        ratio = "B / A" if versus else "this tree / before" if os.environ.get("OLD_BIN") else "memory / stateless"
         report.append(f"| turn size | turns | {second[0]} ms | {first[0]} ms | {ratio} | engine call: {second[0]} ms "
                       f"| engine call: {first[0]} ms |")
         report.append("|---|---|---|---|---|---|---|")
