@@ -119,30 +119,40 @@ fn scrub_finders() -> &'static [memchr::memmem::Finder<'static>; 6] {
     FINDERS.get_or_init(|| SCRUB_TRIGGERS.map(memchr::memmem::Finder::new))
 }
 
+/// The parts of a request the log keeps, as serde picks them.
+#[derive(serde::Deserialize)]
+struct Parts<'a> {
+    #[serde(borrow)]
+    system: Option<&'a RawValue>,
+    #[serde(borrow)]
+    instructions: Option<&'a RawValue>,
+    #[serde(borrow)]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow)]
+    input: Option<&'a RawValue>,
+}
+
+/// Their names, in [`Parts::by_serde`]'s order.
+const NAMES: [&str; 4] = ["system", "instructions", "messages", "input"];
+
+impl Parts<'_> {
+    /// The parts of `body` read by serde (`None`: not an object serde reads).
+    fn by_serde(body: &[u8]) -> Option<[Option<&str>; 4]> {
+        let p: Parts<'_> = serde_json::from_slice(body).ok()?;
+        Some([p.system, p.instructions, p.messages, p.input].map(|r| r.map(RawValue::get)))
+    }
+}
+
 /// [`content`] as JSON, appended to `out`. A body with nothing to scrub (most) is not turned
 /// into a tree and back: its parts are copied as they are.
 fn content_json(out: &mut Vec<u8>, body: &[u8]) {
-    #[derive(serde::Deserialize)]
-    struct Parts<'a> {
-        #[serde(borrow)]
-        system: Option<&'a RawValue>,
-        #[serde(borrow)]
-        instructions: Option<&'a RawValue>,
-        #[serde(borrow)]
-        messages: Option<&'a RawValue>,
-        #[serde(borrow)]
-        input: Option<&'a RawValue>,
-    }
-    const NAMES: [&str; 4] = ["system", "instructions", "messages", "input"];
     let clean = !scrub_finders().iter().any(|f| f.find(body).is_some());
     // The parts picked by one walk of the top level; serde's struct where the walk declines.
     // A `null` part is left out, as serde reads it into `None`.
     let parts = clean
         .then(|| match crate::top_level::members(body, NAMES) {
             Some(found) => Some(found.map(|raw| raw.filter(|r| *r != "null"))),
-            None => serde_json::from_slice::<Parts<'_>>(body)
-                .ok()
-                .map(|p| [p.system, p.instructions, p.messages, p.input].map(|r| r.map(RawValue::get))),
+            None => Parts::by_serde(body),
         })
         .flatten();
     if let Some(parts) = parts {
@@ -257,30 +267,13 @@ mod tests {
 
     #[test]
     fn the_walk_copies_what_serde_picks() {
-        #[derive(serde::Deserialize)]
-        struct Parts<'a> {
-            #[serde(borrow)]
-            system: Option<&'a RawValue>,
-            #[serde(borrow)]
-            instructions: Option<&'a RawValue>,
-            #[serde(borrow)]
-            messages: Option<&'a RawValue>,
-            #[serde(borrow)]
-            input: Option<&'a RawValue>,
-        }
         let by_serde = |body: &[u8]| {
-            let p: Parts<'_> = serde_json::from_slice(body).ok()?;
-            let mut fields = Vec::new();
-            for (name, raw) in [
-                ("system", p.system),
-                ("instructions", p.instructions),
-                ("messages", p.messages),
-                ("input", p.input),
-            ] {
-                if let Some(raw) = raw {
-                    fields.push(format!("\"{name}\":{}", raw.get()));
-                }
-            }
+            let parts = Parts::by_serde(body)?;
+            let fields: Vec<String> = NAMES
+                .iter()
+                .zip(parts)
+                .filter_map(|(name, raw)| raw.map(|raw| format!("\"{name}\":{raw}")))
+                .collect();
             Some(format!("{{{}}}", fields.join(",")).into_bytes())
         };
         for body in [
