@@ -98,7 +98,6 @@ fn timestamp(at: SystemTime, out: &mut [u8; TIMESTAMP_LEN]) -> Option<&[u8]> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use super::*;
