@@ -178,3 +178,37 @@ fn a_growing_frozen_prefix_keeps_the_memory_and_the_bytes() {
         );
     }
 }
+
+/// The proxy's read of a turn (validated and hashed only past the messages it shares with the
+/// conversation's previous body) sees what a whole read sees, on every turn of the committed
+/// conversations of all three dialects.
+#[test]
+fn reading_a_turn_past_what_it_shares_equals_a_whole_read() {
+    use headroom_core::request::facts::{Memo, Read};
+    let mut conversations: Vec<(Dialect, Vec<Vec<u8>>)> = vec![
+        (Dialect::AnthropicMessages, prefixes_of("claude-code/messages-final.json", "messages")),
+        (Dialect::OpenAiResponses, prefixes_of("codex/responses-exec-command-final.json", "input")),
+    ];
+    conversations.extend(TRAJECTORIES.iter().map(|name| (Dialect::OpenAiChat, trajectory_bodies(name))));
+    for (dialect, bodies) in conversations {
+        let mut memo: Option<Memo<Vec<u8>>> = None;
+        let mut shared_turns = 0;
+        for (k, body) in bodies.iter().enumerate() {
+            let text = std::str::from_utf8(body).expect("utf-8");
+            let (read, shared) = Read::validated_after(dialect, text, memo.as_ref()).expect("valid");
+            let whole = Read::validated(dialect, text).expect("valid");
+            let (hashes, next) = read.hashes_after(body.clone(), memo.as_ref(), shared);
+            assert_eq!(hashes, whole.hashes(), "{dialect:?} turn {k}: hashes");
+            assert_eq!(read.messages(), whole.messages(), "{dialect:?} turn {k}");
+            assert_eq!(read.opening(), whole.opening(), "{dialect:?} turn {k}");
+            assert_eq!(read.survey(), whole.survey(), "{dialect:?} turn {k}");
+            let top = |r: &Read<'_>| {
+                r.root().fields().map(|(n, v)| (n.to_owned(), v.get().to_owned())).collect::<Vec<_>>()
+            };
+            assert_eq!(top(&read), top(&whole), "{dialect:?} turn {k}: top level");
+            shared_turns += usize::from(shared > 0);
+            memo = Some(next);
+        }
+        assert!(shared_turns * 2 >= bodies.len(), "{dialect:?}: most turns share messages ({shared_turns})");
+    }
+}

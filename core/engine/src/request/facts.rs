@@ -8,6 +8,9 @@
 //! cache breakpoint is). A body is validated once ([`Read::validated`]); everything else
 //! only skips bytes.
 
+use std::borrow::Cow;
+use std::ops::Range;
+
 use super::raw::{self, Object, Raw};
 use super::{Dialect, list_field, preamble_field};
 
@@ -55,8 +58,12 @@ pub struct Survey {
 pub struct Memo<B> {
     dialect: Dialect,
     body: B,
-    /// Offset just past each message (Responses: input item).
-    ends: Vec<usize>,
+    /// Where each message (Responses: input item) is.
+    items: Vec<Range<usize>>,
+    /// Offset of the message list's `[`, and the top-level members before it (name, value):
+    /// a body sharing a message shares them, so its view is rebuilt without reading them.
+    list_open: usize,
+    before: Vec<(String, Range<usize>)>,
     /// Each message's own hash (see [`Read::hashes`]).
     hashes: Vec<[u8; 32]>,
 }
@@ -64,7 +71,9 @@ pub struct Memo<B> {
 impl<B: AsRef<[u8]>> Memo<B> {
     /// Bytes held, for hosts that bound what they keep.
     pub fn bytes(&self) -> usize {
-        self.body.as_ref().len() + self.ends.len() * 40
+        self.body.as_ref().len()
+            + self.items.len() * 48
+            + self.before.iter().map(|(name, _)| name.len() + 40).sum::<usize>()
     }
 
     /// Leading messages of `body` that this memo's body holds at the same offsets, byte for
@@ -74,7 +83,7 @@ impl<B: AsRef<[u8]>> Memo<B> {
             return 0;
         }
         let common = crate::bytes::common_prefix(self.body.as_ref(), body);
-        self.ends.partition_point(|&end| end <= common)
+        self.items.partition_point(|item| item.end <= common)
     }
 }
 
@@ -86,34 +95,42 @@ impl<'a> Read<'a> {
     }
 
     /// [`Read::validated`], reading only what follows the messages `body` shares with the body
-    /// `memo` was left by (that body was validated, and the bytes up to the end of a shared
-    /// message are the same, so the pass resumes there: inside the top-level message list,
-    /// after a value). Also says how many leading messages were shared.
+    /// `memo` was left by. That body was validated, and the bytes up to the end of a shared
+    /// message are the same, so the pass resumes there (inside the top-level message list,
+    /// after a value) and the view is rebuilt from the memo's places as the engine's own
+    /// remembered read rebuilds it (`request::segments_in`): the members before the list and
+    /// the shared messages where they were, then what the pass read. Falls back to the whole
+    /// body when that cannot be done exactly. Also says how many leading messages were shared.
     pub fn validated_after<B: AsRef<[u8]>>(
         dialect: Dialect,
         body: &'a str,
         memo: Option<&Memo<B>>,
     ) -> Option<(Self, usize)> {
         let shared = memo.map_or(0, |m| m.shared(dialect, body.as_bytes()));
-        let Some(memo) = memo.filter(|_| shared > 0) else {
-            return Self::validated(dialect, body).map(|read| (read, 0));
+        let whole = || Self::validated(dialect, body).map(|read| (read, 0));
+        let Some(memo) = memo.filter(|_| shared > 0) else { return whole() };
+        // `None` when the rest is not valid JSON there: the whole read says what it is.
+        let Some(rest) = raw::rest_of_top_level_array(body, memo.items[shared - 1].end) else {
+            return whole();
         };
-        headroom_json::scan::validate_from(
-            body,
-            memo.ends[shared - 1],
-            headroom_json::scan::Open::in_top_level_array(),
-            true,
-        )
-        .ok()?;
-        let read = Self::trusted(dialect, body)?;
-        // The shared bytes held the memo's message list; the list read here must be that one
-        // (a later duplicate member could name another).
-        let same_list = read
-            .items
-            .as_ref()
-            .and_then(|items| items.get(shared - 1))
-            .is_some_and(|item| raw::span(body, *item).end == memo.ends[shared - 1]);
-        Some((read, if same_list { shared } else { 0 }))
+        let list = list_field(dialect);
+        let mut fields: Vec<(Cow<'a, str>, Raw<'a>)> = memo
+            .before
+            .iter()
+            .map(|(name, r)| (Cow::Owned(name.clone()), Raw::trusted(&body[r.clone()])))
+            .collect();
+        fields.push((Cow::Borrowed(list), Raw::trusted(&body[memo.list_open..rest.array_end])));
+        fields.extend(rest.fields);
+        let root = Object::from_fields(fields);
+        // The list read must be the one the shared messages sit in (a duplicate member could
+        // name another).
+        if root.get(list).map(|r| r.get().as_ptr()) != Some(body[memo.list_open..].as_ptr()) {
+            return whole();
+        }
+        let mut items: Vec<Raw<'a>> =
+            memo.items[..shared].iter().map(|r| Raw::trusted(&body[r.clone()])).collect();
+        items.extend(rest.items);
+        Some((Self { dialect, body, root, items: Some(items) }, shared))
     }
 
     /// [`Read::hashes`], taking the first `shared` messages' own hashes from `memo` (as
@@ -126,8 +143,21 @@ impl<'a> Read<'a> {
     ) -> (Hashes, Memo<B>) {
         let known = memo.map_or(&[][..], |m| &m.hashes[..shared.min(m.hashes.len())]);
         let (hashes, own) = self.hashes_reusing(known);
-        let ends = self.items.iter().flatten().map(|item| raw::span(self.body, *item).end).collect();
-        (hashes, Memo { dialect: self.dialect, body, ends, hashes: own })
+        let list = self.root.get(list_field(self.dialect)).map(|r| raw::span(self.body, r));
+        let items: Vec<Range<usize>> =
+            self.items.iter().flatten().map(|item| raw::span(self.body, *item)).collect();
+        // The messages must sit in the list the top level names; otherwise the memo holds none.
+        let (list_open, items) = match list {
+            Some(l) if items.iter().all(|i| l.start < i.start && i.end < l.end) => (l.start, items),
+            _ => (0, Vec::new()),
+        };
+        let before = self
+            .root
+            .fields()
+            .map(|(name, value)| (name.to_owned(), raw::span(self.body, value)))
+            .filter(|(_, r)| r.end <= list_open)
+            .collect();
+        (hashes, Memo { dialect: self.dialect, body, items, list_open, before, hashes: own })
     }
 
     /// View `body`, which must have been validated before (by [`Read::validated`] or the
@@ -442,6 +472,13 @@ mod tests {
             let full = Read::validated(Dialect::AnthropicMessages, &text).expect("valid");
             assert_eq!(hashes, full.hashes(), "hashes at {n}");
             assert_eq!(read.messages(), full.messages());
+            // The rebuilt view is the whole read's: members, order, opening, survey.
+            let fields = |r: &Read<'_>| {
+                r.root().fields().map(|(k, v)| (k.to_owned(), v.get().to_owned())).collect::<Vec<_>>()
+            };
+            assert_eq!(fields(&read), fields(&full), "top level at {n}");
+            assert_eq!(read.opening(), full.opening());
+            assert_eq!(read.survey(), full.survey());
             memo = Some(next);
         }
         let memo = memo.expect("memo");
