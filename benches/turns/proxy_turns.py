@@ -74,11 +74,14 @@ def start_proxy(work, name, mock, extra, binary=BIN):
     return proc, port, log
 
 
-def send(port, path, body):
+def send(port, path, body, wide=False):
+    headers = {"content-type": "application/json", "x-api-key": "bench", "authorization": "Bearer bench",
+               "anthropic-version": "2023-06-01"}
+    if wide:
+        # The session ran with the 1M-token window: its requests carried the beta that says so.
+        headers["anthropic-beta"] = "context-1m-2025-08-07"
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    c.request("POST", path, body=body, headers={
-        "content-type": "application/json", "x-api-key": "bench", "authorization": "Bearer bench",
-        "anthropic-version": "2023-06-01"})
+    c.request("POST", path, body=body, headers=headers)
     r = c.getresponse()
     r.read()
     if r.status != 200:
@@ -194,8 +197,9 @@ def main():
                 body = f.read_bytes()
                 path = PATHS[f.name.split(".")[-2]]
                 order = (a, b) if k % 2 == 0 else (b, a)
+                wide = (bodies_dir / (f.name.split("-")[0] + ".context-1m")).exists()
                 for p in order:
-                    send(p[1], path, body)
+                    send(p[1], path, body, wide)
                 sizes.append((f.name.split("-")[0], len(body)))
                 names.append(f.name)
             mem = overheads(a[2], len(files))

@@ -13,8 +13,9 @@
 //! `--memory-only` just runs the remembered path (for profilers); `--check-all` first replays
 //! every request of every Claude Code session and every trajectory step, in both modes, with and
 //! without a memory, and reports how many outcomes are identical (all, or it fails).
-//! `--dump DIR` writes the turns' bodies to `DIR` instead (`<conversation>-<turn>.<dialect>.json`)
-//! for the replay through the proxy (`benches/turns/proxy_turns.py`).
+//! `--dump DIR` writes the turns' bodies to `DIR` instead (`<conversation>-<turn>.<dialect>.json`,
+//! and `<conversation>.context-1m` for a session that ran with the 1M-token window) for the replay
+//! through the proxy (`benches/turns/proxy_turns.py`).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -186,6 +187,12 @@ fn dump(conversations: &[Conversation], dir: &Path) -> Result<()> {
             Dialect::OpenAiResponses => "responses",
         };
         let (name, first) = if c < 2 { (c, 0) } else { (2, (c - 2) * 1000) };
+        // A session that ran with the 1M-token window sent the `context-1m` beta: so does its
+        // replay through the proxy (`NAME.context-1m` says so).
+        if conversation.opts.context_limit == Some(headroom_benches::claude_sessions::case::LARGE_WINDOW) {
+            let marker = dir.join(format!("{name}.context-1m"));
+            std::fs::write(&marker, b"").with_context(|| format!("writing {}", marker.display()))?;
+        }
         for (k, (turn, body)) in conversation.turns.iter().enumerate() {
             let file = format!("{name}-{:04}.{dialect}.json", first + turn);
             if let Some((tokens, added)) = conversation.labels.get(k) {
