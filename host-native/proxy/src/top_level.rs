@@ -1,10 +1,9 @@
 //! The top-level members of a JSON object, picked by name in one walk: a validating pass
 //! ([`headroom_json::scan`]), then the top level walked with every other member skipped, no
-//! tree and no list of fields. For the accounting of a request (the answer's `usage`, the
-//! request's conversation for the log), where `serde_json` with a struct of borrowed members
-//! is the reference: where the walk cannot vouch that serde reads the same members (not UTF-8,
-//! not valid, not an object, a name written with escapes, a picked name twice, which serde
-//! refuses), it answers `None` and the caller asks serde.
+//! tree. For the accounting of a request (the answer's `usage`, the request's conversation for
+//! the log), where `serde_json` with a struct of borrowed members is the reference: where the
+//! walk cannot vouch that serde reads the same members (not UTF-8, not valid, not an object, a
+//! picked name twice, which serde refuses), it answers `None` and the caller asks serde.
 
 /// The raw text of the first member named each of `names` (`None` where absent), or `None`
 /// when the walk cannot vouch for what serde would read.
@@ -21,30 +20,13 @@ pub fn members<'a, const N: usize>(buf: &'a [u8], names: [&str; N]) -> Option<[O
     Some(found)
 }
 
-/// Call `f` with the name and raw value of every member of the object that `object` (text
-/// validated as JSON) starts with, in order; `None` when it is not an object, a name is
-/// written with escapes, or `f` declines.
+/// Call `f` with the name (decoded, as serde reads it) and raw value of every member of the
+/// object that `object` (text validated as JSON) starts with, in order; `None` when it is not
+/// an object or `f` declines. The walk is the scanner's own ([`headroom_json::Object`]).
 pub fn each_member<'a>(object: &'a str, mut f: impl FnMut(&str, &'a str) -> Option<()>) -> Option<()> {
-    use headroom_json::scan;
-    let b = object.as_bytes();
-    if b.first() != Some(&b'{') {
-        return None;
-    }
-    let mut i = scan::skip_ws(b, 1);
-    while b.get(i) == Some(&b'"') {
-        let key_end = scan::skip_string(b, i);
-        let key = &object[i + 1..key_end - 1];
-        if key.contains('\\') {
-            return None;
-        }
-        let at = scan::skip_ws(b, scan::skip_ws(b, key_end) + 1);
-        let end = scan::skip_value(b, at);
-        f(key, &object[at..end])?;
-        i = scan::skip_ws(b, end);
-        if b.get(i) != Some(&b',') {
-            break;
-        }
-        i = scan::skip_ws(b, i + 1);
+    let object = headroom_json::Object::parse(headroom_json::Raw::trusted(object))?;
+    for (key, value) in object.fields() {
+        f(key, value.get())?;
     }
     Some(())
 }
@@ -58,10 +40,12 @@ mod tests {
         let body = br#" { "a" : [1, {"b": "}"}] , "b":"x\"y", "c":{"b":2}, "d" : null } "#;
         assert_eq!(members(body, ["b", "d", "e"]), Some([Some(r#""x\"y""#), Some("null"), None]));
         assert_eq!(members(br#"{}"#, ["a"]), Some([None]));
-        // The walk declines: duplicates, escaped names, not an object, not JSON, not UTF-8.
+        // A name written with escapes is read as serde reads it.
+        assert_eq!(members(br#"{"\u0062":1}"#, ["b"]), Some([Some("1")]));
+        // The walk declines: duplicates, not an object, not JSON, not UTF-8.
         for declined in [
             &br#"{"b":1,"b":2}"#[..],
-            br#"{"\u0062":1}"#,
+            br#"{"b":1,"\u0062":2}"#,
             br#"[1]"#,
             br#"{"b":1"#,
             br#"{"b":1} x"#,
