@@ -167,8 +167,8 @@ impl CcrStore {
     }
 
     /// Store all the `(key, original)` pairs of one request at once (one SQLite transaction).
-    /// The engine is stateless, so every turn returns the originals of the whole history: most
-    /// are refreshes, which cost a timestamp each.
+    /// Every turn hands over the originals of the whole history (so a store that lost one gets
+    /// it back): most are refreshes, which cost a timestamp each, or nothing when recent.
     pub fn put_many(&self, tenant: &Tenant, items: impl IntoIterator<Item = (String, String)>) {
         match &self.backend {
             Backend::Memory(m) => m.put_many(tenant, items),
