@@ -11,7 +11,7 @@ use crate::options::Options;
 use crate::pipeline::{self, BlockInput, Standing, Status};
 use crate::plugins::{NoPlugins, PluginHost, Plugins};
 use crate::request::{self, Candidate, Dialect, Origin, Segment, machine_output, raw};
-use crate::session::{BlockKey, BlockOutcome, Memory, Previous, Record, Recorded, Reuse};
+use crate::session::{BlockKey, BlockOutcome, Memory, Previous, Recall, Record, Recorded, Reuse};
 use crate::tokens::TokenCounter;
 
 /// Why a block was left as it was.
@@ -199,9 +199,9 @@ fn walk(
         let c = match segment {
             Segment::Seen { message_index, age, text } => {
                 let at = position(turns, age);
-                let reused = previous.seen_matches(j, message_index, at, &text);
-                let history_before = previous.history_before(j, reused);
-                if reused {
+                let matched = previous.seen_matches(j, message_index, at, &text);
+                let history_before = previous.history_before(j, matched);
+                if matched || previous.recall_seen(j, message_index, at, &text) {
                     reuse.segments += 1;
                 } else {
                     previous.history.add(message_index, at, text.clone());
@@ -237,13 +237,46 @@ fn walk(
             origin: c.origin,
             standing,
         };
-        let reused = previous.block_matches(j, &key, c.raw.get().as_bytes()).is_some();
-        let history_before = previous.history_before(j, reused);
-        let outcome = if reused {
+        let matched = previous.block_matches(j, &key, c.raw.get().as_bytes()).is_some();
+        let history_before = previous.history_before(j, matched);
+        let outcome = if matched {
             reuse.segments += 1;
             previous.take_outcome(j)
         } else {
-            block_outcome(&c, opts, counter, &mut previous.history, &bounds, key.position, plugins)?
+            match previous.recall_block(j, &key, c.raw.get().as_bytes()) {
+                Recall::Outcome(outcome) => {
+                    reuse.segments += 1;
+                    outcome
+                }
+                Recall::Offload => {
+                    let shown = Shown::Known;
+                    block_outcome(
+                        &c,
+                        opts,
+                        counter,
+                        &mut previous.history,
+                        &bounds,
+                        key.position,
+                        plugins,
+                        shown,
+                    )?
+                }
+                Recall::Compute => {
+                    let shown = Shown::WorkOut;
+                    let outcome = block_outcome(
+                        &c,
+                        opts,
+                        counter,
+                        &mut previous.history,
+                        &bounds,
+                        key.position,
+                        plugins,
+                        shown,
+                    )?;
+                    previous.adopt(j, history_before);
+                    outcome
+                }
+            }
         };
         if let Some(edit) = &outcome.edit {
             edits.push((span.clone(), edit.clone()));
@@ -273,8 +306,17 @@ fn walk(
     Ok((RequestOutcome { body, report, offloads, context: None, model: None }, records, layout, reuse))
 }
 
+/// Whether a block's first-sight texts are still to be worked out and added to the index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    WorkOut,
+    /// A newly offloaded block whose first-sight texts the memory already put back.
+    Known,
+}
+
 /// One block through the pipeline, each machine-output range of it on its own; what it
-/// showed is added to `history`.
+/// showed is added to `history` (unless already `Shown::Known`).
+#[allow(clippy::too_many_arguments)]
 fn block_outcome(
     c: &Candidate<'_>,
     opts: &Options,
@@ -283,6 +325,7 @@ fn block_outcome(
     bounds: &Boundaries,
     at: u32,
     plugins: &Plugins<'_>,
+    shown: Shown,
 ) -> Result<BlockOutcome, CompressError> {
     let mut outcome = BlockOutcome::default();
     let Some(text) = raw::as_str(c.raw) else { return Ok(outcome) };
@@ -292,9 +335,13 @@ fn block_outcome(
     };
     if ranges.is_empty() || c.protected {
         // Typed by a person, or forwarded untouched: shown to the model as it is.
-        history.add(c.message_index, at, text.into_owned());
+        if shown == Shown::WorkOut {
+            history.add(c.message_index, at, text.into_owned());
+        }
+        outcome.shown_as_is = true;
         return Ok(outcome);
     }
+    let shown_known = shown == Shown::Known;
     let mut new_text = String::new();
     let mut copied = 0;
     let mut changed = false;
@@ -307,7 +354,7 @@ fn block_outcome(
             turns: c.turns,
             origin: c.origin,
         };
-        let processed = pipeline::process(&input, opts, counter, history, bounds, plugins);
+        let processed = pipeline::process(&input, opts, counter, history, bounds, plugins, shown_known);
         if let Some(shown) = processed.first_sight {
             history.add(c.message_index, at, shown);
         }
@@ -383,8 +430,16 @@ pub fn compress_content_plugins(
     let query = opts.query.clone().unwrap_or_default();
     let input =
         BlockInput { text, kind: kind.clone(), query: &query, age: 0, turns: 0, origin: Origin::ToolOutput };
-    match pipeline::process(&input, opts, counter, &History::default(), &Boundaries::default(), &plugins)
-        .result
+    match pipeline::process(
+        &input,
+        opts,
+        counter,
+        &History::default(),
+        &Boundaries::default(),
+        &plugins,
+        false,
+    )
+    .result
     {
         Some(r) => ContentOutcome {
             transform: match &r.status {

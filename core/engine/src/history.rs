@@ -6,6 +6,13 @@
 //! Only text the provider actually saw is indexed (each block as it was first forwarded), so
 //! a reference never points at lines that were elided there. Lookups are by a 64-bit hash of
 //! the line; the map is only ever looked up, never iterated, so its order cannot leak into output.
+//!
+//! A lookup depends only on the texts placed inside its window (see [`History::longest_run`]):
+//! the bound on candidates applies after the window, never to what is indexed. So texts that
+//! no later block can see may come or go (token mode stops needing the oldest first-sight
+//! texts when its boundary moves) without changing any later lookup, and a conversation's
+//! memory can tell that a block's lookups are unchanged by comparing the texts in its window
+//! ([`History::same_window`]).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -36,10 +43,16 @@ pub const MIN_RUN_BYTES: usize = 200;
 /// Lines shorter than this (trimmed) do not start a run: braces and blank lines repeat
 /// everywhere.
 const MIN_START_LEN: usize = 8;
-/// Candidate positions looked at per line: bounds the work on very repetitive text.
+/// Candidate positions looked at per line, among those inside the lookup's window: bounds
+/// the work on very repetitive text.
 const MAX_CANDIDATES: usize = 16;
 
-struct Source {
+/// One text shown.
+pub(crate) struct Source {
+    /// Which text this is, for [`History::same_window`]: kept when the text is carried into
+    /// a later request's index, and only ever given to a text equal to it in place, message
+    /// and bytes.
+    uid: u64,
     message_index: u32,
     /// Its place in the conversation (see [`History::add`]): a position, not an age, so an
     /// index kept from an earlier request of the conversation stays valid in a later one.
@@ -49,10 +62,19 @@ struct Source {
 }
 
 /// The index of earlier text.
-#[derive(Default)]
 pub struct History {
     sources: Vec<Source>,
     index: HashMap<u64, Slots, BuildHasherDefault<PassThrough>>,
+    next_uid: u64,
+    /// Every text was placed no earlier than the one before it (how a walk adds them), so a
+    /// window is a contiguous run of sources and of each line's slots.
+    monotone: bool,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self { sources: Vec::new(), index: HashMap::default(), next_uid: 0, monotone: true }
+    }
 }
 
 /// The places (source, line) of one line hash, in the order they were added. Most lines are
@@ -72,8 +94,8 @@ impl Slots {
         self.more.last().copied().unwrap_or(self.first)
     }
 
-    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        std::iter::once(self.first).chain(self.more.iter().copied())
+    fn get(&self, i: usize) -> (u32, u32) {
+        if i == 0 { self.first } else { self.more[i - 1] }
     }
 }
 
@@ -93,34 +115,41 @@ impl History {
         if text.len() < MIN_RUN_BYTES {
             return;
         }
-        let id = self.sources.len() as u32;
-        // Sized once: the text's lines, and room in the index for each of them.
+        // Sized once: the text's lines.
         let count = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
         let mut lines = Vec::with_capacity(count);
-        self.index.reserve(count);
         let mut start = 0;
         // The ends of lines by `memchr` (the standard library's `split` finds them a word at a
         // time); the last line runs to the end of the text.
-        let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
-        for (n, end) in ends.enumerate() {
-            let line = &text[start..end];
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len())) {
             lines.push((start, end));
+            start = end + 1;
+        }
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        self.push(Source { uid, message_index, position, text, lines });
+    }
+
+    /// Index `src` after every text already held (a text carried over from an earlier
+    /// request keeps its uid).
+    pub(crate) fn push(&mut self, src: Source) {
+        let id = self.sources.len() as u32;
+        if self.sources.last().is_some_and(|last| last.position > src.position) {
+            self.monotone = false;
+        }
+        self.index.reserve(src.lines.len());
+        for n in 0..src.lines.len() {
+            let line = src.line(n);
             if starts_run(line) {
                 match self.index.entry(line_hash(line)) {
                     Entry::Vacant(v) => {
                         v.insert(Slots { first: (id, n as u32), more: Vec::new() });
                     }
-                    Entry::Occupied(mut o) => {
-                        let slots = o.get_mut();
-                        if slots.len() < MAX_CANDIDATES {
-                            slots.more.push((id, n as u32));
-                        }
-                    }
+                    Entry::Occupied(mut o) => o.get_mut().more.push((id, n as u32)),
                 }
             }
-            start = end + 1;
         }
-        self.sources.push(Source { message_index, position, text, lines });
+        self.sources.push(src);
     }
 
     /// Texts recorded so far.
@@ -135,11 +164,17 @@ impl History {
 
     /// Forget every text recorded after the first `len`, as if they had never been added.
     pub fn truncate(&mut self, len: usize) {
+        self.detach(len);
+    }
+
+    /// Take out every text recorded after the first `len`, in order, as if they had never
+    /// been added; they may be [`Self::push`]ed again.
+    pub(crate) fn detach(&mut self, len: usize) -> Vec<Source> {
+        let mut out = Vec::with_capacity(self.sources.len().saturating_sub(len));
         while self.sources.len() > len {
             let Some(src) = self.sources.pop() else { break };
             let id = self.sources.len() as u32;
-            // Entries were pushed in source order, so this source's are last in their slots
-            // (a slot that was full when it came holds none of them).
+            // Entries were pushed in source order, so this source's are last in their slots.
             for n in 0..src.lines.len() {
                 let line = src.line(n);
                 if !starts_run(line) {
@@ -155,7 +190,10 @@ impl History {
                     o.remove();
                 }
             }
+            out.push(src);
         }
+        out.reverse();
+        out
     }
 
     /// Bytes held (texts and index), for hosts that bound what they keep.
@@ -165,18 +203,25 @@ impl History {
 
     /// The longest run of `lines[at..]` shown contiguously by one source placed within
     /// `oldest..=newest` (sources placed later were not yet shown when the block was new;
-    /// those placed earlier were no longer in view).
+    /// those placed earlier were no longer in view), among the first [`MAX_CANDIDATES`]
+    /// places of its first line inside that window.
     pub fn longest_run(&self, lines: &[&str], at: usize, newest: i64, oldest: i64) -> Option<Run> {
         let first = lines[at];
         if !starts_run(first) {
             return None;
         }
+        let slots = self.index.get(&line_hash(first))?;
+        let placed = |i: usize| i64::from(self.sources[slots.get(i).0 as usize].position);
+        // Places are in the order their sources were added: when that is also the order of
+        // their positions, the window starts at the first place not older than `oldest`.
+        let from = if self.monotone { partition_point(slots.len(), |i| placed(i) < oldest) } else { 0 };
+        let candidates = (from..slots.len())
+            .filter(|&i| (oldest..=newest).contains(&placed(i)))
+            .take(MAX_CANDIDATES)
+            .map(|i| slots.get(i));
         let mut best: Option<Run> = None;
-        for (id, pos) in self.index.get(&line_hash(first))?.iter() {
+        for (id, pos) in candidates {
             let src = &self.sources[id as usize];
-            if i64::from(src.position) > newest || i64::from(src.position) < oldest {
-                continue;
-            }
             let mut len = 0;
             while at + len < lines.len()
                 && (pos as usize + len) < src.lines.len()
@@ -190,6 +235,78 @@ impl History {
         }
         best
     }
+}
+
+impl History {
+    /// Whether every text was placed no earlier than the one before it.
+    pub(crate) fn in_order(&self) -> bool {
+        self.monotone
+    }
+
+    /// The place and uid of every text held, in order: what [`Self::same_window`] compares
+    /// a later index with.
+    pub(crate) fn places(&self) -> Vec<(u32, u64)> {
+        self.sources.iter().map(|s| (s.position, s.uid)).collect()
+    }
+
+    /// Whether the texts this index holds inside the window `oldest..` are the texts
+    /// `before` held there (the [`Self::places`] of an earlier index, cut where a block's
+    /// lookups were made): then every lookup in that window answers as it did.
+    /// `in_order`: `before`'s places never go back (it came from an index whose
+    /// [`Self::in_order`] was true).
+    pub(crate) fn same_window(&self, oldest: i64, before: &[(u32, u64)], in_order: bool) -> bool {
+        let inside = |p: &(u32, u64)| i64::from(p.0) >= oldest;
+        // Both in place order (the earlier index was this one before, and a walk adds in
+        // order): each window is the run from its first place inside.
+        let (from, from_before) = if self.monotone && in_order {
+            (
+                self.sources.partition_point(|s| i64::from(s.position) < oldest),
+                before.partition_point(|p| i64::from(p.0) < oldest),
+            )
+        } else {
+            (0, 0)
+        };
+        let now = self.sources[from..].iter().map(|s| (s.position, s.uid));
+        now.filter(inside).eq(before[from_before..].iter().copied().filter(inside))
+    }
+
+    /// Give the texts held from `from` on the uids of `old` when they are the same texts
+    /// (place, message and bytes), so windows holding them compare equal to those that held
+    /// `old`. False (and nothing changed) otherwise.
+    pub(crate) fn adopt(&mut self, from: usize, old: &[Source]) -> bool {
+        let new = self.sources.get(from..).unwrap_or_default();
+        let same = new.len() == old.len()
+            && new.iter().zip(old).all(|(a, b)| {
+                a.message_index == b.message_index
+                    && a.position == b.position
+                    && crate::bytes::same(a.text.as_bytes(), b.text.as_bytes())
+            });
+        if same {
+            for (a, b) in self.sources[from..].iter_mut().zip(old) {
+                a.uid = b.uid;
+            }
+        }
+        same
+    }
+}
+
+#[cfg(test)]
+impl History {
+    /// Every text held, in order, as (message, place, text): what two indexes built by
+    /// different routes must agree on.
+    pub(crate) fn texts(&self) -> Vec<(u32, u32, &str)> {
+        self.sources.iter().map(|s| (s.message_index, s.position, s.text.as_str())).collect()
+    }
+}
+
+/// The first `i` in `0..len` for which `before(i)` is false (`before` true then false).
+fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) { lo = mid + 1 } else { hi = mid }
+    }
+    lo
 }
 
 impl Source {
@@ -268,5 +385,68 @@ mod tests {
         let mut fresh = History::default();
         fresh.add(1, 1, a.clone());
         assert_eq!(h.index, fresh.index, "index as if the later texts were never added");
+    }
+
+    /// Over the bound of candidates, a line shown many times long ago must not hide the
+    /// same line shown inside the window; and what lies outside the window changes nothing.
+    #[test]
+    fn a_lookup_sees_only_its_window_however_often_a_line_was_shown_before_it() {
+        let text: String = (0..6).map(|i| format!("    repeated_line_{i} = load(value)\n")).collect();
+        let mut crowded = History::default();
+        for p in 0..(MAX_CANDIDATES as u32 + 4) {
+            crowded.add(p, p, text.clone());
+        }
+        crowded.add(100, 50, text.clone());
+        let mut alone = History::default();
+        alone.add(100, 50, text.clone());
+        let lines: Vec<&str> = text.split('\n').collect();
+        let window = (60, 40);
+        let run = crowded.longest_run(&lines, 0, window.0, window.1).expect("inside the window");
+        assert_eq!(run, Run { len: lines.len(), message_index: 100 });
+        assert_eq!(alone.longest_run(&lines, 0, window.0, window.1), Some(run));
+        assert!(!crowded.same_window(40, &alone.places(), true), "another index's texts are other texts");
+    }
+
+    /// Places out of order (no walk adds them so, but nothing breaks if one did): lookups
+    /// filter every place instead of searching.
+    #[test]
+    fn places_out_of_order_are_still_filtered_exactly() {
+        let text: String = (0..8).map(|i| format!("    other_line_{i} = load(value)\n")).collect();
+        let mut h = History::default();
+        h.add(1, 9, text.clone());
+        h.add(2, 3, text.clone());
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(h.longest_run(&lines, 0, 5, 0).map(|r| r.message_index), Some(2));
+        assert_eq!(h.longest_run(&lines, 0, 20, 6).map(|r| r.message_index), Some(1));
+    }
+
+    /// Texts taken out and put back leave the index as it was, uids included; a text worked
+    /// out again takes the uid of the text it equals.
+    #[test]
+    fn detached_texts_put_back_and_adopted_texts_keep_their_identity() {
+        let a: String = (0..20).map(|i| format!("    alpha_{i} = compute(alpha_{i})\n")).collect();
+        let b: String = (0..20).map(|i| format!("    beta_{i} = compute(beta_{i})\n")).collect();
+        let mut h = History::default();
+        h.add(1, 1, a.clone());
+        h.add(2, 2, b.clone());
+        h.add(3, 3, a.clone());
+        let before = h.places();
+        let index = h.index.clone();
+        let out = h.detach(1);
+        assert_eq!(out.len(), 2);
+        for src in out {
+            h.push(src);
+        }
+        assert_eq!(h.places(), before);
+        assert_eq!(h.index, index);
+        assert!(h.same_window(i64::MIN, &before, true));
+
+        let old = h.detach(2);
+        h.add(3, 3, a.clone());
+        assert!(!h.same_window(i64::MIN, &before, true), "a new text is another text");
+        h.adopt(2, &old);
+        assert!(h.same_window(i64::MIN, &before, true), "adopted: the same text again");
+        h.add(4, 4, b.clone());
+        assert!(!h.adopt(3, &old), "a different text keeps its own uid");
     }
 }

@@ -113,7 +113,9 @@ impl Standing {
 }
 
 /// Compress one block: the `before` plugins filter it first (whatever its size), and what they
-/// return is the block from then on.
+/// return is the block from then on. With `shown_known`, an offloaded block's first-sight text
+/// is already known (a conversation's memory put it back into `history`): it is not worked out
+/// again, and `first_sight` comes back `None`.
 pub fn process(
     input: &BlockInput<'_>,
     opts: &Options,
@@ -121,7 +123,11 @@ pub fn process(
     history: &History,
     bounds: &Boundaries,
     plugins: &Plugins<'_>,
+    shown_known: bool,
 ) -> Processed {
+    let unfiltered = |input: &BlockInput<'_>, opts, counter, history, bounds, plugins| {
+        unfiltered(input, opts, counter, history, bounds, plugins, shown_known)
+    };
     if !plugins.has_filters() {
         return unfiltered(input, opts, counter, history, bounds, plugins);
     }
@@ -177,8 +183,10 @@ fn unfiltered(
     history: &History,
     bounds: &Boundaries,
     plugins: &Plugins<'_>,
+    shown_known: bool,
 ) -> Processed {
     let Standing { aged, need_first_sight, boundary_then } = Standing::of(input, opts, bounds);
+    let need_first_sight = need_first_sight && !(aged && shown_known);
     let turn = input.turns.saturating_sub(input.age);
     let mut first_result = None;
     let mut first_text = None;

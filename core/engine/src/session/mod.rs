@@ -13,11 +13,13 @@
 //! corpora both ways).
 
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 use std::ops::Range;
 
 use crate::context::quick::TallyMemo;
-use crate::history::History;
+use crate::history::{History, Source};
 use crate::kind::ContentKind;
 use crate::options::Options;
 use crate::pipeline::{Standing, Status};
@@ -95,6 +97,9 @@ pub(crate) struct BlockOutcome {
     /// mode offloads most of its blocks, and decoding each one's JSON string again on every
     /// turn was most of what a remembered turn cost beyond comparing bytes.
     pub offloads: Vec<(String, String)>,
+    /// Shown to the model as it is (typed by a person, or protected): its whole text went
+    /// into the index whatever its standing.
+    pub shown_as_is: bool,
 }
 
 impl Memory {
@@ -146,6 +151,7 @@ impl Memory {
             layout: std::mem::take(&mut self.layout),
             matching: true,
             known: 0..0,
+            after: None,
         }
     }
 
@@ -184,6 +190,33 @@ pub(crate) struct Previous {
     /// Segments whose bytes are known to be their records' ([`Layout::kept`]): compared by
     /// place, not byte by byte.
     known: Range<usize>,
+    /// Past the first mismatch: what the index held then, to rebuild it from.
+    after: Option<Detached>,
+}
+
+/// The previous request's index past the first segment that did not match (a token-mode
+/// boundary that moved changes the standing of a few old blocks): later segments that are
+/// the same block, in the same standing as far as their outcome goes and with the same
+/// texts in view, still take their outcome from the memory and put their texts back.
+struct Detached {
+    /// Where each text of the previous index was placed, and its uid.
+    places: Vec<(u32, u64)>,
+    /// Those places never go back.
+    in_order: bool,
+    /// The texts from `base` on, each until it is put back or replaced.
+    texts: Vec<Option<Source>>,
+    base: usize,
+}
+
+/// What a segment past the first mismatch takes from the memory.
+pub(crate) enum Recall {
+    /// Its outcome: its texts are back in the index.
+    Outcome(BlockOutcome),
+    /// Its first-sight texts, back in the index: it is newly offloaded, so only its
+    /// offloaded outcome is to be worked out.
+    Offload,
+    /// Nothing: work it out, then [`Previous::adopt`] its texts.
+    Compute,
 }
 
 impl Previous {
@@ -196,6 +229,7 @@ impl Previous {
             layout: Layout::default(),
             matching: false,
             known: 0..0,
+            after: None,
         }
     }
 
@@ -295,9 +329,117 @@ impl Previous {
         if self.matching && !same {
             self.matching = false;
             let keep = self.records.get(j).map_or(self.history.len(), |r| r.history_before);
-            self.history.truncate(keep);
+            let (places, in_order) = (self.history.places(), self.history.in_order());
+            let texts = self.history.detach(keep).into_iter().map(Some).collect();
+            self.after = Some(Detached { places, in_order, texts, base: keep });
         }
         self.matching
+    }
+
+    /// Past the first mismatch, segment `j` is read-only `text`: when its record is the same
+    /// text in the same place, its texts go back into the index as they were.
+    pub fn recall_seen(&mut self, j: usize, message_index: u32, position: u32, text: &str) -> bool {
+        let same = matches!(self.records.get(j), Some(Record { what: Recorded::Seen { message_index: m, position: p, text: t }, .. })
+            if *m == message_index && *p == position && crate::bytes::same(t.as_bytes(), text.as_bytes()));
+        same && self.put_back(j)
+    }
+
+    /// Past the first mismatch, segment `j` is a block: its recorded outcome when nothing it
+    /// depends on changed. The block must be the record's (same bytes and key, the standing
+    /// aside). Then an offloaded block's outcome depends on the block alone, and a block shown
+    /// as first seen (and the first-sight texts it adds) on the texts in its window: the same
+    /// window bounds and the same texts inside them give the same lookups.
+    pub fn recall_block(&mut self, j: usize, key: &BlockKey, raw: &[u8]) -> Recall {
+        let Some(after) = &self.after else { return Recall::Compute };
+        let Some(Record { history_before, what: Recorded::Block { key: k, outcome } }) = self.records.get(j)
+        else {
+            return Recall::Compute;
+        };
+        let same_block = k.message_index == key.message_index
+            && k.block_index == key.block_index
+            && k.position == key.position
+            && k.protected == key.protected
+            && k.tool_protected == key.tool_protected
+            && k.origin == key.origin
+            && self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
+            && crate::bytes::same(k.query.as_bytes(), key.query.as_bytes());
+        if !same_block {
+            return Recall::Compute;
+        }
+        let as_is = outcome.shown_as_is;
+        let reusable = match (k.standing, key.standing) {
+            // Shown as it is, nothing looked up.
+            _ if as_is => true,
+            (None, None) => true,
+            (Some(then), Some(now)) => {
+                let same = std::cell::OnceCell::new();
+                let window = || {
+                    *same.get_or_init(|| {
+                        then.boundary_then == now.boundary_then
+                            && after.places.get(..*history_before).is_some_and(|before| {
+                                let oldest = now.boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
+                                self.history.same_window(oldest, before, after.in_order)
+                            })
+                    })
+                };
+                // The texts it adds: none unless its first sight is needed, and then the
+                // recorded ones only if they were recorded.
+                let texts = !now.need_first_sight || (then.need_first_sight && window());
+                match (then.aged, now.aged) {
+                    (true, true) => texts,
+                    (false, false) => texts && window(),
+                    // Offloaded since: its outcome is new, but not what it showed first.
+                    (false, true) if texts && now.need_first_sight => {
+                        return if self.put_back(j) { Recall::Offload } else { Recall::Compute };
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !reusable {
+            return Recall::Compute;
+        }
+        let shows = as_is || key.standing.is_none_or(|s| s.need_first_sight);
+        if shows && !self.put_back(j) {
+            return Recall::Compute;
+        }
+        Recall::Outcome(self.take_outcome(j))
+    }
+
+    /// Put record `j`'s texts back into the index, as they were; false when one is gone.
+    fn put_back(&mut self, j: usize) -> bool {
+        let Some(texts) = self.take_texts(j) else { return false };
+        for src in texts {
+            self.history.push(src);
+        }
+        true
+    }
+
+    /// Block `j` was worked out again, adding the texts from `from` on: when they are the
+    /// texts its record added, they keep those texts' uids, so later windows holding them
+    /// still compare equal.
+    pub fn adopt(&mut self, j: usize, from: usize) {
+        if let Some(old) = self.take_texts(j) {
+            self.history.adopt(from, &old);
+        }
+    }
+
+    /// The texts record `j` added to the previous index, taken out of what was detached;
+    /// `None` when it holds them no longer (or never did).
+    fn take_texts(&mut self, j: usize) -> Option<Vec<Source>> {
+        let after = self.after.as_mut()?;
+        let total = after.base + after.texts.len();
+        let from = self.records.get(j)?.history_before;
+        let to = self.records.get(j + 1).map_or(total, |r| r.history_before);
+        if from < after.base || to > total || to < from {
+            return None;
+        }
+        let slots = &mut after.texts[from - after.base..to - after.base];
+        if slots.iter().any(Option::is_none) {
+            return None;
+        }
+        Some(slots.iter_mut().filter_map(Option::take).collect())
     }
 
     /// The walk is over: an index holding segments this request did not have is cut back.
@@ -307,5 +449,6 @@ impl Previous {
             self.history.truncate(keep);
         }
         self.matching = false;
+        self.after = None;
     }
 }
