@@ -213,11 +213,11 @@ fn reading_a_turn_past_what_it_shares_equals_a_whole_read() {
     }
 }
 
-/// A token-mode boundary that moves changes the standing of the blocks it offloads (and of a
-/// few older ones, whose first-sight texts nothing can see any more), not the lookups of the
-/// blocks after it: those keep their outcomes from the memory. Here the boundary moves on
-/// every turn, and still at most a tenth of what the previous request held is worked out
-/// again (4-7% on these trajectories; 13-20% when the first changed block ended all reuse).
+/// A token-mode boundary that moves changes the standing of the blocks it offloads, not the
+/// lookups of the blocks after it: those keep their outcomes from the memory. Here the
+/// boundary moves on every turn, and still at most a tenth of what the previous request held
+/// is worked out again (4-7% on these trajectories; 13-20% when the first changed block ended
+/// all reuse).
 #[test]
 fn a_moving_boundary_reworks_only_the_blocks_it_offloads() {
     let opts = Options { offload_batch_tokens: 0, ..Options::default() };

@@ -195,25 +195,30 @@ pub(crate) struct Previous {
 }
 
 /// The previous request's index past the first segment that did not match (a token-mode
-/// boundary that moved changes the standing of a few old blocks): later segments that are
-/// the same block, in the same standing as far as their outcome goes and with the same
-/// texts in view, still take their outcome from the memory and put their texts back.
+/// boundary that moved changes the standing of the blocks it offloads): later segments that
+/// are the same block, in the same standing as far as their outcome goes and with the same
+/// texts in view, still take their outcome from the memory and keep their texts.
 struct Detached {
     /// Where each text of the previous index was placed, and its uid.
     places: Vec<(u32, u64)>,
     /// Those places never go back.
     in_order: bool,
-    /// The texts from `base` on, each until it is put back or replaced.
+    /// While `Some(n)`: the index still holds the previous request's texts as they were, and
+    /// this request's are its first `n` (nothing has changed them yet; a turn that only moves
+    /// token mode's boundary never does).
+    synced: Option<usize>,
+    /// Otherwise: the previous request's texts from `base` on, each until it is put back or
+    /// replaced.
     texts: Vec<Option<Source>>,
     base: usize,
 }
 
 /// What a segment past the first mismatch takes from the memory.
 pub(crate) enum Recall {
-    /// Its outcome: its texts are back in the index.
+    /// Its outcome: its texts are in the index.
     Outcome(BlockOutcome),
-    /// Its first-sight texts, back in the index: it is newly offloaded, so only its
-    /// offloaded outcome is to be worked out.
+    /// Its first-sight texts, in the index: it is newly offloaded, so only its offloaded
+    /// outcome is to be worked out.
     Offload,
     /// Nothing: work it out, then [`Previous::adopt`] its texts.
     Compute,
@@ -309,8 +314,9 @@ impl Previous {
     /// Texts the index held before segment `j`: as recorded when it is reused (the index
     /// already holds what came after it), else as the index stands now.
     pub fn history_before(&self, j: usize, reused: bool) -> usize {
-        match self.records.get(j) {
-            Some(r) if reused => r.history_before,
+        match (self.records.get(j), &self.after) {
+            (Some(r), _) if reused => r.history_before,
+            (_, Some(Detached { synced: Some(cursor), .. })) => *cursor,
             _ => self.history.len(),
         }
     }
@@ -330,26 +336,41 @@ impl Previous {
             self.matching = false;
             let keep = self.records.get(j).map_or(self.history.len(), |r| r.history_before);
             let (places, in_order) = (self.history.places(), self.history.in_order());
-            let texts = self.history.detach(keep).into_iter().map(Some).collect();
-            self.after = Some(Detached { places, in_order, texts, base: keep });
+            self.after =
+                Some(Detached { places, in_order, synced: Some(keep), texts: Vec::new(), base: keep });
         }
         self.matching
     }
 
     /// Past the first mismatch, segment `j` is read-only `text`: when its record is the same
-    /// text in the same place, its texts go back into the index as they were.
+    /// text in the same place, its texts are kept as they were; false when the caller is to
+    /// add it.
     pub fn recall_seen(&mut self, j: usize, message_index: u32, position: u32, text: &str) -> bool {
         let same = matches!(self.records.get(j), Some(Record { what: Recorded::Seen { message_index: m, position: p, text: t }, .. })
             if *m == message_index && *p == position && crate::bytes::same(t.as_bytes(), text.as_bytes()));
-        same && self.put_back(j)
+        if same && self.keep_texts(j) {
+            return true;
+        }
+        self.desync();
+        false
     }
 
     /// Past the first mismatch, segment `j` is a block: its recorded outcome when nothing it
     /// depends on changed. The block must be the record's (same bytes and key, the standing
-    /// aside). Then an offloaded block's outcome depends on the block alone, and a block shown
-    /// as first seen (and the first-sight texts it adds) on the texts in its window: the same
-    /// window bounds and the same texts inside them give the same lookups.
+    /// aside). Then an offloaded block's outcome depends on the block alone, and the first-sight
+    /// texts every block adds (and a block's outcome while it is not offloaded) on the texts
+    /// inside its window: the same window bounds and the same texts inside them give the same
+    /// lookups.
     pub fn recall_block(&mut self, j: usize, key: &BlockKey, raw: &[u8]) -> Recall {
+        let recall = self.recall(j, key, raw);
+        if matches!(recall, Recall::Compute) {
+            // Worked out now: its texts go at the end of the index.
+            self.desync();
+        }
+        recall
+    }
+
+    fn recall(&mut self, j: usize, key: &BlockKey, raw: &[u8]) -> Recall {
         let Some(after) = &self.after else { return Recall::Compute };
         let Some(Record { history_before, what: Recorded::Block { key: k, outcome } }) = self.records.get(j)
         else {
@@ -366,54 +387,62 @@ impl Previous {
         if !same_block {
             return Recall::Compute;
         }
-        let as_is = outcome.shown_as_is;
-        let reusable = match (k.standing, key.standing) {
-            // Shown as it is, nothing looked up.
-            _ if as_is => true,
-            (None, None) => true,
+        let offload = match (k.standing, key.standing) {
+            // Shown as it is, nothing looked up: its text whatever its standing.
+            _ if outcome.shown_as_is => false,
             (Some(then), Some(now)) => {
-                let same = std::cell::OnceCell::new();
-                let window = || {
-                    *same.get_or_init(|| {
-                        then.boundary_then == now.boundary_then
-                            && after.places.get(..*history_before).is_some_and(|before| {
-                                let oldest = now.boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
-                                self.history.same_window(oldest, before, after.in_order)
-                            })
-                    })
-                };
-                // The texts it adds: none unless its first sight is needed, and then the
-                // recorded ones only if they were recorded.
-                let texts = !now.need_first_sight || (then.need_first_sight && window());
+                let window = then.boundary_then == now.boundary_then
+                    && match after.synced {
+                        // The index holds the previous request's texts up to here.
+                        Some(cursor) => cursor == *history_before,
+                        None => after.places.get(..*history_before).is_some_and(|before| {
+                            let oldest = now.boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
+                            self.history.same_window(oldest, before, after.in_order)
+                        }),
+                    };
                 match (then.aged, now.aged) {
-                    (true, true) => texts,
-                    (false, false) => texts && window(),
+                    (true, true) | (false, false) if window => false,
                     // Offloaded since: its outcome is new, but not what it showed first.
-                    (false, true) if texts && now.need_first_sight => {
-                        return if self.put_back(j) { Recall::Offload } else { Recall::Compute };
-                    }
-                    _ => false,
+                    (false, true) if window => true,
+                    _ => return Recall::Compute,
                 }
             }
-            _ => false,
+            (None, None) => false,
+            _ => return Recall::Compute,
         };
-        if !reusable {
+        if !self.keep_texts(j) {
             return Recall::Compute;
         }
-        let shows = as_is || key.standing.is_none_or(|s| s.need_first_sight);
-        if shows && !self.put_back(j) {
-            return Recall::Compute;
-        }
-        Recall::Outcome(self.take_outcome(j))
+        if offload { Recall::Offload } else { Recall::Outcome(self.take_outcome(j)) }
     }
 
-    /// Put record `j`'s texts back into the index, as they were; false when one is gone.
-    fn put_back(&mut self, j: usize) -> bool {
+    /// Record `j`'s texts stay in the index as they were: already there while it still holds
+    /// the previous request's texts in order, else put back. False when one is gone.
+    fn keep_texts(&mut self, j: usize) -> bool {
+        let Some(after) = &mut self.after else { return false };
+        let Some(range) = texts_of(&self.records, j, after.places.len()) else { return false };
+        if let Some(cursor) = after.synced {
+            if cursor == range.start {
+                after.synced = Some(range.end);
+                return true;
+            }
+            self.desync();
+        }
         let Some(texts) = self.take_texts(j) else { return false };
         for src in texts {
             self.history.push(src);
         }
         true
+    }
+
+    /// From here on this request's index differs from the previous one's: take out the
+    /// previous request's texts it has not reached, to be put back or replaced one by one.
+    fn desync(&mut self) {
+        let Some(after) = &mut self.after else { return };
+        if let Some(cursor) = after.synced.take() {
+            after.texts = self.history.detach(cursor).into_iter().map(Some).collect();
+            after.base = cursor;
+        }
     }
 
     /// Block `j` was worked out again, adding the texts from `from` on: when they are the
@@ -428,14 +457,10 @@ impl Previous {
     /// The texts record `j` added to the previous index, taken out of what was detached;
     /// `None` when it holds them no longer (or never did).
     fn take_texts(&mut self, j: usize) -> Option<Vec<Source>> {
-        let after = self.after.as_mut()?;
-        let total = after.base + after.texts.len();
-        let from = self.records.get(j)?.history_before;
-        let to = self.records.get(j + 1).map_or(total, |r| r.history_before);
-        if from < after.base || to > total || to < from {
-            return None;
-        }
-        let slots = &mut after.texts[from - after.base..to - after.base];
+        let after = self.after.as_mut().filter(|a| a.synced.is_none())?;
+        let range = texts_of(&self.records, j, after.places.len())?;
+        let slots =
+            after.texts.get_mut(range.start.checked_sub(after.base)?..range.end.checked_sub(after.base)?)?;
         if slots.iter().any(Option::is_none) {
             return None;
         }
@@ -449,6 +474,16 @@ impl Previous {
             self.history.truncate(keep);
         }
         self.matching = false;
-        self.after = None;
+        if let Some(cursor) = self.after.take().and_then(|a| a.synced) {
+            // Still the previous request's texts past this request's last segment.
+            self.history.truncate(cursor);
+        }
     }
+}
+
+/// Where record `j`'s texts lie in the previous request's index of `total` texts.
+fn texts_of(records: &[Record], j: usize, total: usize) -> Option<Range<usize>> {
+    let from = records.get(j)?.history_before;
+    let to = records.get(j + 1).map_or(total, |r| r.history_before);
+    (from <= to && to <= total).then_some(from..to)
 }
