@@ -8,7 +8,7 @@ use crate::history::History;
 use crate::kind::ContentKind;
 use crate::offload::Offload;
 use crate::options::Options;
-use crate::pipeline::{self, BlockInput, Standing, Status};
+use crate::pipeline::{self, BlockInput, Seed, Standing, Status};
 use crate::plugins::{NoPlugins, PluginHost, Plugins};
 use crate::request::{self, Candidate, Dialect, Origin, Segment, machine_output, raw};
 use crate::session::{BlockKey, BlockOutcome, Memory, Previous, Recall, Record, Recorded, Reuse};
@@ -248,8 +248,8 @@ fn walk(
                     reuse.segments += 1;
                     outcome
                 }
-                Recall::Offload => {
-                    let shown = Shown::Known;
+                Recall::Offload(seeds) => {
+                    let shown = Shown::Known(&seeds);
                     block_outcome(
                         &c,
                         opts,
@@ -307,11 +307,12 @@ fn walk(
 }
 
 /// Whether a block's first-sight texts are still to be worked out and added to the index.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Shown {
+#[derive(Clone, Copy)]
+enum Shown<'a> {
     WorkOut,
-    /// A newly offloaded block whose first-sight texts the memory already put back.
-    Known,
+    /// A newly offloaded block whose first-sight texts the memory kept, with what working
+    /// out each of its ranges learnt.
+    Known(&'a [Seed]),
 }
 
 /// One block through the pipeline, each machine-output range of it on its own; what it
@@ -325,7 +326,7 @@ fn block_outcome(
     bounds: &Boundaries,
     at: u32,
     plugins: &Plugins<'_>,
-    shown: Shown,
+    shown: Shown<'_>,
 ) -> Result<BlockOutcome, CompressError> {
     let mut outcome = BlockOutcome::default();
     let Some(text) = raw::as_str(c.raw) else { return Ok(outcome) };
@@ -335,17 +336,17 @@ fn block_outcome(
     };
     if ranges.is_empty() || c.protected {
         // Typed by a person, or forwarded untouched: shown to the model as it is.
-        if shown == Shown::WorkOut {
+        if matches!(shown, Shown::WorkOut) {
             history.add(c.message_index, at, text.into_owned());
         }
         outcome.shown_as_is = true;
         return Ok(outcome);
     }
-    let shown_known = shown == Shown::Known;
     let mut new_text = String::new();
     let mut copied = 0;
     let mut changed = false;
-    for range in ranges {
+    let none = Seed::default();
+    for (i, range) in ranges.into_iter().enumerate() {
         let input = BlockInput {
             text: &text[range.clone()],
             kind: None,
@@ -354,10 +355,15 @@ fn block_outcome(
             turns: c.turns,
             origin: c.origin,
         };
-        let processed = pipeline::process(&input, opts, counter, history, bounds, plugins, shown_known);
+        let known = match shown {
+            Shown::WorkOut => None,
+            Shown::Known(seeds) => Some(seeds.get(i).unwrap_or(&none)),
+        };
+        let processed = pipeline::process(&input, opts, counter, history, bounds, plugins, known);
         if let Some(shown) = processed.first_sight {
             history.add(c.message_index, at, shown);
         }
+        outcome.seeds.push(processed.seed);
         let Some(result) = processed.result else { continue };
         if let Some(new_inner) = &result.text {
             new_text.push_str(&text[copied..range.start]);
@@ -437,7 +443,7 @@ pub fn compress_content_plugins(
         &History::default(),
         &Boundaries::default(),
         &plugins,
-        false,
+        None,
     )
     .result
     {

@@ -70,6 +70,26 @@ pub struct Processed {
     pub result: Option<BlockResult>,
     /// The block as first forwarded, for [`History`].
     pub first_sight: Option<String>,
+    /// What working the block out learnt about it.
+    pub seed: Seed,
+}
+
+/// What working a block out learnt about the block alone (each a pure function of it), kept
+/// with a conversation's memory so that offloading the block on a later turn does not work them
+/// out again: its kind (detection was a tenth of a boundary turn), the key of its original and
+/// its tokens.
+#[derive(Debug, Clone, Default)]
+pub struct Seed {
+    kind: Option<ContentKind>,
+    key: Option<String>,
+    before: Option<u32>,
+}
+
+impl Seed {
+    /// Bytes held, for hosts that bound what they keep.
+    pub fn bytes(&self) -> usize {
+        32 + self.key.as_ref().map_or(0, String::len)
+    }
 }
 
 /// Blocks this small may still point back at lines shown earlier (a marker costs about 40).
@@ -110,9 +130,9 @@ impl Standing {
 }
 
 /// Compress one block: the `before` plugins filter it first (whatever its size), and what they
-/// return is the block from then on. With `shown_known`, an offloaded block's first-sight text
-/// is already known (a conversation's memory put it back into `history`): it is not worked out
-/// again, and `first_sight` comes back `None`.
+/// return is the block from then on. With `known`, an offloaded block's first-sight text is
+/// already known (a conversation's memory kept it in `history`): it is not worked out again,
+/// `first_sight` comes back `None`, and what the earlier work learnt is taken as learnt.
 pub fn process(
     input: &BlockInput<'_>,
     opts: &Options,
@@ -120,10 +140,10 @@ pub fn process(
     history: &History,
     bounds: &Boundaries,
     plugins: &Plugins<'_>,
-    shown_known: bool,
+    known: Option<&Seed>,
 ) -> Processed {
     let unfiltered = |input: &BlockInput<'_>, opts, counter, history, bounds, plugins| {
-        unfiltered(input, opts, counter, history, bounds, plugins, shown_known)
+        unfiltered(input, opts, counter, history, bounds, plugins, known)
     };
     if !plugins.has_filters() {
         return unfiltered(input, opts, counter, history, bounds, plugins);
@@ -180,16 +200,19 @@ fn unfiltered(
     history: &History,
     bounds: &Boundaries,
     plugins: &Plugins<'_>,
-    shown_known: bool,
+    known: Option<&Seed>,
 ) -> Processed {
     let Standing { aged, boundary_then } = Standing::of(input, opts, bounds);
-    let need_first_sight = !(aged && shown_known);
+    let need_first_sight = !(aged && known.is_some());
     let turn = input.turns.saturating_sub(input.age);
     let mut first_result = None;
     let mut first_text = None;
     // A block that is both shown as first seen and offloaded now is counted, unpadded,
     // unframed and detected once for the two.
     let prepared = Prepared::new(input, counter);
+    if let Some(seed) = known {
+        prepared.seed(seed);
+    }
     if need_first_sight {
         // Earlier text is looked up by place (see `History::add`): this block's own place is
         // the newest, and what was already offloaded when it was new is not in view.
@@ -200,7 +223,7 @@ fn unfiltered(
         first_result = r;
     }
     let result = if aged { offloaded(&prepared, opts) } else { first_result };
-    Processed { result, first_sight: first_text }
+    Processed { result, first_sight: first_text, seed: prepared.learnt() }
 }
 
 fn first_sight(
@@ -274,6 +297,28 @@ impl<'a> Prepared<'a> {
             protected: OnceCell::new(),
             key: OnceCell::new(),
             plain_after: OnceCell::new(),
+        }
+    }
+
+    /// Take what earlier work on the same block learnt (see [`Seed`]).
+    fn seed(&self, seed: &Seed) {
+        if let Some(kind) = &seed.kind {
+            let _ = self.kind.set(kind.clone());
+        }
+        if let Some(key) = &seed.key {
+            let _ = self.key.set(key.clone());
+        }
+        if let Some(before) = seed.before {
+            let _ = self.before.set(before);
+        }
+    }
+
+    /// What this work learnt, for later work on the same block.
+    fn learnt(&self) -> Seed {
+        Seed {
+            kind: self.kind.get().cloned(),
+            key: self.key.get().cloned(),
+            before: self.before.get().copied(),
         }
     }
 

@@ -22,7 +22,7 @@ use crate::context::quick::TallyMemo;
 use crate::history::{History, Source};
 use crate::kind::ContentKind;
 use crate::options::Options;
-use crate::pipeline::{Standing, Status};
+use crate::pipeline::{Seed, Standing, Status};
 use crate::plugins::PluginInfo;
 use crate::request::{Dialect, Kept, Layout, Origin};
 
@@ -100,6 +100,8 @@ pub(crate) struct BlockOutcome {
     /// Shown to the model as it is (typed by a person, or protected): its whole text went
     /// into the index whatever its standing.
     pub shown_as_is: bool,
+    /// What working out each of its ranges learnt, for offloading it later.
+    pub seeds: Vec<Seed>,
 }
 
 impl Memory {
@@ -116,6 +118,7 @@ impl Memory {
                             + outcome.edit.as_ref().map_or(0, String::len)
                             + outcome.reports.len() * 48
                             + outcome.offloads.iter().map(|o| 64 + o.1.len()).sum::<usize>()
+                            + outcome.seeds.iter().map(Seed::bytes).sum::<usize>()
                     }
                 }
             })
@@ -218,8 +221,8 @@ pub(crate) enum Recall {
     /// Its outcome: its texts are in the index.
     Outcome(BlockOutcome),
     /// Its first-sight texts, in the index: it is newly offloaded, so only its offloaded
-    /// outcome is to be worked out.
-    Offload,
+    /// outcome is to be worked out, knowing what its earlier work learnt.
+    Offload(Vec<Seed>),
     /// Nothing: work it out, then [`Previous::adopt`] its texts.
     Compute,
 }
@@ -413,7 +416,8 @@ impl Previous {
         if !self.keep_texts(j) {
             return Recall::Compute;
         }
-        if offload { Recall::Offload } else { Recall::Outcome(self.take_outcome(j)) }
+        let outcome = self.take_outcome(j);
+        if offload { Recall::Offload(outcome.seeds) } else { Recall::Outcome(outcome) }
     }
 
     /// Record `j`'s texts stay in the index as they were: already there while it still holds
