@@ -6,6 +6,8 @@
 //! (cleared when full), which turns repeat counting into a hash of the text.
 //! Engines take `&O200k::count` as their token counter.
 
+mod pieces;
+
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -47,9 +49,9 @@ impl O200k {
         n
     }
 
-    /// Count tokens without the memo.
+    /// Count tokens without the memo of texts (pieces are still remembered, see `pieces`).
     pub fn count_uncached(text: &str) -> u32 {
-        u32::try_from(bpe_openai::o200k_base().count(text)).unwrap_or(u32::MAX)
+        u32::try_from(pieces::count(text)).unwrap_or(u32::MAX)
     }
 
     /// Build the vocabulary now rather than on the first request.
