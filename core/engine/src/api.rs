@@ -248,32 +248,17 @@ fn walk(
                     reuse.segments += 1;
                     outcome
                 }
-                Recall::Offload(seeds) => {
-                    let shown = Shown::Known(&seeds);
-                    block_outcome(
-                        &c,
-                        opts,
-                        counter,
-                        &mut previous.history,
-                        &bounds,
-                        key.position,
-                        plugins,
-                        shown,
-                    )?
-                }
-                Recall::Compute => {
-                    let shown = Shown::WorkOut;
-                    let outcome = block_outcome(
-                        &c,
-                        opts,
-                        counter,
-                        &mut previous.history,
-                        &bounds,
-                        key.position,
-                        plugins,
-                        shown,
-                    )?;
-                    previous.adopt(j, history_before);
+                recall => {
+                    let shown = match &recall {
+                        Recall::Offload(seeds) => Shown::Known(seeds),
+                        _ => Shown::WorkOut,
+                    };
+                    let history = &mut previous.history;
+                    let outcome =
+                        block_outcome(&c, opts, counter, history, &bounds, key.position, plugins, shown)?;
+                    if matches!(shown, Shown::WorkOut) {
+                        previous.adopt(j, history_before);
+                    }
                     outcome
                 }
             }

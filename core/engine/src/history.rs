@@ -367,14 +367,20 @@ mod tests {
         assert_eq!(h.longest_run(&lines, 1, i64::MAX, 6), None, "source too old");
     }
 
-    #[test]
-    fn truncating_forgets_later_texts_exactly() {
+    /// Two texts, and an index holding the first, the second and the first again.
+    fn alpha_beta_alpha() -> (String, String, History) {
         let a: String = (0..20).map(|i| format!("    alpha_{i} = compute(alpha_{i})\n")).collect();
         let b: String = (0..20).map(|i| format!("    beta_{i} = compute(beta_{i})\n")).collect();
         let mut h = History::default();
         h.add(1, 1, a.clone());
         h.add(2, 2, b.clone());
         h.add(3, 3, a.clone());
+        (a, b, h)
+    }
+
+    #[test]
+    fn truncating_forgets_later_texts_exactly() {
+        let (a, b, mut h) = alpha_beta_alpha();
         h.truncate(1);
         assert_eq!(h.len(), 1);
         let lines: Vec<&str> = b.split('\n').collect();
@@ -424,12 +430,7 @@ mod tests {
     /// out again takes the uid of the text it equals.
     #[test]
     fn detached_texts_put_back_and_adopted_texts_keep_their_identity() {
-        let a: String = (0..20).map(|i| format!("    alpha_{i} = compute(alpha_{i})\n")).collect();
-        let b: String = (0..20).map(|i| format!("    beta_{i} = compute(beta_{i})\n")).collect();
-        let mut h = History::default();
-        h.add(1, 1, a.clone());
-        h.add(2, 2, b.clone());
-        h.add(3, 3, a.clone());
+        let (a, b, mut h) = alpha_beta_alpha();
         let before = h.places();
         let index = h.index.clone();
         let out = h.detach(1);
