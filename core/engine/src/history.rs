@@ -59,6 +59,17 @@ pub(crate) struct Source {
     position: u32,
     text: String,
     lines: Vec<(usize, usize)>,
+    /// No longer shown (see [`History::forget`]): lookups and windows pass it by.
+    gone: bool,
+}
+
+/// Where a text was placed, which text it is, and whether it is still shown: what
+/// [`History::same_window`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Place {
+    position: u32,
+    uid: u64,
+    gone: bool,
 }
 
 /// The index of earlier text.
@@ -127,7 +138,7 @@ impl History {
         }
         let uid = self.next_uid;
         self.next_uid += 1;
-        self.push(Source { uid, message_index, position, text, lines });
+        self.push(Source { uid, message_index, position, text, lines, gone: false });
     }
 
     /// Index `src` after every text already held (a text carried over from an earlier
@@ -216,7 +227,9 @@ impl History {
         // their positions, the window starts at the first place not older than `oldest`.
         let from = if self.monotone { partition_point(slots.len(), |i| placed(i) < oldest) } else { 0 };
         let candidates = (from..slots.len())
-            .filter(|&i| (oldest..=newest).contains(&placed(i)))
+            .filter(|&i| {
+                (oldest..=newest).contains(&placed(i)) && !self.sources[slots.get(i).0 as usize].gone
+            })
             .take(MAX_CANDIDATES)
             .map(|i| slots.get(i));
         let mut best: Option<Run> = None;
@@ -243,31 +256,40 @@ impl History {
         self.monotone
     }
 
-    /// The place and uid of every text held, in order: what [`Self::same_window`] compares
-    /// a later index with.
-    pub(crate) fn places(&self) -> Vec<(u32, u64)> {
-        self.sources.iter().map(|s| (s.position, s.uid)).collect()
+    /// Every text held, in order: what [`Self::same_window`] compares a later index with.
+    pub(crate) fn places(&self) -> Vec<Place> {
+        self.sources.iter().map(|s| Place { position: s.position, uid: s.uid, gone: s.gone }).collect()
     }
 
-    /// Whether the texts this index holds inside the window `oldest..` are the texts
-    /// `before` held there (the [`Self::places`] of an earlier index, cut where a block's
-    /// lookups were made): then every lookup in that window answers as it did.
+    /// Whether the texts shown among this index's first `upto` inside the window `oldest..`
+    /// are the texts shown in `before` there (the [`Self::places`] of an earlier index, cut
+    /// where a block's lookups were made): then every lookup in that window answers as it did.
     /// `in_order`: `before`'s places never go back (it came from an index whose
     /// [`Self::in_order`] was true).
-    pub(crate) fn same_window(&self, oldest: i64, before: &[(u32, u64)], in_order: bool) -> bool {
-        let inside = |p: &(u32, u64)| i64::from(p.0) >= oldest;
+    pub(crate) fn same_window(&self, oldest: i64, before: &[Place], in_order: bool, upto: usize) -> bool {
+        let now = self.sources.get(..upto).unwrap_or(&self.sources);
         // Both in place order (the earlier index was this one before, and a walk adds in
         // order): each window is the run from its first place inside.
         let (from, from_before) = if self.monotone && in_order {
             (
-                self.sources.partition_point(|s| i64::from(s.position) < oldest),
-                before.partition_point(|p| i64::from(p.0) < oldest),
+                now.partition_point(|s| i64::from(s.position) < oldest),
+                before.partition_point(|p| i64::from(p.position) < oldest),
             )
         } else {
             (0, 0)
         };
-        let now = self.sources[from..].iter().map(|s| (s.position, s.uid));
-        now.filter(inside).eq(before[from_before..].iter().copied().filter(inside))
+        let shown = |p: &Place| !p.gone && i64::from(p.position) >= oldest;
+        let now = now[from..].iter().map(|s| Place { position: s.position, uid: s.uid, gone: s.gone });
+        now.filter(shown).eq(before[from_before..].iter().copied().filter(shown))
+    }
+
+    /// The texts `range` are no longer shown: lookups pass them by, as if they had never been
+    /// added (token mode stops needing an aged block's first sight once no block that still
+    /// shows its own can see it).
+    pub(crate) fn forget(&mut self, range: std::ops::Range<usize>) {
+        for src in self.sources.get_mut(range).unwrap_or_default() {
+            src.gone = true;
+        }
     }
 
     /// Give the texts held from `from` on the uids of `old` when they are the same texts
@@ -295,7 +317,11 @@ impl History {
     /// Every text held, in order, as (message, place, text): what two indexes built by
     /// different routes must agree on.
     pub(crate) fn texts(&self) -> Vec<(u32, u32, &str)> {
-        self.sources.iter().map(|s| (s.message_index, s.position, s.text.as_str())).collect()
+        self.sources
+            .iter()
+            .filter(|s| !s.gone)
+            .map(|s| (s.message_index, s.position, s.text.as_str()))
+            .collect()
     }
 }
 
@@ -410,7 +436,10 @@ mod tests {
         let run = crowded.longest_run(&lines, 0, window.0, window.1).expect("inside the window");
         assert_eq!(run, Run { len: lines.len(), message_index: 100 });
         assert_eq!(alone.longest_run(&lines, 0, window.0, window.1), Some(run));
-        assert!(!crowded.same_window(40, &alone.places(), true), "another index's texts are other texts");
+        assert!(
+            !crowded.same_window(40, &alone.places(), true, usize::MAX),
+            "another index's texts are other texts"
+        );
     }
 
     /// Places out of order (no walk adds them so, but nothing breaks if one did): lookups
@@ -440,14 +469,35 @@ mod tests {
         }
         assert_eq!(h.places(), before);
         assert_eq!(h.index, index);
-        assert!(h.same_window(i64::MIN, &before, true));
+        assert!(h.same_window(i64::MIN, &before, true, usize::MAX));
 
         let old = h.detach(2);
         h.add(3, 3, a.clone());
-        assert!(!h.same_window(i64::MIN, &before, true), "a new text is another text");
+        assert!(!h.same_window(i64::MIN, &before, true, usize::MAX), "a new text is another text");
         h.adopt(2, &old);
-        assert!(h.same_window(i64::MIN, &before, true), "adopted: the same text again");
+        assert!(h.same_window(i64::MIN, &before, true, usize::MAX), "adopted: the same text again");
         h.add(4, 4, b.clone());
         assert!(!h.adopt(3, &old), "a different text keeps its own uid");
+    }
+
+    /// A text marked gone is passed by as if it had never been added: by lookups (the bound on
+    /// candidates counts only texts still shown) and by window comparisons.
+    #[test]
+    fn gone_texts_are_passed_by_as_if_never_added() {
+        let text: String = (0..8).map(|i| format!("    gone_line_{i} = load(value)\n")).collect();
+        let mut h = History::default();
+        for p in 0..(MAX_CANDIDATES as u32 + 2) {
+            h.add(p, 10, text.clone());
+        }
+        h.add(99, 12, text.clone());
+        let before = h.places();
+        h.forget(0..MAX_CANDIDATES + 2);
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(h.longest_run(&lines, 0, 20, 0).map(|r| r.message_index), Some(99));
+        let mut alone = History::default();
+        alone.add(99, 12, text.clone());
+        assert_eq!(h.texts(), alone.texts());
+        assert!(!h.same_window(0, &before, true, usize::MAX), "texts gone since");
+        assert!(h.same_window(11, &before, true, usize::MAX), "nothing gone inside 11..");
     }
 }

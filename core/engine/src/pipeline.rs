@@ -105,13 +105,12 @@ pub fn smallest_block_bytes(min_tokens: u32) -> usize {
 
 /// Where a block stands against token mode's offload boundaries: everything about the
 /// conversation beyond the block itself and the text before it that decides its outcome.
-/// Its first-sight text is worked out whatever its standing: it is what the provider saw when
-/// the block was new, the text later blocks' lookups may find, and so a function of the
-/// conversation up to the block alone (D90).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Standing {
     /// Offloaded now.
     pub aged: bool,
+    /// Its first-sight text is needed (by this request or by later blocks' lookups).
+    pub need_first_sight: bool,
     /// The boundary when the block was new (token mode only).
     pub boundary_then: Option<u32>,
 }
@@ -124,8 +123,12 @@ impl Standing {
         let turn = input.turns.saturating_sub(input.age);
         let cutoff = if token { bounds.at(input.turns) } else { None };
         let aged = cutoff.is_some_and(|b| turn <= b);
+        // Younger blocks (those after the boundary) may point back only at blocks that were
+        // not yet offloaded when they were new; older first-sight texts are not worked out.
+        let need_first_sight =
+            !aged || cutoff.is_some_and(|b| bounds.at(b + 1).is_none_or(|then| turn > then));
         let boundary_then = token.then(|| bounds.at(turn)).flatten();
-        Self { aged, boundary_then }
+        Self { aged, need_first_sight, boundary_then }
     }
 }
 
@@ -202,8 +205,8 @@ fn unfiltered(
     plugins: &Plugins<'_>,
     known: Option<&Seed>,
 ) -> Processed {
-    let Standing { aged, boundary_then } = Standing::of(input, opts, bounds);
-    let need_first_sight = !(aged && known.is_some());
+    let Standing { aged, need_first_sight, boundary_then } = Standing::of(input, opts, bounds);
+    let need_first_sight = need_first_sight && !(aged && known.is_some());
     let turn = input.turns.saturating_sub(input.age);
     let mut first_result = None;
     let mut first_text = None;

@@ -19,7 +19,7 @@ mod tests;
 use std::ops::Range;
 
 use crate::context::quick::TallyMemo;
-use crate::history::{History, Source};
+use crate::history::{History, Place, Source};
 use crate::kind::ContentKind;
 use crate::options::Options;
 use crate::pipeline::{Seed, Standing, Status};
@@ -202,14 +202,17 @@ pub(crate) struct Previous {
 /// are the same block, in the same standing as far as their outcome goes and with the same
 /// texts in view, still take their outcome from the memory and keep their texts.
 struct Detached {
-    /// Where each text of the previous index was placed, and its uid.
-    places: Vec<(u32, u64)>,
+    /// Where each text of the previous index was placed, its uid, whether still shown.
+    places: Vec<Place>,
     /// Those places never go back.
     in_order: bool,
-    /// While `Some(n)`: the index still holds the previous request's texts as they were, and
-    /// this request's are its first `n` (nothing has changed them yet; a turn that only moves
+    /// While `Some(n)`: the index still holds the previous request's texts in order, and
+    /// this request's are its first `n` (nothing has replaced one yet; a turn that only moves
     /// token mode's boundary never does).
     synced: Option<usize>,
+    /// Texts among those first `n` have been marked gone since (first sights no longer
+    /// needed): windows are then compared text by text, not by where the cursor stands.
+    forgot: bool,
     /// Otherwise: the previous request's texts from `base` on, each until it is put back or
     /// replaced.
     texts: Vec<Option<Source>>,
@@ -220,8 +223,9 @@ struct Detached {
 pub(crate) enum Recall {
     /// Its outcome: its texts are in the index.
     Outcome(BlockOutcome),
-    /// Its first-sight texts, in the index: it is newly offloaded, so only its offloaded
-    /// outcome is to be worked out, knowing what its earlier work learnt.
+    /// Its first-sight texts as they are to be (in the index, or no longer needed): it is
+    /// newly offloaded, so only its offloaded outcome is to be worked out, knowing what its
+    /// earlier work learnt.
     Offload(Vec<Seed>),
     /// Nothing: work it out, then [`Previous::adopt`] its texts.
     Compute,
@@ -339,8 +343,14 @@ impl Previous {
             self.matching = false;
             let keep = self.records.get(j).map_or(self.history.len(), |r| r.history_before);
             let (places, in_order) = (self.history.places(), self.history.in_order());
-            self.after =
-                Some(Detached { places, in_order, synced: Some(keep), texts: Vec::new(), base: keep });
+            self.after = Some(Detached {
+                places,
+                in_order,
+                synced: Some(keep),
+                forgot: false,
+                texts: Vec::new(),
+                base: keep,
+            });
         }
         self.matching
     }
@@ -390,34 +400,71 @@ impl Previous {
         if !same_block {
             return Recall::Compute;
         }
-        let offload = match (k.standing, key.standing) {
+        // What becomes of its first-sight texts: kept as recorded, or no longer shown.
+        enum Texts {
+            Keep,
+            Forget,
+        }
+        let (offload, texts) = match (k.standing, key.standing) {
             // Shown as it is, nothing looked up: its text whatever its standing.
-            _ if outcome.shown_as_is => false,
+            _ if outcome.shown_as_is => (false, Texts::Keep),
             (Some(then), Some(now)) => {
-                let window = then.boundary_then == now.boundary_then
-                    && match after.synced {
-                        // The index holds the previous request's texts up to here.
-                        Some(cursor) => cursor == *history_before,
-                        None => after.places.get(..*history_before).is_some_and(|before| {
-                            let oldest = now.boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
-                            self.history.same_window(oldest, before, after.in_order)
-                        }),
-                    };
-                match (then.aged, now.aged) {
-                    (true, true) | (false, false) if window => false,
-                    // Offloaded since: its outcome is new, but not what it showed first.
-                    (false, true) if window => true,
+                let window = || {
+                    then.boundary_then == now.boundary_then
+                        && match after.synced {
+                            // The index holds the previous request's texts up to here.
+                            Some(cursor) if !after.forgot => cursor == *history_before,
+                            upto => after.places.get(..*history_before).is_some_and(|before| {
+                                let oldest = now.boundary_then.map_or(i64::MIN, |b| i64::from(b) + 2);
+                                let upto = upto.unwrap_or(usize::MAX);
+                                self.history.same_window(oldest, before, after.in_order, upto)
+                            }),
+                        }
+                };
+                // An offloaded block's outcome depends on the block alone; its first-sight
+                // texts, and the outcome of a block not offloaded, on its window.
+                let texts = match (then.need_first_sight, now.need_first_sight) {
+                    (_, false) => Texts::Forget,
+                    (true, true) if window() => Texts::Keep,
                     _ => return Recall::Compute,
+                };
+                match (then.aged, now.aged) {
+                    (true, true) | (false, false) => (false, texts),
+                    // Offloaded since: its outcome is new, but not what it showed first.
+                    (false, true) => (true, texts),
+                    (true, false) => return Recall::Compute,
                 }
             }
-            (None, None) => false,
+            (None, None) => (false, Texts::Keep),
             _ => return Recall::Compute,
         };
-        if !self.keep_texts(j) {
-            return Recall::Compute;
+        match texts {
+            Texts::Keep if !self.keep_texts(j) => return Recall::Compute,
+            Texts::Keep => {}
+            Texts::Forget => self.forget_texts(j),
         }
         let outcome = self.take_outcome(j);
         if offload { Recall::Offload(outcome.seeds) } else { Recall::Outcome(outcome) }
+    }
+
+    /// Record `j`'s texts are no longer shown: marked gone where they stand while the index
+    /// still holds the previous request's texts in order, else left out.
+    fn forget_texts(&mut self, j: usize) {
+        let Some(after) = &mut self.after else { return };
+        let Some(range) = texts_of(&self.records, j, after.places.len()) else { return };
+        match after.synced {
+            Some(cursor) if cursor == range.start => {
+                if !range.is_empty() {
+                    self.history.forget(range.clone());
+                    after.forgot = true;
+                }
+                after.synced = Some(range.end);
+            }
+            _ => {
+                self.desync();
+                let _ = self.take_texts(j);
+            }
+        }
     }
 
     /// Record `j`'s texts stay in the index as they were: already there while it still holds
