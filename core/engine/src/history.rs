@@ -286,10 +286,14 @@ impl History {
     /// The texts `range` are no longer shown: lookups pass them by, as if they had never been
     /// added (token mode stops needing an aged block's first sight once no block that still
     /// shows its own can see it).
-    pub(crate) fn forget(&mut self, range: std::ops::Range<usize>) {
+    /// True when one of them was still shown.
+    pub(crate) fn forget(&mut self, range: std::ops::Range<usize>) -> bool {
+        let mut changed = false;
         for src in self.sources.get_mut(range).unwrap_or_default() {
+            changed |= !src.gone;
             src.gone = true;
         }
+        changed
     }
 
     /// Give the texts held from `from` on the uids of `old` when they are the same texts
@@ -491,7 +495,8 @@ mod tests {
         }
         h.add(99, 12, text.clone());
         let before = h.places();
-        h.forget(0..MAX_CANDIDATES + 2);
+        assert!(h.forget(0..MAX_CANDIDATES + 2));
+        assert!(!h.forget(0..1), "already gone");
         let lines: Vec<&str> = text.split('\n').collect();
         assert_eq!(h.longest_run(&lines, 0, 20, 0).map(|r| r.message_index), Some(99));
         let mut alone = History::default();

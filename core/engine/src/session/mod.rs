@@ -454,10 +454,8 @@ impl Previous {
         let Some(range) = texts_of(&self.records, j, after.places.len()) else { return };
         match after.synced {
             Some(cursor) if cursor == range.start => {
-                if !range.is_empty() {
-                    self.history.forget(range.clone());
-                    after.forgot = true;
-                }
+                // Texts already gone in the previous request change no window.
+                after.forgot |= self.history.forget(range.clone());
                 after.synced = Some(range.end);
             }
             _ => {
