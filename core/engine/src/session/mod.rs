@@ -371,7 +371,7 @@ impl Previous {
     /// Past the first mismatch, segment `j` is a block: its recorded outcome when nothing it
     /// depends on changed. The block must be the record's (same bytes and key, the standing
     /// aside). Then an offloaded block's outcome depends on the block alone, and the first-sight
-    /// texts every block adds (and a block's outcome while it is not offloaded) on the texts
+    /// texts a block keeps (and a block's outcome while it is not offloaded) on the texts shown
     /// inside its window: the same window bounds and the same texts inside them give the same
     /// lookups.
     pub fn recall_block(&mut self, j: usize, key: &BlockKey, raw: &[u8]) -> Recall {
@@ -466,7 +466,8 @@ impl Previous {
     }
 
     /// Record `j`'s texts stay in the index as they were: already there while it still holds
-    /// the previous request's texts in order, else put back. False when one is gone.
+    /// the previous request's texts in order, else put back. False when one was already
+    /// taken.
     fn keep_texts(&mut self, j: usize) -> bool {
         let Some(after) = &mut self.after else { return false };
         let Some(range) = texts_of(&self.records, j, after.places.len()) else { return false };
