@@ -207,9 +207,10 @@ impl History {
         out
     }
 
-    /// Bytes held (texts and index), for hosts that bound what they keep.
+    /// Bytes held (texts and index), for hosts that bound what they keep: per line, its span
+    /// and (since places are not capped when indexed) its place in a slot.
     pub fn bytes(&self) -> usize {
-        self.sources.iter().map(|s| s.text.len() + s.lines.len() * 16).sum::<usize>() + self.index.len() * 48
+        self.sources.iter().map(|s| s.text.len() + s.lines.len() * 24).sum::<usize>() + self.index.len() * 48
     }
 
     /// The longest run of `lines[at..]` shown contiguously by one source placed within
@@ -285,8 +286,7 @@ impl History {
 
     /// The texts `range` are no longer shown: lookups pass them by, as if they had never been
     /// added (token mode stops needing an aged block's first sight once no block that still
-    /// shows its own can see it).
-    /// True when one of them was still shown.
+    /// shows its own can see it). True when one of them was still shown.
     pub(crate) fn forget(&mut self, range: std::ops::Range<usize>) -> bool {
         let mut changed = false;
         for src in self.sources.get_mut(range).unwrap_or_default() {
