@@ -131,11 +131,14 @@ fn fit_window(
     let body = body_text(&outcome, original)?;
     // A token is at least one byte: a body no longer than the limit fits without counting.
     if body.len() <= limit as usize {
+        if let Some(memo) = memo {
+            memo.idle();
+        }
         return Ok(outcome);
     }
     // The same total the full measurement below would find, from the previous turn's counts.
     if let Some(memo) = memo
-        && memo.total(dialect, body, counter).is_some_and(|total| total <= limit)
+        && memo.fits(dialect, body, counter, limit) == Some(true)
     {
         return Ok(outcome);
     }
