@@ -141,10 +141,15 @@ pub fn compress_request_in_plugins(
     counter: &dyn TokenCounter,
     host: &dyn PluginHost,
 ) -> Result<(RequestOutcome, Reuse), CompressError> {
-    let body = std::str::from_utf8(body)
-        .map_err(|e| CompressError::MalformedRequest(format!("body is not UTF-8: {e}")))?;
     let plugins = Plugins::new(host);
     let mut previous = memory.begin(dialect, opts, plugins.list());
+    let body = match previous.text_of(body) {
+        Ok(body) => body,
+        Err(e) => {
+            *memory = Memory::default();
+            return Err(CompressError::MalformedRequest(format!("body is not UTF-8: {e}")));
+        }
+    };
     let walked = walk(dialect, body, opts, counter, &mut previous, true, &plugins);
     let (outcome, records, layout, reuse) = match walked {
         Ok(w) => w,
@@ -182,7 +187,7 @@ fn walk(
     plugins: &Plugins<'_>,
 ) -> Result<(RequestOutcome, Vec<Record>, request::Layout, Reuse), CompressError> {
     let kept = |range| previous.kept(range);
-    let before = previous.before().map(|(body, layout)| request::Before { body, layout, kept: &kept });
+    let before = previous.before().map(|(layout, common)| request::Before { common, layout, kept: &kept });
     let (segments, layout) = request::segments_in(dialect, body, opts, before.as_ref())?;
     previous.know(layout.kept.clone());
     let bounds = offload_plan(&segments, opts);

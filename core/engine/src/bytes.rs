@@ -23,6 +23,27 @@ pub(crate) fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     at + a[at..].iter().zip(&b[at..]).position(|(x, y)| x != y).unwrap_or(n - at)
 }
 
+/// `body` as a text when it is UTF-8, and the length of the prefix it shares with `before`.
+/// Only what follows the shared prefix (from the char boundary at or before its end) is
+/// validated: the prefix is `before`'s bytes, which are a text.
+pub(crate) fn utf8_after<'b>(body: &'b [u8], before: &str) -> Result<(&'b str, usize), std::str::Utf8Error> {
+    let common = common_prefix(body, before.as_bytes());
+    let mut cut = common;
+    while !before.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    if let Err(e) = std::str::from_utf8(&body[cut..]) {
+        // The error as a whole-body validation words it (offsets from the start).
+        return Err(std::str::from_utf8(body).err().unwrap_or(e));
+    }
+    #[allow(unsafe_code, reason = "skipping a second validation of bytes known to be UTF-8")]
+    // SAFETY: `body[..cut]` equals `before[..cut]`, a prefix of a `str` ending at a char
+    // boundary, so it is valid UTF-8; `body[cut..]` was validated just above; and two valid
+    // UTF-8 sequences joined are valid UTF-8.
+    let text = unsafe { std::str::from_utf8_unchecked(body) };
+    Ok((text, common))
+}
+
 /// Bytes of the leading 4 KB chunks `a` and `b` share (by `memcmp`); they have one length.
 #[cfg_attr(target_arch = "wasm32", allow(dead_code, reason = "the native path, tested everywhere"))]
 fn equal_chunks(a: &[u8], b: &[u8]) -> usize {
@@ -59,7 +80,20 @@ fn word(block: &[u8; 64], i: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{common_prefix, equal_chunks, equal_words, same};
+    use super::{common_prefix, equal_chunks, equal_words, same, utf8_after};
+
+    #[test]
+    fn utf8_after_validates_from_the_char_boundary_before_the_difference() {
+        // "aé" then "aè": they share the first byte of the two-byte char; the cut goes back.
+        assert_eq!(utf8_after("aè!".as_bytes(), "aé"), Ok(("aè!", 2)));
+        assert_eq!(utf8_after(b"abc", "abc"), Ok(("abc", 3)));
+        assert_eq!(utf8_after("xé".as_bytes(), ""), Ok(("xé", 0)));
+        // A bad byte right after the shared part, inside it as a char, or far after it: the
+        // same error as validating the whole body.
+        for bad in [&b"a\xc3\x28"[..], b"ab\xff", b"\xe9abc", b"a\xc3\xa9\xc3"] {
+            assert_eq!(utf8_after(bad, "a\u{e9}"), Err(std::str::from_utf8(bad).unwrap_err()), "{bad:?}");
+        }
+    }
 
     #[test]
     fn common_prefix_finds_the_first_difference_inside_and_across_chunks() {

@@ -66,7 +66,8 @@ impl Facts {
         let Ok(text) = std::str::from_utf8(body) else { return Self::default() };
         let best = memos.best(tenant, dialect, body);
         let previous = best.as_ref().map(|(memo, _)| memo.as_ref());
-        let Some((read, shared)) = Read::validated_after(dialect, text, previous) else {
+        let shared = best.as_ref().map(|(memo, shared)| (memo.as_ref(), *shared));
+        let Some((read, shared)) = Read::after(dialect, text, shared, false) else {
             return Self::default();
         };
         let (hashes, memo) = read.hashes_after(body.clone(), previous, shared);

@@ -107,8 +107,24 @@ impl<'a> Read<'a> {
         memo: Option<&Memo<B>>,
     ) -> Option<(Self, usize)> {
         let shared = memo.map_or(0, |m| m.shared(dialect, body.as_bytes()));
-        let whole = || Self::validated(dialect, body).map(|read| (read, 0));
-        let Some(memo) = memo.filter(|_| shared > 0) else { return whole() };
+        Self::after(dialect, body, memo.map(|m| (m, shared)), false)
+    }
+
+    /// [`Read::validated_after`] with `memo`'s [`Memo::shared`] for `body` already known (a
+    /// host that chose the memo by it compares the bodies once). `validated`: `body` was
+    /// validated before (a body the engine wrote), so a body sharing nothing with the memo is
+    /// read by skipping only.
+    pub fn after<B: AsRef<[u8]>>(
+        dialect: Dialect,
+        body: &'a str,
+        memo: Option<(&Memo<B>, usize)>,
+        validated: bool,
+    ) -> Option<(Self, usize)> {
+        let whole = || {
+            let read = if validated { Self::trusted(dialect, body) } else { Self::validated(dialect, body) };
+            read.map(|read| (read, 0))
+        };
+        let Some((memo, shared)) = memo.filter(|(_, shared)| *shared > 0) else { return whole() };
         // `None` when the rest is not valid JSON there: the whole read says what it is.
         let Some(rest) = raw::rest_of_top_level_array(body, memo.items[shared - 1].end) else {
             return whole();

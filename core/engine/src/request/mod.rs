@@ -136,18 +136,19 @@ pub(crate) enum Kept {
     Seen { message_index: u32, text: String },
 }
 
-/// The previous request of the conversation, for [`segments_in`]: its body, its layout, and
-/// its segments in order.
+/// The previous request of the conversation, for [`segments_in`]: how much of it the new body
+/// repeats, its layout, and its segments in order.
 pub(crate) struct Before<'p> {
-    pub body: &'p [u8],
+    /// Bytes the new body shares with the previous body from the start.
+    pub common: usize,
     pub layout: &'p Layout,
     pub kept: &'p dyn Fn(std::ops::Range<usize>) -> Vec<Kept>,
 }
 
 /// The messages of the previous request that this one repeats byte for byte, and the offset
 /// just after the last of them; `None` when it repeats none.
-fn repeated(body: &str, before: &Before<'_>) -> Option<(usize, usize)> {
-    let common = crate::bytes::common_prefix(body.as_bytes(), before.body);
+fn repeated(before: &Before<'_>) -> Option<(usize, usize)> {
+    let common = before.common;
     // Messages wholly inside the common prefix. The one after the last of them (or the end
     // of the list) is read anew.
     let k = before.layout.items.iter().take_while(|r| r.end <= common).count();
@@ -166,7 +167,7 @@ pub(crate) fn segments_in<'a>(
     before: Option<&Before<'_>>,
 ) -> Result<(Vec<Segment<'a>>, Layout), CompressError> {
     if let Some(before) = before
-        && let Some((k, at)) = repeated(body, before)
+        && let Some((k, at)) = repeated(before)
         && let Some(done) = resumed(dialect, body, opts, before, k, at)
     {
         return Ok(done);

@@ -33,7 +33,7 @@ pub struct Memory {
     /// settings starts afresh.
     under: Option<(Dialect, Options, Vec<PluginInfo>)>,
     /// The last request's body, which the records' spans point into.
-    body: Vec<u8>,
+    body: String,
     records: Vec<Record>,
     history: History,
     /// Where the last request's messages are, so the next one reads only what follows them.
@@ -149,6 +149,7 @@ impl Memory {
         }
         Previous {
             body: std::mem::take(&mut self.body),
+            common: 0,
             records: std::mem::take(&mut self.records),
             history: std::mem::take(&mut self.history),
             layout: std::mem::take(&mut self.layout),
@@ -171,7 +172,7 @@ impl Memory {
         self.layout = layout;
         let mut buffer = previous.body;
         buffer.clear();
-        buffer.extend_from_slice(body.as_bytes());
+        buffer.push_str(body);
         self.body = buffer;
         self.records = records;
         self.history = previous.history;
@@ -184,7 +185,9 @@ impl Memory {
 
 /// The last request's records while a new request is walked.
 pub(crate) struct Previous {
-    body: Vec<u8>,
+    body: String,
+    /// Bytes the request's body shares with `body` from the start.
+    common: usize,
     records: Vec<Record>,
     pub history: History,
     layout: Layout,
@@ -235,7 +238,8 @@ impl Previous {
     /// A stateless walk: nothing to reuse.
     pub fn none() -> Self {
         Self {
-            body: Vec::new(),
+            body: String::new(),
+            common: 0,
             records: Vec::new(),
             history: History::default(),
             layout: Layout::default(),
@@ -251,9 +255,19 @@ impl Previous {
         self.known = known;
     }
 
-    /// The previous request as [`crate::request::segments_in`] reads it, when there is one.
-    pub fn before(&self) -> Option<(&[u8], &Layout)> {
-        self.matching.then_some((self.body.as_slice(), &self.layout))
+    /// `body` as a text, validated only where it differs from the previous request's (which
+    /// was valid): the part an agent's next turn repeats is not read again. Remembers how much
+    /// it repeats, for [`Self::before`].
+    pub fn text_of<'b>(&mut self, body: &'b [u8]) -> Result<&'b str, std::str::Utf8Error> {
+        let (text, common) = crate::bytes::utf8_after(body, &self.body)?;
+        self.common = common;
+        Ok(text)
+    }
+
+    /// The previous request as [`crate::request::segments_in`] reads it, when there is one:
+    /// its layout, and the bytes the new body shares with its body from the start.
+    pub fn before(&self) -> Option<(&Layout, usize)> {
+        self.matching.then_some((&self.layout, self.common))
     }
 
     /// The previous request's segments `range`, to list again.
@@ -301,7 +315,7 @@ impl Previous {
                     && (if known && k.span == key.span {
                         true
                     } else {
-                        self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
+                        self.body.as_bytes().get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
                             && crate::bytes::same(k.query.as_bytes(), key.query.as_bytes())
                     })
                     && k.position == key.position
@@ -395,7 +409,7 @@ impl Previous {
             && k.protected == key.protected
             && k.tool_protected == key.tool_protected
             && k.origin == key.origin
-            && self.body.get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
+            && self.body.as_bytes().get(k.span.clone()).is_some_and(|kept| crate::bytes::same(kept, raw))
             && crate::bytes::same(k.query.as_bytes(), key.query.as_bytes());
         if !same_block {
             return Recall::Compute;
