@@ -46,8 +46,8 @@ function create(): Promise<Engine> {
   };
   // jco 1.35 looks imports up without their version, while its .d.ts names them with it.
   const imports = {
-    'headroom:compress/tokenizer@0.3.0': tokenizer,
-    'headroom:compress/types@0.3.0': {},
+    'headroom:compress/tokenizer@0.3.1': tokenizer,
+    'headroom:compress/types@0.3.1': {},
     'headroom:plugin/plugins@0.1.0': plugins,
     'headroom:plugin/types@0.1.0': {},
     'headroom:compress/tokenizer': tokenizer,

@@ -239,3 +239,58 @@ fn a_moving_boundary_reworks_only_the_blocks_it_offloads() {
         assert!(reworked * 10 <= held, "{name}: {reworked} of {held} segments worked out again");
     }
 }
+
+/// A conversation's next request hands over only the originals its previous request did not:
+/// the new ones whole and the others by key, together exactly the stateless outcome's
+/// originals; a memory that was lost (or never made) hands them all over again.
+#[test]
+fn a_next_request_hands_over_only_the_originals_it_did_not_before() {
+    use headroom_core::compress_request_next_plugins;
+    use headroom_core::plugins::NoPlugins;
+
+    let bodies = trajectory_bodies(TRAJECTORIES[0]);
+    for opts in modes() {
+        let mut memory = Memory::default();
+        let (mut handed, mut kept_total) = (std::collections::HashSet::new(), 0);
+        for (k, body) in bodies.iter().enumerate() {
+            let stateless = compress_request(Dialect::OpenAiChat, body, &opts, &count).expect("stateless");
+            let (next, _, kept) = compress_request_next_plugins(
+                &mut memory,
+                Dialect::OpenAiChat,
+                body,
+                &opts,
+                &count,
+                &NoPlugins,
+            )
+            .expect("next");
+            assert_eq!(next.body, stateless.body, "request {k}");
+            let mut all: Vec<&str> =
+                next.offloads.iter().map(|o| o.key.as_str()).chain(kept.iter().map(String::as_str)).collect();
+            let mut want: Vec<&str> = stateless.offloads.iter().map(|o| o.key.as_str()).collect();
+            all.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(all, want, "request {k}: new and kept are the request's originals");
+            for o in &next.offloads {
+                assert!(!handed.contains(&o.key), "request {k}: {} was handed over before", o.key);
+                assert!(stateless.offloads.contains(o), "request {k}: the same original");
+            }
+            assert!(kept.iter().all(|key| handed.contains(key)), "request {k}: kept keys were handed over");
+            kept_total += kept.len();
+            handed = all.iter().map(|k| (*k).to_owned()).collect();
+        }
+        assert!(kept_total > 0, "later requests cite originals handed over before");
+        // A lost memory hands everything over again.
+        let last = bodies.last().expect("bodies");
+        let stateless = compress_request(Dialect::OpenAiChat, last, &opts, &count).expect("stateless");
+        let (fresh, _, kept) = compress_request_next_plugins(
+            &mut Memory::default(),
+            Dialect::OpenAiChat,
+            last,
+            &opts,
+            &count,
+            &NoPlugins,
+        )
+        .expect("next");
+        assert_eq!((fresh.offloads, kept), (stateless.offloads, Vec::<String>::new()));
+    }
+}

@@ -63,24 +63,36 @@ impl Guest for Engine {
         body: Vec<u8>,
         opts: types::Options,
     ) -> Result<(RequestOutcome, Reuse), types::CompressError> {
-        let opts = convert::options(opts);
-        let id = (conversation.tenant, conversation.id);
-        let budget = usize::try_from(conversation.budget_bytes).unwrap_or(usize::MAX);
-        let mut memory = MEMORIES.with_borrow_mut(|m| {
-            m.set_budget(budget);
-            m.take(&id)
-        });
-        let result = headroom_core::compress_request_in_plugins(
-            &mut memory,
-            convert::dialect(dialect),
-            &body,
-            &opts,
-            &HostCounter,
-            &plugin_host::ImportedPlugins,
-        );
-        MEMORIES.with_borrow_mut(|m| m.put(id, memory));
-        let (outcome, reuse) = result.map_err(convert::error)?;
+        let (outcome, reuse) = in_memory(conversation, |memory| {
+            headroom_core::compress_request_in_plugins(
+                memory,
+                convert::dialect(dialect),
+                &body,
+                &convert::options(opts),
+                &HostCounter,
+                &plugin_host::ImportedPlugins,
+            )
+        })?;
         Ok((convert::request_outcome(outcome), Reuse { segments: reuse.segments, total: reuse.total }))
+    }
+
+    fn compress_request_next(
+        conversation: Conversation,
+        dialect: types::Dialect,
+        body: Vec<u8>,
+        opts: types::Options,
+    ) -> Result<(RequestOutcome, Reuse, Vec<String>), types::CompressError> {
+        let (outcome, reuse, kept) = in_memory(conversation, |memory| {
+            headroom_core::compress_request_next_plugins(
+                memory,
+                convert::dialect(dialect),
+                &body,
+                &convert::options(opts),
+                &HostCounter,
+                &plugin_host::ImportedPlugins,
+            )
+        })?;
+        Ok((convert::request_outcome(outcome), Reuse { segments: reuse.segments, total: reuse.total }, kept))
     }
 
     fn memories() -> MemoryStats {
@@ -148,3 +160,19 @@ impl Guest for Engine {
 }
 
 export!(Engine);
+
+/// Run `f` with `conversation`'s memory, kept for its next request whatever `f` answers.
+fn in_memory<T>(
+    conversation: Conversation,
+    f: impl FnOnce(&mut headroom_core::session::Memory) -> Result<T, headroom_core::CompressError>,
+) -> Result<T, types::CompressError> {
+    let id = (conversation.tenant, conversation.id);
+    let budget = usize::try_from(conversation.budget_bytes).unwrap_or(usize::MAX);
+    let mut memory = MEMORIES.with_borrow_mut(|m| {
+        m.set_budget(budget);
+        m.take(&id)
+    });
+    let result = f(&mut memory);
+    MEMORIES.with_borrow_mut(|m| m.put(id, memory));
+    result.map_err(convert::error)
+}

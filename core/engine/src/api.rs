@@ -161,11 +161,33 @@ pub fn compress_request_in_plugins(
     };
     let head = layout.head.clone();
     memory.end(body, records, layout, previous, reuse);
+    memory.handed.clear();
     let outcome =
         context::manage(dialect, body, &head, outcome, opts, counter, Some(&mut memory.tally), |deeper| {
             compress_blocks(dialect, body, deeper, counter, &plugins).map(|(outcome, _)| outcome)
         })?;
+    memory.handed.extend(outcome.offloads.iter().map(|o| o.key.clone()));
     Ok((outcome, reuse))
+}
+
+/// [`compress_request_in_plugins`], with the outcome's `offloads` limited to the originals not
+/// handed over with the conversation's previous outcome; the keys of the others are returned
+/// beside it. Keys are hashes of their originals, so a host that holds a key holds its
+/// original; one that lost some calls [`compress_request_in_plugins`] for the same body.
+pub fn compress_request_next_plugins(
+    memory: &mut Memory,
+    dialect: Dialect,
+    body: &[u8],
+    opts: &Options,
+    counter: &dyn TokenCounter,
+    host: &dyn PluginHost,
+) -> Result<(RequestOutcome, Reuse, Vec<String>), CompressError> {
+    let handed = std::mem::take(&mut memory.handed);
+    let (mut outcome, reuse) = compress_request_in_plugins(memory, dialect, body, opts, counter, host)?;
+    let (new, kept): (Vec<Offload>, Vec<Offload>) =
+        outcome.offloads.into_iter().partition(|o| !handed.contains(&o.key));
+    outcome.offloads = new;
+    Ok((outcome, reuse, kept.into_iter().map(|o| o.key).collect()))
 }
 
 /// Position of text `age` assistant turns old in a request with `turns` (see

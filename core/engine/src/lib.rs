@@ -41,7 +41,8 @@ pub mod transforms;
 
 pub use api::{
     BlockReport, ContentOutcome, DeclineReason, RequestOutcome, compress_content, compress_content_plugins,
-    compress_request, compress_request_in, compress_request_in_plugins, compress_request_plugins,
+    compress_request, compress_request_in, compress_request_in_plugins, compress_request_next_plugins,
+    compress_request_plugins,
 };
 pub use context::models::ModelInfo;
 pub use context::{ContextReport, untouched};

@@ -416,3 +416,44 @@ async fn a_slow_redis_keeps_latency_bounded() {
         "never recovered from a slow Redis"
     );
 }
+
+/// A conversation's later turns cite earlier originals by key; when Redis lost one (here: a
+/// restart, empty), the replica that holds it sends it whole again, so the other replica can
+/// still answer for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_original_redis_lost_is_sent_again_by_the_conversations_next_turn() {
+    let mut redis = RedisServer::start().await;
+    let mock = start_mock().await;
+    let a = replica(&mock, &redis.url(), &[]).await;
+    let b = replica(&mock, &redis.url(), &[]).await;
+    let key = "sk-resend";
+    let mut history = conversation(&log_output("resend"));
+    let body = |h: &[Value]| json!({"model": "claude-sonnet-4-5", "max_tokens": 100, "messages": h});
+    assert_eq!(messages(&a.url, key, &body(&history), &[]).await.status(), 200);
+    let sent = String::from_utf8(mock.hits().pop().expect("hit").body.to_vec()).expect("utf-8");
+    let hash = sent
+        .split("headroom_retrieve(\\\"")
+        .nth(1)
+        .and_then(|s| s.split('\\').next())
+        .expect("a marker")
+        .to_owned();
+    assert_eq!(retrieve(&b.url, key, &hash).await.0, 200, "through Redis");
+    redis.restart().await;
+    for p in [&a, &b] {
+        assert!(
+            wait_for(Duration::from_secs(10), || async { health(&p.url).await["status"] == "healthy" }).await,
+            "a replica never went back to Redis"
+        );
+    }
+    assert_eq!(retrieve(&b.url, key, &hash).await.0, 404, "Redis came back empty");
+    history.push(json!({"role": "assistant", "content": "The batch failed."}));
+    history.push(json!({"role": "user", "content": "Which one?"}));
+    let resent = wait_for(Duration::from_secs(10), || async {
+        assert_eq!(messages(&a.url, key, &body(&history), &[]).await.status(), 200);
+        retrieve(&b.url, key, &hash).await.0 == 200
+    })
+    .await;
+    assert!(resent, "the next turn through A did not send the original Redis lost");
+    let last = String::from_utf8(mock.hits().pop().expect("hit").body.to_vec()).expect("utf-8");
+    assert!(last.contains(&hash), "the next turn cites the same original");
+}

@@ -21,10 +21,15 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 
+use bindings::exports::headroom::compress::compressor::Guest as Compressor;
+
 pub use bindings::exports::headroom::compress::compressor::{
     ContentOutcome, Conversation, MemoryStats, MessageList, MessagesOutcome, RequestOutcome, Reuse,
 };
 pub use bindings::headroom::compress::types as wit;
+/// [`Runtime::compress_request_next`]'s answer: the outcome (its `offloads` the new originals
+/// only), how it used the memory, and the keys of the originals handed over before.
+pub type NextOutcome = (RequestOutcome, Reuse, Vec<String>);
 /// The plugin contract's types (`headroom:plugin/types`).
 pub use bindings::headroom::plugin::types as plugin_wit;
 pub use error::RuntimeError;
@@ -287,6 +292,43 @@ impl Runtime {
                 .compress_request(dialect, body, opts)?
                 .map(|o| (o, Reuse { segments: 0, total: 0 })));
         }
+        self.in_lane(tenant, conversation, dialect, body, |compressor, store, c| {
+            compressor.call_compress_request_in(store, c, dialect, body, opts)
+        })
+    }
+
+    /// [`Self::compress_request_in`], handing over only the originals not handed over with
+    /// the conversation's previous outcome: the outcome's `offloads` are the new ones, and
+    /// the keys of the others come beside it. A caller that no longer holds one of those keys
+    /// calls [`Self::compress_request_in`] for the same body to get every original. Without a
+    /// memory budget every original is new.
+    pub fn compress_request_next(
+        &self,
+        tenant: &str,
+        conversation: &str,
+        dialect: wit::Dialect,
+        body: &[u8],
+        opts: &wit::Options,
+    ) -> Result<Result<NextOutcome, wit::CompressError>, RuntimeError> {
+        if self.memory_bytes == 0 || self.lanes.is_empty() {
+            return Ok(self
+                .compress_request(dialect, body, opts)?
+                .map(|o| (o, Reuse { segments: 0, total: 0 }, Vec::new())));
+        }
+        self.in_lane(tenant, conversation, dialect, body, |compressor, store, c| {
+            compressor.call_compress_request_next(store, c, dialect, body, opts)
+        })
+    }
+
+    /// Run `call` on the instance of the conversation's lane, which keeps its memory.
+    fn in_lane<T>(
+        &self,
+        tenant: &str,
+        conversation: &str,
+        dialect: wit::Dialect,
+        body: &[u8],
+        call: impl FnOnce(&Compressor, &mut Store<HostState>, &Conversation) -> wasmtime::Result<T>,
+    ) -> Result<T, RuntimeError> {
         let lane = &self.lanes[lane_of(tenant, conversation, self.lanes.len())];
         let mut slot =
             lane.lock().map_err(|_| RuntimeError::Trap("a conversation lane was poisoned".into()))?;
@@ -303,7 +345,7 @@ impl Runtime {
         };
         let instance = &warm.instance;
         let result = Self::with_plugins(&mut warm.store, live.as_ref(), |store| {
-            instance.headroom_compress_compressor().call_compress_request_in(store, &c, dialect, body, opts)
+            call(instance.headroom_compress_compressor(), store, &c)
         })?;
         *slot = Some(warm);
         Ok(result)

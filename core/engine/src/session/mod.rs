@@ -40,6 +40,9 @@ pub struct Memory {
     layout: Layout,
     /// The last forwarded body's token counts, for the window check.
     pub(crate) tally: TallyMemo,
+    /// Keys of the originals handed to the host with the last request's outcome (kept across
+    /// a change of settings: it says what the host was given, not how).
+    pub(crate) handed: std::collections::HashSet<String>,
     /// Requests that reused at least one block, and blocks reused, since the memory was made.
     pub(crate) reused_requests: u64,
     pub(crate) reused_blocks: u64,
@@ -123,7 +126,8 @@ impl Memory {
                 }
             })
             .sum();
-        self.body.len() + records + self.history.bytes() + self.tally.bytes() + self.layout.bytes()
+        let handed: usize = self.handed.iter().map(|k| 32 + k.len()).sum();
+        self.body.len() + records + self.history.bytes() + self.tally.bytes() + self.layout.bytes() + handed
     }
 
     /// Requests that reused earlier work, and blocks taken from the memory, since it was made.

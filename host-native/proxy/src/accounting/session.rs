@@ -83,8 +83,12 @@ fn prefix_hashes(
     let text = std::str::from_utf8(body).ok()?;
     let best = memos.best(tenant, dialect, body);
     let previous = best.as_ref().map(|(memo, _)| memo.as_ref());
-    let (read, shared) =
-        Read::after(dialect, text, best.as_ref().map(|(memo, shared)| (memo.as_ref(), *shared)), validated_before)?;
+    let (read, shared) = Read::after(
+        dialect,
+        text,
+        best.as_ref().map(|(memo, shared)| (memo.as_ref(), *shared)),
+        validated_before,
+    )?;
     let (hashes, memo) = read.hashes_after(body.clone(), previous, shared);
     if read.messages().is_some_and(|n| n > 0) {
         memos.keep(tenant, memo, best.as_ref().map(|(memo, _)| memo));

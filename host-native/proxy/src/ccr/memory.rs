@@ -59,6 +59,10 @@ impl Inner {
                 self.bytes -= e.original.len();
             }
         }
+        self.compact();
+    }
+
+    fn compact(&mut self) {
         if self.order.len() > 2 * self.entries.len() + SLACK {
             let entries = &self.entries;
             self.order.retain(|(id, g)| entries.get(id).is_some_and(|e| e.generation == *g));
@@ -101,6 +105,32 @@ impl MemoryStore {
         for (key, original) in items {
             inner.put(tenant, &key, original, now, self.max_bytes);
         }
+    }
+
+    /// Refresh the originals held under `keys` as [`put`](Self::put) would, without their text;
+    /// whether every one was held (and not expired).
+    pub fn refresh_many(&self, tenant: &Tenant, keys: &[String]) -> bool {
+        let Ok(mut inner) = self.inner.lock() else { return false };
+        let now = Instant::now();
+        let mut all = true;
+        for key in keys {
+            let id = (tenant.clone(), key.clone());
+            let generation = inner.next_generation;
+            match inner.entries.get_mut(&id) {
+                Some(e) if now.saturating_duration_since(e.stored) <= self.ttl => {
+                    e.stored = now;
+                    e.generation = generation;
+                }
+                _ => {
+                    all = false;
+                    continue;
+                }
+            }
+            inner.next_generation += 1;
+            inner.order.push_back((id, generation));
+        }
+        inner.compact();
+        all
     }
 
     /// The original stored under `key` for `tenant`, if it is still there.
@@ -152,6 +182,24 @@ mod tests {
         short.put(&tenant("a"), "h:1", "x".into());
         std::thread::sleep(Duration::from_millis(2));
         assert_eq!(short.get(&tenant("a"), "h:1"), None);
+    }
+
+    #[test]
+    fn a_refresh_by_key_keeps_what_is_held_and_says_what_is_not() {
+        let store = MemoryStore::new(Duration::from_millis(50), 12);
+        let a = tenant("a");
+        store.put(&a, "h:1", "12345".into());
+        store.put(&a, "h:2", "67890".into());
+        let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        assert!(store.refresh_many(&a, &keys(&["h:1"])));
+        assert!(!store.refresh_many(&a, &keys(&["h:1", "h:3"])), "h:3 was never stored");
+        assert!(!store.refresh_many(&tenant("b"), &keys(&["h:1"])), "another tenant's");
+        // The refresh made h:1 the most recently stored: a new entry evicts h:2 first.
+        store.put(&a, "h:4", "abc".into());
+        assert_eq!(store.get(&a, "h:2"), None);
+        assert_eq!(store.get(&a, "h:1").as_deref(), Some("12345"));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!store.refresh_many(&a, &keys(&["h:1"])), "expired");
     }
 
     #[test]

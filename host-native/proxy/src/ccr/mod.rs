@@ -186,6 +186,25 @@ impl CcrStore {
         }
     }
 
+    /// Refresh the originals held under `keys` (handed over before, not resent) as
+    /// [`put_many`](Self::put_many) refreshes them; whether every one is held. When one is not,
+    /// the caller gets the originals again and puts them.
+    pub fn refresh_many(&self, tenant: &Tenant, keys: &[String]) -> bool {
+        if keys.is_empty() {
+            return true;
+        }
+        match &self.backend {
+            Backend::Memory(m) => m.refresh_many(tenant, keys),
+            Backend::Sqlite { db, spill } => match db.refresh_many(tenant, keys) {
+                Ok(all) => all,
+                Err(e) => {
+                    self.fault(&e);
+                    spill.refresh_many(tenant, keys)
+                }
+            },
+        }
+    }
+
     /// The original stored under `key` for `tenant`, if it is still there.
     pub fn get(&self, tenant: &Tenant, key: &str) -> Option<String> {
         match &self.backend {

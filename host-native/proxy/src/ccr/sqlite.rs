@@ -297,6 +297,40 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Refresh the rows of `keys` as [`put_many`](Self::put_many) refreshes those it holds,
+    /// without their text; whether every one was held (and not expired). Keys this process
+    /// wrote or refreshed within the refresh interval cost nothing.
+    pub fn refresh_many(&self, tenant: &Tenant, keys: &[String]) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let since = now - self.refresh_ms();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let stale: Vec<&String> =
+            keys.iter().filter(|key| !inner.refreshed_since(&tenant.0, key, since)).collect();
+        if stale.is_empty() {
+            return Ok(true);
+        }
+        let alive = now.saturating_sub(self.lifetime_ms());
+        let mut all = true;
+        let tx = inner.conn.transaction()?;
+        {
+            let mut refresh = tx.prepare_cached(
+                "UPDATE headroom_ccr_originals SET stored_ms = ?3 WHERE tenant = ?1 AND key = ?2 AND stored_ms >= ?4",
+            )?;
+            for key in &stale {
+                all &= refresh.execute(params![tenant.0, key, now, alive])? > 0;
+            }
+        }
+        tx.commit()?;
+        let recent = inner.recent.entry(tenant.0.clone()).or_default();
+        for key in stale {
+            recent.insert(key.clone(), now);
+        }
+        drop(guard);
+        self.checkpointer.dirty.store(true, Ordering::Relaxed);
+        Ok(all)
+    }
+
     /// The original stored under `key` for `tenant`, if it is still there.
     pub fn get(&self, tenant: &Tenant, key: &str) -> Result<Option<String>, StoreError> {
         let mut inner = self.lock();
@@ -544,6 +578,30 @@ mod tests {
             (inner.rows, inner.bytes)
         };
         assert_eq!((rows, bytes), (1, 12));
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_refresh_by_key_moves_the_timestamp_and_says_what_is_missing() {
+        let dir = scratch_dir("refresh-keys");
+        let store = open(&dir, Duration::from_secs(60), 1 << 20);
+        let a = tenant("a");
+        store.put_many(&a, [("h:1", "one"), ("h:2", "two")]).expect("put");
+        let keys = |k: &[&str]| k.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+        // Written just now: nothing to do.
+        assert!(store.refresh_many(&a, &keys(&["h:1", "h:2"])).expect("refresh"));
+        // Stored 30 s ago (past the refresh interval, within the TTL): the timestamp moves.
+        let old = now_ms() - 30_000;
+        age(&store, old);
+        assert!(store.refresh_many(&a, &keys(&["h:1"])).expect("refresh"));
+        assert!(stored_ms(&store, "h:1") > old + 20_000, "timestamp moved");
+        assert_eq!(stored_ms(&store, "h:2"), old, "not asked for");
+        // Expired, never stored, or another tenant's: not held.
+        age(&store, now_ms() - 120_000);
+        assert!(!store.refresh_many(&a, &keys(&["h:1"])).expect("refresh"), "expired");
+        assert!(!store.refresh_many(&a, &keys(&["h:3"])).expect("refresh"), "never stored");
+        assert!(!store.refresh_many(&tenant("b"), &keys(&["h:2"])).expect("refresh"), "another tenant");
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }

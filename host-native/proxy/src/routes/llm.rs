@@ -257,30 +257,55 @@ async fn compress(
             opts.frozen_count = Some(frozen);
         }
     }
-    // Small bodies take tens of microseconds: cheaper inline than a hop to the blocking pool.
+    // A conversation's turn hands over only the originals its previous turn did not; the
+    // others come as keys, refreshed in the store. `All` gets every original, for a store
+    // that lost one of them.
+    #[derive(Clone, Copy)]
+    enum Originals {
+        New,
+        All,
+    }
     let clock = std::time::Instant::now();
-    let run = move |input: &[u8]| match &conversation {
-        Some((tenant, id)) => runtime
+    let run = Arc::new(move |input: &[u8], originals: Originals| match (&conversation, originals) {
+        (Some((tenant, id)), Originals::New) => runtime
+            .compress_request_next(tenant, id, dialect, input, &opts)
+            .map(|r| r.map(|(outcome, _reuse, kept)| (outcome, kept))),
+        (Some((tenant, id)), Originals::All) => runtime
             .compress_request_in(tenant, id, dialect, input, &opts)
-            .map(|r| r.map(|(outcome, _reuse)| outcome)),
-        None => runtime.compress_request(dialect, input, &opts),
+            .map(|r| r.map(|(outcome, _reuse)| (outcome, Vec::new()))),
+        (None, _) => runtime.compress_request(dialect, input, &opts).map(|r| r.map(|o| (o, Vec::new()))),
+    });
+    let run_for = |originals: Originals| {
+        let (run, input) = (Arc::clone(&run), body.clone());
+        async move {
+            // Small bodies take tens of microseconds: cheaper inline than a hop to the blocking pool.
+            if input.len() <= INLINE_BYTES {
+                Ok(run(&input, originals))
+            } else {
+                tokio::task::spawn_blocking(move || run(&input, originals)).await
+            }
+        }
     };
-    let outcome = if body.len() <= INLINE_BYTES {
-        Ok(run(&body))
-    } else {
-        let input = body.clone();
-        tokio::task::spawn_blocking(move || run(&input)).await
-    };
+    let outcome = run_for(Originals::New).await;
     match outcome {
-        Ok(Ok(Ok(outcome))) => {
+        Ok(Ok(Ok((outcome, kept)))) => {
             let mut compression = Compression::from_report(&outcome.report, clock.elapsed());
             compression.model = outcome.model.as_ref().map(|m| m.name.clone());
             compression.rewrote = outcome.body.is_some();
             if purpose == Purpose::Turn {
-                // The whole history's originals, each turn: one batch, mostly timestamp refreshes.
-                state
-                    .put_originals(tenant, outcome.offloads.into_iter().map(|off| (off.key, off.original)))
-                    .await;
+                let new = outcome.offloads.into_iter().map(|off| (off.key, off.original)).collect();
+                if !state.put_originals_next(tenant, new, &kept).await {
+                    // The store lost an original the body cites: the same outcome again, with
+                    // every original (the memory makes it cheap).
+                    if let Ok(Ok(Ok((all, _)))) = run_for(Originals::All).await {
+                        state
+                            .put_originals(
+                                tenant,
+                                all.offloads.into_iter().map(|off| (off.key, off.original)),
+                            )
+                            .await;
+                    }
+                }
                 let saved: u64 = outcome
                     .report
                     .iter()

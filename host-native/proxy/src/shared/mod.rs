@@ -64,6 +64,14 @@ pub trait SharedStore: Send + Sync {
         fresh: &'a [bool],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), SharedError>>;
+    /// Restart the TTL of originals stored before, without their text; whether each is
+    /// still held (the caller sends the others whole).
+    fn refresh_originals<'a>(
+        &'a self,
+        tenant: &'a str,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Vec<bool>, SharedError>>;
     /// An original of `tenant`.
     fn get_original<'a>(
         &'a self,

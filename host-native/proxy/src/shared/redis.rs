@@ -171,6 +171,28 @@ impl SharedStore for RedisStore {
         .boxed()
     }
 
+    fn refresh_originals<'a>(
+        &'a self,
+        tenant: &'a str,
+        keys: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Vec<bool>, SharedError>> {
+        async move {
+            if keys.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut conn = self.conn()?;
+            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            let mut pipe = redis::pipe();
+            for key in keys {
+                pipe.cmd("PEXPIRE").arg(self.key(&["o", tenant, key])).arg(ms);
+            }
+            let held: Vec<i64> = pipe.query_async(&mut conn).await.map_err(err)?;
+            Ok(held.into_iter().map(|h| h != 0).collect())
+        }
+        .boxed()
+    }
+
     fn get_original<'a>(
         &'a self,
         tenant: &'a str,

@@ -26,6 +26,35 @@ impl AppState {
         self.ccr.put_many(tenant, items);
     }
 
+    /// Store the originals a turn handed over anew, and refresh those it cites from earlier
+    /// turns (`kept`, by key); `false` when one of those is no longer held here, and then
+    /// nothing is stored: the caller gets every original again and calls
+    /// [`put_originals`](Self::put_originals). A shared backend that lost one of them gets it
+    /// whole from here.
+    pub async fn put_originals_next(
+        &self,
+        tenant: &Tenant,
+        items: Vec<(String, String)>,
+        kept: &[String],
+    ) -> bool {
+        if !self.ccr.refresh_many(tenant, kept) {
+            return false;
+        }
+        let mut items = items;
+        if self.shared.enabled() && !kept.is_empty() {
+            let ttl = self.ccr.ttl();
+            let held =
+                self.shared.call("originals", |b| b.refresh_originals(tenant.as_str(), kept, ttl)).await;
+            for (key, _) in kept.iter().zip(held.unwrap_or_default()).filter(|(_, held)| !held) {
+                if let Some(original) = self.ccr.get(tenant, key) {
+                    items.push((key.clone(), original));
+                }
+            }
+        }
+        self.put_originals(tenant, items).await;
+        true
+    }
+
     /// The original stored under `key` for `tenant`: here, or by any replica.
     pub async fn get_original(&self, tenant: &Tenant, key: &str) -> Option<String> {
         if let Some(o) = self.ccr.get(tenant, key) {
