@@ -37,6 +37,11 @@ pub struct Recorded {
 #[derive(Default)]
 pub struct MockState {
     pub hits: Mutex<Vec<Recorded>>,
+    /// Requests kept in `hits` (0: all): a long-running mock (the load benchmark sends
+    /// gigabytes) keeps only the latest.
+    pub keep: usize,
+    /// Requests received, `/__mock` ones excluded, kept or not.
+    pub received: AtomicUsize,
     /// Streams wait on this before their last event, so tests can see earlier events arrive.
     pub release: Notify,
     /// Requests being answered (a streamed answer counts until its last event is sent).
@@ -116,12 +121,22 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
     {
         record(std::path::Path::new(&dir), &path, &body);
     }
-    state.hits.lock().expect("lock").push(Recorded {
-        method: parts.method.to_string(),
-        path: path.clone(),
-        headers: parts.headers.clone(),
-        body: body.clone(),
-    });
+    if !path.starts_with("/__mock") {
+        state.received.fetch_add(1, Ordering::SeqCst);
+    }
+    {
+        let mut hits = state.hits.lock().expect("lock");
+        if state.keep > 0 && hits.len() >= 2 * state.keep {
+            // Trimmed in halves, so a push stays O(1) amortised.
+            hits.drain(..state.keep);
+        }
+        hits.push(Recorded {
+            method: parts.method.to_string(),
+            path: path.clone(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        });
+    }
     if let Some(status) = parts.headers.get("x-mock-status").and_then(|v| v.to_str().ok()) {
         let code = status.parse::<u16>().unwrap_or(500);
         let mut r = (
@@ -140,7 +155,7 @@ async fn answer(state: Arc<MockState>, request: Request, flight: &mut Option<Fli
         let hits = state.hits.lock().expect("lock");
         let last = hits.iter().rev().find(|h| !h.path.starts_with("/__mock"));
         return axum::Json(json!({
-            "count": hits.iter().filter(|h| !h.path.starts_with("/__mock")).count(),
+            "count": state.received.load(Ordering::SeqCst),
             "path": last.map(|h| h.path.clone()),
             "body": last.map(|h| String::from_utf8_lossy(&h.body).into_owned()),
         }))
@@ -354,7 +369,12 @@ pub async fn start_mock() -> Mock {
 }
 
 pub async fn start_mock_on(addr: &str) -> Mock {
-    let state = Arc::new(MockState::default());
+    start_mock_keeping(addr, 0).await
+}
+
+/// [`start_mock_on`], keeping at most about `keep` requests in `hits` (0: all).
+pub async fn start_mock_keeping(addr: &str, keep: usize) -> Mock {
+    let state = Arc::new(MockState { keep, ..MockState::default() });
     let app = Router::new().fallback(mock_handler).with_state(Arc::clone(&state));
     let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
