@@ -297,13 +297,14 @@ async fn compress(
                 if !state.put_originals_next(tenant, new, &kept).await {
                     // The store lost an original the body cites: the same outcome again, with
                     // every original (the memory makes it cheap).
-                    if let Ok(Ok(Ok((all, _)))) = run_for(Originals::All).await {
-                        state
-                            .put_originals(
-                                tenant,
-                                all.offloads.into_iter().map(|off| (off.key, off.original)),
-                            )
-                            .await;
+                    match run_for(Originals::All).await {
+                        Ok(Ok(Ok((all, _)))) => {
+                            let all = all.offloads.into_iter().map(|off| (off.key, off.original));
+                            state.put_originals(tenant, all).await;
+                        }
+                        _ => {
+                            tracing::warn!("the originals of an earlier turn could not be handed over again")
+                        }
                     }
                 }
                 let saved: u64 = outcome

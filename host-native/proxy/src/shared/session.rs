@@ -27,10 +27,9 @@ impl AppState {
     }
 
     /// Store the originals a turn handed over anew, and refresh those it cites from earlier
-    /// turns (`kept`, by key); `false` when one of those is no longer held here, and then
-    /// nothing is stored: the caller gets every original again and calls
-    /// [`put_originals`](Self::put_originals). A shared backend that lost one of them gets it
-    /// whole from here.
+    /// turns (`kept`, by key); `false` when one of those is no longer held here: the caller
+    /// then gets every original again and calls [`put_originals`](Self::put_originals). A
+    /// shared backend that lost one of them gets it whole from here.
     pub async fn put_originals_next(
         &self,
         tenant: &Tenant,
@@ -38,6 +37,7 @@ impl AppState {
         kept: &[String],
     ) -> bool {
         if !self.ccr.refresh_many(tenant, kept) {
+            self.put_originals(tenant, items).await;
             return false;
         }
         let mut items = items;
