@@ -63,16 +63,8 @@ impl Guest for Engine {
         body: Vec<u8>,
         opts: types::Options,
     ) -> Result<(RequestOutcome, Reuse), types::CompressError> {
-        let (outcome, reuse) = in_memory(conversation, |memory| {
-            headroom_core::compress_request_in_plugins(
-                memory,
-                convert::dialect(dialect),
-                &body,
-                &convert::options(opts),
-                &HostCounter,
-                &plugin_host::ImportedPlugins,
-            )
-        })?;
+        let (outcome, reuse) =
+            in_memory(conversation, dialect, &body, opts, headroom_core::compress_request_in_plugins)?;
         Ok((convert::request_outcome(outcome), Reuse { segments: reuse.segments, total: reuse.total }))
     }
 
@@ -82,16 +74,8 @@ impl Guest for Engine {
         body: Vec<u8>,
         opts: types::Options,
     ) -> Result<(RequestOutcome, Reuse, Vec<String>), types::CompressError> {
-        let (outcome, reuse, kept) = in_memory(conversation, |memory| {
-            headroom_core::compress_request_next_plugins(
-                memory,
-                convert::dialect(dialect),
-                &body,
-                &convert::options(opts),
-                &HostCounter,
-                &plugin_host::ImportedPlugins,
-            )
-        })?;
+        let (outcome, reuse, kept) =
+            in_memory(conversation, dialect, &body, opts, headroom_core::compress_request_next_plugins)?;
         Ok((convert::request_outcome(outcome), Reuse { segments: reuse.segments, total: reuse.total }, kept))
     }
 
@@ -161,10 +145,24 @@ impl Guest for Engine {
 
 export!(Engine);
 
-/// Run `f` with `conversation`'s memory, kept for its next request whatever `f` answers.
+/// `compress_request_in_plugins` or `compress_request_next_plugins`.
+type EngineCall<T> = fn(
+    &mut headroom_core::session::Memory,
+    headroom_core::Dialect,
+    &[u8],
+    &headroom_core::Options,
+    &dyn headroom_core::TokenCounter,
+    &dyn headroom_core::plugins::PluginHost,
+) -> Result<T, headroom_core::CompressError>;
+
+/// The engine's call `run` (with or without handing over every original) on `conversation`'s
+/// memory, kept for its next request whatever `run` answers.
 fn in_memory<T>(
     conversation: Conversation,
-    f: impl FnOnce(&mut headroom_core::session::Memory) -> Result<T, headroom_core::CompressError>,
+    dialect: types::Dialect,
+    body: &[u8],
+    opts: types::Options,
+    run: EngineCall<T>,
 ) -> Result<T, types::CompressError> {
     let id = (conversation.tenant, conversation.id);
     let budget = usize::try_from(conversation.budget_bytes).unwrap_or(usize::MAX);
@@ -172,7 +170,8 @@ fn in_memory<T>(
         m.set_budget(budget);
         m.take(&id)
     });
-    let result = f(&mut memory);
+    let (dialect, opts) = (convert::dialect(dialect), convert::options(opts));
+    let result = run(&mut memory, dialect, body, &opts, &HostCounter, &plugin_host::ImportedPlugins);
     MEMORIES.with_borrow_mut(|m| m.put(id, memory));
     result.map_err(convert::error)
 }

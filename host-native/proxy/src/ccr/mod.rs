@@ -167,8 +167,9 @@ impl CcrStore {
     }
 
     /// Store all the `(key, original)` pairs of one request at once (one SQLite transaction).
-    /// Every turn hands over the originals of the whole history (so a store that lost one gets
-    /// it back): most are refreshes, which cost a timestamp each, or nothing when recent.
+    /// An original held already is refreshed: a timestamp, or nothing when recent. A turn hands
+    /// over only its new originals (the others are refreshed by key, [`Self::refresh_many`]),
+    /// or all of them when the store lost one.
     pub fn put_many(&self, tenant: &Tenant, items: impl IntoIterator<Item = (String, String)>) {
         match &self.backend {
             Backend::Memory(m) => m.put_many(tenant, items),

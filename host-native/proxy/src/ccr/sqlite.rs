@@ -3,9 +3,9 @@
 //!
 //! Same semantics as the memory backend: an entry is dropped once older than the TTL (checked
 //! when read, and swept in bounded batches on writes), and beyond the byte budget the least
-//! recently stored entries go first. An original this process wrote within the refresh
-//! interval is not written again (every turn resends the whole history's originals); expiry
-//! allows that interval on top of the TTL. Ages are wall-clock milliseconds, since an `Instant` means
+//! recently stored entries go first. An original this process wrote or refreshed within the
+//! refresh interval is not written again (every turn refreshes the whole history's originals,
+//! by key or, after a loss, whole); expiry allows that interval on top of the TTL. Ages are wall-clock milliseconds, since an `Instant` means
 //! nothing to the next process.
 //!
 //! Calls run on the caller's thread under a `Mutex<Connection>`, not on the blocking pool. Each

@@ -8,7 +8,7 @@ use crate::ledger::Session;
 use crate::state::AppState;
 
 impl AppState {
-    /// Store a request's originals (the whole history's, each turn: mostly refreshes).
+    /// Store a request's originals (mostly refreshes when they are a whole history's).
     pub async fn put_originals(&self, tenant: &Tenant, items: impl IntoIterator<Item = (String, String)>) {
         if !self.shared.enabled() {
             self.ccr.put_many(tenant, items);
