@@ -5,7 +5,8 @@ of that size (receiving it, reading it, handing it on) and what compression adds
 Every turn of the synthetic conversation (`turn_cost --dump`, the `2-*` bodies: three passes
 grown to 200k tokens from real outputs) is sent, in a rotating order, straight to the mock
 upstream, through `headroom proxy --no-optimize` (the engine never called) and through
-`headroom proxy` as it runs by default (token mode, the conversation memory). Each figure is the
+`headroom proxy` as it runs by default (token mode, the conversation memory; `PROXY_MODE=cache`
+runs both proxies in cache mode instead). Each figure is the
 median time the client waited for the answer, by the history's tokens, for the turns that add a
 real output under 300 bytes (nothing to compress) and those that add an 8-12 KB one.
 
@@ -88,7 +89,7 @@ def main():
         f"Measured with `benches/turns/proxy_floor.py` on {header}. Every turn of the synthetic conversation "
         "(three passes grown to 200k tokens from real outputs) was sent, in a rotating order, straight to the mock "
         "upstream, through `headroom proxy --no-optimize` (the engine never called: receiving the body, reading it, "
-        "handing it on) and through `headroom proxy` as it runs by default (token mode, the conversation memory). "
+        f"handing it on) and through `headroom proxy` ({pt.MODE[1] if pt.MODE else 'token'} mode, the conversation memory). "
         "Figures are medians of the time the client (Python, one connection per request) waited for the whole "
         "answer; the two differences are medians of the per-turn differences. The default proxy forwards a smaller "
         "body than it receives (token mode offloads older outputs), which the upstream leg then carries and reads "

@@ -20,6 +20,9 @@ fn modes() -> Vec<Options> {
         Options::default(),
         // Boundaries move on every turn: the hardest case for reuse.
         Options { offload_batch_tokens: 0, ..Options::default() },
+        // A small window: later turns outgrow it, in bytes first (the window check's bound and
+        // its counting over turns), then in tokens (compressed deeper, messages dropped).
+        Options { mode: Mode::Cache, context_limit: Some(6_000), ..Options::default() },
     ]
 }
 
@@ -251,7 +254,7 @@ fn a_next_request_hands_over_only_the_originals_it_did_not_before() {
     let bodies = trajectory_bodies(TRAJECTORIES[0]);
     for opts in modes() {
         let mut memory = Memory::default();
-        let (mut handed, mut kept_total) = (std::collections::HashSet::new(), 0);
+        let (mut handed, mut kept_total, mut over) = (std::collections::HashSet::new(), 0, 0);
         for (k, body) in bodies.iter().enumerate() {
             let stateless = compress_request(Dialect::OpenAiChat, body, &opts, &count).expect("stateless");
             let (next, _, kept) = compress_request_next_plugins(
@@ -264,6 +267,8 @@ fn a_next_request_hands_over_only_the_originals_it_did_not_before() {
             )
             .expect("next");
             assert_eq!(next.body, stateless.body, "request {k}");
+            assert_eq!(next.context, stateless.context, "request {k}");
+            over += usize::from(next.context.is_some());
             let mut all: Vec<&str> =
                 next.offloads.iter().map(|o| o.key.as_str()).chain(kept.iter().map(String::as_str)).collect();
             let mut want: Vec<&str> = stateless.offloads.iter().map(|o| o.key.as_str()).collect();
@@ -279,6 +284,9 @@ fn a_next_request_hands_over_only_the_originals_it_did_not_before() {
             handed = all.iter().map(|k| (*k).to_owned()).collect();
         }
         assert!(kept_total > 0, "later requests cite originals handed over before");
+        if opts.context_limit.is_some() {
+            assert!(over > 0, "some requests outgrow the small window");
+        }
         // A lost memory hands everything over again.
         let last = bodies.last().expect("bodies");
         let stateless = compress_request(Dialect::OpenAiChat, last, &opts, &count).expect("stateless");

@@ -32,6 +32,7 @@ pub(crate) fn utf8_after<'b>(body: &'b [u8], before: &str) -> Result<(&'b str, u
     while !before.is_char_boundary(cut) {
         cut -= 1;
     }
+    debug_assert_eq!(&body[..cut], &before.as_bytes()[..cut]);
     if let Err(e) = std::str::from_utf8(&body[cut..]) {
         // The error as a whole-body validation words it (offsets from the start).
         return Err(std::str::from_utf8(body).err().unwrap_or(e));

@@ -113,35 +113,39 @@ async fn an_unusable_workspace_falls_back_to_memory_and_serves() {
 
 /// A conversation's later turns hand over the originals of earlier turns by key only; when
 /// the store no longer holds one of them (here: expired), the turn gets them all again, so
-/// every marker the forwarded body cites stays retrievable.
+/// every marker the forwarded body cites stays retrievable. Both backends.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_later_turn_restores_the_originals_its_store_lost() {
-    let mock = start_mock().await;
-    let mut cfg = config(&mock.url);
-    cfg.ccr = CcrConfig { ttl: std::time::Duration::from_millis(700), ..CcrConfig::default() };
-    let proxy = start_proxy(cfg).await;
-    let auth = "Bearer sk-lost";
-    let (mut chat, log) = log_chat();
-    let key = compress_through(&proxy.url, &mock, auth).await;
-    assert_eq!(retrieve(&proxy.url, &key, auth).await.status(), 200);
-    // Past the TTL the original is gone; the next turn cites it again.
-    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
-    assert_eq!(retrieve(&proxy.url, &key, auth).await.status(), 404, "expired");
-    let messages = chat["messages"].as_array_mut().expect("messages");
-    messages.push(json!({"role": "assistant", "content": "the log looks fine"}));
-    messages.push(json!({"role": "user", "content": "thanks, anything slow?"}));
-    let r = client()
-        .post(format!("{}/v1/chat/completions", proxy.url))
-        .header("authorization", auth)
-        .json(&chat)
-        .send()
-        .await
-        .expect("send");
-    assert_eq!(r.status(), 200);
-    let sent = String::from_utf8(mock.hits().pop().expect("hit").body.to_vec()).expect("utf-8");
-    assert!(sent.contains(&key), "the second turn cites the same original");
-    let r = retrieve(&proxy.url, &key, auth).await;
-    assert_eq!(r.status(), 200, "restored by the second turn");
-    let v: Value = r.json().await.expect("json");
-    assert_eq!(v["original"].as_str(), Some(log.as_str()));
+    let ttl = std::time::Duration::from_millis(700);
+    let dir = scratch_dir("lost");
+    for ccr in [CcrConfig { ttl, ..CcrConfig::default() }, CcrConfig::resolve(Some(dir.clone()), None, ttl)] {
+        let backend = format!("{:?}", ccr.backend);
+        let mock = start_mock().await;
+        let proxy = start_proxy(headroom_proxy::ProxyConfig { ccr, ..config(&mock.url) }).await;
+        let auth = "Bearer sk-lost";
+        let (mut chat, log) = log_chat();
+        let key = compress_through(&proxy.url, &mock, auth).await;
+        assert_eq!(retrieve(&proxy.url, &key, auth).await.status(), 200, "{backend}");
+        // Past the TTL the original is gone; the next turn cites it again.
+        tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+        assert_eq!(retrieve(&proxy.url, &key, auth).await.status(), 404, "{backend}: expired");
+        let messages = chat["messages"].as_array_mut().expect("messages");
+        messages.push(json!({"role": "assistant", "content": "the log looks fine"}));
+        messages.push(json!({"role": "user", "content": "thanks, anything slow?"}));
+        let r = client()
+            .post(format!("{}/v1/chat/completions", proxy.url))
+            .header("authorization", auth)
+            .json(&chat)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 200);
+        let sent = String::from_utf8(mock.hits().pop().expect("hit").body.to_vec()).expect("utf-8");
+        assert!(sent.contains(&key), "{backend}: the second turn cites the same original");
+        let r = retrieve(&proxy.url, &key, auth).await;
+        assert_eq!(r.status(), 200, "{backend}: restored by the second turn");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["original"].as_str(), Some(log.as_str()));
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -136,7 +136,8 @@ fn fit_window(
         }
         return Ok(outcome);
     }
-    // The same total the full measurement below would find, from the previous turn's counts.
+    // The decision the full measurement below would reach, from the previous turn's counts and
+    // a bound on what is not counted yet.
     if let Some(memo) = memo
         && memo.fits(dialect, body, counter, limit) == Some(true)
     {

@@ -125,8 +125,11 @@ impl<'a> Read<'a> {
             read.map(|read| (read, 0))
         };
         let Some((memo, shared)) = memo.filter(|(_, shared)| *shared > 0) else { return whole() };
+        // `shared` is what `memo.shared` answered for this body; a count past the memo's
+        // messages (a caller's mistake) reads the whole body instead.
+        let Some(last) = memo.items.get(shared - 1) else { return whole() };
         // `None` when the rest is not valid JSON there: the whole read says what it is.
-        let Some(rest) = raw::rest_of_top_level_array(body, memo.items[shared - 1].end) else {
+        let Some(rest) = raw::rest_of_top_level_array(body, last.end) else {
             return whole();
         };
         let list = list_field(dialect);

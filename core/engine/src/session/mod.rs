@@ -40,7 +40,8 @@ pub struct Memory {
     layout: Layout,
     /// The last forwarded body's token counts, for the window check.
     pub(crate) tally: TallyMemo,
-    /// Keys of the originals handed to the host with the last request's outcome (kept across
+    /// Keys of every original the last request's outcome cited, handed to the host then or
+    /// before (kept across
     /// a change of settings: it says what the host was given, not how).
     pub(crate) handed: std::collections::HashSet<String>,
     /// Requests that reused at least one block, and blocks reused, since the memory was made.

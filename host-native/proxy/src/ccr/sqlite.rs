@@ -103,8 +103,8 @@ struct Inner {
     bytes: u64,
     last_sweep_ms: i64,
     /// When each (tenant, key) was last written or refreshed by this process, for those
-    /// written within the last [`SqliteStore::refresh_ms`]: a turn resends its whole history's
-    /// originals, and one refreshed that recently is not written again.
+    /// written within the last [`SqliteStore::refresh_ms`]: every turn refreshes its whole
+    /// history's originals, and one refreshed that recently is not written again.
     recent: HashMap<String, HashMap<String, i64>>,
 }
 
@@ -212,8 +212,8 @@ impl SqliteStore {
     }
 
     /// [`put`](Self::put) for all the originals of one request, in one transaction: a turn
-    /// that resends its whole history costs one commit, and a timestamp update (no text
-    /// written) per original stored before. Originals this process wrote within the refresh
+    /// that resends its whole history's (after its store lost one) costs one commit, and a
+    /// timestamp update (no text written) per original stored before. Originals this process wrote within the refresh
     /// interval are skipped, so the turns of a busy conversation mostly write nothing.
     pub fn put_many<'a>(
         &self,
@@ -311,19 +311,24 @@ impl SqliteStore {
             return Ok(true);
         }
         let alive = now.saturating_sub(self.lifetime_ms());
-        let mut all = true;
+        let mut held = Vec::with_capacity(stale.len());
         let tx = inner.conn.transaction()?;
         {
             let mut refresh = tx.prepare_cached(
                 "UPDATE headroom_ccr_originals SET stored_ms = ?3 WHERE tenant = ?1 AND key = ?2 AND stored_ms >= ?4",
             )?;
             for key in &stale {
-                all &= refresh.execute(params![tenant.0, key, now, alive])? > 0;
+                if refresh.execute(params![tenant.0, key, now, alive])? > 0 {
+                    held.push(*key);
+                }
             }
         }
         tx.commit()?;
+        let all = held.len() == stale.len();
+        // Only what was held counts as written: a key it did not hold must be written whole
+        // by the `put_many` that follows, not skipped as recent.
         let recent = inner.recent.entry(tenant.0.clone()).or_default();
-        for key in stale {
+        for key in held {
             recent.insert(key.clone(), now);
         }
         drop(guard);
@@ -600,6 +605,10 @@ mod tests {
         // Expired, never stored, or another tenant's: not held.
         age(&store, now_ms() - 120_000);
         assert!(!store.refresh_many(&a, &keys(&["h:1"])).expect("refresh"), "expired");
+        // What a failed refresh did not hold is written whole by the put that follows.
+        store.put_many(&a, [("h:1", "one")]).expect("put");
+        assert_eq!(store.get(&a, "h:1").expect("get").as_deref(), Some("one"), "restored");
+        assert!(store.refresh_many(&a, &keys(&["h:1"])).expect("refresh"));
         assert!(!store.refresh_many(&a, &keys(&["h:3"])).expect("refresh"), "never stored");
         assert!(!store.refresh_many(&tenant("b"), &keys(&["h:2"])).expect("refresh"), "another tenant");
         drop(store);

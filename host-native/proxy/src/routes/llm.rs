@@ -286,27 +286,46 @@ async fn compress(
             }
         }
     };
-    let outcome = run_for(Originals::New).await;
+    let outcome = match run_for(Originals::New).await {
+        Ok(Ok(Ok((mut outcome, kept)))) if purpose == Purpose::Turn => {
+            let new = std::mem::take(&mut outcome.offloads)
+                .into_iter()
+                .map(|off| (off.key, off.original))
+                .collect();
+            if state.put_originals_next(tenant, new, &kept).await {
+                Some(outcome)
+            } else {
+                // The store lost an original the body cites: the same outcome again, with
+                // every original (the memory makes it cheap). Without them, the body would
+                // cite what cannot be retrieved: the client's own body goes instead.
+                match run_for(Originals::All).await {
+                    Ok(Ok(Ok((all, _)))) => {
+                        state
+                            .put_originals(
+                                tenant,
+                                all.offloads.into_iter().map(|off| (off.key, off.original)),
+                            )
+                            .await;
+                        Some(outcome)
+                    }
+                    _ => {
+                        tracing::warn!(
+                            "an earlier turn's originals could not be handed over again: forwarding the request as sent"
+                        );
+                        None
+                    }
+                }
+            }
+        }
+        Ok(Ok(Ok((outcome, _)))) => Some(outcome),
+        _ => None,
+    };
     match outcome {
-        Ok(Ok(Ok((outcome, kept)))) => {
+        Some(outcome) => {
             let mut compression = Compression::from_report(&outcome.report, clock.elapsed());
             compression.model = outcome.model.as_ref().map(|m| m.name.clone());
             compression.rewrote = outcome.body.is_some();
             if purpose == Purpose::Turn {
-                let new = outcome.offloads.into_iter().map(|off| (off.key, off.original)).collect();
-                if !state.put_originals_next(tenant, new, &kept).await {
-                    // The store lost an original the body cites: the same outcome again, with
-                    // every original (the memory makes it cheap).
-                    match run_for(Originals::All).await {
-                        Ok(Ok(Ok((all, _)))) => {
-                            let all = all.offloads.into_iter().map(|off| (off.key, off.original));
-                            state.put_originals(tenant, all).await;
-                        }
-                        _ => {
-                            tracing::warn!("the originals of an earlier turn could not be handed over again")
-                        }
-                    }
-                }
                 let saved: u64 = outcome
                     .report
                     .iter()
@@ -330,8 +349,8 @@ async fn compress(
         }
         // Malformed for the engine (the upstream will say why), a trap, a timeout or a
         // panicked task: forward what the client sent.
-        _ if purpose == Purpose::Rehearsal => (body, false, Compression::default()),
-        _ => {
+        None if purpose == Purpose::Rehearsal => (body, false, Compression::default()),
+        None => {
             Counters::add(&state.counters.compression_failures, 1);
             if let Some((s, count)) = facts.session.clone() {
                 state.ledger_record(s, count).await;
