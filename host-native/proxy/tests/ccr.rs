@@ -40,17 +40,21 @@ fn log_chat() -> (Value, String) {
     (chat, log)
 }
 
-/// Send a compressible request as `auth` and return the retrieval key of its marker.
-async fn compress_through(proxy_url: &str, mock: &support::Mock, auth: &str) -> String {
-    let (chat, _) = log_chat();
+/// Send `chat` as `auth`; the answer must be a 200.
+async fn chat_through(proxy_url: &str, chat: &Value, auth: &str) {
     let r = client()
         .post(format!("{proxy_url}/v1/chat/completions"))
         .header("authorization", auth)
-        .json(&chat)
+        .json(chat)
         .send()
         .await
         .expect("send");
     assert_eq!(r.status(), 200);
+}
+
+/// Send a compressible request as `auth` and return the retrieval key of its marker.
+async fn compress_through(proxy_url: &str, mock: &support::Mock, auth: &str) -> String {
+    chat_through(proxy_url, &log_chat().0, auth).await;
     let sent: Value = serde_json::from_slice(&mock.hits().pop().expect("hit").body).expect("json");
     let text = sent["messages"][2]["content"].as_str().expect("text").to_owned();
     text.split("headroom_retrieve(\"").nth(1).and_then(|s| s.split('"').next()).expect("a marker").to_owned()
@@ -132,14 +136,7 @@ async fn a_later_turn_restores_the_originals_its_store_lost() {
         let messages = chat["messages"].as_array_mut().expect("messages");
         messages.push(json!({"role": "assistant", "content": "the log looks fine"}));
         messages.push(json!({"role": "user", "content": "thanks, anything slow?"}));
-        let r = client()
-            .post(format!("{}/v1/chat/completions", proxy.url))
-            .header("authorization", auth)
-            .json(&chat)
-            .send()
-            .await
-            .expect("send");
-        assert_eq!(r.status(), 200);
+        chat_through(&proxy.url, &chat, auth).await;
         let sent = String::from_utf8(mock.hits().pop().expect("hit").body.to_vec()).expect("utf-8");
         assert!(sent.contains(&key), "{backend}: the second turn cites the same original");
         let r = retrieve(&proxy.url, &key, auth).await;

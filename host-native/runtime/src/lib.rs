@@ -287,12 +287,8 @@ impl Runtime {
         body: &[u8],
         opts: &wit::Options,
     ) -> Result<Result<(RequestOutcome, Reuse), wit::CompressError>, RuntimeError> {
-        if self.memory_bytes == 0 || self.lanes.is_empty() {
-            return Ok(self
-                .compress_request(dialect, body, opts)?
-                .map(|o| (o, Reuse { segments: 0, total: 0 })));
-        }
-        self.in_lane(tenant, conversation, dialect, body, |compressor, store, c| {
+        let stateless = |o| (o, Reuse { segments: 0, total: 0 });
+        self.in_lane(tenant, conversation, dialect, body, opts, stateless, |compressor, store, c| {
             compressor.call_compress_request_in(store, c, dialect, body, opts)
         })
     }
@@ -310,25 +306,32 @@ impl Runtime {
         body: &[u8],
         opts: &wit::Options,
     ) -> Result<Result<NextOutcome, wit::CompressError>, RuntimeError> {
-        if self.memory_bytes == 0 || self.lanes.is_empty() {
-            return Ok(self
-                .compress_request(dialect, body, opts)?
-                .map(|o| (o, Reuse { segments: 0, total: 0 }, Vec::new())));
-        }
-        self.in_lane(tenant, conversation, dialect, body, |compressor, store, c| {
+        let stateless = |o| (o, Reuse { segments: 0, total: 0 }, Vec::new());
+        self.in_lane(tenant, conversation, dialect, body, opts, stateless, |compressor, store, c| {
             compressor.call_compress_request_next(store, c, dialect, body, opts)
         })
     }
 
-    /// Run `call` on the instance of the conversation's lane, which keeps its memory.
+    /// Run `call` on the instance of the conversation's lane, which keeps its memory; without
+    /// a memory budget, [`Self::compress_request`] with its outcome shaped by `stateless`.
+    #[allow(clippy::too_many_arguments, reason = "the two conversation calls' one path")]
     fn in_lane<T>(
         &self,
         tenant: &str,
         conversation: &str,
         dialect: wit::Dialect,
         body: &[u8],
-        call: impl FnOnce(&Compressor, &mut Store<HostState>, &Conversation) -> wasmtime::Result<T>,
-    ) -> Result<T, RuntimeError> {
+        opts: &wit::Options,
+        stateless: impl FnOnce(RequestOutcome) -> T,
+        call: impl FnOnce(
+            &Compressor,
+            &mut Store<HostState>,
+            &Conversation,
+        ) -> wasmtime::Result<Result<T, wit::CompressError>>,
+    ) -> Result<Result<T, wit::CompressError>, RuntimeError> {
+        if self.memory_bytes == 0 || self.lanes.is_empty() {
+            return Ok(self.compress_request(dialect, body, opts)?.map(stateless));
+        }
         let lane = &self.lanes[lane_of(tenant, conversation, self.lanes.len())];
         let mut slot =
             lane.lock().map_err(|_| RuntimeError::Trap("a conversation lane was poisoned".into()))?;

@@ -35,22 +35,27 @@ impl Inner {
         self.entries.get(id).is_some_and(|e| e.generation == generation)
     }
 
-    fn put(&mut self, tenant: &Tenant, key: &str, original: String, now: Instant, max_bytes: usize) {
+    /// Restart a held entry's TTL and make it the most recently stored; whether it was held.
+    fn touch(&mut self, id: &Id, now: Instant) -> bool {
         let generation = self.next_generation;
+        let Some(e) = self.entries.get_mut(id) else { return false };
+        e.stored = now;
+        e.generation = generation;
         self.next_generation += 1;
+        self.order.push_back((id.clone(), generation));
+        true
+    }
+
+    fn put(&mut self, tenant: &Tenant, key: &str, original: String, now: Instant, max_bytes: usize) {
         let id = (tenant.clone(), key.to_owned());
-        match self.entries.get_mut(&id) {
-            // Keys are hashes of the original: the text held is already this one.
-            Some(e) => {
-                e.stored = now;
-                e.generation = generation;
-            }
-            None => {
-                self.bytes += original.len();
-                self.entries.insert(id.clone(), Entry { original, stored: now, generation });
-            }
+        // Keys are hashes of the original: a held one is already this text.
+        if !self.touch(&id, now) {
+            let generation = self.next_generation;
+            self.next_generation += 1;
+            self.bytes += original.len();
+            self.entries.insert(id.clone(), Entry { original, stored: now, generation });
+            self.order.push_back((id, generation));
         }
-        self.order.push_back((id, generation));
         while self.bytes > max_bytes {
             let Some((oldest, generation)) = self.order.pop_front() else { break };
             if self.is_live(&oldest, generation)
@@ -115,19 +120,9 @@ impl MemoryStore {
         let mut all = true;
         for key in keys {
             let id = (tenant.clone(), key.clone());
-            let generation = inner.next_generation;
-            match inner.entries.get_mut(&id) {
-                Some(e) if now.saturating_duration_since(e.stored) <= self.ttl => {
-                    e.stored = now;
-                    e.generation = generation;
-                }
-                _ => {
-                    all = false;
-                    continue;
-                }
-            }
-            inner.next_generation += 1;
-            inner.order.push_back((id, generation));
+            let alive =
+                inner.entries.get(&id).is_some_and(|e| now.saturating_duration_since(e.stored) <= self.ttl);
+            all &= alive && inner.touch(&id, now);
         }
         inner.compact();
         all
