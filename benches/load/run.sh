@@ -6,7 +6,9 @@
 # and the mock spent per request. The proxy runs without the response cache (every request
 # here is the same: with it, all but the first would be cache hits and never reach the mock).
 # OLD_BIN=path adds that binary (an earlier tree) as a second proxy in the passthrough rows,
-# alternating with this tree's, to compare the two in one run.
+# alternating with this tree's, to compare the two in one run. The passthrough rows also run a
+# bare forwarder (`examples/bare_forward.rs`: the same axum + hyper stack, runtime and allocator
+# doing nothing but relaying), the floor any proxy on this stack starts from.
 # Writes benches/results/load.md.
 # Needs: wrk (apt), `just component`, release binaries (the `bench-load` recipe builds them).
 set -euo pipefail
@@ -29,6 +31,11 @@ mock_pid=$!
 pids+=($mock_pid)
 for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
 MOCK=$(head -1 "$work/mock.out")
+"$BIN/examples/bare_forward" 127.0.0.1:0 "$MOCK" > "$work/bare.out" 2>/dev/null &
+bare_pid=$!
+pids+=($bare_pid)
+for _ in $(seq 100); do [ -s "$work/bare.out" ] && break; sleep 0.05; done
+BARE=$(head -1 "$work/bare.out")
 
 start_proxy() { # [binary] sets $pid; waits for /readyz; the start-to-ready time goes to $work/ready
   local t0 t1
@@ -108,6 +115,10 @@ passthrough() { # delay in ms, 0 for none
     read -r a b c n < <(run_wrk "$PROXY" "$work/small.json" "$CONC" "$delay")
     p1=$(cpu_ticks "$pid"); m1=$(cpu_ticks "$mock_pid")
     echo "proxy $1 $a $b $c $(( (p1 - p0) * TICK_US / n )) $(( (m1 - m0) * TICK_US / n ))" >> "$work/rows"
+    p0=$(cpu_ticks "$bare_pid"); m0=$(cpu_ticks "$mock_pid")
+    read -r a b c n < <(run_wrk "$BARE" "$work/small.json" "$CONC" "$delay")
+    p1=$(cpu_ticks "$bare_pid"); m1=$(cpu_ticks "$mock_pid")
+    echo "bare $1 $a $b $c $(( (p1 - p0) * TICK_US / n )) $(( (m1 - m0) * TICK_US / n ))" >> "$work/rows"
     if [ -n "${OLD_BIN:-}" ]; then
       p0=$(cpu_ticks "$old_pid"); m0=$(cpu_ticks "$mock_pid")
       read -r a b c n < <(run_wrk "$OLD" "$work/small.json" "$CONC" "$delay")
@@ -145,6 +156,8 @@ p50=$(med proxy 0 3); p99=$(med proxy 0 4); prps=$(med proxy 0 5)
 ld50=$(med direct "$LAT" 3); ld99=$(med direct "$LAT" 4); ldrps=$(med direct "$LAT" 5)
 lp50=$(med proxy "$LAT" 3); lp99=$(med proxy "$LAT" 4); lprps=$(med proxy "$LAT" 5)
 proxy_us=$(med proxy 0 6); mock_us=$(med proxy 0 7)
+b50=$(med bare 0 3); b99=$(med bare 0 4); brps=$(med bare 0 5); bare_us=$(med bare 0 6)
+lb50=$(med bare "$LAT" 3); lb99=$(med bare "$LAT" 4); lbrps=$(med bare "$LAT" 5)
 old_line=""
 if [ -n "${OLD_BIN:-}" ]; then
   orps=$(med old 0 5); ous=$(med old 0 6); olrps=$(med old "$LAT" 5); olp99=$(med old "$LAT" 4)
@@ -180,6 +193,8 @@ at the start: ${load_start}, at the end: $(cut -d' ' -f1-3 /proc/loadavg).
 |---|---|---|---|---|---|---|
 | passthrough (nothing to compress) | ${d50} / ${d99} | ${p50} / ${p99} | $(add "$p50" "$d50") / $(add "$p99" "$d99") | ${drps} | ${prps} | $(pct "$prps" "$drps")% |
 | passthrough, upstream answering in ${LAT} ms | ${ld50} / ${ld99} | ${lp50} / ${lp99} | $(add "$lp50" "$ld50") / $(add "$lp99" "$ld99") | ${ldrps} | ${lprps} | $(pct "$lprps" "$ldrps")% |
+| passthrough, bare forwarder (the stack's floor) | ${d50} / ${d99} | ${b50} / ${b99} | $(add "$b50" "$d50") / $(add "$b99" "$d99") | ${drps} | ${brps} | $(pct "$brps" "$drps")% |
+| the same, upstream answering in ${LAT} ms | ${ld50} / ${ld99} | ${lb50} / ${lb99} | $(add "$lb50" "$ld50") / $(add "$lb99" "$ld99") | ${ldrps} | ${lbrps} | $(pct "$lbrps" "$ldrps")% |
 | 100 KB log output (compressed) | ${bd50} / ${bd99} | ${bp50} / ${bp99} | $(add "$bp50" "$bd50") / $(add "$bp99" "$bd99") | ${bdrps} | ${bprps} | $(pct "$bprps" "$bdrps")% |
 | 100 KB log output, one connection | ${sd50} / ${sd99} | ${sp50} / ${sp99} | $(add "$sp50" "$sd50") / $(add "$sp99" "$sd99") | ${sdrps} | ${sprps} | $(pct "$sprps" "$sdrps")% |
 
@@ -189,7 +204,10 @@ at the start: ${load_start}, at the end: $(cut -d' ' -f1-3 /proc/loadavg).
   a provider-like (if very fast) answer time; there the ratio and the added latency are what a
   client of a real provider would see.
 - CPU time (user + system) per passthrough request through the proxy (first row, median of the
-  runs): the proxy ${proxy_us} us, the mock upstream ${mock_us} us.
+  runs): the proxy ${proxy_us} us, the mock upstream ${mock_us} us; the bare forwarder ${bare_us} us.
+  The bare forwarder (\`examples/bare_forward.rs\`) is axum's server and hyper's pooled client on
+  the same runtime and allocator as the proxy, relaying without reading, checking or accounting
+  anything: what it costs is the stack's floor, and the proxy's excess over it is its own work.
 ${old_line}
 - Bytes the upstream received for the last 100 KB request through the proxy: ${sent} (of about
   $(wc -c < "$work/big.json")).
