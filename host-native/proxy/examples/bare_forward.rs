@@ -1,7 +1,8 @@
 //! The floor of the load benchmark: the least an axum + hyper proxy can do per request, on the
 //! same stack as `headroom proxy` (axum's server, hyper's pooled client, the same runtime and
-//! allocator) with none of its work: no body read, no accounting, no header filtering. It forwards
-//! every request to the upstream given as its second argument and relays the answer as it comes.
+//! allocator) with none of its work: no body read, no accounting, no header filtering. It
+//! forwards every request to the upstream given as its second argument and relays the answer as
+//! it comes.
 //! `cargo run --release -p headroom-proxy --example bare_forward -- ADDR UPSTREAM` prints its
 //! address on its first line. A benchmark tool only: it does nothing a proxy must do to be safe.
 
@@ -11,9 +12,6 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Upstream = (Client<HttpConnector, Body>, String);
 

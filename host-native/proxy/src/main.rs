@@ -13,9 +13,6 @@ use headroom_proxy::config::{ProxyArgs, ProxyConfig};
 use headroom_proxy::{AppState, app};
 use std::time::Duration;
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "headroom", version, about = "Context compression for AI agents")]
 struct Cli {
