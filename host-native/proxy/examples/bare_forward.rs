@@ -20,7 +20,9 @@ async fn main() -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
-    let upstream = args.next().expect("usage: bare_forward ADDR UPSTREAM_URL");
+    let Some(upstream) = args.next() else {
+        return Err(std::io::Error::other("usage: bare_forward ADDR UPSTREAM_URL"));
+    };
     let mut tcp = HttpConnector::new();
     tcp.set_nodelay(true);
     let client = Client::builder(TokioExecutor::new()).build(tcp);
