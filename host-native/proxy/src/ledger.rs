@@ -47,7 +47,14 @@ impl Session {
         let mut hasher = blake3::Hasher::new();
         hasher.update(self.0.as_str().as_bytes());
         hasher.update(&self.1);
-        hasher.finalize().to_hex()[..12].to_owned()
+        // The first 12 hex digits, without writing out all 64.
+        let mut id = String::with_capacity(12);
+        for b in &hasher.finalize().as_bytes()[..6] {
+            for nibble in [b >> 4, b & 0xf] {
+                id.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+            }
+        }
+        id
     }
 }
 
@@ -108,5 +115,10 @@ mod tests {
         let (sm, _) = session_of(&t, Dialect::AnthropicMessages, marked).unwrap();
         let (sp, _) = session_of(&t, Dialect::AnthropicMessages, plain).unwrap();
         assert_eq!(sm.id(), sp.id());
+        // The id is the hash's first 12 hex digits.
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(sm.0.as_str().as_bytes());
+        hasher.update(&sm.1);
+        assert_eq!(sm.id(), hasher.finalize().to_hex()[..12]);
     }
 }

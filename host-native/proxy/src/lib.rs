@@ -37,3 +37,8 @@ pub mod upstream;
 pub use app::build_app;
 pub use config::ProxyConfig;
 pub use state::AppState;
+
+/// The maps a request updates, keyed by short strings (models, sessions, key scopes): hashed
+/// by `foldhash`, several times cheaper than the standard SipHash on such keys, and seeded
+/// per process, so that a client cannot choose keys that collide.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -85,6 +85,45 @@ impl FastVisitor<'_> {
     }
 }
 
+/// `{:?}` of `v` written by hand when `v` is the double nearest a decimal of at most three
+/// places (the proxy logs milliseconds rounded to microseconds), below 10^12 and not zero:
+/// there, three-place decimals fall on distinct doubles, so the shortest digits that read
+/// back as `v` are that decimal's own. `None` for any other value (`Debug` writes it).
+fn short_decimal(v: f64, out: &mut [u8; 24]) -> Option<&str> {
+    if !v.is_finite() || v == 0.0 || v.abs() >= 1e12 {
+        return None;
+    }
+    let thousandths = (v.abs() * 1000.0).round();
+    if thousandths / 1000.0 != v.abs() {
+        return None;
+    }
+    // Below 10^15: exact as an integer.
+    let n = thousandths as u64;
+    let mut fraction = n % 1000;
+    let mut places = 3;
+    while places > 1 && fraction % 10 == 0 {
+        fraction /= 10;
+        places -= 1;
+    }
+    let mut len = 0;
+    let mut put = |bytes: &[u8]| {
+        out[len..len + bytes.len()].copy_from_slice(bytes);
+        len += bytes.len();
+    };
+    if v < 0.0 {
+        put(b"-");
+    }
+    put(itoa::Buffer::new().format(n / 1000).as_bytes());
+    put(b".");
+    let mut frac = [b'0'; 3];
+    for k in (0..places).rev() {
+        frac[k] = b'0' + (fraction % 10) as u8;
+        fraction /= 10;
+    }
+    put(&frac[..places]);
+    std::str::from_utf8(&out[..len]).ok()
+}
+
 /// Whether `{:?}` of `s` is `s` in quotes: printable ASCII without `"` or `\`.
 fn plain_str(s: &str) -> bool {
     s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
@@ -98,7 +137,11 @@ impl Visit for FastVisitor<'_> {
         if self.special(field) {
             return self.default_debug(field, &value);
         }
-        self.result = self.name(field).and_then(|()| write!(self.writer, "{value:?}"));
+        let mut digits = [0u8; 24];
+        self.result = self.name(field).and_then(|()| match short_decimal(value, &mut digits) {
+            Some(text) => self.writer.write_str(text),
+            None => write!(self.writer, "{value:?}"),
+        });
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -232,6 +275,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn short_decimals_are_written_as_debug_writes_them() {
+        let mut buf = [0u8; 24];
+        let mut seen = 0;
+        let mut check = |v: f64| {
+            if let Some(text) = short_decimal(v, &mut buf) {
+                assert_eq!(text, format!("{v:?}"), "{}", v.to_bits());
+                seen += 1;
+            }
+        };
+        // Every three-place value up to 100, every microsecond-rounded one (as the proxy logs
+        // them) of a spread of magnitudes, and values the path must leave to `Debug`.
+        for n in 0..100_000u64 {
+            check(n as f64 / 1000.0);
+            check(-(n as f64) / 1000.0);
+        }
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let ms = (x >> 11) as f64 / (1u64 << 53) as f64 * 10f64.powi((x % 16) as i32 - 3);
+            check((ms * 1000.0).round() / 1000.0);
+            check(ms);
+            check(f64::from_bits(x));
+        }
+        for v in [1e12 - 0.001, 999_999_999_999.999, 1e12, 0.0005, 0.1 + 0.2, 1e-7, 5e-324] {
+            check(v);
+        }
+        assert!(seen > 300_000, "{seen}");
+        assert_eq!(short_decimal(0.1 + 0.2, &mut buf), None);
+        assert_eq!(short_decimal(0.0, &mut buf), None);
+        assert_eq!(short_decimal(12.5, &mut buf), Some("12.5"));
+    }
+
+    #[test]
     fn lines_are_the_default_formatters_byte_for_byte() {
         let floats = [
             0.0,
@@ -257,6 +335,10 @@ pub(crate) mod tests {
             f64::MAX,
             0.012_345_6,
             f64::from_bits(0x430b_05a7_af16_e882),
+            0.412,
+            1234.5,
+            -0.001,
+            999_999_999_999.999,
         ];
         let strings =
             ["openai", "", "a \"quoted\" one", "back\\slash", "tab\there", "é", "\u{1b}[31mred", "it's"];

@@ -3,7 +3,7 @@
 //! `other`), statuses are three-digit codes, error kinds and transforms are the proxy's and
 //! the engine's own names. No path, key or content ever becomes a label.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -112,7 +112,7 @@ pub struct Metrics {
     telemetry_dropped: Family<ExporterLabels, Counter>,
     transform_duration: Hist<TransformLabels>,
     /// Per model label (the first [`MAX_MODELS`] names), its series for each provider.
-    models: RwLock<HashMap<String, Arc<PerProvider<ModelSeries>>>>,
+    models: RwLock<crate::FastMap<String, Arc<PerProvider<ModelSeries>>>>,
     /// The series of models past the cap (`other`).
     other_model: Arc<PerProvider<ModelSeries>>,
     /// Each provider's series.

@@ -67,7 +67,7 @@ impl RequestLog {
 /// The log line of `r`, newline included: the record written straight to bytes
 /// ([`crate::record_json`]: no intermediate tree, no generic serialiser; this runs once per
 /// request) with `timestamp`, `cached_tokens` and, when asked, the request's `messages`
-/// (from its body, made safe by [`content_json`]) appended.
+/// (from its body, made safe by [`content_json`]) appended. `messages` is the record's body.
 pub fn line(out: &mut Vec<u8>, r: &Record, extra: &str, messages: Option<&[u8]>) {
     crate::record_json::open_record(out, r);
     out.extend_from_slice(b",\"timestamp\":\"");
@@ -80,7 +80,7 @@ pub fn line(out: &mut Vec<u8>, r: &Record, extra: &str, messages: Option<&[u8]>)
     out.extend_from_slice(extra.as_bytes());
     if let Some(body) = messages {
         out.extend_from_slice(b",\"messages\":");
-        content_json(out, body);
+        content_json(out, body, r.body_valid);
     }
     out.extend_from_slice(b"}\n");
 }
@@ -144,13 +144,15 @@ impl Parts<'_> {
 }
 
 /// [`content`] as JSON, appended to `out`. A body with nothing to scrub (most) is not turned
-/// into a tree and back: its parts are copied as they are.
-fn content_json(out: &mut Vec<u8>, body: &[u8]) {
+/// into a tree and back: its parts are copied as they are. `valid`: the body was validated
+/// as a JSON object when it arrived (it is not validated again).
+fn content_json(out: &mut Vec<u8>, body: &[u8], valid: bool) {
     let clean = !scrub_finders().iter().any(|f| f.find(body).is_some());
     // The parts picked by one walk of the top level; serde's struct where the walk declines.
     // A `null` part is left out, as serde reads it into `None`.
+    let pick = if valid { crate::top_level::members_of_valid } else { crate::top_level::members };
     let parts = clean
-        .then(|| match crate::top_level::members(body, NAMES) {
+        .then(|| match pick(body, NAMES) {
             Some(found) => Some(found.map(|raw| raw.filter(|r| *r != "null"))),
             None => Parts::by_serde(body),
         })
@@ -242,9 +244,15 @@ pub fn redact_keys(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// What the log writes of `body`; the same whether or not it is known to be valid.
     fn json_of(body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        content_json(&mut out, body);
+        content_json(&mut out, body, false);
+        if std::str::from_utf8(body).is_ok_and(|t| headroom_json::scan::validate(t).is_ok()) {
+            let mut trusted = Vec::new();
+            content_json(&mut trusted, body, true);
+            assert_eq!(trusted, out, "{}", String::from_utf8_lossy(body));
+        }
         out
     }
 

@@ -10,6 +10,16 @@
 pub fn members<'a, const N: usize>(buf: &'a [u8], names: [&str; N]) -> Option<[Option<&'a str>; N]> {
     let text = std::str::from_utf8(buf).ok()?;
     headroom_json::scan::validate(text).ok()?;
+    pick(text, names)
+}
+
+/// [`members`] of a body validated before (by the same scanner, when it arrived): not
+/// validated again. Never on bytes that were not: the walk only skips.
+pub fn members_of_valid<'a, const N: usize>(buf: &'a [u8], names: [&str; N]) -> Option<[Option<&'a str>; N]> {
+    pick(std::str::from_utf8(buf).ok()?, names)
+}
+
+fn pick<'a, const N: usize>(text: &'a str, names: [&str; N]) -> Option<[Option<&'a str>; N]> {
     let mut found = [None; N];
     each_member(text.trim_start_matches([' ', '\t', '\n', '\r']), |key, value| {
         match names.iter().position(|n| *n == key) {

@@ -76,13 +76,16 @@ pub async fn forward_llm(
 /// or 504 in the provider's format, before any byte of the answer went out).
 pub async fn relay_llm(state: &AppState, dialect: Dialect, upstream: Answer) -> Result<Response, ProxyError> {
     let idle = state.config.stream_idle_timeout;
-    let head = relay_headers(&upstream);
+    let mut head = relay_headers(&upstream);
     let body = if !upstream.status().is_success() {
         relay_body(upstream, idle)
     } else if is_event_stream(&upstream) {
         guard::relay_events(upstream, dialect, idle)
     } else {
-        Body::from(guard::read_json(upstream, idle).await?)
+        let (bytes, checked) = guard::read_json(upstream, idle).await?;
+        // The accounting takes the usage the check read (the answer goes out as it came).
+        head = head.extension(checked);
+        Body::from(bytes)
     };
     head.body(body).map_err(|e| ProxyError::Unreachable(e.to_string()))
 }

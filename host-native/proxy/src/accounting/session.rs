@@ -13,7 +13,6 @@
 //! proxy forwarded was not (a batch offload, the retrieval tool first offered, a failed
 //! compression forwarding originals after compressed turns).
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -55,7 +54,7 @@ pub struct Outcome {
 
 /// The per-session state.
 pub struct Sessions {
-    map: Mutex<HashMap<String, State>>,
+    map: Mutex<crate::FastMap<String, State>>,
     /// The last forwarded body of each recent conversation: its next forwarded body is hashed
     /// only past the messages the two share.
     forwarded: ReadMemos,

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http_body::Body as _;
 use serde_json::Value;
 
+use super::usage::Checked;
 use super::{Draft, Usage};
 use crate::retrieval::{sse, usage as usage_json};
 use crate::state::AppState;
@@ -86,10 +87,9 @@ impl Reader {
                 // passthrough endpoint's) is not read.
                 let buf = buf.as_slice();
                 let has_usage = mentions_usage(buf);
-                if let (false, true, Some((usage, model))) = (over, has_usage, super::usage::read_answer(buf))
-                {
-                    seen.usage = usage.usage();
-                    seen.model = model.map(|m| super::cap_model(&m));
+                if !over && has_usage {
+                    let read = super::usage::Checked::of(super::usage::read_answer(buf));
+                    (seen.usage, seen.model) = (read.usage, read.model);
                 }
             }
         }
@@ -241,16 +241,24 @@ pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Respo
         return response;
     }
     let (mut parts, body) = response.into_parts();
+    // The name made once: from a string, a header name is looked up among the standard ones.
+    const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-headroom-request-id");
     if let Ok(id) = http::HeaderValue::from_str(&draft.request_id) {
-        parts.headers.insert("x-headroom-request-id", id);
+        parts.headers.insert(REQUEST_ID, id);
     }
     let streaming = parts
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
+    // What the answer's check already read of it (a whole JSON answer relayed as it came).
+    let checked = parts.extensions.remove::<Checked>();
+    let mut seen = Seen { status: parts.status.as_u16(), streaming, ..Seen::default() };
     // A cache hit's usage is not read: nothing was billed for it (see `Accounting::finish`).
     let reader = if draft.cache_hit {
+        None
+    } else if let Some(checked) = checked.filter(|_| !streaming) {
+        (seen.usage, seen.model) = (checked.usage, checked.model);
         None
     } else if streaming {
         Some(Reader::Sse { parser: sse::Parser::default(), usage: Value::Null, model: None })
@@ -258,12 +266,6 @@ pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Respo
         Some(Reader::Json { buf: crate::upstream::guard::Gather::default(), over: false })
     };
     state.metrics.in_flight.inc();
-    let watch = Watch {
-        state: Arc::clone(state),
-        draft: Some(draft),
-        seen: Seen { status: parts.status.as_u16(), streaming, ..Seen::default() },
-        reader,
-        completed: false,
-    };
+    let watch = Watch { state: Arc::clone(state), draft: Some(draft), seen, reader, completed: false };
     Response::from_parts(parts, Body::new(Tap { inner: body, watch }))
 }

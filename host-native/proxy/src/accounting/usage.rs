@@ -201,6 +201,16 @@ pub struct AnswerTop<'a> {
 #[allow(clippy::option_option, reason = "outer: this path cannot tell; inner: serde's answer")]
 fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>> {
     let [usage, model] = crate::top_level::members(buf, ["usage", "model"])?;
+    from_raw(usage, model)
+}
+
+/// What serde reads of an answer whose top-level `usage` and `model` (raw JSON text, each
+/// the only member of its name) are these; `None` when this cannot tell.
+#[allow(clippy::option_option, reason = "outer: this path cannot tell; inner: serde's answer")]
+fn from_raw<'a>(
+    usage: Option<&'a str>,
+    model: Option<&'a str>,
+) -> Option<Option<(UsageMember, Option<Cow<'a, str>>)>> {
     let model = match model {
         None | Some("null") => None,
         Some(raw) if raw.starts_with('"') => Some(headroom_json::scan::decode(raw)?),
@@ -218,6 +228,128 @@ fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>
         },
     };
     Some(Some((usage, model)))
+}
+
+/// What the check of a whole JSON answer read of it ([`check_answer`]), handed to the
+/// accounting with the response (as an extension) so that the answer is not read twice.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// The usage it reports.
+    pub usage: Option<Usage>,
+    /// The model it names (capped).
+    pub model: Option<String>,
+}
+
+impl Checked {
+    /// From what [`read_answer`] or [`check_answer`] read.
+    pub fn of(read: Option<(UsageMember, Option<Cow<'_, str>>)>) -> Self {
+        read.map_or_else(Self::default, |(usage, model)| Self {
+            usage: usage.usage(),
+            model: model.map(|m| super::cap_model(&m)),
+        })
+    }
+}
+
+/// Check that a whole answer is JSON (what `serde_json` accepts: the check the proxy makes
+/// before relaying it) and, in the same pass, read what [`read_answer`] reads of it: the
+/// accounting then has the usage without a second pass over the answer. `Err` is serde's
+/// own error for a body that is not JSON.
+#[allow(clippy::type_complexity, reason = "read_answer's answer, in a Result")]
+pub fn check_answer(buf: &[u8]) -> Result<Option<(UsageMember, Option<Cow<'_, str>>)>, serde_json::Error> {
+    match serde_json::from_slice::<Top<'_>>(buf) {
+        Ok(Top::Object { usage, model }) => Ok(Some((usage.unwrap_or_default(), model.flatten()))),
+        Ok(Top::Other) => Ok(read_answer(buf)),
+        // Stricter than the plain check in one place (a picked member that is not UTF-8):
+        // whether the answer is JSON is the plain check's to say.
+        Err(_) => serde_json::from_slice::<IgnoredAny>(buf).map(|_| read_answer(buf)),
+    }
+}
+
+/// An answer's top level as the check reads it: the `usage` and `model` of an object that names
+/// each at most once, read as [`AnswerTop`] reads them, or anything else (read again by
+/// [`read_answer`]). Where serde would refuse `AnswerTop` for a valid answer (a count named
+/// twice in the usage, a model that is not a string) the check fails and the plain check
+/// decides.
+enum Top<'a> {
+    Object { usage: Option<UsageMember>, model: Option<Option<Cow<'a, str>>> },
+    Other,
+}
+
+/// A top-level member's name, as far as the check cares.
+enum Key {
+    Usage,
+    Model,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl Visitor<'_> for Visit {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "usage" => Key::Usage,
+                    "model" => Key::Model,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_identifier(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
+                let (mut usage, mut model, mut twice) = (None, None, false);
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Usage => twice |= usage.replace(map.next_value::<UsageMember>()?).is_some(),
+                        Key::Model => {
+                            twice |= model.replace(map.next_value::<Option<Cow<'de, str>>>()?).is_some();
+                        }
+                        Key::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(if twice { Top::Other } else { Top::Object { usage, model } })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Top::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Top<'de>, E> {
+                Ok(Top::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Top<'de>, E> {
+                Ok(Top::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Top<'de>, E> {
+                Ok(Top::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Top<'de>, E> {
+                Ok(Top::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Top<'de>, E> {
+                Ok(Top::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Top<'de>, E> {
+                Ok(Top::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 /// The fields of a `usage` object (validated text) read by hand where every count is a plain
@@ -385,6 +517,21 @@ mod tests {
         [reference, fast]
     }
 
+    /// [`check_answer`] accepts what `serde_json` accepts as JSON, and then reads what
+    /// [`read_answer`] reads.
+    fn checked_as_read(buf: &[u8]) {
+        let text = String::from_utf8_lossy(buf);
+        let is_json = serde_json::from_slice::<IgnoredAny>(buf).is_ok();
+        match check_answer(buf) {
+            Ok(read) => {
+                assert!(is_json, "accepted what is not JSON: {text}");
+                let read = read.map(|(u, m)| (u.usage(), m.map(|m| m.into_owned())));
+                assert_eq!(read, both(buf)[1], "{text}");
+            }
+            Err(_) => assert!(!is_json, "refused JSON: {text}"),
+        }
+    }
+
     #[test]
     fn an_answer_reads_as_serde_reads_it_whatever_its_shape() {
         let deep =
@@ -424,6 +571,7 @@ mod tests {
             r#"{"usage":{"prompt_tokens":1},"model":["m"]}"#,
             r#"{"usage":{"prompt_tokens":1},"model":"caf\u00e9 \"m\""}"#,
             r#"{"usage":{"prompt_tokens":1},"model":"\ud800"}"#,
+            r#"{"usage":{"prompt_tokens":1},"model":"\u00e9","model2":"\ud800\udc00"}"#,
             // Duplicates, escaped names, whitespace.
             r#"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2}}"#,
             r#"{"usage":{"prompt_tokens":1},"model":"a","model":"b"}"#,
@@ -451,9 +599,12 @@ mod tests {
         // Bytes that are not UTF-8 in a string serde skips, and in the model.
         answers.push(b"{\"content\":\"\xff\xfe\",\"usage\":{\"prompt_tokens\":1}}".to_vec());
         answers.push(b"{\"model\":\"\xff\",\"usage\":{\"prompt_tokens\":1}}".to_vec());
+        answers.push(b"{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1,\"x\":\"\xff\"}}".to_vec());
+        answers.push(b"{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1}} \xff".to_vec());
         for answer in &answers {
             let [reference, fast] = both(answer);
             assert_eq!(fast, reference, "{}", String::from_utf8_lossy(answer));
+            checked_as_read(answer);
         }
         // The usual answers take the fast path.
         for answer in &answers[..3] {

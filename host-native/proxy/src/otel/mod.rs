@@ -301,6 +301,7 @@ mod tests {
             client_aborted: false,
             cache_hit: false,
             request_body: bytes::Bytes::new(),
+            body_valid: false,
         }
     }
 

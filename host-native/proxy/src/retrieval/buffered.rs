@@ -25,7 +25,9 @@ pub async fn respond(
     let mut earlier: Vec<Value> = Vec::new();
     for round in 0..=MAX_ROUNDS {
         let head = upstream::relay_headers(&upstream_response);
-        let bytes =
+        // What the check read is left: the client may get another body (the accounting reads
+        // whichever it gets).
+        let (bytes, _) =
             upstream::guard::read_json(upstream_response, exchange.state.config.stream_idle_timeout).await?;
         let Ok(mut response) = serde_json::from_slice::<Value>(&bytes) else {
             return head.body(Body::from(bytes)).map_err(|e| ProxyError::Unreachable(e.to_string()));

@@ -33,7 +33,10 @@ pub fn definition(dialect: Dialect) -> &'static str {
 
 /// True when `body` cites a retrieval key.
 pub fn has_marker(body: &[u8]) -> bool {
-    memchr::memmem::find(body, MARKER_NEEDLE).is_some()
+    // The searcher built once: building one costs more than searching a short body.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARKER_NEEDLE));
+    FINDER.find(body).is_some()
 }
 
 /// `body` with the tool appended to `tools` (created when absent).

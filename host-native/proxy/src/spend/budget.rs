@@ -4,7 +4,6 @@
 //! torn one). A request is admitted while the spend is under the budget; the one that crosses
 //! it finishes (a stream is never cut) and the next is refused.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,7 +47,7 @@ struct Ledger {
     tz: String,
     period_start: u64,
     total_usd: f64,
-    by_key: HashMap<String, f64>,
+    by_key: crate::FastMap<String, f64>,
     /// The previous period's total, for `/stats`.
     #[serde(default)]
     previous_total_usd: Option<f64>,

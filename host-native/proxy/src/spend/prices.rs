@@ -26,7 +26,6 @@
 //! (input, cache reads and writes) is over 100,000 tokens ([A-CUT]): `long` below.
 //! Verify before billing: providers change prices; `--prices` corrects the table.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -129,10 +128,10 @@ pub struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Prices {
     entries: Vec<Entry>,
-    by_name: HashMap<String, usize>,
+    by_name: crate::FastMap<String, usize>,
     /// The keys of `by_name` that [`normalize`] leaves as they are: a model name equal to one
     /// resolves to it without being normalised (an allocation or more per request).
-    exact: HashMap<String, usize>,
+    exact: crate::FastMap<String, usize>,
 }
 
 /// A price file that cannot be used (reported at start, naming the file and line).

@@ -5,7 +5,7 @@
 pub mod history;
 pub mod time;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -119,7 +119,7 @@ struct Live {
     bill: Bill,
     usage_reported: u64,
     cache_breaks: BTreeMap<&'static str, u64>,
-    sessions: HashMap<String, SessionTotals>,
+    sessions: crate::FastMap<String, SessionTotals>,
     savings: VecDeque<(u64, u64)>,
     tokens_saved: u64,
 }

@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 
 use super::Answer;
 use super::watch::{Fault, Watch};
+use crate::accounting::usage::{Checked, check_answer};
 use crate::errors::ProxyError;
 
 /// The most of a non-streaming answer the proxy holds to check it: far above any model's
@@ -61,7 +62,8 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A non-streaming success on an LLM route, whole and checked: a body that stalls is a 504,
 /// one that is cut or is not JSON a 502 (the client's SDK would fail to parse it anyway).
-pub async fn read_json(upstream: Answer, idle: Duration) -> Result<Bytes, ProxyError> {
+/// The check reads the answer's usage and model as it goes, for the accounting.
+pub async fn read_json(upstream: Answer, idle: Duration) -> Result<(Bytes, Checked), ProxyError> {
     let status = upstream.status();
     let mut body = Bounded::new(upstream, idle);
     let mut bytes = Gather::default();
@@ -92,13 +94,18 @@ pub async fn read_json(upstream: Answer, idle: Duration) -> Result<Bytes, ProxyE
             }
         }
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes.as_slice()) {
-        return Err(ProxyError::UpstreamFault(format!(
+    let checked = if cfg!(feature = "bench-no-accounting") {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes.as_slice()).map(|_| Checked::default())
+    } else {
+        check_answer(bytes.as_slice()).map(Checked::of)
+    };
+    match checked {
+        Ok(checked) => Ok((bytes.into_bytes(), checked)),
+        Err(e) => Err(ProxyError::UpstreamFault(format!(
             "the {status} answer is not JSON ({e}; {} bytes)",
             bytes.len()
-        )));
+        ))),
     }
-    Ok(bytes.into_bytes())
 }
 
 /// A body's chunks gathered into one: a body that comes as one chunk (most answers of known
