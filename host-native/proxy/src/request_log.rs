@@ -112,11 +112,15 @@ impl Sink for RequestLog {
 /// an escape could spell one of the others).
 const SCRUB_TRIGGERS: [&str; 6] = ["base64", "sk-", "key-", "Bearer ", "data:", "\\u"];
 
-/// The searchers of [`SCRUB_TRIGGERS`], built once (building one costs more than searching a
-/// short body).
-fn scrub_finders() -> &'static [memchr::memmem::Finder<'static>; 6] {
-    static FINDERS: std::sync::OnceLock<[memchr::memmem::Finder<'static>; 6]> = std::sync::OnceLock::new();
-    FINDERS.get_or_init(|| SCRUB_TRIGGERS.map(memchr::memmem::Finder::new))
+/// Whether `body` holds any of [`SCRUB_TRIGGERS`]: one pass for all six (a conversation
+/// runs to hundreds of kilobytes), by a searcher built once. Should it fail to build, every
+/// body counts as holding one (the tree path scrubs whatever it holds).
+fn may_need_scrubbing(body: &[u8]) -> bool {
+    static SEARCHER: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> = std::sync::OnceLock::new();
+    SEARCHER
+        .get_or_init(|| aho_corasick::AhoCorasick::new(SCRUB_TRIGGERS).ok())
+        .as_ref()
+        .is_none_or(|s| s.is_match(body))
 }
 
 /// The parts of a request the log keeps, as serde picks them.
@@ -147,7 +151,7 @@ impl Parts<'_> {
 /// into a tree and back: its parts are copied as they are. `valid`: the body was validated
 /// as a JSON object when it arrived (it is not validated again).
 fn content_json(out: &mut Vec<u8>, body: &[u8], valid: bool) {
-    let clean = !scrub_finders().iter().any(|f| f.find(body).is_some());
+    let clean = !may_need_scrubbing(body);
     // The parts picked by one walk of the top level; serde's struct where the walk declines.
     // A `null` part is left out, as serde reads it into `None`.
     let pick = if valid { crate::top_level::members_of_valid } else { crate::top_level::members };
@@ -271,6 +275,15 @@ mod tests {
         assert!(!String::from_utf8_lossy(&fast).contains("abcdefghijklmnop"));
         let escaped = br#"{"messages":[{"role":"user","content":"\u0073k-ant-api03-abcdefghijklmnop"}]}"#;
         assert!(!String::from_utf8_lossy(&json_of(escaped)).contains("abcdefghijklmnop"));
+    }
+
+    #[test]
+    fn every_trigger_sends_a_body_to_the_scrubber() {
+        for trigger in SCRUB_TRIGGERS {
+            let body = format!(r#"{{"messages":[{{"role":"user","content":"a {trigger} b"}}]}}"#);
+            assert!(may_need_scrubbing(body.as_bytes()), "{trigger}");
+        }
+        assert!(!may_need_scrubbing(br#"{"messages":[{"role":"user","content":"plain words, a sketch"}]}"#));
     }
 
     #[test]

@@ -201,16 +201,6 @@ pub struct AnswerTop<'a> {
 #[allow(clippy::option_option, reason = "outer: this path cannot tell; inner: serde's answer")]
 fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>> {
     let [usage, model] = crate::top_level::members(buf, ["usage", "model"])?;
-    from_raw(usage, model)
-}
-
-/// What serde reads of an answer whose top-level `usage` and `model` (raw JSON text, each
-/// the only member of its name) are these; `None` when this cannot tell.
-#[allow(clippy::option_option, reason = "outer: this path cannot tell; inner: serde's answer")]
-fn from_raw<'a>(
-    usage: Option<&'a str>,
-    model: Option<&'a str>,
-) -> Option<Option<(UsageMember, Option<Cow<'a, str>>)>> {
     let model = match model {
         None | Some("null") => None,
         Some(raw) if raw.starts_with('"') => Some(headroom_json::scan::decode(raw)?),
@@ -259,8 +249,8 @@ pub fn check_answer(buf: &[u8]) -> Result<Option<(UsageMember, Option<Cow<'_, st
     match serde_json::from_slice::<Top<'_>>(buf) {
         Ok(Top::Object { usage, model }) => Ok(Some((usage.unwrap_or_default(), model.flatten()))),
         Ok(Top::Other) => Ok(read_answer(buf)),
-        // Stricter than the plain check in one place (a picked member that is not UTF-8):
-        // whether the answer is JSON is the plain check's to say.
+        // Serde refused what it read of `usage` or `model` (a count named twice, a model that
+        // is not a string or not UTF-8), or the body is not JSON: the plain check says which.
         Err(_) => serde_json::from_slice::<IgnoredAny>(buf).map(|_| read_answer(buf)),
     }
 }
