@@ -101,7 +101,7 @@ fn short_decimal(v: f64, out: &mut [u8; 24]) -> Option<&str> {
     let n = thousandths as u64;
     let mut fraction = n % 1000;
     let mut places = 3;
-    while places > 1 && fraction % 10 == 0 {
+    while places > 1 && fraction.is_multiple_of(10) {
         fraction /= 10;
         places -= 1;
     }

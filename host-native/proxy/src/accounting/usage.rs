@@ -260,6 +260,7 @@ pub fn check_answer(buf: &[u8]) -> Result<Option<(UsageMember, Option<Cow<'_, st
 /// [`read_answer`]). Where serde would refuse `AnswerTop` for a valid answer (a count named
 /// twice in the usage, a model that is not a string) the check fails and the plain check
 /// decides.
+#[allow(clippy::large_enum_variant, reason = "one value, on the stack for the one call")]
 enum Top<'a> {
     Object { usage: Option<UsageMember>, model: Option<Option<Cow<'a, str>>> },
     Other,
