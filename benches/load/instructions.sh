@@ -27,12 +27,8 @@ cargo build -q --release -p headroom-proxy --bin headroom --features bench-no-ac
 cp "$BIN/headroom" "$work/headroom-off"
 cargo build -q --release -p headroom-proxy --bin headroom
 cp "$BIN/headroom" "$work/headroom"
-export HEADROOM_COMPONENT=${HEADROOM_COMPONENT:-$PWD/target/wasm/headroom-core.wasm}
-[ -f "$HEADROOM_COMPONENT" ] || { echo "no component at $HEADROOM_COMPONENT: run just component" >&2; exit 1; }
-"$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
-MOCK=$(head -1 "$work/mock.out")
+# shellcheck source=mock.sh
+source benches/load/mock.sh
 
 # Keep-alive connections, requests one after another: the count is per request.
 cat > "$work/load.py" <<'PY'

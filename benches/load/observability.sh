@@ -43,12 +43,8 @@ if [ -z "${BASE_BIN:-}" ]; then
 fi
 cargo build -q --release -p headroom-proxy --bin headroom
 
-export HEADROOM_COMPONENT=${HEADROOM_COMPONENT:-$PWD/target/wasm/headroom-core.wasm}
-[ -f "$HEADROOM_COMPONENT" ] || { echo "no component at $HEADROOM_COMPONENT: run just component" >&2; exit 1; }
-"$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
-MOCK=$(head -1 "$work/mock.out")
+# shellcheck source=mock.sh
+source benches/load/mock.sh
 
 start() { # name binary args... ; prints the proxy's URL
   local name=$1 bin=$2

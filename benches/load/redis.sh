@@ -26,12 +26,8 @@ done
 for b in headroom examples/mock_upstream; do
   [ -x "$BIN/$b" ] || { echo "missing $BIN/$b: build it first (see the header)" >&2; exit 1; }
 done
-export HEADROOM_COMPONENT=${HEADROOM_COMPONENT:-$PWD/target/wasm/headroom-core.wasm}
-[ -f "$HEADROOM_COMPONENT" ] || { echo "no component at $HEADROOM_COMPONENT: run just component" >&2; exit 1; }
-"$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
-MOCK=$(head -1 "$work/mock.out")
+# shellcheck source=mock.sh
+source benches/load/mock.sh
 
 RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no > /dev/null &

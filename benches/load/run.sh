@@ -26,11 +26,9 @@ trap cleanup EXIT
 
 # A fresh compiled-code cache, so the first start below is truly cold.
 export HEADROOM_CACHE_DIR="$work/cache"
-"$BIN/examples/mock_upstream" 127.0.0.1:0 > "$work/mock.out" 2>/dev/null &
-mock_pid=$!
-pids+=($mock_pid)
-for _ in $(seq 100); do [ -s "$work/mock.out" ] && break; sleep 0.05; done
-MOCK=$(head -1 "$work/mock.out")
+# shellcheck source=mock.sh
+source benches/load/mock.sh
+mock_pid=$MOCK_PID
 "$BIN/examples/bare_forward" 127.0.0.1:0 "$MOCK" > "$work/bare.out" 2>/dev/null &
 bare_pid=$!
 pids+=($bare_pid)
