@@ -49,11 +49,7 @@ impl Session {
         hasher.update(&self.1);
         // The first 12 hex digits, without writing out all 64.
         let mut id = String::with_capacity(12);
-        for b in &hasher.finalize().as_bytes()[..6] {
-            for nibble in [b >> 4, b & 0xf] {
-                id.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
-            }
-        }
+        crate::hex::push_bytes(&mut id, &hasher.finalize().as_bytes()[..6]);
         id
     }
 }

@@ -12,6 +12,7 @@ pub mod context_args;
 pub mod dialect;
 pub mod errors;
 pub mod facts;
+pub mod hex;
 pub mod ledger;
 pub mod log_fields;
 pub mod log_format;

@@ -147,7 +147,6 @@ fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
 /// feed, newline, carriage return and tab, `\u00XX` for other control characters; everything
 /// else (non-ASCII included) as it is.
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     // Nearly every string here needs no escape: checked in one pass without a branch per
     // byte (it vectorises), then copied whole.
@@ -177,7 +176,12 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
         out.push(b'\\');
         out.push(short);
         if short == b'u' {
-            out.extend_from_slice(&[b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+            out.extend_from_slice(&[
+                b'0',
+                b'0',
+                crate::hex::DIGITS[usize::from(b >> 4)],
+                crate::hex::DIGITS[usize::from(b & 0xf)],
+            ]);
         }
         start = i + 1;
     }

@@ -268,22 +268,13 @@ fn next_request_id() -> String {
         h.update(&std::process::id().to_le_bytes());
         h.finalize().to_hex()[..8].to_owned()
     });
-    // Written by hand: through `format!` this was most of a draft's cost.
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut id = String::with_capacity(3 + prefix.len() + 1 + 16);
     id.push_str("hr-");
     id.push_str(prefix);
     id.push('-');
-    push_hex(&mut id, n);
+    crate::hex::push_u64(&mut id, n);
     id
-}
-
-/// `n` in lower-case hex, as `{:x}` writes it.
-fn push_hex(out: &mut String, n: u64) {
-    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
-    for k in (0..digits).rev() {
-        out.push(char::from(b"0123456789abcdef"[((n >> (4 * k)) & 0xf) as usize]));
-    }
 }
 
 /// A model name cut to [`MAX_MODEL_CHARS`] and stripped of control characters.
@@ -453,11 +444,6 @@ fn proxy_error_kind(e: &crate::errors::ProxyError) -> &'static str {
 mod tests {
     #[test]
     fn request_ids_count_in_hex_after_their_prefix() {
-        for n in [0, 1, 9, 10, 15, 16, 255, 256, 0x1234_abcd, u64::MAX] {
-            let mut s = String::new();
-            super::push_hex(&mut s, n);
-            assert_eq!(s, format!("{n:x}"));
-        }
         let (a, b) = (super::next_request_id(), super::next_request_id());
         let (pa, na) = a.rsplit_once('-').expect("prefix");
         let (pb, nb) = b.rsplit_once('-').expect("prefix");
