@@ -10,5 +10,6 @@ pub mod scan;
 mod views;
 
 pub use views::{
-    Object, Raw, RestOfArray, array, as_str, is_str, parse, rest_of_top_level_array, root, span, trusted_root,
+    Object, Raw, RestOfArray, array, as_str, each_field, is_str, parse, rest_of_top_level_array, root, span,
+    trusted_root,
 };

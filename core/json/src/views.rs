@@ -110,6 +110,34 @@ impl<'a> Object<'a> {
     }
 }
 
+/// Call `f` with every field of the object `raw` in source order (the key decoded, the value
+/// raw), without collecting them: for readers that pick a few fields of a small object, where
+/// [`Object::parse`]'s list costs more than the walk. `None` when `raw` is not an object, a
+/// key does not decode (as in [`Object::parse`]) or `f` declines.
+pub fn each_field<'a>(raw: Raw<'a>, mut f: impl FnMut(&str, Raw<'a>) -> Option<()>) -> Option<()> {
+    let text = raw.0;
+    let b = text.as_bytes();
+    if b.first() != Some(&b'{') {
+        return None;
+    }
+    let mut i = scan::skip_ws(b, 1);
+    if b.get(i) == Some(&b'}') {
+        return Some(());
+    }
+    loop {
+        let key_end = scan::skip_string(b, i);
+        let key = scan::decode(&text[i..key_end])?;
+        i = scan::skip_ws(b, scan::skip_ws(b, key_end) + 1);
+        let end = scan::skip_value(b, i);
+        f(&key, Raw(&text[i..end]))?;
+        i = scan::skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = scan::skip_ws(b, i + 1),
+            _ => return Some(()),
+        }
+    }
+}
+
 /// The items of a JSON array, raw; `None` if it is not an array.
 pub fn array(raw: Raw<'_>) -> Option<Vec<Raw<'_>>> {
     items_from(raw.0, 0).map(|(items, _)| items)
@@ -237,6 +265,32 @@ mod tests {
             assert_eq!(fields(&object), fields(&whole), "{body}");
             assert_eq!(items, whole.get("messages").and_then(array), "{body}");
         }
+    }
+
+    #[test]
+    fn each_field_walks_what_parse_lists() {
+        for body in [
+            r#"{"model":"m","messages":[{"a":1}, {"b":"x,]\"["} ,{"c":[1,[2]]}],"system":"s" ,"n":2}"#,
+            r#"{ "a" : { "b" : "}" } , "\u0061" : null , "c":-1.5e3 }"#,
+            r#"{}"#,
+            r#"{ }"#,
+            r#"[1]"#,
+            r#""s""#,
+            r#"{"\ud800":1}"#,
+        ] {
+            let listed = Object::parse(Raw(body))
+                .map(|o| o.fields().map(|(k, v)| (k.to_owned(), v.get().to_owned())).collect::<Vec<_>>());
+            let mut walked = Vec::new();
+            let all = each_field(Raw(body), |k, v| {
+                walked.push((k.to_owned(), v.get().to_owned()));
+                Some(())
+            });
+            assert_eq!(all.map(|()| walked), listed, "{body}");
+        }
+        // The walk stops where `f` declines.
+        let mut seen = 0;
+        assert_eq!(each_field(Raw(r#"{"a":1,"b":2,"c":3}"#), |k, _| (k != "b").then(|| seen += 1)), None);
+        assert_eq!(seen, 1);
     }
 
     #[test]

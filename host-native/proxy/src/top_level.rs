@@ -32,13 +32,9 @@ fn pick<'a, const N: usize>(text: &'a str, names: [&str; N]) -> Option<[Option<&
 
 /// Call `f` with the name (decoded, as serde reads it) and raw value of every member of the
 /// object that `object` (text validated as JSON) starts with, in order; `None` when it is not
-/// an object or `f` declines. The walk is the scanner's own ([`headroom_json::Object`]).
+/// an object or `f` declines. The walk is the scanner's own ([`headroom_json::each_field`]).
 pub fn each_member<'a>(object: &'a str, mut f: impl FnMut(&str, &'a str) -> Option<()>) -> Option<()> {
-    let object = headroom_json::Object::parse(headroom_json::Raw::trusted(object))?;
-    for (key, value) in object.fields() {
-        f(key, value.get())?;
-    }
-    Some(())
+    headroom_json::each_field(headroom_json::Raw::trusted(object), |key, value| f(key, value.get()))
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ const MAX_SESSIONS: usize = 16_384;
 
 #[derive(Clone)]
 struct State {
+    /// The session's id ([`ledger::Session::id`], a hash: made once per session).
+    id: String,
     items: usize,
     original: [u8; 32],
     forwarded: [u8; 32],
@@ -54,7 +56,7 @@ pub struct Outcome {
 
 /// The per-session state.
 pub struct Sessions {
-    map: Mutex<crate::FastMap<String, State>>,
+    map: Mutex<crate::FastMap<ledger::Session, State>>,
     /// The last forwarded body of each recent conversation: its next forwarded body is hashed
     /// only past the messages the two share.
     forwarded: ReadMemos,
@@ -106,8 +108,7 @@ impl Sessions {
         let weights = Weights::of(draft.provider, model);
         let saved = draft.compression.saved();
         let original_total = usage.input_total() + saved;
-        let session = draft.session.as_ref().map(ledger::Session::id);
-        let original = Some(&draft.prefixes).filter(|p| session.is_some() && !p.is_empty());
+        let original = Some(&draft.prefixes).filter(|p| draft.session.is_some() && !p.is_empty());
         let forwarded = match &draft.forwarded {
             Some(f) if original.is_some() && f != &draft.original => {
                 prefix_hashes(draft.dialect, f, draft.valid, &draft.tenant, &self.forwarded)
@@ -118,9 +119,20 @@ impl Sessions {
         let mut caches = openai || usage.cache_read + usage.cache_write() > 0;
         let mut ttl_1h = usage.cache_write_1h > 0;
         let (mut warm, mut provider_cold, mut proxy_break, mut previous_total) = (false, false, false, 0);
+        let mut session = None;
         let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let (Some(id), Some(o), Some(f)) = (&session, &original, &forwarded) {
-            if let Some(prev) = map.get(id) {
+        if let (Some(s), Some(o), Some(f)) = (&draft.session, &original, &forwarded) {
+            let next = |id: String, ttl_1h: bool, caches: bool| State {
+                id,
+                items: o.len() - 1,
+                original: o[o.len() - 1],
+                forwarded: f[f.len() - 1],
+                original_total,
+                last: now,
+                ttl_1h,
+                caches,
+            };
+            if let Some(prev) = map.get_mut(s) {
                 caches |= prev.caches;
                 ttl_1h |= prev.ttl_1h && usage.cache_write_5m == 0;
                 let ttl = Duration::from_secs(if ttl_1h || prev.ttl_1h { 3600 } else { 300 });
@@ -131,26 +143,23 @@ impl Sessions {
                 provider_cold = warm && forwarded_same && usage.cache_read == 0;
                 proxy_break = warm && !forwarded_same;
                 previous_total = prev.original_total;
-            }
-            if map.len() >= MAX_SESSIONS && !map.contains_key(id) {
-                let cutoff = now.checked_sub(Duration::from_secs(3600));
-                map.retain(|_, s| cutoff.is_some_and(|c| s.last > c));
+                session = Some(prev.id.clone());
+                *prev = next(std::mem::take(&mut prev.id), ttl_1h, caches);
+            } else {
                 if map.len() >= MAX_SESSIONS {
-                    map.clear();
+                    let cutoff = now.checked_sub(Duration::from_secs(3600));
+                    map.retain(|_, s| cutoff.is_some_and(|c| s.last > c));
+                    if map.len() >= MAX_SESSIONS {
+                        map.clear();
+                    }
                 }
+                let id = s.id();
+                session = Some(id.clone());
+                map.insert(s.clone(), next(id, ttl_1h, caches));
             }
-            let state = State {
-                items: o.len() - 1,
-                original: o[o.len() - 1],
-                forwarded: f[f.len() - 1],
-                original_total,
-                last: now,
-                ttl_1h,
-                caches,
-            };
-            map.insert(id.clone(), state);
         }
         drop(map);
+        let session = session.or_else(|| draft.session.as_ref().map(ledger::Session::id));
         let direct = counterfactual(
             usage,
             original_total,
@@ -285,6 +294,9 @@ mod tests {
         let t2 = body(&["task", "a", "more"]);
         let o = sessions.observe(&draft(&t2, &t2, 0), "claude-x", &u(5, 1000, 200), now);
         assert_eq!((o.bill.direct.cache_read, o.cache_break), (1005, None));
+        // The id kept with the session's state is the session's own.
+        let id = draft(&t2, &t2, 0).session.as_ref().map(crate::ledger::Session::id);
+        assert!(id.is_some() && o.session == id, "{:?} {id:?}", o.session);
         // Turn 3: the proxy rewrote history the provider had cached (a batch): a break it caused,
         // and the original (300 tokens larger) would still have read its cache.
         let t3 = body(&["task", "a", "more", "b", "again"]);

@@ -7,6 +7,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Vis
 use std::borrow::Cow;
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Input and output tokens one request was billed for, as the provider reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -209,15 +210,21 @@ fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>
     };
     let usage = match usage {
         None => UsageMember::default(),
-        Some(raw) => match by_hand(raw) {
-            Some(fields) => UsageMember(Object::Is(fields)),
-            None => match serde_json::from_str::<UsageMember>(raw) {
-                Ok(u) => u,
-                Err(_) => return Some(None),
-            },
+        Some(raw) => match usage_member(raw) {
+            Some(u) => u,
+            None => return Some(None),
         },
     };
     Some(Some((usage, model)))
+}
+
+/// A `usage` member's text (validated) as serde reads it (`None`: serde refuses it), read by
+/// hand where it can be.
+fn usage_member(raw: &str) -> Option<UsageMember> {
+    match by_hand(raw) {
+        Some(fields) => Some(UsageMember(Object::Is(fields))),
+        None => serde_json::from_str::<UsageMember>(raw).ok(),
+    }
 }
 
 /// What the check of a whole JSON answer read of it ([`check_answer`]), handed to the
@@ -241,28 +248,35 @@ impl Checked {
 }
 
 /// Check that a whole answer is JSON (what `serde_json` accepts: the check the proxy makes
-/// before relaying it) and, in the same pass, read what [`read_answer`] reads of it: the
-/// accounting then has the usage without a second pass over the answer. `Err` is serde's
-/// own error for a body that is not JSON.
+/// before relaying it) and, in the same pass, find what [`read_answer`] reads of it (the
+/// `usage` member's text, then read by hand, and the model): the accounting then has the usage
+/// without a second pass over the answer. `Err` is serde's own error for a body that is not
+/// JSON.
 #[allow(clippy::type_complexity, reason = "read_answer's answer, in a Result")]
 pub fn check_answer(buf: &[u8]) -> Result<Option<(UsageMember, Option<Cow<'_, str>>)>, serde_json::Error> {
     match serde_json::from_slice::<Top<'_>>(buf) {
-        Ok(Top::Object { usage, model }) => Ok(Some((usage.unwrap_or_default(), model.flatten()))),
+        Ok(Top::Object { usage, model }) => {
+            Ok(match usage.map_or(Some(UsageMember::default()), |u| usage_member(u.get())) {
+                Some(usage) => Some((usage, model.flatten())),
+                // A usage serde refuses (a count named twice): the answer, JSON, read as
+                // `read_answer` reads it.
+                None => read_answer(buf),
+            })
+        }
         Ok(Top::Other) => Ok(read_answer(buf)),
-        // Serde refused what it read of `usage` or `model` (a count named twice, a model that
-        // is not a string or not UTF-8), or the body is not JSON: the plain check says which.
+        // Serde refused what it read of `usage` or `model` (a usage that is not UTF-8, a model
+        // that is not a string or not UTF-8), or the body is not JSON: the plain check says
+        // which.
         Err(_) => serde_json::from_slice::<IgnoredAny>(buf).map(|_| read_answer(buf)),
     }
 }
 
-/// An answer's top level as the check reads it: the `usage` and `model` of an object that names
-/// each at most once, read as [`AnswerTop`] reads them, or anything else (read again by
-/// [`read_answer`]). Where serde would refuse `AnswerTop` for a valid answer (a count named
-/// twice in the usage, a model that is not a string) the check fails and the plain check
-/// decides.
-#[allow(clippy::large_enum_variant, reason = "one value, on the stack for the one call")]
+/// An answer's top level as the check reads it: the `usage` member's text and the `model` (as
+/// [`AnswerTop`] reads it) of an object that names each at most once, or anything else (read
+/// again by [`read_answer`]). Where serde would refuse `AnswerTop` for a valid answer (a model
+/// that is not a string) the check fails and the plain check decides.
 enum Top<'a> {
-    Object { usage: Option<UsageMember>, model: Option<Option<Cow<'a, str>>> },
+    Object { usage: Option<&'a RawValue>, model: Option<Option<Cow<'a, str>>> },
     Other,
 }
 
@@ -305,7 +319,9 @@ impl<'de> Deserialize<'de> for Top<'de> {
                 let (mut usage, mut model, mut twice) = (None, None, false);
                 while let Some(key) = map.next_key::<Key>()? {
                     match key {
-                        Key::Usage => twice |= usage.replace(map.next_value::<UsageMember>()?).is_some(),
+                        // Its text, read by hand after the check: serde's derive reads every
+                        // count as a string (`arbitrary_precision`), at three times the cost.
+                        Key::Usage => twice |= usage.replace(map.next_value::<&'de RawValue>()?).is_some(),
                         Key::Model => {
                             twice |= model.replace(map.next_value::<Option<Cow<'de, str>>>()?).is_some();
                         }
