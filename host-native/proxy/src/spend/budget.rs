@@ -202,7 +202,13 @@ impl Budget {
         let mut l = self.lock();
         self.roll(&mut l, now);
         l.total_usd += usd;
-        *l.by_key.entry(scope.to_owned()).or_default() += usd;
+        // The key's name copied only the first time it spends in the period.
+        match l.by_key.get_mut(scope) {
+            Some(spent) => *spent += usd,
+            None => {
+                l.by_key.insert(scope.to_owned(), usd);
+            }
+        }
         self.dirty.store(true, Ordering::Relaxed);
     }
 

@@ -322,7 +322,7 @@ impl Sink for Spend {
         drop(t);
         let now = unix_now();
         self.budget.add(&r.key_scope, c.total(), now);
-        if c.total() > 0.0 {
+        if c.total() > 0.0 && self.shared.enabled() {
             // The period's key outlives it by an hour: a replica whose clock is a little behind
             // still reads the right figure.
             let (start, end) = self.budget.bounds(now);
