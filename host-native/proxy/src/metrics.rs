@@ -557,6 +557,7 @@ pub async fn handle(
     State(state): State<std::sync::Arc<crate::state::AppState>>,
     headers: http::HeaderMap,
 ) -> Response {
+    state.accounting.settle();
     let text = state.metrics.render(state.ccr.len());
     let openmetrics = headers
         .get(http::header::ACCEPT)

@@ -59,8 +59,9 @@ pub struct AppState {
     /// When the proxy started.
     pub started: Instant,
     plugins: OnceLock<Arc<headroom_plugins::Registry>>,
-    /// Per-request records, handed to stats, metrics and the request log.
-    pub accounting: Accounting,
+    /// Per-request records, handed to stats, metrics and the request log (in batches: read
+    /// what they feed after [`Accounting::settle`]).
+    pub accounting: Arc<Accounting>,
     /// `/stats` and the savings history.
     pub stats: Arc<crate::stats::Stats>,
     /// `/metrics`.
@@ -161,6 +162,10 @@ impl AppState {
                 }
             }
         }
+        let accounting = Arc::new(Accounting::new(sinks, memo_bytes));
+        if let Err(e) = accounting.start_settler() {
+            tracing::warn!(error = %e, "accounting thread not started: each request is accounted as it ends");
+        }
         Ok(Arc::new(Self {
             config,
             client,
@@ -175,7 +180,7 @@ impl AppState {
             unknown_models: UnknownModels::default(),
             started: Instant::now(),
             plugins: OnceLock::new(),
-            accounting: Accounting::new(sinks, memo_bytes),
+            accounting,
             stats,
             metrics,
             request_log,
@@ -245,6 +250,7 @@ impl AppState {
     /// Write out what is kept in memory between periodic writes: the savings history, the
     /// spend, the request log's queue (blocking file I/O).
     pub fn flush(&self) {
+        self.accounting.settle();
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         self.stats.history.flush(now);

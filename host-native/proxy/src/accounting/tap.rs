@@ -131,10 +131,6 @@ struct Watch {
     completed: bool,
 }
 
-/// Bodies up to this size are accounted inline when the answer is dropped (microseconds);
-/// larger ones (hashing their prefixes takes longer) on a task.
-const INLINE_BYTES: usize = 64 << 10;
-
 impl Watch {
     /// The answer's last byte went out (or it failed).
     fn ended(&mut self, completed: bool) {
@@ -158,15 +154,7 @@ impl Drop for Watch {
         if let Some(reader) = self.reader.take() {
             reader.finish(&mut self.seen);
         }
-        let seen = std::mem::take(&mut self.seen);
-        let state = Arc::clone(&self.state);
-        let big = draft.original.len() > INLINE_BYTES;
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) if big => {
-                handle.spawn(async move { state.accounting.finish(draft, seen) });
-            }
-            _ => state.accounting.finish(draft, seen),
-        }
+        self.state.accounting.finish(draft, std::mem::take(&mut self.seen));
     }
 }
 

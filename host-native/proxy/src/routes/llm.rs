@@ -46,7 +46,11 @@ pub async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Res
     }
     // The key scope of an LLM route's request, hashed once.
     let mut tenant = dialect.map(|_| Tenant::of(&parts.headers));
-    // Budgets and rate limits, before any work: a refused request costs nothing upstream.
+    // Budgets and rate limits, before any work: a refused request costs nothing upstream. A
+    // budget counts every request that ended (the queue of them accounted first).
+    if tenant.is_some() && state.spend.budget.enabled() {
+        state.accounting.settle();
+    }
     if let Some(t) = &tenant
         && let Some(refused) = state.spend.refusal(provider, t.as_str()).await
     {

@@ -63,6 +63,7 @@ pub async fn stats(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
         }
         Err(e) => return e.into_response(),
     }
+    state.accounting.settle();
     let mut v = state.stats.snapshot(sessions);
     v["telemetry"] = state.telemetry.status();
     v["request_log"] = match &state.request_log {
@@ -82,6 +83,7 @@ pub async fn stats(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery
 
 /// Stored checkpoints plus the current totals as a last, unstored point.
 fn points(state: &AppState) -> (Vec<Checkpoint>, usize) {
+    state.accounting.settle();
     let mut points = state.stats.history.checkpoints();
     let stored = points.len();
     let lifetime = state.stats.history.lifetime();
