@@ -546,9 +546,108 @@ fn proxy_error_kind(e: &crate::errors::ProxyError) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// A consumer that keeps the request ids it was handed, in order.
+    #[derive(Default)]
+    struct Ids(Mutex<Vec<String>>);
+
+    impl Sink for Ids {
+        fn record(&self, r: &Record) {
+            self.0.lock().expect("lock").push(r.request_id.clone());
+        }
+    }
+
+    impl Ids {
+        fn seen(&self) -> Vec<String> {
+            self.0.lock().expect("lock").clone()
+        }
+    }
+
+    fn draft(body: &'static [u8]) -> Draft {
+        let tenant = Tenant::of(&http::HeaderMap::new());
+        Draft::new(Provider::OpenAi, Dialect::OpenaiChat, Instant::now(), tenant, Bytes::from_static(body))
+    }
+
+    fn accounting() -> (Arc<Accounting>, Arc<Ids>) {
+        let ids = Arc::new(Ids::default());
+        (Arc::new(Accounting::new(vec![ids.clone() as Arc<dyn Sink>], 0)), ids)
+    }
+
+    /// Accounting whose thread never accounts (the test's own thread stands for it): requests
+    /// stay queued until something settles them.
+    fn held() -> (Arc<Accounting>, Arc<Ids>) {
+        let (acc, ids) = accounting();
+        acc.settler.set(std::thread::current()).expect("no thread yet");
+        (acc, ids)
+    }
+
+    fn finish(acc: &Accounting, body: &'static [u8]) -> String {
+        let d = draft(body);
+        let id = d.request_id.clone();
+        acc.finish(d, tap::Seen::default());
+        id
+    }
+
+    #[test]
+    fn requests_are_queued_and_settled_in_order() {
+        let (acc, ids) = held();
+        let sent: Vec<String> = (0..50).map(|_| finish(&acc, b"{}")).collect();
+        assert!(ids.seen().is_empty());
+        // A reader settles the queue: every request, in the order their answers ended.
+        acc.settle();
+        assert_eq!(ids.seen(), sent);
+        acc.settle();
+        assert_eq!(ids.seen(), sent);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_thread_accounts_a_batch_by_itself() {
+        let (acc, ids) = accounting();
+        acc.start_settler().expect("thread");
+        let sent: Vec<String> = (0..20).map(|_| finish(&acc, b"{}")).collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while ids.seen().len() < sent.len() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(ids.seen(), sent);
+    }
+
+    #[test]
+    fn the_queue_is_bounded_and_what_is_queued_is_accounted_when_dropped() {
+        let (acc, ids) = held();
+        // At the bound, the request that ends accounts the queue itself.
+        for _ in 0..MAX_PENDING - 1 {
+            finish(&acc, b"{}");
+        }
+        assert!(ids.seen().is_empty());
+        finish(&acc, b"{}");
+        assert_eq!(ids.seen().len(), MAX_PENDING);
+        // So it is for bodies past the byte bound.
+        static BIG: [u8; MAX_PENDING_BYTES] = [b' '; MAX_PENDING_BYTES];
+        finish(&acc, b"{}");
+        assert_eq!(ids.seen().len(), MAX_PENDING);
+        finish(&acc, &BIG);
+        assert_eq!(ids.seen().len(), MAX_PENDING + 2);
+        // What is still queued when the accounting goes is accounted then.
+        finish(&acc, b"{}");
+        assert_eq!(ids.seen().len(), MAX_PENDING + 2);
+        drop(acc);
+        assert_eq!(ids.seen().len(), MAX_PENDING + 3);
+    }
+
+    #[test]
+    fn without_a_thread_each_request_is_accounted_as_it_ends() {
+        // Outside a runtime no thread starts.
+        let (acc, ids) = accounting();
+        acc.start_settler().expect("no thread, no error");
+        acc.finish(draft(b"{}"), tap::Seen::default());
+        assert_eq!(ids.seen().len(), 1);
+    }
+
     #[test]
     fn request_ids_count_in_hex_after_their_prefix() {
-        let (a, b) = (super::next_request_id(), super::next_request_id());
+        let (a, b) = (next_request_id(), next_request_id());
         let (pa, na) = a.rsplit_once('-').expect("prefix");
         let (pb, nb) = b.rsplit_once('-').expect("prefix");
         assert!(pa.starts_with("hr-") && pa.len() == 11 && pa == pb, "{a} {b}");
