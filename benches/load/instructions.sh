@@ -125,11 +125,13 @@ for w in who:
 lines += ["", "Where \"on\" spends them (inclusive, per request; the parts observability adds):", "",
           "| function | instructions per request |", "|---|---|"]
 picks = [
-    ("the record's completion and consumers", "headroom_proxy::accounting::Accounting::finish"),
+    ("the request queued for the accounting as its answer ends", "headroom_proxy::accounting::Accounting::finish"),
+    ("the queue accounted in batches: the records' completion and consumers (accounting thread)",
+     "headroom_proxy::accounting::Accounting::settle"),
+    ("the answer's usage and model read (in the batch)", "headroom_proxy::accounting::usage::Checked::read"),
     ("the request log line", "<headroom_proxy::request_log::RequestLog as headroom_proxy::accounting::Sink>::record"),
     ("the info line (`tracing`)", "tracing_core::event::Event::dispatch"),
-    ("the answer checked, its usage read (off checks it too, alone)",
-     "headroom_proxy::accounting::usage::check_answer"),
+    ("the answer checked (off checks it too)", "headroom_proxy::accounting::usage::check_answer"),
     ("the bill's session state", "headroom_proxy::accounting::session::Sessions::observe"),
     ("spend", "<headroom_proxy::spend::Spend as headroom_proxy::accounting::Sink>::record"),
     ("`/stats`", "<headroom_proxy::stats::Stats as headroom_proxy::accounting::Sink>::record"),

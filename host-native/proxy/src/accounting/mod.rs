@@ -371,7 +371,9 @@ impl Accounting {
 
     /// A request's answer ended (or the client left): queue it to be accounted with the batch.
     pub fn finish(&self, draft: Draft, seen: tap::Seen) {
-        let bytes = draft.original.len() + draft.forwarded.as_ref().map_or(0, Bytes::len);
+        let bytes = draft.original.len()
+            + draft.forwarded.as_ref().map_or(0, Bytes::len)
+            + seen.answer.as_ref().map_or(0, usage::Checked::size);
         let (first, full) = {
             let mut p = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             p.items.push((draft, seen));
@@ -403,7 +405,10 @@ impl Accounting {
     }
 
     /// Complete a record from what the tap saw and hand it to every consumer.
-    fn account(&self, draft: Draft, seen: tap::Seen) {
+    fn account(&self, draft: Draft, mut seen: tap::Seen) {
+        if let Some(answer) = seen.answer.take() {
+            (seen.usage, seen.model) = answer.read();
+        }
         let model = draft
             .compression
             .model

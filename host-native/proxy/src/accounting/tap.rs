@@ -38,6 +38,9 @@ pub struct Seen {
     pub ended_at: Option<Instant>,
     /// The body was dropped before its end (client gone) or failed.
     pub aborted: bool,
+    /// A whole JSON answer checked before it was relayed: `usage` and `model` are read from
+    /// it when the request is accounted.
+    pub answer: Option<Checked>,
 }
 
 enum Reader {
@@ -88,8 +91,9 @@ impl Reader {
                 let buf = buf.as_slice();
                 let has_usage = mentions_usage(buf);
                 if !over && has_usage {
-                    let read = super::usage::Checked::of(super::usage::read_answer(buf));
-                    (seen.usage, seen.model) = (read.usage, read.model);
+                    (seen.usage, seen.model) = super::usage::read_answer(buf).map_or((None, None), |(u, m)| {
+                        (u.usage(), m.map(|m| super::cap_model(&m)))
+                    });
                 }
             }
         }
@@ -246,7 +250,7 @@ pub fn observe(state: &Arc<AppState>, draft: Draft, response: Response) -> Respo
     let reader = if draft.cache_hit {
         None
     } else if let Some(checked) = checked.filter(|_| !streaming) {
-        (seen.usage, seen.model) = (checked.usage, checked.model);
+        seen.answer = Some(checked);
         None
     } else if streaming {
         Some(Reader::Sse { parser: sse::Parser::default(), usage: Value::Null, model: None })

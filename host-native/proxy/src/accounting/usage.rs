@@ -6,8 +6,9 @@
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 
+use bytes::Bytes;
+
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 /// Input and output tokens one request was billed for, as the provider reported them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -178,10 +179,20 @@ impl UsageMember {
 /// [`AnswerTop`] (the reference; the same values whatever the answer): `None` when the answer
 /// is not read (not JSON, or a member of the wrong type, as serde refuses). Most answers take
 /// the fast path: the two members picked by [`crate::top_level::members`] (the other members,
-/// `choices`, `content`, `output`, which hold the answer's text, skipped) and serde on the
-/// `usage` member alone; what that walk cannot vouch for goes to serde whole.
+/// `choices`, `content`, `output`, which hold the answer's text, skipped) and the `usage`
+/// member read by hand (serde where it cannot be); what that walk cannot vouch for goes to
+/// serde whole.
 pub fn read_answer(buf: &[u8]) -> Option<(UsageMember, Option<Cow<'_, str>>)> {
-    match top_members(buf) {
+    read_picked(buf, crate::top_level::members(buf, ["usage", "model"]))
+}
+
+/// [`read_answer`] of `buf` from the `usage` and `model` members a walk picked of it (`None`:
+/// the walk could not vouch for what serde reads, and serde reads the answer whole).
+fn read_picked<'a>(
+    buf: &'a [u8],
+    picked: Option<[Option<&'a str>; 2]>,
+) -> Option<(UsageMember, Option<Cow<'a, str>>)> {
+    match picked.and_then(top_members) {
         Some(read) => read,
         None => serde_json::from_slice::<AnswerTop<'_>>(buf).ok().map(|t| (t.usage, t.model)),
     }
@@ -198,10 +209,10 @@ pub struct AnswerTop<'a> {
     pub model: Option<Cow<'a, str>>,
 }
 
-/// [`read_answer`]'s fast path: `None` when it cannot tell what serde would read.
+/// [`read_answer`]'s fast path on the picked members: `None` when it cannot tell what serde
+/// would read.
 #[allow(clippy::option_option, reason = "outer: this path cannot tell; inner: serde's answer")]
-fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>> {
-    let [usage, model] = crate::top_level::members(buf, ["usage", "model"])?;
+fn top_members([usage, model]: [Option<&str>; 2]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>> {
     let model = match model {
         None | Some("null") => None,
         Some(raw) if raw.starts_with('"') => Some(headroom_json::scan::decode(raw)?),
@@ -210,166 +221,46 @@ fn top_members(buf: &[u8]) -> Option<Option<(UsageMember, Option<Cow<'_, str>>)>
     };
     let usage = match usage {
         None => UsageMember::default(),
-        Some(raw) => match usage_member(raw) {
-            Some(u) => u,
-            None => return Some(None),
+        Some(raw) => match by_hand(raw) {
+            Some(fields) => UsageMember(Object::Is(fields)),
+            None => match serde_json::from_str::<UsageMember>(raw) {
+                Ok(u) => u,
+                Err(_) => return Some(None),
+            },
         },
     };
     Some(Some((usage, model)))
 }
 
-/// A `usage` member's text (validated) as serde reads it (`None`: serde refuses it), read by
-/// hand where it can be.
-fn usage_member(raw: &str) -> Option<UsageMember> {
-    match by_hand(raw) {
-        Some(fields) => Some(UsageMember(Object::Is(fields))),
-        None => serde_json::from_str::<UsageMember>(raw).ok(),
-    }
-}
-
-/// What the check of a whole JSON answer read of it ([`check_answer`]), handed to the
-/// accounting with the response (as an extension) so that the answer is not read twice.
-#[derive(Debug, Clone, Default)]
-pub struct Checked {
-    /// The usage it reports.
-    pub usage: Option<Usage>,
-    /// The model it names (capped).
-    pub model: Option<String>,
-}
+/// A whole answer the proxy checked as JSON before relaying it ([`check_answer`]), handed to
+/// the accounting with the response (as an extension): its usage and model are read when the
+/// request is accounted, in the accounting's batch, off the request's thread, and without
+/// validating it again.
+#[derive(Debug, Clone)]
+pub struct Checked(Bytes);
 
 impl Checked {
-    /// From what [`read_answer`] or [`check_answer`] read.
-    pub fn of(read: Option<(UsageMember, Option<Cow<'_, str>>)>) -> Self {
-        read.map_or_else(Self::default, |(usage, model)| Self {
-            usage: usage.usage(),
-            model: model.map(|m| super::cap_model(&m)),
-        })
+    /// What [`read_answer`] reads of it: the usage it reports and the model it names (capped).
+    /// serde checked its grammar, so the walk only skips (and reads it as text only where it
+    /// is UTF-8: serde skips strings without decoding them; serde reads any other whole).
+    pub fn read(&self) -> (Option<Usage>, Option<String>) {
+        let picked = crate::top_level::members_of_valid(&self.0, ["usage", "model"]);
+        read_picked(&self.0, picked)
+            .map_or((None, None), |(usage, model)| (usage.usage(), model.map(|m| super::cap_model(&m))))
+    }
+
+    /// The answer's size in bytes.
+    pub fn size(&self) -> usize {
+        self.0.len()
     }
 }
 
 /// Check that a whole answer is JSON (what `serde_json` accepts: the check the proxy makes
-/// before relaying it) and, in the same pass, find what [`read_answer`] reads of it (the
-/// `usage` member's text, then read by hand, and the model): the accounting then has the usage
-/// without a second pass over the answer. `Err` is serde's own error for a body that is not
-/// JSON.
-#[allow(clippy::type_complexity, reason = "read_answer's answer, in a Result")]
-pub fn check_answer(buf: &[u8]) -> Result<Option<(UsageMember, Option<Cow<'_, str>>)>, serde_json::Error> {
-    match serde_json::from_slice::<Top<'_>>(buf) {
-        Ok(Top::Object { usage, model }) => {
-            Ok(match usage.map_or(Some(UsageMember::default()), |u| usage_member(u.get())) {
-                Some(usage) => Some((usage, model.flatten())),
-                // A usage serde refuses (a count named twice): the answer, JSON, read as
-                // `read_answer` reads it.
-                None => read_answer(buf),
-            })
-        }
-        Ok(Top::Other) => Ok(read_answer(buf)),
-        // Serde refused what it read of `usage` or `model` (a usage that is not UTF-8, a model
-        // that is not a string or not UTF-8), or the body is not JSON: the plain check says
-        // which.
-        Err(_) => serde_json::from_slice::<IgnoredAny>(buf).map(|_| read_answer(buf)),
-    }
-}
-
-/// An answer's top level as the check reads it: the `usage` member's text and the `model` (as
-/// [`AnswerTop`] reads it) of an object that names each at most once, or anything else (read
-/// again by [`read_answer`]). Where serde would refuse `AnswerTop` for a valid answer (a model
-/// that is not a string) the check fails and the plain check decides.
-enum Top<'a> {
-    Object { usage: Option<&'a RawValue>, model: Option<Option<Cow<'a, str>>> },
-    Other,
-}
-
-/// A top-level member's name, as far as the check cares.
-enum Key {
-    Usage,
-    Model,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl Visitor<'_> for Visit {
-            type Value = Key;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_str<E>(self, name: &str) -> Result<Key, E> {
-                Ok(match name {
-                    "usage" => Key::Usage,
-                    "model" => Key::Model,
-                    _ => Key::Other,
-                })
-            }
-            fn visit_bytes<E: serde::de::Error>(self, name: &[u8]) -> Result<Key, E> {
-                // A name read as bytes is not checked as UTF-8 by serde_json (as a string it
-                // is, at a cost per member): refused here when it is not, as the reference's
-                // string refuses it. Nearly every name is ASCII, checked in one short pass.
-                if !name.is_ascii() && std::str::from_utf8(name).is_err() {
-                    return Err(E::custom("a member name that is not UTF-8"));
-                }
-                Ok(match name {
-                    b"usage" => Key::Usage,
-                    b"model" => Key::Model,
-                    _ => Key::Other,
-                })
-            }
-        }
-        d.deserialize_bytes(Visit)
-    }
-}
-
-impl<'de> Deserialize<'de> for Top<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> Visitor<'de> for Visit {
-            type Value = Top<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<'de>, A::Error> {
-                let (mut usage, mut model, mut twice) = (None, None, false);
-                while let Some(key) = map.next_key::<Key>()? {
-                    match key {
-                        // Its text, read by hand after the check: serde's derive reads every
-                        // count as a string (`arbitrary_precision`), at three times the cost.
-                        Key::Usage => twice |= usage.replace(map.next_value::<&'de RawValue>()?).is_some(),
-                        Key::Model => {
-                            twice |= model.replace(map.next_value::<Option<Cow<'de, str>>>()?).is_some();
-                        }
-                        Key::Other => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(if twice { Top::Other } else { Top::Object { usage, model } })
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top<'de>, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Top::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Top<'de>, E> {
-                Ok(Top::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Top<'de>, E> {
-                Ok(Top::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Top<'de>, E> {
-                Ok(Top::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Top<'de>, E> {
-                Ok(Top::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Top<'de>, E> {
-                Ok(Top::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Top<'de>, E> {
-                Ok(Top::Other)
-            }
-        }
-        d.deserialize_any(Visit)
-    }
+/// before relaying it, a 502 otherwise). It only checks: the usage is read later, in the
+/// accounting's batch ([`Checked::read`]), where reading it in this pass cost the request's
+/// thread half as much again, cold. `Err` is serde's own error for a body that is not JSON.
+pub fn check_answer(answer: &Bytes) -> Result<Checked, serde_json::Error> {
+    serde_json::from_slice::<IgnoredAny>(answer).map(|_| Checked(answer.clone()))
 }
 
 /// The fields of a `usage` object (validated text) read by hand where every count is a plain
@@ -542,11 +433,10 @@ mod tests {
     fn checked_as_read(buf: &[u8]) {
         let text = String::from_utf8_lossy(buf);
         let is_json = serde_json::from_slice::<IgnoredAny>(buf).is_ok();
-        match check_answer(buf) {
-            Ok(read) => {
+        match check_answer(&Bytes::copy_from_slice(buf)) {
+            Ok(checked) => {
                 assert!(is_json, "accepted what is not JSON: {text}");
-                let read = read.map(|(u, m)| (u.usage(), m.map(|m| m.into_owned())));
-                assert_eq!(read, both(buf)[1], "{text}");
+                assert_eq!(checked.read(), both(buf)[1].clone().unwrap_or_default(), "{text}");
             }
             Err(_) => assert!(!is_json, "refused JSON: {text}"),
         }
@@ -631,7 +521,8 @@ mod tests {
         }
         // The usual answers take the fast path.
         for answer in &answers[..3] {
-            assert!(top_members(answer).is_some_and(|read| read.is_some()));
+            let picked = crate::top_level::members(answer, ["usage", "model"]);
+            assert!(picked.and_then(top_members).is_some_and(|read| read.is_some()));
         }
         // The shapes above do reach both outcomes.
         assert!(answers.iter().any(|a| both(a)[0].as_ref().is_some_and(|(u, _)| u.is_some())));

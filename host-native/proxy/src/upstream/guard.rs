@@ -62,7 +62,7 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A non-streaming success on an LLM route, whole and checked: a body that stalls is a 504,
 /// one that is cut or is not JSON a 502 (the client's SDK would fail to parse it anyway).
-/// The check reads the answer's usage and model as it goes, for the accounting.
+/// The answer, checked, goes to the accounting too: its usage is read there.
 pub async fn read_json(upstream: Answer, idle: Duration) -> Result<(Bytes, Checked), ProxyError> {
     let status = upstream.status();
     let mut body = Bounded::new(upstream, idle);
@@ -94,13 +94,9 @@ pub async fn read_json(upstream: Answer, idle: Duration) -> Result<(Bytes, Check
             }
         }
     }
-    let checked = if cfg!(feature = "bench-no-accounting") {
-        serde_json::from_slice::<serde::de::IgnoredAny>(bytes.as_slice()).map(|_| Checked::default())
-    } else {
-        check_answer(bytes.as_slice()).map(Checked::of)
-    };
-    match checked {
-        Ok(checked) => Ok((bytes.into_bytes(), checked)),
+    let bytes = bytes.into_bytes();
+    match check_answer(&bytes) {
+        Ok(checked) => Ok((bytes, checked)),
         Err(e) => Err(ProxyError::UpstreamFault(format!(
             "the {status} answer is not JSON ({e}; {} bytes)",
             bytes.len()
