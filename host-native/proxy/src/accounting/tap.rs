@@ -91,9 +91,7 @@ impl Reader {
                 let buf = buf.as_slice();
                 let has_usage = mentions_usage(buf);
                 if !over && has_usage {
-                    (seen.usage, seen.model) = super::usage::read_answer(buf).map_or((None, None), |(u, m)| {
-                        (u.usage(), m.map(|m| super::cap_model(&m)))
-                    });
+                    (seen.usage, seen.model) = super::usage::kept(super::usage::read_answer(buf));
                 }
             }
         }

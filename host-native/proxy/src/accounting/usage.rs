@@ -244,15 +244,19 @@ impl Checked {
     /// serde checked its grammar, so the walk only skips (and reads it as text only where it
     /// is UTF-8: serde skips strings without decoding them; serde reads any other whole).
     pub fn read(&self) -> (Option<Usage>, Option<String>) {
-        let picked = crate::top_level::members_of_valid(&self.0, ["usage", "model"]);
-        read_picked(&self.0, picked)
-            .map_or((None, None), |(usage, model)| (usage.usage(), model.map(|m| super::cap_model(&m))))
+        kept(read_picked(&self.0, crate::top_level::members_of_valid(&self.0, ["usage", "model"])))
     }
 
     /// The answer's size in bytes.
     pub fn size(&self) -> usize {
         self.0.len()
     }
+}
+
+/// What the accounting keeps of a read answer: the usage it reports and the model it names
+/// (capped).
+pub fn kept(read: Option<(UsageMember, Option<Cow<'_, str>>)>) -> (Option<Usage>, Option<String>) {
+    read.map_or((None, None), |(usage, model)| (usage.usage(), model.map(|m| super::cap_model(&m))))
 }
 
 /// Check that a whole answer is JSON (what `serde_json` accepts: the check the proxy makes
