@@ -91,6 +91,9 @@ pub async fn serve_until(
     flusher.abort();
     spend_flusher.abort();
     exporters.iter().for_each(tokio::task::JoinHandle::abort);
+    // The requests still queued for the accounting reach the exporters' last export too.
+    let settling = Arc::clone(&state);
+    let _ = tokio::task::spawn_blocking(move || settling.accounting.settle()).await;
     crate::otel::Telemetry::finish(&state).await;
     // What was counted since the last periodic write is kept.
     let _ = tokio::task::spawn_blocking(move || state.flush()).await;

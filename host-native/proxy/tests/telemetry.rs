@@ -129,6 +129,56 @@ async fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     check()
 }
 
+/// The requests an OTLP metrics export counts (`None`: it has no `headroom_requests`).
+fn requests_in(req: &ExportMetricsServiceRequest) -> Option<i64> {
+    let metrics = &req.resource_metrics.first()?.scope_metrics.first()?.metrics;
+    let requests = metrics.iter().find(|m| m.name == "headroom_requests")?;
+    let Some(Data::Sum(sum)) = &requests.data else { panic!("requests is a sum: {requests:?}") };
+    Some(
+        sum.data_points
+            .iter()
+            .map(|p| match p.value {
+                Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => i,
+                _ => 0,
+            })
+            .sum(),
+    )
+}
+
+/// The last export at a clean stop counts the requests that ended just before it (they are
+/// accounted in batches: the stop accounts what is queued before the exporters' last export).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_export_at_a_clean_stop_counts_the_last_requests() {
+    let (url, got) = receiver(None).await;
+    let mock = start_mock().await;
+    let mut c = config(&mock.url);
+    // No periodic export during the test: only the first (empty) one and the last.
+    c.observe = telemetry(TelemetryArgs {
+        otel_metrics_enabled: true,
+        otel_metrics_endpoint: format!("{url}/v1/metrics"),
+        otel_metrics_interval_ms: 600_000,
+        ..base_args()
+    });
+    let state = headroom_proxy::AppState::new(c).expect("state");
+    let loader = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || loader.load_component()).await.expect("load");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let proxy = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(headroom_proxy::app::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    for _ in 0..3 {
+        chat(&proxy, &compressible_chat(false)).await;
+    }
+    stop.send(()).expect("serving");
+    tokio::time::timeout(Duration::from_secs(30), serving).await.expect("stopped").expect("task").ok();
+    let posts = got.posts.lock().expect("lock");
+    let last = posts.last().expect("an export");
+    let req = ExportMetricsServiceRequest::decode(last.2.as_ref()).expect("valid OTLP protobuf");
+    assert_eq!(requests_in(&req), Some(3), "{} exports", posts.len());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn otel_metrics_reach_an_otlp_receiver_with_the_metrics_instruments() {
     let (url, got) = receiver(None).await;
@@ -153,19 +203,7 @@ async fn otel_metrics_reach_an_otlp_receiver_with_the_metrics_instruments() {
             assert_eq!(path, "/v1/metrics");
             assert_eq!(headers.get("content-type").unwrap(), "application/x-protobuf");
             let req = ExportMetricsServiceRequest::decode(body.as_ref()).expect("valid OTLP protobuf");
-            let rm = &req.resource_metrics[0];
-            let metrics = &rm.scope_metrics[0].metrics;
-            let requests = metrics.iter().find(|m| m.name == "headroom_requests")?;
-            let Some(Data::Sum(sum)) = &requests.data else { panic!("requests is a sum: {requests:?}") };
-            let total: i64 = sum
-                .data_points
-                .iter()
-                .map(|p| match p.value {
-                    Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(i)) => i,
-                    _ => 0,
-                })
-                .sum();
-            (total == 2).then(|| req.clone())
+            (requests_in(&req)? == 2).then(|| req.clone())
         });
         export.is_some()
     })
