@@ -288,18 +288,6 @@ pub fn skip_value(b: &[u8], i: usize) -> usize {
 /// escaped quote by the parity of the backslashes before it.
 pub fn skip_string(b: &[u8], i: usize) -> usize {
     let mut at = i + 1;
-    // Most strings a walk skips are short (names, roles, ids, counts' keys): their first bytes
-    // are looked at one by one, as `memchr`'s set-up costs more than that; it takes the rest.
-    let short = b.len().min(at + SHORT_STRING);
-    while at < short {
-        if b[at] == b'"' {
-            let backslashes = b[i + 1..at].iter().rev().take_while(|&&c| c == b'\\').count();
-            if backslashes % 2 == 0 {
-                return at + 1;
-            }
-        }
-        at += 1;
-    }
     while let Some(n) = memchr::memchr(b'"', &b[at..]) {
         at += n;
         let backslashes = b[i + 1..at].iter().rev().take_while(|&&c| c == b'\\').count();
@@ -310,9 +298,6 @@ pub fn skip_string(b: &[u8], i: usize) -> usize {
     }
     b.len()
 }
-
-/// Bytes of a string [`skip_string`] looks at before it hands the rest to `memchr`.
-const SHORT_STRING: usize = 24;
 
 /// Skip whitespace (for the views).
 pub fn skip_ws(b: &[u8], i: usize) -> usize {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
+use headroom_proxy::config::ProxyConfig;
 use headroom_proxy::observe_args::ObserveConfig;
 use headroom_proxy::otel::args::TelemetryArgs;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -21,7 +22,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use prost::Message;
 use serde_json::{Value, json};
-use support::{compressible_chat, config, start_mock, start_proxy};
+use support::{compressible_chat, config, start_mock, start_proxy, start_proxy_until};
 
 /// `base64("pk-lf-test:sk-lf-test")`, worked out by hand from the alphabet.
 const AUTH: &str = "Basic cGstbGYtdGVzdDpzay1sZi10ZXN0";
@@ -129,6 +130,20 @@ async fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     check()
 }
 
+/// A proxy in front of `upstream` exporting its metrics to the OTLP receiver at `receiver`
+/// every `interval_ms`, tagged with `sdk` (`HEADROOM_SDK`).
+fn otel_metrics_to(upstream: &str, receiver: &str, interval_ms: u64, sdk: Option<&str>) -> ProxyConfig {
+    let mut c = config(upstream);
+    c.observe = telemetry(TelemetryArgs {
+        otel_metrics_enabled: true,
+        otel_metrics_endpoint: format!("{receiver}/v1/metrics"),
+        otel_metrics_interval_ms: interval_ms,
+        sdk: sdk.map(str::to_owned),
+        ..base_args()
+    });
+    c
+}
+
 /// The requests an OTLP metrics export counts (`None`: it has no `headroom_requests`).
 fn requests_in(req: &ExportMetricsServiceRequest) -> Option<i64> {
     let metrics = &req.resource_metrics.first()?.scope_metrics.first()?.metrics;
@@ -151,28 +166,18 @@ fn requests_in(req: &ExportMetricsServiceRequest) -> Option<i64> {
 async fn the_last_export_at_a_clean_stop_counts_the_last_requests() {
     let (url, got) = receiver(None).await;
     let mock = start_mock().await;
-    let mut c = config(&mock.url);
     // No periodic export during the test: only the first (empty) one and the last.
-    c.observe = telemetry(TelemetryArgs {
-        otel_metrics_enabled: true,
-        otel_metrics_endpoint: format!("{url}/v1/metrics"),
-        otel_metrics_interval_ms: 600_000,
-        ..base_args()
-    });
-    let state = headroom_proxy::AppState::new(c).expect("state");
-    let loader = Arc::clone(&state);
-    tokio::task::spawn_blocking(move || loader.load_component()).await.expect("load");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let proxy = format!("http://{}", listener.local_addr().expect("addr"));
+    let c = otel_metrics_to(&mock.url, &url, 600_000, None);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(headroom_proxy::app::serve(listener, state, async move {
+    let (proxy, serving) = start_proxy_until(c, async move {
         let _ = stopped.await;
-    }));
+    })
+    .await;
     for _ in 0..3 {
-        chat(&proxy, &compressible_chat(false)).await;
+        chat(&proxy.url, &compressible_chat(false)).await;
     }
     stop.send(()).expect("serving");
-    tokio::time::timeout(Duration::from_secs(30), serving).await.expect("stopped").expect("task").ok();
+    tokio::time::timeout(Duration::from_secs(30), serving).await.expect("stopped").expect("task");
     let posts = got.posts.lock().expect("lock");
     let last = posts.last().expect("an export");
     let req = ExportMetricsServiceRequest::decode(last.2.as_ref()).expect("valid OTLP protobuf");
@@ -183,15 +188,7 @@ async fn the_last_export_at_a_clean_stop_counts_the_last_requests() {
 async fn otel_metrics_reach_an_otlp_receiver_with_the_metrics_instruments() {
     let (url, got) = receiver(None).await;
     let mock = start_mock().await;
-    let mut c = config(&mock.url);
-    c.observe = telemetry(TelemetryArgs {
-        otel_metrics_enabled: true,
-        otel_metrics_endpoint: format!("{url}/v1/metrics"),
-        otel_metrics_interval_ms: 200,
-        sdk: Some("python".into()),
-        ..base_args()
-    });
-    let proxy = start_proxy(c).await;
+    let proxy = start_proxy(otel_metrics_to(&mock.url, &url, 200, Some("python"))).await;
     chat(&proxy.url, &compressible_chat(false)).await;
     chat(&proxy.url, &compressible_chat(false)).await;
 

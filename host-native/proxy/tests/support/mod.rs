@@ -425,6 +425,15 @@ pub struct Proxy {
 }
 
 pub async fn start_proxy(config: ProxyConfig) -> Proxy {
+    start_proxy_until(config, std::future::pending()).await.0
+}
+
+/// [`start_proxy`], serving until `shutdown` resolves; the task ends once the proxy has
+/// drained and written out what it keeps (a clean stop).
+pub async fn start_proxy_until(
+    config: ProxyConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (Proxy, tokio::task::JoinHandle<()>) {
     let state = AppState::new(config).expect("state");
     let loader = Arc::clone(&state);
     tokio::task::spawn_blocking(move || loader.load_component()).await.expect("load");
@@ -436,10 +445,10 @@ pub async fn start_proxy(config: ProxyConfig) -> Proxy {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let serving = Arc::clone(&state);
-    tokio::spawn(async move {
-        let _ = app::serve(listener, serving, std::future::pending()).await;
+    let task = tokio::spawn(async move {
+        let _ = app::serve(listener, serving, shutdown).await;
     });
-    Proxy { url: format!("http://{addr}"), addr, state }
+    (Proxy { url: format!("http://{addr}"), addr, state }, task)
 }
 
 /// A chat request whose newest message is a long, compressible command output.
