@@ -7,7 +7,7 @@
 //! default's (a test compares the two). Floats keep `Debug`: `ryu`'s shortest digits differ
 //! from it in the last place for some 16- and 17-digit values.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -42,29 +42,6 @@ impl FastVisitor<'_> {
             || name == "message"
             || name.starts_with("r#")
             || name.starts_with("log.")
-    }
-
-    /// The message, when it can be written as the default writes it without its filter: the
-    /// default writes a message's `Debug` through a filter that escapes control characters
-    /// (terminal escapes, C1 codes) one character at a time, which costs more than the rest of
-    /// the line. A short message without any (almost every one) is what the filter writes;
-    /// `false` for any other, which the default writes.
-    fn message(&mut self, field: &Field, value: &dyn fmt::Debug) -> bool {
-        if self.writer.has_ansi_escapes() || field.name() != "message" {
-            return false;
-        }
-        let mut text = Short::default();
-        if write!(text, "{value:?}").is_err() || needs_escapes(text.text()) {
-            return false;
-        }
-        self.result = if self.is_empty {
-            self.is_empty = false;
-            Ok(())
-        } else {
-            self.writer.write_char(' ')
-        }
-        .and_then(|()| self.writer.write_str(text.text()));
-        true
     }
 
     fn default_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -106,44 +83,6 @@ impl FastVisitor<'_> {
     fn plain(&mut self, field: &Field, value: &str) {
         self.result = self.name(field).and_then(|()| self.writer.write_str(value));
     }
-}
-
-/// A short text on the stack; writing more than it holds fails.
-struct Short {
-    bytes: [u8; 128],
-    len: usize,
-}
-
-impl Default for Short {
-    fn default() -> Self {
-        Self { bytes: [0; 128], len: 0 }
-    }
-}
-
-impl Short {
-    fn text(&self) -> &str {
-        // Only whole `&str`s are written into it.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-}
-
-impl fmt::Write for Short {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-/// Whether the default's filter would change `text`: it escapes ESC, BEL, BS, FF, DEL and the
-/// C1 controls (U+0080 to U+009F, `C2 80` to `C2 9F` in UTF-8).
-fn needs_escapes(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| {
-        matches!(c, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f)
-            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
-    })
 }
 
 /// `{:?}` of `v` written by hand when `v` is the double nearest a decimal of at most three
@@ -262,7 +201,7 @@ impl Visit for FastVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.result.is_err() || self.message(field, value) {
+        if self.result.is_err() {
             return;
         }
         if self.special(field) {
@@ -433,7 +372,7 @@ pub(crate) mod tests {
                 tracing::info!(n = 1u64, "{m}");
                 tracing::info!(message = m);
             }
-            // Longer than the stack buffer of the message: a message, a value, many fields.
+            // Long messages, values and lines.
             let long = "x".repeat(700);
             tracing::info!(a = 1u64, "{long}");
             tracing::info!(a = 1u64, v = ?long, w = %long, s = long.as_str(), "short");
