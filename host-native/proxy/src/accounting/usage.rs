@@ -240,6 +240,12 @@ fn top_members([usage, model]: [Option<&str>; 2]) -> Option<Option<(UsageMember,
 pub struct Checked(Bytes);
 
 impl Checked {
+    /// The same answer, small ones in a buffer of their own ([`super::unpinned`]).
+    #[must_use]
+    pub fn unpinned(self) -> Self {
+        Self(super::unpinned(&self.0))
+    }
+
     /// What [`read_answer`] reads of it: the usage it reports and the model it names (capped).
     /// serde checked its grammar, so the walk only skips (and reads it as text only where it
     /// is UTF-8: serde skips strings without decoding them; serde reads any other whole).
