@@ -4,12 +4,14 @@
 /// The digits.
 pub const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// `n` as `{:x}` writes it (no leading zeros).
-pub fn push_u64(out: &mut String, n: u64) {
-    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
-    for k in (0..digits).rev() {
-        out.push(char::from(DIGITS[((n >> (4 * k)) & 0xf) as usize]));
+/// `n` as `{:x}` writes it (no leading zeros), in `buf`.
+pub fn u64_digits(n: u64, buf: &mut [u8; 16]) -> &str {
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+    for (k, d) in buf[..digits].iter_mut().rev().enumerate() {
+        *d = DIGITS[((n >> (4 * k)) & 0xf) as usize];
     }
+    // ASCII digits only.
+    std::str::from_utf8(&buf[..digits]).unwrap_or_default()
 }
 
 /// Two digits per byte, as blake3's `to_hex` writes them.
@@ -25,9 +27,7 @@ mod tests {
     #[test]
     fn hex_is_what_the_formatters_write() {
         for n in [0, 1, 9, 10, 15, 16, 255, 256, 0x1234_abcd, u64::MAX] {
-            let mut s = String::new();
-            super::push_u64(&mut s, n);
-            assert_eq!(s, format!("{n:x}"));
+            assert_eq!(super::u64_digits(n, &mut [0; 16]), format!("{n:x}"));
         }
         let hash = blake3::hash(b"x");
         let mut s = String::new();

@@ -195,7 +195,7 @@ mod tests {
 
     fn record() -> Record {
         Record {
-            request_id: "hr-0123abcd-1f".into(),
+            request_id: crate::accounting::RequestId::from("hr-0123abcd-1f").expect("fits"),
             at_ms: 1_764_900_000_123,
             provider: "anthropic",
             path: "/v1/messages",

@@ -103,7 +103,7 @@ impl Compression {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Record {
     /// The proxy's id for the request (also sent as `x-headroom-request-id`).
-    pub request_id: String,
+    pub request_id: RequestId,
     /// When it arrived, Unix milliseconds.
     pub at_ms: u64,
     /// `anthropic` or `openai`.
@@ -180,12 +180,13 @@ pub struct Draft {
     /// Arrival, wall clock.
     pub at_ms: u64,
     /// The request id.
-    pub request_id: String,
+    pub request_id: RequestId,
     /// Key scope.
     pub tenant: Tenant,
     /// What the client sent.
     pub original: Bytes,
-    /// What went upstream (first round).
+    /// What went upstream (first round) when it is not the original itself (`None`: the
+    /// original, or nothing sent yet).
     pub forwarded: Option<Bytes>,
     /// Compression.
     pub compression: Compression,
@@ -250,23 +251,17 @@ impl Draft {
     }
 
     /// Copy the small bodies it holds into their own buffers, before it waits in the queue (see
-    /// [`unpinned`]); a forwarded body that is the original stays one buffer.
+    /// [`unpinned`]).
     fn unpin(&mut self) {
-        let same = self
-            .forwarded
-            .as_ref()
-            .is_some_and(|f| f.as_ptr() == self.original.as_ptr() && f.len() == self.original.len());
         self.original = unpinned(&self.original);
-        self.forwarded = match self.forwarded.take() {
-            Some(_) if same => Some(self.original.clone()),
-            other => other.map(|f| unpinned(&f)),
-        };
+        self.forwarded = self.forwarded.as_ref().map(unpinned);
     }
 
     /// The body is ready to go upstream.
     pub fn prepared(&mut self, forwarded: &Bytes, compression: Compression) {
         self.prepared_at = Some(Instant::now());
-        self.forwarded = Some(forwarded.clone());
+        let same = forwarded.as_ptr() == self.original.as_ptr() && forwarded.len() == self.original.len();
+        self.forwarded = (!same).then(|| forwarded.clone());
         self.compression = compression;
     }
 }
@@ -289,23 +284,28 @@ pub fn unpinned(b: &Bytes) -> Bytes {
     Bytes::copy_from_slice(b)
 }
 
+/// A request id: `hr-`, 8 hex digits of a per-process prefix, `-`, a counter in hex (28
+/// characters at most), kept inline.
+pub type RequestId = arrayvec::ArrayString<32>;
+
 /// Unique within the process and across restarts (a time-derived prefix and a counter).
-fn next_request_id() -> String {
+fn next_request_id() -> RequestId {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static PREFIX: std::sync::OnceLock<arrayvec::ArrayString<8>> = std::sync::OnceLock::new();
     let prefix = PREFIX.get_or_init(|| {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let mut h = blake3::Hasher::new();
         h.update(&nanos.to_le_bytes());
         h.update(&std::process::id().to_le_bytes());
-        h.finalize().to_hex()[..8].to_owned()
+        arrayvec::ArrayString::from(&h.finalize().to_hex()[..8]).unwrap_or_default()
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut id = String::with_capacity(3 + prefix.len() + 1 + 16);
+    // 3 + 8 + 1 + 16 characters at most: within the capacity.
+    let mut id = RequestId::new();
     id.push_str("hr-");
     id.push_str(prefix);
     id.push('-');
-    crate::hex::push_u64(&mut id, n);
+    id.push_str(crate::hex::u64_digits(n, &mut [0; 16]));
     id
 }
 
@@ -438,66 +438,68 @@ impl Accounting {
         }
     }
 
-    /// Complete a record from what the tap saw and hand it to every consumer.
-    fn account(&self, draft: Draft, mut seen: tap::Seen) {
+    /// Complete a record from what the tap saw and hand it to every consumer. The record
+    /// takes what it needs out of the draft rather than copying it: the draft's buffers were
+    /// allocated by the request's thread, and each one copied here was one more allocation
+    /// and free.
+    fn account(&self, mut draft: Draft, mut seen: tap::Seen) {
         if let Some(answer) = seen.answer.take() {
             (seen.usage, seen.model) = answer.read();
         }
-        let model = draft
-            .compression
-            .model
-            .as_deref()
-            .map(cap_model)
-            .or_else(|| draft.model.clone())
-            .or(seen.model)
-            .unwrap_or_else(|| "unknown".into());
+        let model = match draft.compression.model.as_deref() {
+            Some(m) => cap_model(m),
+            None => draft.model.take().or(seen.model).unwrap_or_else(|| "unknown".into()),
+        };
         let end = seen.ended_at.unwrap_or_else(Instant::now);
+        // The session's state and the bill, from the draft before the record takes its parts.
+        let (usage, retrieval_rounds, session, bill, cache_break) = if draft.cache_hit {
+            // Nothing was sent: the provider billed nothing, and the answer's own usage (what
+            // it cost when it was stored) is not this request's.
+            (Some(Usage::default()), 0, draft.session.as_ref().map(crate::ledger::Session::id), None, None)
+        } else {
+            let rounds = draft.sends.load(Ordering::Relaxed).saturating_sub(1);
+            match seen.usage.filter(|_| (200..300).contains(&seen.status)) {
+                Some(usage) => {
+                    let outcome = self.sessions.observe(&draft, &model, &usage, end);
+                    (seen.usage, rounds, outcome.session, Some(outcome.bill), outcome.cache_break)
+                }
+                None => {
+                    (seen.usage, rounds, draft.session.as_ref().map(crate::ledger::Session::id), None, None)
+                }
+            }
+        };
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let overhead = draft.prepared_at.map_or(Duration::ZERO, |p| p.duration_since(draft.started));
-        let mut record = Record {
-            request_id: draft.request_id.clone(),
+        let record = Record {
+            request_id: draft.request_id,
             at_ms: draft.at_ms,
             provider: draft.provider.name(),
             path: path_of(draft.dialect),
             model,
             key_scope: draft.tenant.as_str().to_owned(),
-            session: None,
+            session,
             status: seen.status,
             streaming: seen.streaming,
             bypass: draft.bypass,
             tokens_before: draft.compression.tokens_before,
             tokens_after: draft.compression.tokens_after,
             tokens_saved: draft.compression.saved(),
-            transforms: draft.compression.transforms.clone(),
+            transforms: std::mem::take(&mut draft.compression.transforms),
             compression_failed: draft.compression.failed,
             compression_ms: ms(draft.compression.elapsed),
             overhead_ms: ms(overhead),
             ttfb_ms: seen.first_byte_at.map(|t| ms(t.duration_since(draft.started))),
             latency_ms: ms(end.duration_since(draft.started)),
-            retrieval_rounds: draft.sends.load(Ordering::Relaxed).saturating_sub(1),
-            usage: seen.usage,
-            bill: None,
-            cache_break: None,
+            retrieval_rounds,
+            usage,
+            bill,
+            cache_break,
             error_kind: draft.error_kind.or_else(|| error_kind(seen.status)),
             client_aborted: seen.aborted,
             cache_hit: draft.cache_hit,
-            request_body: draft.original.clone(),
+            request_body: std::mem::take(&mut draft.original),
             body_valid: draft.valid,
         };
-        if draft.cache_hit {
-            // Nothing was sent: the provider billed nothing, and the answer's own usage (what
-            // it cost when it was stored) is not this request's.
-            record.usage = Some(Usage::default());
-            record.retrieval_rounds = 0;
-            record.session = draft.session.as_ref().map(crate::ledger::Session::id);
-        } else if let Some(usage) = seen.usage.filter(|_| (200..300).contains(&seen.status)) {
-            let outcome = self.sessions.observe(&draft, &record.model, &usage, end);
-            record.session = outcome.session;
-            record.bill = Some(outcome.bill);
-            record.cache_break = outcome.cache_break;
-        } else if let Some(s) = &draft.session {
-            record.session = Some(s.id());
-        }
         for sink in &self.sinks {
             sink.record(&record);
         }
@@ -593,7 +595,7 @@ mod tests {
 
     impl Sink for Ids {
         fn record(&self, r: &Record) {
-            self.0.lock().expect("lock").push(r.request_id.clone());
+            self.0.lock().expect("lock").push(r.request_id.to_string());
         }
     }
 
@@ -623,7 +625,7 @@ mod tests {
 
     fn finish(acc: &Accounting, body: &'static [u8]) -> String {
         let d = draft(body);
-        let id = d.request_id.clone();
+        let id = d.request_id.to_string();
         acc.finish(d, tap::Seen::default());
         id
     }
@@ -667,8 +669,7 @@ mod tests {
         let pending = acc.pending.lock().expect("lock");
         let (d, seen) = &pending.items[0];
         assert_eq!(&d.original[..], br#"{"model":"m","messages":[]}"#);
-        let forwarded = d.forwarded.as_ref().expect("forwarded");
-        assert_eq!(forwarded.as_ptr(), d.original.as_ptr(), "the original forwarded stays one buffer");
+        assert!(d.forwarded.is_none(), "the original forwarded is not held twice");
         let (usage, model) = seen.answer.as_ref().expect("answer").read();
         assert_eq!((usage.map(|u| u.uncached_input), model.as_deref()), (Some(3), Some("m")));
         // A large body is kept as it is.

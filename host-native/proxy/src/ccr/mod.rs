@@ -24,9 +24,9 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 60);
 /// Bytes of originals kept per backend before the least recently stored go.
 pub const DEFAULT_MAX_BYTES: usize = 256 << 20;
 
-/// A tenant: a hash of the caller's API key (never the key itself).
+/// A tenant: a hash of the caller's API key (never the key itself), 16 hex digits kept inline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Tenant(String);
+pub struct Tenant(arrayvec::ArrayString<16>);
 
 impl Tenant {
     /// The tenant of a request, from `x-api-key` or `Authorization: Bearer`.
@@ -41,7 +41,7 @@ impl Tenant {
                     .map(|v| v.strip_prefix("Bearer ").unwrap_or(v))
             })
             .unwrap_or("");
-        Self(blake3::hash(key.as_bytes()).to_hex()[..16].to_owned())
+        Self(arrayvec::ArrayString::from(&blake3::hash(key.as_bytes()).to_hex()[..16]).unwrap_or_default())
     }
 
     /// The hashed key scope (never the key itself).

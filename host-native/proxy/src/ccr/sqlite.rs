@@ -224,8 +224,10 @@ impl SqliteStore {
         let since = now - self.refresh_ms();
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let items: Vec<(&str, &str)> =
-            items.into_iter().filter(|(key, _)| !inner.refreshed_since(&tenant.0, key, since)).collect();
+        let items: Vec<(&str, &str)> = items
+            .into_iter()
+            .filter(|(key, _)| !inner.refreshed_since(tenant.as_str(), key, since))
+            .collect();
         if items.is_empty() {
             return Ok(());
         }
@@ -243,9 +245,9 @@ impl SqliteStore {
                  ON CONFLICT (tenant, key) DO UPDATE SET stored_ms = excluded.stored_ms",
             )?;
             for (key, original) in items {
-                if refresh.execute(params![tenant.0, key, now])? == 0 {
+                if refresh.execute(params![tenant.as_str(), key, now])? == 0 {
                     let size = original.len() as u64;
-                    insert.execute(params![tenant.0, key, original, size as i64, now])?;
+                    insert.execute(params![tenant.as_str(), key, original, size as i64, now])?;
                     rows += 1;
                     bytes += size;
                 }
@@ -281,7 +283,7 @@ impl SqliteStore {
             // Which rows went is not known here: nothing counts as written recently.
             inner.recent.clear();
         } else {
-            let keys = inner.recent.entry(tenant.0.clone()).or_default();
+            let keys = inner.recent.entry(tenant.as_str().to_owned()).or_default();
             for key in written {
                 keys.insert(key.to_owned(), now);
             }
@@ -306,7 +308,7 @@ impl SqliteStore {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let stale: Vec<&String> =
-            keys.iter().filter(|key| !inner.refreshed_since(&tenant.0, key, since)).collect();
+            keys.iter().filter(|key| !inner.refreshed_since(tenant.as_str(), key, since)).collect();
         if stale.is_empty() {
             return Ok(true);
         }
@@ -318,7 +320,7 @@ impl SqliteStore {
                 "UPDATE headroom_ccr_originals SET stored_ms = ?3 WHERE tenant = ?1 AND key = ?2 AND stored_ms >= ?4",
             )?;
             for key in &stale {
-                if refresh.execute(params![tenant.0, key, now, alive])? > 0 {
+                if refresh.execute(params![tenant.as_str(), key, now, alive])? > 0 {
                     held.push(*key);
                 }
             }
@@ -327,7 +329,7 @@ impl SqliteStore {
         let all = held.len() == stale.len();
         // Only what was held counts as written: a key it did not hold must be written whole
         // by the `put_many` that follows, not skipped as recent.
-        let recent = inner.recent.entry(tenant.0.clone()).or_default();
+        let recent = inner.recent.entry(tenant.as_str().to_owned()).or_default();
         for key in held {
             recent.insert(key.clone(), now);
         }
@@ -344,19 +346,19 @@ impl SqliteStore {
             .prepare_cached(
                 "SELECT original, stored_ms FROM headroom_ccr_originals WHERE tenant = ?1 AND key = ?2",
             )?
-            .query_row(params![tenant.0, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![tenant.as_str(), key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((original, stored_ms)) = row else { return Ok(None) };
         if now_ms() - stored_ms <= self.lifetime_ms() {
             return Ok(Some(original));
         }
-        inner.forget(&tenant.0, key);
+        inner.forget(tenant.as_str(), key);
         let freed: Option<i64> = inner
             .conn
             .prepare_cached(
                 "DELETE FROM headroom_ccr_originals WHERE tenant = ?1 AND key = ?2 RETURNING size",
             )?
-            .query_row(params![tenant.0, key], |r| r.get(0))
+            .query_row(params![tenant.as_str(), key], |r| r.get(0))
             .optional()?;
         if let Some(freed) = freed {
             inner.rows = inner.rows.saturating_sub(1);

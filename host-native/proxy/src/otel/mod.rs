@@ -274,7 +274,7 @@ mod tests {
 
     fn record() -> Record {
         Record {
-            request_id: "hr-test-1".into(),
+            request_id: crate::accounting::RequestId::from("hr-test-1").expect("fits"),
             at_ms: 1,
             provider: "openai",
             path: "/v1/chat/completions",
