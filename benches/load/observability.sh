@@ -94,14 +94,18 @@ PY
 
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-measure() { # name [delay ms] -> "p50_ms p99_ms rps cpu_us_per_request"
-  local pid url t0 t1 a b c n
+# The accounting thread's share (its name, cut to 15 characters, is the stat file's 2nd field).
+accounting_ticks() { cat "/proc/$1"/task/*/stat 2>/dev/null | awk '$2 == "(headroom-accoun)" {s += $14 + $15} END {print s + 0}'; }
+measure() { # name [delay ms] -> "p50_ms p99_ms rps cpu_us_per_request accounting_thread_us_per_request"
+  local pid url t0 t1 s0 s1 a b c n
   pid=$(cat "$work/$1.pid")
   case $1 in off) url=$OFF ;; lean) url=$LEAN ;; on) url=$ON ;; before) url=$BEFORE ;; esac
   t0=$(cpu_ticks "$pid")
+  s0=$(accounting_ticks "$pid")
   read -r a b c n < <(run_wrk "$url" "${2:-}")
   t1=$(cpu_ticks "$pid")
-  echo "$a $b $c $(( (t1 - t0) * TICK_US / n ))"
+  s1=$(accounting_ticks "$pid")
+  echo "$a $b $c $(( (t1 - t0) * TICK_US / n )) $(( (s1 - s0) * TICK_US * 100 / n ))"
 }
 
 scrape() { # every second while $work/scraping exists
@@ -146,8 +150,8 @@ import statistics, sys
  load_start, load_end, old_bin) = sys.argv[1:]
 data = {}
 for line in open(rows):
-    who, delay, p50, p99, rps, us = line.split()
-    data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps), float(us)))
+    who, delay, p50, p99, rps, us, acct = line.split()
+    data.setdefault((who, delay), []).append((float(p50), float(p99), float(rps), float(us), float(acct) / 100))
 def med(who, delay, i): return statistics.median(r[i] for r in data[(who, delay)])
 def rows(base, against="on"):
     table = []
@@ -161,10 +165,10 @@ table, lean_table = rows("off"), rows("lean")
 names = {"off": "off (`bench-no-accounting`)", "lean": "lean (accounting on, optional parts off)",
          "on": "on (everything)", "before": "on, the tree before (`OLD_BIN`)"}
 who = [w for w in ("off", "lean", "on", "before") if (w, "0") in data]
-def spread(w):
-    v = sorted(r[3] for r in data[(w, "0")])
-    return f"{statistics.median(v):.0f} us ({v[0]:.0f}-{v[-1]:.0f})"
-cpu_table = chr(10).join(f"| {names[w]} | {spread(w)} |" for w in who)
+def spread(w, i=3, fmt=".0f"):
+    v = sorted(r[i] for r in data[(w, "0")])
+    return f"{statistics.median(v):{fmt}} us ({v[0]:{fmt}}-{v[-1]:{fmt}})"
+cpu_table = chr(10).join(f"| {names[w]} | {spread(w)} | {spread(w, 4, '.1f')} |" for w in who)
 before = ""
 if old_bin:
     before = f"""
@@ -200,10 +204,12 @@ cannot be turned off) against "on":
 {lean_table}
 {before}
 CPU time (user + system) the proxy spent per request on the CPU-bound row (median of the
-{reps} runs, and their range):
+{reps} runs, and their range), and the part of it spent by the thread that accounts the records
+in batches (`headroom-accounting`, D98; none in "off"). The thread's share moves far less
+between runs than the whole, which the load on the machine moves by several microseconds:
 
-| build | proxy CPU per request |
-|---|---|
+| build | proxy CPU per request | of which the accounting thread |
+|---|---|---|
 {cpu_table}
 
 - The first row is CPU-bound (the mock answers in microseconds; wrk, the mock and the proxy share
